@@ -1,0 +1,42 @@
+# gridledger: `make demo` runs the main job, `make test` the whole suite, both from a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+NPM_STAMP := contracts/node_modules/.installed
+
+.PHONY: demo test lint typecheck pytest contracts bench-gas clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+$(NPM_STAMP): contracts/package.json contracts/package-lock.json
+	cd contracts && npm ci --no-audit --no-fund --loglevel=error
+	touch $(NPM_STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/gridledger demo
+
+test: $(STAMP) $(NPM_STAMP) lint typecheck pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+pytest: $(STAMP) $(NPM_STAMP)
+	$(VENV)/bin/pytest -n 2 -q
+
+contracts: $(STAMP) $(NPM_STAMP)
+	$(VENV)/bin/gridledger contracts build
+
+bench-gas: $(STAMP)
+	$(VENV)/bin/gridledger bench gas --json
+
+clean:
+	rm -rf $(VENV) contracts/node_modules

@@ -1,0 +1,10 @@
+"""Solidity sources of gridledger's ledger contracts and their committed build artifacts.
+
+The artifacts (``contracts/build/*.json``) ship as package data, so a node installed from a
+wheel deploys and calls the contracts without Node.js; only ``gridledger contracts build``
+needs the pinned npm ``solc``.
+"""
+
+from contracts.artifacts import Artifact, ArtifactMissingError, load_artifact
+
+__all__ = ["Artifact", "ArtifactMissingError", "load_artifact"]

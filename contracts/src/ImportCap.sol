@@ -1,0 +1,351 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.37;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {RegistryGated} from "./RegistryGated.sol";
+import {GridRoles} from "./libraries/GridRoles.sol";
+import {TrustMath} from "./libraries/TrustMath.sol";
+import {IRegistry} from "./interfaces/IRegistry.sol";
+import {IRegulation} from "./interfaces/IRegulation.sol";
+import {MeterReading} from "./interfaces/IMetering.sol";
+import {BoundKind, ContractTerms, IImportCap} from "./interfaces/IImportCap.sol";
+
+/// @title ImportCap
+/// @notice FED-MGDT import-cap contracts and market delivery obligations, audited against
+/// signed meter readings forwarded by Metering.
+/// @dev Per reading k of the importer whose interval start lies in the window and validity:
+///   P_k dt = (importWh - exportWh) * 3600 [J],  V_k dt = max(0, P_k dt - upperW dt) (Upper),
+///   max(0, lowerW dt - P_k dt) (Lower), or their sum (Range);
+///   E_viol += V_k dt,  E_total += |P_k| dt.
+/// Energies accumulate in joules (W*s), exact for integer Wh readings and W bounds; they are
+/// reported in Wh rounded down. penalty = lambda * E_viol[kWh] and trust = exp(-beta * E_viol[kWh])
+/// are derived from the accumulators, never stored, so they cannot drift apart.
+/// Every change of the accumulators goes through _accountBatch.
+contract ImportCap is RegistryGated, IImportCap {
+    using SafeERC20 for IERC20;
+
+    /// @notice Most contracts one participant may have active at once (bounds the per-reading loop).
+    uint256 public constant MAX_ACTIVE_CONTRACTS = 16;
+    uint256 private constant J_PER_WH = 3600;
+    uint256 private constant SECONDS_PER_DAY = 86_400;
+    uint256 private constant WAD = 1e18;
+
+    struct Status {
+        uint96 violationJ;
+        uint96 totalJ;
+        uint64 penaltyPaidUnits;
+    }
+
+    struct ParticipantState {
+        uint40 lastReadingEndTs;
+        uint216 exposureWad;
+    }
+
+    /// @dev A contract loaded into memory for the duration of one batch.
+    struct Loaded {
+        uint256 id;
+        ContractTerms terms;
+        uint256 violationJ;
+        uint256 totalJ;
+        bool touched;
+    }
+
+    IRegulation public immutable regulation;
+    IERC20 public immutable token;
+
+    ContractTerms[] private _terms;
+    mapping(uint256 id => Status) private _status;
+    mapping(address participant => uint256[]) private _active;
+    mapping(address participant => ParticipantState) private _participants;
+
+    /// @param registry_ Roles and participants. @param regulation_ Cap bounds and delivery terms.
+    /// @param token_ Settlement token penalties are paid in.
+    constructor(IRegistry registry_, IRegulation regulation_, IERC20 token_) RegistryGated(registry_) {
+        regulation = regulation_;
+        token = token_;
+    }
+
+    // ---------------------------------------------------------------- creation
+
+    /// @notice Create an import-cap contract; operator only. Bounds must lie within Regulation's
+    /// cap bounds.
+    /// @param terms The contract terms (see ContractTerms; bounds [W], window [s of day, UTC],
+    /// validity [unix s], lambda [units/kWh], beta [wad/kWh]).
+    /// @return id The new contract's id.
+    function createContract(ContractTerms calldata terms) external onlyRole(GridRoles.OPERATOR) returns (uint256 id) {
+        int64 minCapW = regulation.minCapW();
+        int64 maxCapW = regulation.maxCapW();
+        if (terms.kind != BoundKind.Upper) _checkRegulated(terms.lowerW, minCapW, maxCapW);
+        if (terms.kind != BoundKind.Lower) _checkRegulated(terms.upperW, minCapW, maxCapW);
+        return _create(terms);
+    }
+
+    /// @notice Create the delivery obligation of a cleared sell order; Market only.
+    /// The seller must export at least `requiredExportW` on average over every reading in
+    /// [fromTs, toTs): an Upper bound of -requiredExportW on PCC power, with Regulation's
+    /// delivery penalty and beta.
+    /// @param seller The seller (importer of the obligation). @param counterparty Receives penalties.
+    /// @param fromTs Delivery start [unix s]. @param toTs Delivery end, exclusive [unix s].
+    /// @param requiredExportW Average export power sold [W].
+    function createDeliveryContract(
+        address seller,
+        address counterparty,
+        uint40 fromTs,
+        uint40 toTs,
+        int64 requiredExportW
+    ) external onlyRole(GridRoles.MARKET) returns (uint256 id) {
+        ContractTerms memory terms = ContractTerms({
+            importer: seller,
+            kind: BoundKind.Upper,
+            windowStartS: 0,
+            windowEndS: 0,
+            counterparty: counterparty,
+            validFromTs: fromTs,
+            validToTs: toTs,
+            lowerW: 0,
+            upperW: -requiredExportW,
+            lambdaUnitsPerKwh: regulation.deliveryPenaltyPerKwh(),
+            betaWadPerKwh: regulation.deliveryBetaWadPerKwh()
+        });
+        return _create(terms);
+    }
+
+    function _checkRegulated(int64 boundW, int64 minCapW, int64 maxCapW) private pure {
+        if (boundW < minCapW || boundW > maxCapW) revert ImportCapBoundOutsideRegulation(boundW, minCapW, maxCapW);
+    }
+
+    function _create(ContractTerms memory terms) private returns (uint256 id) {
+        address importer = terms.importer;
+        if (!registry.isActive(importer)) revert ImportCapInactiveImporter(importer);
+        if (terms.counterparty == address(0) || terms.counterparty == importer) {
+            revert ImportCapInvalidCounterparty(terms.counterparty);
+        }
+        if (terms.validFromTs >= terms.validToTs) revert ImportCapInvalidValidity(terms.validFromTs, terms.validToTs);
+        if (terms.windowStartS >= SECONDS_PER_DAY || terms.windowEndS >= SECONDS_PER_DAY) {
+            revert ImportCapInvalidWindow(terms.windowStartS, terms.windowEndS);
+        }
+        if (terms.kind == BoundKind.Range && terms.lowerW > terms.upperW) {
+            revert ImportCapInvalidBounds(terms.kind, terms.lowerW, terms.upperW);
+        }
+        ParticipantState storage ps = _participants[importer];
+        uint40 lastEndTs = ps.lastReadingEndTs;
+        if (terms.validFromTs < lastEndTs) revert ImportCapRetroactive(importer, terms.validFromTs, lastEndTs);
+        uint256[] storage active = _active[importer];
+        _prune(active, lastEndTs);
+        if (active.length >= MAX_ACTIVE_CONTRACTS) revert ImportCapTooManyActive(importer, MAX_ACTIVE_CONTRACTS);
+
+        id = _terms.length;
+        _terms.push(terms);
+        active.push(id);
+        emit ContractCreated(
+            id,
+            importer,
+            terms.counterparty,
+            terms.kind,
+            terms.lowerW,
+            terms.upperW,
+            terms.validFromTs,
+            terms.validToTs
+        );
+    }
+
+    // ---------------------------------------------------------------- accounting
+
+    /// @notice Account a run of verified readings of one participant, in time order; Metering only.
+    /// Readings outside every contract's window change nothing here (Metering has recorded them).
+    /// @param participant The participant whose meter signed the readings.
+    /// @param readings Verified, non-overlapping readings in increasing time order.
+    function recordReadings(
+        address participant,
+        MeterReading[] calldata readings
+    ) external onlyRole(GridRoles.METERING) {
+        _accountBatch(participant, readings);
+    }
+
+    function _accountBatch(address participant, MeterReading[] calldata readings) private {
+        uint256[] storage active = _active[participant];
+        uint256 count = active.length;
+        Loaded[] memory loaded = new Loaded[](count);
+        for (uint256 c = 0; c < count; ++c) {
+            uint256 id = active[c];
+            Status storage s = _status[id];
+            loaded[c] = Loaded({id: id, terms: _terms[id], violationJ: s.violationJ, totalJ: s.totalJ, touched: false});
+        }
+
+        uint256 n = readings.length;
+        for (uint256 k = 0; k < n; ++k) {
+            MeterReading calldata r = readings[k];
+            // P dt in joules; importWh, exportWh < 2^64 so the product fits easily in int256.
+            int256 netJ = (int256(uint256(r.importWh)) - int256(uint256(r.exportWh))) * int256(J_PER_WH);
+            uint256 absJ = netJ >= 0 ? uint256(netJ) : uint256(-netJ);
+            uint64 startTs = r.intervalStartTs;
+            uint256 dtS = r.durationS;
+            for (uint256 c = 0; c < count; ++c) {
+                Loaded memory l = loaded[c];
+                if (!_applies(l.terms, startTs)) continue;
+                uint256 vJ = _violationJ(l.terms, netJ, dtS);
+                l.totalJ += absJ;
+                l.violationJ += vJ;
+                l.touched = true;
+                if (vJ != 0) {
+                    emit ViolationRecorded(l.id, participant, startTs, vJ / J_PER_WH, l.violationJ / J_PER_WH);
+                }
+            }
+        }
+
+        ParticipantState storage ps = _participants[participant];
+        uint256 exposure = ps.exposureWad;
+        for (uint256 c = 0; c < count; ++c) {
+            Loaded memory l = loaded[c];
+            if (!l.touched) continue;
+            Status storage s = _status[l.id];
+            uint256 beta = l.terms.betaWadPerKwh;
+            // exposure is a sum of per-contract floors, so each contract's term is replaced
+            // exactly: the new floor is never below the old one (violationJ only grows).
+            exposure = exposure + TrustMath.exposureWad(beta, l.violationJ) - TrustMath.exposureWad(beta, s.violationJ);
+            s.violationJ = SafeCast.toUint96(l.violationJ);
+            s.totalJ = SafeCast.toUint96(l.totalJ);
+        }
+        MeterReading calldata last = readings[n - 1];
+        uint40 lastEndTs = SafeCast.toUint40(uint256(last.intervalStartTs) + last.durationS);
+        ps.exposureWad = SafeCast.toUint216(exposure);
+        ps.lastReadingEndTs = lastEndTs;
+        _prune(active, lastEndTs);
+    }
+
+    /// @dev Whether a reading starting at `startTs` falls in the contract's validity and daily window.
+    function _applies(ContractTerms memory t, uint64 startTs) private pure returns (bool) {
+        if (startTs < t.validFromTs || startTs >= t.validToTs) return false;
+        uint256 tod = startTs % SECONDS_PER_DAY;
+        uint256 ws = t.windowStartS;
+        uint256 we = t.windowEndS;
+        if (ws == we) return true;
+        if (ws < we) return tod >= ws && tod < we;
+        return tod >= ws || tod < we; // window wraps midnight
+    }
+
+    /// @dev Violation energy V dt [J] of one reading with net energy netJ [J] over dtS [s].
+    function _violationJ(ContractTerms memory t, int256 netJ, uint256 dtS) private pure returns (uint256 vJ) {
+        int256 dt = int256(dtS);
+        if (t.kind != BoundKind.Lower) {
+            int256 over = netJ - int256(t.upperW) * dt;
+            if (over > 0) vJ += uint256(over);
+        }
+        if (t.kind != BoundKind.Upper) {
+            int256 under = int256(t.lowerW) * dt - netJ;
+            if (under > 0) vJ += uint256(under);
+        }
+    }
+
+    /// @dev Drop contracts whose validity ended at or before `lastEndTs`: no later reading can
+    /// fall inside them, since Metering accepts readings in increasing time order only.
+    function _prune(uint256[] storage active, uint40 lastEndTs) private {
+        uint256 c = 0;
+        while (c < active.length) {
+            if (_terms[active[c]].validToTs <= lastEndTs) {
+                active[c] = active[active.length - 1];
+                active.pop();
+            } else {
+                ++c;
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- penalties
+
+    /// @notice Pull the outstanding penalty of contract `id` from the importer to the
+    /// counterparty; counterparty only. Collects what the importer's balance and allowance to
+    /// this contract permit; the rest stays outstanding.
+    /// @param id The contract. @return amountUnits The amount moved [units].
+    function collectPenalty(uint256 id) external returns (uint256 amountUnits) {
+        ContractTerms storage t = _existing(id);
+        address counterparty = t.counterparty;
+        if (msg.sender != counterparty) revert ImportCapNotCounterparty(id, msg.sender, counterparty);
+        Status storage s = _status[id];
+        uint256 due = _penaltyUnits(t.lambdaUnitsPerKwh, s.violationJ) - s.penaltyPaidUnits;
+        if (due == 0) revert ImportCapNothingDue(id);
+        address importer = t.importer;
+        uint256 balance = token.balanceOf(importer);
+        uint256 allowance = token.allowance(importer, address(this));
+        amountUnits = Math.min(due, Math.min(balance, allowance));
+        if (amountUnits == 0) revert ImportCapNothingCollectible(id, due, balance, allowance);
+        s.penaltyPaidUnits += SafeCast.toUint64(amountUnits);
+        emit PenaltyCollected(id, importer, counterparty, amountUnits, due - amountUnits);
+        token.safeTransferFrom(importer, counterparty, amountUnits);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @inheritdoc IImportCap
+    function contractCount() external view returns (uint256) {
+        return _terms.length;
+    }
+
+    /// @inheritdoc IImportCap
+    function contractTerms(uint256 id) external view returns (ContractTerms memory) {
+        return _existing(id);
+    }
+
+    /// @inheritdoc IImportCap
+    function contractStatus(uint256 id)
+        external
+        view
+        returns (uint256 violationWh, uint256 totalWh, uint256 complianceWad, uint256 penaltyUnits, uint256 trustWad)
+    {
+        ContractTerms storage t = _existing(id);
+        Status storage s = _status[id];
+        uint256 vJ = s.violationJ;
+        uint256 totJ = s.totalJ;
+        violationWh = vJ / J_PER_WH;
+        totalWh = totJ / J_PER_WH;
+        if (totJ == 0) {
+            complianceWad = vJ == 0 ? WAD : 0;
+        } else if (vJ >= totJ) {
+            complianceWad = 0;
+        } else {
+            complianceWad = Math.mulDiv(totJ - vJ, WAD, totJ);
+        }
+        penaltyUnits = _penaltyUnits(t.lambdaUnitsPerKwh, vJ);
+        trustWad = TrustMath.trustWad(TrustMath.exposureWad(t.betaWadPerKwh, vJ));
+    }
+
+    /// @notice Penalty collected so far for contract `id` [units].
+    function penaltyPaidUnits(uint256 id) external view returns (uint256) {
+        _existing(id);
+        return _status[id].penaltyPaidUnits;
+    }
+
+    /// @notice Exact accumulators of contract `id` [J].
+    function accumulatorsJ(uint256 id) external view returns (uint256 violationJ, uint256 totalJ) {
+        _existing(id);
+        Status storage s = _status[id];
+        return (s.violationJ, s.totalJ);
+    }
+
+    /// @inheritdoc IImportCap
+    function exposureOf(address participant) external view returns (uint256) {
+        return _participants[participant].exposureWad;
+    }
+
+    /// @notice End of the last reading accounted for `participant` [unix s].
+    function lastReadingEndOf(address participant) external view returns (uint256) {
+        return _participants[participant].lastReadingEndTs;
+    }
+
+    /// @notice Ids of `participant`'s contracts that readings can still fall into.
+    function activeContractsOf(address participant) external view returns (uint256[] memory) {
+        return _active[participant];
+    }
+
+    function _existing(uint256 id) private view returns (ContractTerms storage) {
+        if (id >= _terms.length) revert ImportCapUnknownContract(id);
+        return _terms[id];
+    }
+
+    function _penaltyUnits(uint256 lambdaUnitsPerKwh, uint256 violationJ) private pure returns (uint256) {
+        return Math.mulDiv(lambdaUnitsPerKwh, violationJ, TrustMath.J_PER_KWH);
+    }
+}

@@ -1,0 +1,626 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.37;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {RegistryGated} from "./RegistryGated.sol";
+import {GridRoles} from "./libraries/GridRoles.sol";
+import {IRegistry} from "./interfaces/IRegistry.sol";
+import {IRegulation} from "./interfaces/IRegulation.sol";
+import {IMarketErrors, Phase, Side} from "./interfaces/IMarket.sol";
+
+interface IDeliveryRegistry {
+    function createDeliveryContract(
+        address seller,
+        address counterparty,
+        uint40 fromTs,
+        uint40 toTs,
+        int64 requiredExportW
+    ) external returns (uint256);
+
+    function lastReadingEndOf(address participant) external view returns (uint256);
+}
+
+interface ITrustReader {
+    function trustOf(address participant) external view returns (uint256);
+}
+
+/// @title Market
+/// @notice Periodic double auction, one per interval of `intervalLengthS`.
+///
+/// Clearing rule. Buys are ranked by (limit price descending, order index ascending), sells by
+/// (limit price ascending, index ascending). Walking both rankings unit by unit, b(v) and s(v)
+/// are the limit prices of the buy and sell orders holding the v-th Wh. The cleared volume is
+/// V = max{v : b(v) >= s(v)} (0 if no unit crosses). Orders ahead of the marginal ones fill
+/// fully, the marginal buy and sell orders fill partially up to V, the rest not at all. One
+/// uniform price: the midpoint (b(V) + s(V)) / 2 rounded down (k = 0.5 at the marginal pair),
+/// clamped to Regulation's [floor, ceiling] and then to [s(V), b(V)] so no order trades past its
+/// limit. Buyers pay ceil(fill * price / 1000), sellers receive floor(fill * price / 1000) minus
+/// floor(fill * charge / 1000); the rounding dust and charges go to the treasury.
+///
+/// Verification. Anyone may clear: they claim V, then submit the ranking as a witness, in as
+/// many chunks per side as they like. The contract checks in O(n) that the witness is a
+/// permutation of the interval's orders in ranking order, locates the marginal orders at V
+/// while streaming, and at finalization checks b(V) >= s(V) and b(V+) < s(V+).
+///
+/// Settlement. Each order is settled individually (by anyone): buyers get escrow minus cost
+/// back, sellers get their proceeds, and each filled sell becomes a delivery obligation in
+/// ImportCap (an Upper bound of minus the sold average power over the interval), audited
+/// against the seller's meter like an import cap. Credits are pulled with withdraw().
+contract Market is Pausable, RegistryGated, IMarketErrors {
+    using SafeERC20 for IERC20;
+
+    /// @notice Most orders in one interval (bounds the witness bitmap to 16 words).
+    uint256 public constant MAX_ORDERS_PER_INTERVAL = 4096;
+    /// @notice After this long an unfinished clearing may be aborted by anyone [s].
+    uint256 public constant CLEARING_TIMEOUT_S = 600;
+    uint256 private constant WH_PER_KWH = 1000;
+
+    /// @dev One storage slot; escrow is derived: ceil(quantityWh * limitPricePerKwh / 1000).
+    struct Order {
+        address owner;
+        Side side;
+        bool settled;
+        uint40 quantityWh;
+        uint40 limitPricePerKwh;
+    }
+
+    struct Book {
+        uint32 buyCount;
+        uint32 sellCount;
+        uint32 settledCount;
+        int128 poolUnits;
+    }
+
+    /// @dev Streaming state of one side of a witness.
+    struct Stream {
+        uint32 seen;
+        uint32 lastIndex;
+        uint40 lastPrice;
+        uint64 cumWh;
+        bool hasMarginal;
+        uint32 marginalIndex;
+        uint40 marginalPrice;
+        uint64 marginalFillWh;
+        bool hasNext;
+        uint40 nextPrice;
+    }
+
+    struct Clearing {
+        address clearer;
+        uint40 startedAtTs;
+        uint32 epoch;
+        bool active;
+        uint64 claimedVolumeWh;
+        Stream buys;
+        Stream sells;
+    }
+
+    /// @notice The outcome of a cleared interval.
+    struct Result {
+        bool cleared;
+        uint40 priceUnitsPerKwh;
+        uint64 volumeWh;
+        uint40 networkChargePerKwh;
+        uint32 marginalBuyIndex;
+        uint40 marginalBuyPrice;
+        uint64 marginalBuyFillWh;
+        uint32 marginalSellIndex;
+        uint40 marginalSellPrice;
+        uint64 marginalSellFillWh;
+    }
+
+    event OrderPlaced(
+        uint64 indexed interval,
+        uint256 indexed orderId,
+        address indexed owner,
+        Side side,
+        uint256 quantityWh,
+        uint256 limitPricePerKwh
+    );
+    event ClearingStarted(uint64 indexed interval, address indexed clearer, uint256 claimedVolumeWh);
+    event ClearingAborted(uint64 indexed interval, address indexed by);
+    event IntervalCleared(uint64 indexed interval, uint256 priceUnitsPerKwh, uint256 volumeWh);
+    event OrderSettled(
+        uint256 indexed orderId,
+        address indexed owner,
+        Side side,
+        uint256 filledWh,
+        uint256 creditedUnits,
+        uint256 deliveryContractId
+    );
+    event DeliveryForfeited(uint256 indexed orderId, address indexed seller, uint256 forfeitedUnits);
+    event IntervalSettled(uint64 indexed interval, uint256 dustUnits);
+    event Withdrawn(address indexed account, uint256 amountUnits);
+
+    IRegulation public immutable regulation;
+    IERC20 public immutable token;
+    IDeliveryRegistry public immutable importCap;
+    ITrustReader public immutable trust;
+    /// @notice Receives network charges, rounding dust and forfeited proceeds; counterparty of
+    /// delivery obligations.
+    address public immutable treasury;
+    /// @notice Start of interval 0 [unix s].
+    uint64 public immutable epochStartTs;
+    /// @notice Length of one interval [s].
+    uint64 public immutable intervalLengthS;
+    /// @notice Orders close this long before their interval starts [s].
+    uint64 public immutable gateClosureLeadS;
+
+    mapping(uint64 interval => Order[]) private _orders;
+    mapping(uint64 interval => Book) private _books;
+    mapping(uint64 interval => Clearing) private _clearings;
+    mapping(uint64 interval => Result) private _results;
+    mapping(uint64 interval => mapping(address seller => uint256 orderIdPlusOne)) private _sellOrderOf;
+    mapping(uint64 interval => mapping(uint32 epoch => uint256[16] bits)) private _seen;
+    mapping(address account => uint256 units) private _claimable;
+
+    /// @param registry_ Roles and participants. @param regulation_ Price band, charge, min trust.
+    /// @param token_ Settlement token. @param importCap_ Where delivery obligations are created.
+    /// @param trust_ Trust reader. @param treasury_ Charges, dust and penalties recipient.
+    /// @param epochStartTs_ Start of interval 0 [unix s]. @param intervalLengthS_ Interval length [s].
+    /// @param gateClosureLeadS_ Gate closure before each interval's start [s].
+    constructor(
+        IRegistry registry_,
+        IRegulation regulation_,
+        IERC20 token_,
+        IDeliveryRegistry importCap_,
+        ITrustReader trust_,
+        address treasury_,
+        uint64 epochStartTs_,
+        uint64 intervalLengthS_,
+        uint64 gateClosureLeadS_
+    ) RegistryGated(registry_) {
+        regulation = regulation_;
+        token = token_;
+        importCap = importCap_;
+        trust = trust_;
+        treasury = treasury_;
+        epochStartTs = epochStartTs_;
+        intervalLengthS = intervalLengthS_;
+        gateClosureLeadS = gateClosureLeadS_;
+    }
+
+    // ---------------------------------------------------------------- orders
+
+    /// @notice Place an order for `interval`; admitted participants with enough trust only.
+    /// A buy escrows ceil(quantityWh * limitPricePerKwh / 1000) units (approve this contract
+    /// first). A participant may hold one sell order per interval.
+    /// @param interval Market interval index. @param side Buy or Sell.
+    /// @param quantityWh Energy [Wh]. @param limitPricePerKwh Limit [units/kWh], inside the band.
+    /// @return orderId (interval << 32) | index within the interval.
+    function placeOrder(
+        uint64 interval,
+        Side side,
+        uint40 quantityWh,
+        uint40 limitPricePerKwh
+    ) external whenNotPaused returns (uint256 orderId) {
+        _checkOrderAllowed(interval, quantityWh, limitPricePerKwh);
+        Order[] storage orders = _orders[interval];
+        uint256 index = orders.length;
+        if (index >= MAX_ORDERS_PER_INTERVAL) revert MarketIntervalFull(interval, MAX_ORDERS_PER_INTERVAL);
+        orderId = (uint256(interval) << 32) | index;
+        Book storage book = _books[interval];
+        if (side == Side.Sell) {
+            uint256 existing = _sellOrderOf[interval][msg.sender];
+            if (existing != 0) revert MarketDuplicateSell(interval, msg.sender, existing - 1);
+            _sellOrderOf[interval][msg.sender] = orderId + 1;
+            ++book.sellCount;
+        } else {
+            ++book.buyCount;
+        }
+        orders.push(
+            Order({
+                owner: msg.sender,
+                side: side,
+                settled: false,
+                quantityWh: quantityWh,
+                limitPricePerKwh: limitPricePerKwh
+            })
+        );
+        emit OrderPlaced(interval, orderId, msg.sender, side, quantityWh, limitPricePerKwh);
+        if (side == Side.Buy) {
+            token.safeTransferFrom(msg.sender, address(this), _escrowUnits(quantityWh, limitPricePerKwh));
+        }
+    }
+
+    // ---------------------------------------------------------------- clearing
+
+    /// @notice Clear `interval` in one transaction: claim, both witnesses, finalize.
+    /// @param interval The interval (its gate must have closed).
+    /// @param claimedVolumeWh The cleared volume V the witness supports [Wh].
+    /// @param buyRanking Indices of all buy orders in ranking order.
+    /// @param sellRanking Indices of all sell orders in ranking order.
+    function clear(
+        uint64 interval,
+        uint64 claimedVolumeWh,
+        uint32[] calldata buyRanking,
+        uint32[] calldata sellRanking
+    ) external whenNotPaused {
+        beginClearing(interval, claimedVolumeWh);
+        submitWitness(interval, Side.Buy, buyRanking);
+        submitWitness(interval, Side.Sell, sellRanking);
+        finalizeClearing(interval);
+    }
+
+    /// @notice Start clearing `interval` with a claimed volume; the caller becomes its clearer.
+    /// @param interval The interval. @param claimedVolumeWh Claimed cleared volume V [Wh].
+    function beginClearing(uint64 interval, uint64 claimedVolumeWh) public whenNotPaused {
+        Phase phase = phaseOf(interval);
+        if (phase != Phase.GateClosed) revert MarketUnexpectedPhase(interval, phase);
+        Clearing storage c = _clearings[interval];
+        uint32 epoch = c.epoch + 1;
+        delete _clearings[interval];
+        c.clearer = msg.sender;
+        c.startedAtTs = uint40(block.timestamp);
+        c.epoch = epoch;
+        c.active = true;
+        c.claimedVolumeWh = claimedVolumeWh;
+        emit ClearingStarted(interval, msg.sender, claimedVolumeWh);
+    }
+
+    /// @notice Submit the next chunk of one side's ranking; the clearer only.
+    /// @param interval The interval being cleared. @param side Which ranking the chunk continues.
+    /// @param ranking Order indices, continuing the ranking submitted so far for `side`.
+    function submitWitness(uint64 interval, Side side, uint32[] calldata ranking) public {
+        Clearing storage c = _clearerOnly(interval);
+        Stream memory st = side == Side.Buy ? c.buys : c.sells;
+        uint256[16] storage seenBits = _seen[interval][c.epoch];
+        uint256[16] memory seen = seenBits;
+        _walk(st, seen, interval, side, c.claimedVolumeWh, ranking);
+        for (uint256 w = 0; w < 16; ++w) {
+            if (seen[w] != seenBits[w]) seenBits[w] = seen[w];
+        }
+        if (side == Side.Buy) {
+            c.buys = st;
+        } else {
+            c.sells = st;
+        }
+    }
+
+    /// @dev Stream `ranking` through `st`, marking each index in the `seen` bitmap.
+    function _walk(
+        Stream memory st,
+        uint256[16] memory seen,
+        uint64 interval,
+        Side side,
+        uint64 claimed,
+        uint32[] calldata ranking
+    ) private view {
+        Order[] storage orders = _orders[interval];
+        uint256 count = orders.length;
+        for (uint256 k = 0; k < ranking.length; ++k) {
+            uint32 index = ranking[k];
+            if (index >= count) revert MarketWitnessIndexOutOfRange(interval, index, count);
+            Order memory o = orders[index];
+            if (o.side != side) revert MarketWitnessWrongSide(interval, index, side);
+            uint256 mask = 1 << (index & 255);
+            if (seen[index >> 8] & mask != 0) revert MarketWitnessDuplicate(interval, index);
+            seen[index >> 8] |= mask;
+            _advance(st, interval, side, claimed, o.limitPricePerKwh, o.quantityWh, index);
+        }
+    }
+
+    /// @notice Check the complete witness against the claimed volume and fix the price; the
+    /// clearer only. Reverts if the witness is incomplete or the claim is not the crossing.
+    /// @param interval The interval being cleared.
+    function finalizeClearing(uint64 interval) public {
+        Clearing storage c = _clearerOnly(interval);
+        Book storage book = _books[interval];
+        Stream memory b = c.buys;
+        Stream memory s = c.sells;
+        if (b.seen != book.buyCount || s.seen != book.sellCount) {
+            revert MarketWitnessIncomplete(interval, b.seen, book.buyCount, s.seen, book.sellCount);
+        }
+        uint64 volume = c.claimedVolumeWh;
+        if (volume > b.cumWh || volume > s.cumWh) revert MarketVolumeInfeasible(interval, volume, b.cumWh, s.cumWh);
+        if (volume != 0 && b.marginalPrice < s.marginalPrice) {
+            revert MarketWitnessNotCrossing(interval, volume, b.marginalPrice, s.marginalPrice);
+        }
+        if (b.hasNext && s.hasNext && b.nextPrice >= s.nextPrice) {
+            revert MarketVolumeNotMaximal(interval, volume, b.nextPrice, s.nextPrice);
+        }
+        uint256 price = 0;
+        if (volume != 0) {
+            price = (uint256(b.marginalPrice) + s.marginalPrice) / 2;
+            price = Math.max(price, regulation.priceFloorPerKwh());
+            price = Math.min(price, regulation.priceCeilingPerKwh());
+            price = Math.max(price, s.marginalPrice);
+            price = Math.min(price, b.marginalPrice);
+        }
+        c.active = false;
+        _results[interval] = Result({
+            cleared: true,
+            priceUnitsPerKwh: uint40(price), // price lies between two uint40 limits
+            volumeWh: volume,
+            networkChargePerKwh: uint40(Math.min(regulation.networkChargePerKwh(), price)),
+            marginalBuyIndex: b.marginalIndex,
+            marginalBuyPrice: b.marginalPrice,
+            marginalBuyFillWh: b.marginalFillWh,
+            marginalSellIndex: s.marginalIndex,
+            marginalSellPrice: s.marginalPrice,
+            marginalSellFillWh: s.marginalFillWh
+        });
+        emit IntervalCleared(interval, price, volume);
+    }
+
+    /// @notice Abandon an unfinished clearing so it can start again: by its clearer or the
+    /// operator at any time, by anyone after CLEARING_TIMEOUT_S.
+    /// @param interval The interval being cleared.
+    function abortClearing(uint64 interval) external {
+        Clearing storage c = _clearings[interval];
+        if (!c.active) revert MarketUnexpectedPhase(interval, phaseOf(interval));
+        bool privileged = msg.sender == c.clearer || registry.hasRole(GridRoles.OPERATOR, msg.sender);
+        if (!privileged && block.timestamp < uint256(c.startedAtTs) + CLEARING_TIMEOUT_S) {
+            revert MarketClearingNotStale(interval, c.startedAtTs, CLEARING_TIMEOUT_S);
+        }
+        c.active = false;
+        emit ClearingAborted(interval, msg.sender);
+    }
+
+    // ---------------------------------------------------------------- settlement
+
+    /// @notice Settle one order of a cleared interval (anyone may call): credit the buyer's
+    /// refund or the seller's proceeds, and turn a filled sell into a delivery obligation.
+    /// A filled sell settled after its seller's meter has reported into the interval cannot be
+    /// audited any more: its proceeds are forfeited to the treasury.
+    /// @param orderId The order. @return filledWh The order's fill [Wh].
+    function settleOrder(uint256 orderId) external returns (uint256 filledWh) {
+        (uint64 interval, uint32 index) = _splitOrderId(orderId);
+        Phase phase = phaseOf(interval);
+        if (phase != Phase.Cleared) revert MarketUnexpectedPhase(interval, phase);
+        Order[] storage orders = _orders[interval];
+        if (index >= orders.length) revert MarketUnknownOrder(orderId);
+        Order storage o = orders[index];
+        if (o.settled) revert MarketOrderAlreadySettled(orderId);
+        o.settled = true;
+        Result memory r = _results[interval];
+        filledWh = _fillOf(r, o, index);
+        Book storage book = _books[interval];
+        uint256 credited;
+        uint256 contractId = type(uint256).max;
+        if (o.side == Side.Buy) {
+            credited = _settleBuy(book, o, r.priceUnitsPerKwh, filledWh);
+        } else {
+            (credited, contractId) = _settleSell(book, o, r, orderId, filledWh);
+        }
+        emit OrderSettled(orderId, o.owner, o.side, filledWh, credited, contractId);
+        if (++book.settledCount == orders.length) {
+            // Buyers pay rounded up, sellers are paid rounded down: the pool ends >= 0.
+            uint256 dust = uint256(int256(book.poolUnits));
+            book.poolUnits = 0;
+            _claimable[treasury] += dust;
+            emit IntervalSettled(interval, dust);
+        }
+    }
+
+    function _settleBuy(Book storage book, Order storage o, uint256 price, uint256 filledWh) private returns (uint256 refund) {
+        uint256 cost = Math.mulDiv(filledWh, price, WH_PER_KWH, Math.Rounding.Ceil);
+        // cost <= escrow: price <= the buyer's limit and filledWh <= its quantity.
+        refund = _escrowUnits(o.quantityWh, o.limitPricePerKwh) - cost;
+        book.poolUnits += int128(int256(cost));
+        _claimable[o.owner] += refund;
+    }
+
+    function _settleSell(
+        Book storage book,
+        Order storage o,
+        Result memory r,
+        uint256 orderId,
+        uint256 filledWh
+    ) private returns (uint256 credited, uint256 contractId) {
+        contractId = type(uint256).max;
+        uint256 gross = (filledWh * r.priceUnitsPerKwh) / WH_PER_KWH;
+        uint256 charge = (filledWh * r.networkChargePerKwh) / WH_PER_KWH;
+        book.poolUnits -= int128(int256(gross));
+        _claimable[treasury] += charge;
+        credited = gross - charge; // charge <= gross: the charge is clamped to the price
+        if (filledWh != 0) {
+            (bool deliverable, uint256 id) = _createDelivery(uint64(orderId >> 32), o.owner, filledWh);
+            if (deliverable) {
+                contractId = id;
+            } else {
+                emit DeliveryForfeited(orderId, o.owner, credited);
+                _claimable[treasury] += credited;
+                credited = 0;
+            }
+        }
+        _claimable[o.owner] += credited;
+    }
+
+    function _createDelivery(uint64 interval, address seller, uint256 filledWh) private returns (bool, uint256) {
+        uint256 fromTs = intervalStartTs(interval);
+        if (!registry.isActive(seller) || importCap.lastReadingEndOf(seller) > fromTs) return (false, 0);
+        // Average export power sold, rounded down in the seller's favour; fits int64 since
+        // filledWh < 2^40 and 3600 < 2^12.
+        int64 requiredW = int64(int256((filledWh * 3600) / intervalLengthS));
+        uint256 id = importCap.createDeliveryContract(
+            seller,
+            treasury,
+            uint40(fromTs),
+            uint40(fromTs + intervalLengthS),
+            requiredW
+        );
+        return (true, id);
+    }
+
+    /// @notice Transfer everything credited to the caller [units].
+    function withdraw() external returns (uint256 amountUnits) {
+        amountUnits = _claimable[msg.sender];
+        if (amountUnits == 0) revert MarketNothingToWithdraw(msg.sender);
+        _claimable[msg.sender] = 0;
+        emit Withdrawn(msg.sender, amountUnits);
+        token.safeTransfer(msg.sender, amountUnits);
+    }
+
+    /// @notice Stop orders and clearing; operator only.
+    function pause() external onlyRole(GridRoles.OPERATOR) {
+        _pause();
+    }
+
+    /// @notice Resume orders and clearing; operator only.
+    function unpause() external onlyRole(GridRoles.OPERATOR) {
+        _unpause();
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @notice Phase of `interval` now.
+    function phaseOf(uint64 interval) public view returns (Phase) {
+        if (_results[interval].cleared) return Phase.Cleared;
+        if (_clearings[interval].active) return Phase.Clearing;
+        if (block.timestamp >= gateClosureTs(interval)) return Phase.GateClosed;
+        return Phase.Open;
+    }
+
+    /// @notice Start of `interval` [unix s].
+    function intervalStartTs(uint64 interval) public view returns (uint256) {
+        return uint256(epochStartTs) + uint256(interval) * intervalLengthS;
+    }
+
+    /// @notice When orders for `interval` stop being accepted [unix s].
+    function gateClosureTs(uint64 interval) public view returns (uint256) {
+        uint256 start = intervalStartTs(interval);
+        return start > gateClosureLeadS ? start - gateClosureLeadS : 0;
+    }
+
+    /// @notice The interval containing `ts` [unix s] (0 before the epoch).
+    function intervalAt(uint256 ts) external view returns (uint64) {
+        if (ts < epochStartTs) return 0;
+        return uint64((ts - epochStartTs) / intervalLengthS);
+    }
+
+    /// @notice Number of orders placed for `interval`.
+    function orderCount(uint64 interval) external view returns (uint256) {
+        return _orders[interval].length;
+    }
+
+    /// @notice Order `orderId` as stored.
+    function orderOf(uint256 orderId) external view returns (Order memory) {
+        (uint64 interval, uint32 index) = _splitOrderId(orderId);
+        Order[] storage orders = _orders[interval];
+        if (index >= orders.length) revert MarketUnknownOrder(orderId);
+        return orders[index];
+    }
+
+    /// @notice The fill of `orderId` [Wh]; 0 before its interval is cleared.
+    function fillOf(uint256 orderId) external view returns (uint256) {
+        (uint64 interval, uint32 index) = _splitOrderId(orderId);
+        Order[] storage orders = _orders[interval];
+        if (index >= orders.length) revert MarketUnknownOrder(orderId);
+        Result memory r = _results[interval];
+        if (!r.cleared) return 0;
+        return _fillOf(r, orders[index], index);
+    }
+
+    /// @notice The clearing result of `interval` (all zero before clearing).
+    function resultOf(uint64 interval) external view returns (Result memory) {
+        return _results[interval];
+    }
+
+    /// @notice Order counts, settled count and pool of `interval`.
+    function bookOf(uint64 interval) external view returns (Book memory) {
+        return _books[interval];
+    }
+
+    /// @notice Units credited to `account` and not yet withdrawn.
+    function claimableOf(address account) external view returns (uint256) {
+        return _claimable[account];
+    }
+
+    /// @notice Escrow a buy order of `quantityWh` at `limitPricePerKwh` needs [units].
+    function escrowFor(uint256 quantityWh, uint256 limitPricePerKwh) external pure returns (uint256) {
+        return _escrowUnits(quantityWh, limitPricePerKwh);
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    function _checkOrderAllowed(uint64 interval, uint40 quantityWh, uint40 limitPricePerKwh) private view {
+        Phase phase = phaseOf(interval);
+        if (phase != Phase.Open) revert MarketUnexpectedPhase(interval, phase);
+        _checkRole(GridRoles.PROSUMER, msg.sender);
+        uint256 trustWad = trust.trustOf(msg.sender);
+        uint256 minTrust = regulation.minTrustWad();
+        if (trustWad < minTrust) revert MarketTrustTooLow(msg.sender, trustWad, minTrust);
+        if (quantityWh == 0) revert MarketZeroQuantity();
+        uint256 floor = regulation.priceFloorPerKwh();
+        uint256 ceiling = regulation.priceCeilingPerKwh();
+        if (limitPricePerKwh < floor || limitPricePerKwh > ceiling) {
+            revert MarketPriceOutsideBand(limitPricePerKwh, floor, ceiling);
+        }
+    }
+
+    function _clearerOnly(uint64 interval) private view returns (Clearing storage c) {
+        c = _clearings[interval];
+        if (!c.active) revert MarketUnexpectedPhase(interval, phaseOf(interval));
+        if (msg.sender != c.clearer) revert MarketNotClearer(interval, msg.sender, c.clearer);
+    }
+
+    /// @dev Advance one side's witness stream by order (price, quantityWh, index): check the
+    /// ranking, and note the orders holding the claimed V-th Wh (marginal) and the next Wh.
+    function _advance(
+        Stream memory st,
+        uint64 interval,
+        Side side,
+        uint64 claimed,
+        uint40 price,
+        uint40 quantityWh,
+        uint32 index
+    ) private pure {
+        if (st.seen != 0 && !_ranksAfter(side, st.lastPrice, st.lastIndex, price, index)) {
+            revert MarketWitnessNotSorted(interval, st.lastIndex, index);
+        }
+        uint64 cumBefore = st.cumWh;
+        uint64 cumAfter = cumBefore + quantityWh;
+        if (cumBefore < claimed && claimed <= cumAfter) {
+            st.hasMarginal = true;
+            st.marginalIndex = index;
+            st.marginalPrice = price;
+            st.marginalFillWh = claimed - cumBefore;
+        }
+        if (!st.hasNext && cumBefore <= claimed && claimed < cumAfter) {
+            st.hasNext = true;
+            st.nextPrice = price;
+        }
+        st.cumWh = cumAfter;
+        st.lastPrice = price;
+        st.lastIndex = index;
+        ++st.seen;
+    }
+
+    /// @dev Whether order (price, index) ranks strictly after (lastPrice, lastIndex) on `side`.
+    function _ranksAfter(
+        Side side,
+        uint40 lastPrice,
+        uint32 lastIndex,
+        uint40 price,
+        uint32 index
+    ) private pure returns (bool) {
+        if (price == lastPrice) return index > lastIndex;
+        return side == Side.Buy ? price < lastPrice : price > lastPrice;
+    }
+
+    function _fillOf(Result memory r, Order storage o, uint32 index) private view returns (uint256) {
+        if (r.volumeWh == 0) return 0;
+        uint40 price = o.limitPricePerKwh;
+        if (o.side == Side.Buy) {
+            if (index == r.marginalBuyIndex) return r.marginalBuyFillWh;
+            bool ahead = price > r.marginalBuyPrice || (price == r.marginalBuyPrice && index < r.marginalBuyIndex);
+            return ahead ? o.quantityWh : 0;
+        }
+        if (index == r.marginalSellIndex) return r.marginalSellFillWh;
+        bool aheadSell = price < r.marginalSellPrice || (price == r.marginalSellPrice && index < r.marginalSellIndex);
+        return aheadSell ? o.quantityWh : 0;
+    }
+
+    function _escrowUnits(uint256 quantityWh, uint256 limitPricePerKwh) private pure returns (uint256) {
+        return Math.mulDiv(quantityWh, limitPricePerKwh, WH_PER_KWH, Math.Rounding.Ceil);
+    }
+
+    function _splitOrderId(uint256 orderId) private pure returns (uint64 interval, uint32 index) {
+        if (orderId >> 96 != 0) revert MarketUnknownOrder(orderId);
+        return (uint64(orderId >> 32), uint32(orderId));
+    }
+}

@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.37;
+
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {RegistryGated} from "./RegistryGated.sol";
+import {GridRoles} from "./libraries/GridRoles.sol";
+import {IRegistry} from "./interfaces/IRegistry.sol";
+import {IMeteringErrors, MeterReading, MeterSignature} from "./interfaces/IMetering.sol";
+
+interface IReadingSink {
+    function recordReadings(address participant, MeterReading[] calldata readings) external;
+}
+
+/// @title Metering
+/// @notice Accepts batches of EIP-712 signed meter readings, relayed by anyone. Each reading
+/// must be signed by the participant's registered meter, carry a sequence number above the
+/// meter's last, start no earlier than the meter's last interval ended, and end no later than
+/// the current block. Accepted readings are recorded as ReadingAccepted events and forwarded,
+/// per run of one participant, to ImportCap. Any bad reading reverts the whole batch.
+contract Metering is EIP712, Pausable, RegistryGated, IMeteringErrors {
+    /// @notice EIP-712 type hash of MeterReading.
+    bytes32 public constant READING_TYPEHASH =
+        keccak256(
+            "MeterReading(address meter,address participant,uint64 intervalStartTs,uint32 durationS,uint64 importWh,uint64 exportWh,uint64 seq)"
+        );
+    /// @notice Most readings in one batch (two hours of one-minute readings).
+    uint256 public constant MAX_BATCH = 128;
+
+    struct MeterState {
+        uint64 lastSeq;
+        uint64 lastEndTs;
+    }
+
+    /// @notice Emitted for every accepted reading, inside or outside any contract window.
+    event ReadingAccepted(
+        address indexed participant,
+        uint64 intervalStartTs,
+        uint32 durationS,
+        uint64 importWh,
+        uint64 exportWh,
+        uint64 seq
+    );
+
+    /// @notice Where verified readings are accounted (ImportCap).
+    IReadingSink public immutable sink;
+
+    mapping(address meter => MeterState) private _meters;
+
+    /// @param registry_ Participants and meters. @param sink_ ImportCap.
+    constructor(IRegistry registry_, IReadingSink sink_) EIP712("gridledger.Metering", "1") RegistryGated(registry_) {
+        sink = sink_;
+    }
+
+    /// @notice Verify and record a batch of signed readings (1..MAX_BATCH).
+    /// @param readings The readings (energies [Wh], times [unix s], durations [s]).
+    /// @param signatures One signature per reading, by the reading's meter.
+    function submitReadings(
+        MeterReading[] calldata readings,
+        MeterSignature[] calldata signatures
+    ) external whenNotPaused {
+        uint256 n = readings.length;
+        if (n == 0 || n > MAX_BATCH) revert MeteringBatchSize(n, MAX_BATCH);
+        if (signatures.length != n) revert MeteringSignatureCount(n, signatures.length);
+
+        uint256 runStart = 0;
+        address participant = readings[0].participant;
+        address meter = _checkedMeter(0, readings[0]);
+        MeterState memory state = _meters[meter];
+        for (uint256 k = 0; k < n; ++k) {
+            MeterReading calldata r = readings[k];
+            if (r.participant != participant || r.meter != meter) {
+                // A new run: flush the previous one before checking this meter.
+                _meters[meter] = state;
+                sink.recordReadings(participant, readings[runStart:k]);
+                runStart = k;
+                participant = r.participant;
+                meter = _checkedMeter(k, r);
+                state = _meters[meter];
+            }
+            _verifySignature(k, r, signatures[k]);
+            if (r.seq <= state.lastSeq) revert MeteringSequenceReplayed(k, meter, r.seq, state.lastSeq);
+            if (r.durationS == 0) revert MeteringZeroDuration(k);
+            if (r.intervalStartTs < state.lastEndTs) {
+                revert MeteringIntervalOverlap(k, meter, r.intervalStartTs, state.lastEndTs);
+            }
+            // intervalStartTs < 2^64 and durationS < 2^32, so the sum fits in uint64 only if it
+            // does not pass 2^64; compute in uint256 and compare there.
+            uint256 endTs = uint256(r.intervalStartTs) + r.durationS;
+            if (endTs > block.timestamp) revert MeteringIntervalInFuture(k, uint64(endTs), uint64(block.timestamp));
+            state.lastSeq = r.seq;
+            state.lastEndTs = uint64(endTs); // endTs <= block.timestamp < 2^64
+            emit ReadingAccepted(participant, r.intervalStartTs, r.durationS, r.importWh, r.exportWh, r.seq);
+        }
+        _meters[meter] = state;
+        sink.recordReadings(participant, readings[runStart:n]);
+    }
+
+    /// @notice Pause accepting readings; operator only.
+    function pause() external onlyRole(GridRoles.OPERATOR) {
+        _pause();
+    }
+
+    /// @notice Resume accepting readings; operator only.
+    function unpause() external onlyRole(GridRoles.OPERATOR) {
+        _unpause();
+    }
+
+    /// @notice Last accepted sequence number and interval end [unix s] of `meter`.
+    function meterState(address meter) external view returns (uint64 lastSeq, uint64 lastEndTs) {
+        MeterState memory s = _meters[meter];
+        return (s.lastSeq, s.lastEndTs);
+    }
+
+    /// @notice The EIP-712 digest a meter signs for `reading`.
+    function readingDigest(MeterReading calldata reading) external view returns (bytes32) {
+        return _hashTypedDataV4(_structHash(reading));
+    }
+
+    /// @notice The EIP-712 domain separator (bound to chain id and this contract's address).
+    function domainSeparator() external view returns (bytes32) {
+        return _domainSeparatorV4();
+    }
+
+    function _checkedMeter(uint256 k, MeterReading calldata r) private view returns (address) {
+        address registered = registry.meterOf(r.participant);
+        if (registered != r.meter || registered == address(0) || !registry.isActive(r.participant)) {
+            revert MeteringUnregisteredMeter(k, r.participant, r.meter, registered);
+        }
+        return registered;
+    }
+
+    function _verifySignature(uint256 k, MeterReading calldata r, MeterSignature calldata sig) private view {
+        bytes32 digest = _hashTypedDataV4(_structHash(r));
+        (address recovered, ECDSA.RecoverError err, ) = ECDSA.tryRecover(digest, sig.v, sig.r, sig.s);
+        if (err == ECDSA.RecoverError.InvalidSignatureS) revert MeteringSignatureHighS(k, sig.s);
+        if (err != ECDSA.RecoverError.NoError) revert MeteringSignatureMalformed(k);
+        if (recovered != r.meter) revert MeteringSignatureInvalid(k, r.meter, recovered);
+    }
+
+    function _structHash(MeterReading calldata r) private pure returns (bytes32) {
+        return
+            keccak256(
+                abi.encode(
+                    READING_TYPEHASH,
+                    r.meter,
+                    r.participant,
+                    r.intervalStartTs,
+                    r.durationS,
+                    r.importWh,
+                    r.exportWh,
+                    r.seq
+                )
+            );
+    }
+}

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.37;
+
+import {RegistryGated} from "./RegistryGated.sol";
+import {GridRoles} from "./libraries/GridRoles.sol";
+import {IRegistry} from "./interfaces/IRegistry.sol";
+import {AdmissionPolicy, IRegulation} from "./interfaces/IRegulation.sol";
+
+/// @title Regulation
+/// @notice The L7 rules: price band [feed-in, retail], network charge, import-cap bounds,
+/// minimum trust to trade, admission policy, and the terms of market delivery obligations.
+/// Changed only by the regulator role; every change emits an event with old and new values.
+contract Regulation is RegistryGated, IRegulation {
+    /// @notice Initial rule values.
+    struct Rules {
+        uint64 priceFloorPerKwh;
+        uint64 priceCeilingPerKwh;
+        uint64 networkChargePerKwh;
+        int64 minCapW;
+        int64 maxCapW;
+        uint64 minTrustWad;
+        AdmissionPolicy admissionPolicy;
+        uint64 deliveryPenaltyPerKwh;
+        uint64 deliveryBetaWadPerKwh;
+    }
+
+    event PriceBandChanged(uint64 oldFloorPerKwh, uint64 oldCeilingPerKwh, uint64 floorPerKwh, uint64 ceilingPerKwh);
+    event NetworkChargeChanged(uint64 oldChargePerKwh, uint64 chargePerKwh);
+    event CapBoundsChanged(int64 oldMinCapW, int64 oldMaxCapW, int64 minCapW, int64 maxCapW);
+    event MinTrustChanged(uint64 oldMinTrustWad, uint64 minTrustWad);
+    event AdmissionPolicyChanged(AdmissionPolicy oldPolicy, AdmissionPolicy policy);
+    event DeliveryTermsChanged(uint64 oldPenaltyPerKwh, uint64 oldBetaWadPerKwh, uint64 penaltyPerKwh, uint64 betaWadPerKwh);
+
+    uint64 public priceFloorPerKwh;
+    uint64 public priceCeilingPerKwh;
+    uint64 public networkChargePerKwh;
+    int64 public minCapW;
+    int64 public maxCapW;
+    uint64 public minTrustWad;
+    AdmissionPolicy public admissionPolicy;
+    uint64 public deliveryPenaltyPerKwh;
+    uint64 public deliveryBetaWadPerKwh;
+
+    /// @param registry_ The Registry holding the regulator role.
+    /// @param rules Initial values, checked like later changes.
+    constructor(IRegistry registry_, Rules memory rules) RegistryGated(registry_) {
+        _setPriceBand(rules.priceFloorPerKwh, rules.priceCeilingPerKwh);
+        _setNetworkCharge(rules.networkChargePerKwh);
+        _setCapBounds(rules.minCapW, rules.maxCapW);
+        _setMinTrust(rules.minTrustWad);
+        _setAdmissionPolicy(rules.admissionPolicy);
+        _setDeliveryTerms(rules.deliveryPenaltyPerKwh, rules.deliveryBetaWadPerKwh);
+    }
+
+    /// @notice Set the price band every clearing price is clamped to.
+    /// @param floorPerKwh Feed-in tariff [units/kWh]; must be >= the network charge.
+    /// @param ceilingPerKwh Retail tariff [units/kWh]; must be >= the floor.
+    function setPriceBand(uint64 floorPerKwh, uint64 ceilingPerKwh) external onlyRole(GridRoles.REGULATOR) {
+        _setPriceBand(floorPerKwh, ceilingPerKwh);
+    }
+
+    /// @notice Set the network charge deducted from sellers' proceeds.
+    /// @param chargePerKwh Charge [units/kWh]; at most the price floor.
+    function setNetworkCharge(uint64 chargePerKwh) external onlyRole(GridRoles.REGULATOR) {
+        _setNetworkCharge(chargePerKwh);
+    }
+
+    /// @notice Set the bounds an operator may give import-cap contracts.
+    /// @param minCapW_ Lowest allowed bound [W]. @param maxCapW_ Highest allowed bound [W].
+    function setCapBounds(int64 minCapW_, int64 maxCapW_) external onlyRole(GridRoles.REGULATOR) {
+        _setCapBounds(minCapW_, maxCapW_);
+    }
+
+    /// @notice Set the trust a participant needs to place orders.
+    /// @param minTrustWad_ Threshold [wad], at most 1e18.
+    function setMinTrust(uint64 minTrustWad_) external onlyRole(GridRoles.REGULATOR) {
+        _setMinTrust(minTrustWad_);
+    }
+
+    /// @notice Set who may admit participants.
+    function setAdmissionPolicy(AdmissionPolicy policy) external onlyRole(GridRoles.REGULATOR) {
+        _setAdmissionPolicy(policy);
+    }
+
+    /// @notice Set the penalty and trust terms of future market delivery obligations.
+    /// @param penaltyPerKwh lambda [units/kWh of shortfall]. @param betaWadPerKwh beta [wad/kWh].
+    function setDeliveryTerms(uint64 penaltyPerKwh, uint64 betaWadPerKwh) external onlyRole(GridRoles.REGULATOR) {
+        _setDeliveryTerms(penaltyPerKwh, betaWadPerKwh);
+    }
+
+    function _setPriceBand(uint64 floorPerKwh, uint64 ceilingPerKwh) private {
+        if (floorPerKwh > ceilingPerKwh) revert RegulationInvalidPriceBand(floorPerKwh, ceilingPerKwh);
+        if (networkChargePerKwh > floorPerKwh) revert RegulationChargeAboveFloor(networkChargePerKwh, floorPerKwh);
+        emit PriceBandChanged(priceFloorPerKwh, priceCeilingPerKwh, floorPerKwh, ceilingPerKwh);
+        priceFloorPerKwh = floorPerKwh;
+        priceCeilingPerKwh = ceilingPerKwh;
+    }
+
+    function _setNetworkCharge(uint64 chargePerKwh) private {
+        if (chargePerKwh > priceFloorPerKwh) revert RegulationChargeAboveFloor(chargePerKwh, priceFloorPerKwh);
+        emit NetworkChargeChanged(networkChargePerKwh, chargePerKwh);
+        networkChargePerKwh = chargePerKwh;
+    }
+
+    function _setCapBounds(int64 minCapW_, int64 maxCapW_) private {
+        if (minCapW_ > maxCapW_) revert RegulationInvalidCapBounds(minCapW_, maxCapW_);
+        emit CapBoundsChanged(minCapW, maxCapW, minCapW_, maxCapW_);
+        minCapW = minCapW_;
+        maxCapW = maxCapW_;
+    }
+
+    function _setMinTrust(uint64 minTrustWad_) private {
+        if (minTrustWad_ > 1e18) revert RegulationTrustAboveOne(minTrustWad_);
+        emit MinTrustChanged(minTrustWad, minTrustWad_);
+        minTrustWad = minTrustWad_;
+    }
+
+    function _setAdmissionPolicy(AdmissionPolicy policy) private {
+        emit AdmissionPolicyChanged(admissionPolicy, policy);
+        admissionPolicy = policy;
+    }
+
+    function _setDeliveryTerms(uint64 penaltyPerKwh, uint64 betaWadPerKwh) private {
+        emit DeliveryTermsChanged(deliveryPenaltyPerKwh, deliveryBetaWadPerKwh, penaltyPerKwh, betaWadPerKwh);
+        deliveryPenaltyPerKwh = penaltyPerKwh;
+        deliveryBetaWadPerKwh = betaWadPerKwh;
+    }
+}

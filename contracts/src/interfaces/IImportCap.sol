@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.37;
+
+/// @notice How a contract bounds PCC power P (> 0 import, < 0 export).
+/// Upper: V = max(0, P - upperW). Lower: V = max(0, lowerW - P). Range: both.
+enum BoundKind {
+    Upper,
+    Lower,
+    Range
+}
+
+/// @notice Terms C = {P_i, P_j, T, Phi} of an import-cap contract (FED-MGDT).
+/// @dev Window: daily [windowStartS, windowEndS) in seconds after 00:00 UTC; start == end means
+/// the whole day, end < start wraps midnight. A reading counts if its interval start lies in
+/// the daily window and in [validFromTs, validToTs).
+struct ContractTerms {
+    address importer;
+    BoundKind kind;
+    uint32 windowStartS;
+    uint32 windowEndS;
+    address counterparty;
+    uint40 validFromTs;
+    uint40 validToTs;
+    int64 lowerW;
+    int64 upperW;
+    uint64 lambdaUnitsPerKwh;
+    uint64 betaWadPerKwh;
+}
+
+/// @title IImportCapErrors
+/// @notice Custom errors of ImportCap.
+interface IImportCapErrors {
+    error ImportCapUnknownContract(uint256 contractId);
+    error ImportCapInactiveImporter(address importer);
+    error ImportCapInvalidCounterparty(address counterparty);
+    error ImportCapInvalidValidity(uint40 validFromTs, uint40 validToTs);
+    error ImportCapInvalidWindow(uint32 windowStartS, uint32 windowEndS);
+    error ImportCapInvalidBounds(BoundKind kind, int64 lowerW, int64 upperW);
+    error ImportCapBoundOutsideRegulation(int64 boundW, int64 minCapW, int64 maxCapW);
+    /// @notice The contract would start before readings already accounted for `importer`.
+    error ImportCapRetroactive(address importer, uint40 validFromTs, uint40 lastReadingEndTs);
+    error ImportCapTooManyActive(address importer, uint256 maxActive);
+    error ImportCapNotCounterparty(uint256 contractId, address caller, address counterparty);
+    error ImportCapNothingDue(uint256 contractId);
+    /// @notice A penalty is due but the importer's balance or allowance is zero.
+    error ImportCapNothingCollectible(uint256 contractId, uint256 dueUnits, uint256 balanceUnits, uint256 allowanceUnits);
+}
+
+/// @title IImportCap
+/// @notice The audit interface of import-cap contracts (stable; see DESIGN.md).
+interface IImportCap is IImportCapErrors {
+    event ContractCreated(
+        uint256 indexed contractId,
+        address indexed importer,
+        address indexed counterparty,
+        BoundKind kind,
+        int64 lowerW,
+        int64 upperW,
+        uint40 validFromTs,
+        uint40 validToTs
+    );
+    event ViolationRecorded(
+        uint256 indexed contractId,
+        address indexed participant,
+        uint64 intervalStartTs,
+        uint256 violationWh,
+        uint256 cumulativeViolationWh
+    );
+    event PenaltyCollected(
+        uint256 indexed contractId,
+        address indexed importer,
+        address indexed counterparty,
+        uint256 amountUnits,
+        uint256 outstandingUnits
+    );
+
+    /// @notice Number of contracts ever created; ids are 0 .. contractCount() - 1.
+    function contractCount() external view returns (uint256);
+
+    /// @notice The terms of contract `id`.
+    function contractTerms(uint256 id) external view returns (ContractTerms memory);
+
+    /// @notice The accounting of contract `id`.
+    /// @return violationWh E_viol [Wh, rounded down]
+    /// @return totalWh E_total = sum |P| dt over readings in the window [Wh, rounded down]
+    /// @return complianceWad R = 1 - E_viol / E_total [wad, clamped to 0..1]
+    /// @return penaltyUnits lambda * E_viol accrued [units]
+    /// @return trustWad exp(-beta * E_viol[kWh]) [wad]
+    function contractStatus(uint256 id)
+        external
+        view
+        returns (uint256 violationWh, uint256 totalWh, uint256 complianceWad, uint256 penaltyUnits, uint256 trustWad);
+
+    /// @notice sum over `participant`'s contracts of beta * E_viol[kWh] [wad]; trust = exp(-it).
+    function exposureOf(address participant) external view returns (uint256);
+}

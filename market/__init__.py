@@ -1,0 +1,1 @@
+"""The L4 market: orders, clearing mechanisms and pricing, forecasting and planning."""

@@ -1,0 +1,1 @@
+"""The L2 physical side: microgrid physics, signing meters, scenarios, the federation bus."""
