@@ -5,6 +5,20 @@ wheel deploys and calls the contracts without Node.js; only ``gridledger contrac
 needs the pinned npm ``solc``.
 """
 
-from contracts.artifacts import Artifact, ArtifactMissingError, load_artifact
+from contracts.artifacts import DEPLOYABLE, Artifact, load_artifact
+from contracts.errors import (
+    ArtifactMissingError,
+    ContractBuildError,
+    ContractsError,
+    ReadingInputError,
+)
 
-__all__ = ["Artifact", "ArtifactMissingError", "load_artifact"]
+__all__ = [
+    "DEPLOYABLE",
+    "Artifact",
+    "ArtifactMissingError",
+    "ContractBuildError",
+    "ContractsError",
+    "ReadingInputError",
+    "load_artifact",
+]

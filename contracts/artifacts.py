@@ -8,9 +8,18 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from contracts.errors import ArtifactMissingError
 
-class ArtifactMissingError(LookupError):
-    """No committed artifact exists for the requested contract name."""
+# Contracts that get an artifact; abstract bases, libraries and interfaces do not.
+DEPLOYABLE = (
+    "GridToken",
+    "Registry",
+    "Regulation",
+    "ImportCap",
+    "Trust",
+    "Metering",
+    "Market",
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from contracts.artifacts import DEPLOYABLE
+from contracts.errors import ContractBuildError
+
 CONTRACTS_DIR = Path(__file__).resolve().parent
 SOURCE_DIR = CONTRACTS_DIR / "src"
 BUILD_DIR = CONTRACTS_DIR / "build"
@@ -22,22 +25,7 @@ BUILD_DIR = CONTRACTS_DIR / "build"
 # The contracts target Cancun (OpenZeppelin 5.7 needs `mcopy`); the embedded chain runs
 # py-evm's CancunVM. solc 0.8.37 would default to osaka, which no py-evm VM runs.
 EVM_VERSION = "cancun"
-OPTIMIZER_RUNS = 200
-
-# Contracts that get an artifact; abstract bases, libraries and interfaces do not.
-DEPLOYABLE = (
-    "GridToken",
-    "Registry",
-    "Regulation",
-    "ImportCap",
-    "Trust",
-    "Metering",
-    "Market",
-)
-
-
-class ContractBuildError(RuntimeError):
-    """The compiler could not be run or reported errors."""
+OPTIMIZER_RUNS = 20000
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +43,7 @@ def _standard_input(sources: dict[str, str]) -> dict[str, Any]:
         "settings": {
             "evmVersion": EVM_VERSION,
             "optimizer": {"enabled": True, "runs": OPTIMIZER_RUNS},
-            "viaIR": False,
+            "viaIR": True,
             "metadata": {"bytecodeHash": "none", "appendCBOR": False},
             "outputSelection": {
                 "*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]}

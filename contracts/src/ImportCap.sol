@@ -10,7 +10,7 @@ import {GridRoles} from "./libraries/GridRoles.sol";
 import {TrustMath} from "./libraries/TrustMath.sol";
 import {IRegistry} from "./interfaces/IRegistry.sol";
 import {IRegulation} from "./interfaces/IRegulation.sol";
-import {MeterReading} from "./interfaces/IMetering.sol";
+import {PackedReading} from "./libraries/PackedReading.sol";
 import {BoundKind, ContractTerms, IImportCap} from "./interfaces/IImportCap.sol";
 
 /// @title ImportCap
@@ -157,15 +157,16 @@ contract ImportCap is RegistryGated, IImportCap {
     /// @notice Account a run of verified readings of one participant, in time order; Metering only.
     /// Readings outside every contract's window change nothing here (Metering has recorded them).
     /// @param participant The participant whose meter signed the readings.
-    /// @param readings Verified, non-overlapping readings in increasing time order.
+    /// @param readings Verified, non-overlapping readings in increasing time order, each packed
+    /// by PackedReading (start [unix s], duration [s], import and export [Wh]).
     function recordReadings(
         address participant,
-        MeterReading[] calldata readings
+        uint256[] calldata readings
     ) external onlyRole(GridRoles.METERING) {
         _accountBatch(participant, readings);
     }
 
-    function _accountBatch(address participant, MeterReading[] calldata readings) private {
+    function _accountBatch(address participant, uint256[] calldata readings) private {
         uint256[] storage active = _active[participant];
         uint256 count = active.length;
         Loaded[] memory loaded = new Loaded[](count);
@@ -177,18 +178,29 @@ contract ImportCap is RegistryGated, IImportCap {
 
         uint256 n = readings.length;
         for (uint256 k = 0; k < n; ++k) {
-            MeterReading calldata r = readings[k];
+            uint256 word = readings[k];
             // P dt in joules; importWh, exportWh < 2^64 so the product fits easily in int256.
-            int256 netJ = (int256(uint256(r.importWh)) - int256(uint256(r.exportWh))) * int256(J_PER_WH);
+            int256 netJ;
+            // Cannot overflow: importWh and exportWh are below 2^64, so |netJ| < 2^64 * 3600 < 2^76.
+            unchecked {
+                netJ =
+                    (int256(uint256(PackedReading.importWh(word))) - int256(uint256(PackedReading.exportWh(word)))) *
+                    int256(J_PER_WH);
+            }
             uint256 absJ = netJ >= 0 ? uint256(netJ) : uint256(-netJ);
-            uint64 startTs = r.intervalStartTs;
-            uint256 dtS = r.durationS;
+            uint64 startTs = PackedReading.intervalStartTs(word);
+            uint256 dtS = PackedReading.durationS(word);
             for (uint256 c = 0; c < count; ++c) {
                 Loaded memory l = loaded[c];
                 if (!_applies(l.terms, startTs)) continue;
                 uint256 vJ = _violationJ(l.terms, netJ, dtS);
-                l.totalJ += absJ;
-                l.violationJ += vJ;
+                // Cannot overflow: absJ < 2^64 * 3600 < 2^76 and vJ <= absJ + 2^63 * 2^32 < 2^96
+                // per reading, at most MAX_BATCH (128 < 2^7) readings per batch, and the
+                // accumulators start below 2^96 (they are stored as uint96).
+                unchecked {
+                    l.totalJ += absJ;
+                    l.violationJ += vJ;
+                }
                 l.touched = true;
                 if (vJ != 0) {
                     emit ViolationRecorded(l.id, participant, startTs, vJ / J_PER_WH, l.violationJ / J_PER_WH);
@@ -209,8 +221,10 @@ contract ImportCap is RegistryGated, IImportCap {
             s.violationJ = SafeCast.toUint96(l.violationJ);
             s.totalJ = SafeCast.toUint96(l.totalJ);
         }
-        MeterReading calldata last = readings[n - 1];
-        uint40 lastEndTs = SafeCast.toUint40(uint256(last.intervalStartTs) + last.durationS);
+        uint256 last = readings[n - 1];
+        uint40 lastEndTs = SafeCast.toUint40(
+            uint256(PackedReading.intervalStartTs(last)) + PackedReading.durationS(last)
+        );
         ps.exposureWad = SafeCast.toUint216(exposure);
         ps.lastReadingEndTs = lastEndTs;
         _prune(active, lastEndTs);
@@ -229,14 +243,18 @@ contract ImportCap is RegistryGated, IImportCap {
 
     /// @dev Violation energy V dt [J] of one reading with net energy netJ [J] over dtS [s].
     function _violationJ(ContractTerms memory t, int256 netJ, uint256 dtS) private pure returns (uint256 vJ) {
-        int256 dt = int256(dtS);
-        if (t.kind != BoundKind.Lower) {
-            int256 over = netJ - int256(t.upperW) * dt;
-            if (over > 0) vJ += uint256(over);
-        }
-        if (t.kind != BoundKind.Upper) {
-            int256 under = int256(t.lowerW) * dt - netJ;
-            if (under > 0) vJ += uint256(under);
+        // Cannot overflow: |netJ| < 2^76, |bound| < 2^63 and dtS < 2^32, so every product and
+        // difference stays below 2^97 in magnitude, far inside int256.
+        unchecked {
+            int256 dt = int256(dtS);
+            if (t.kind != BoundKind.Lower) {
+                int256 over = netJ - int256(t.upperW) * dt;
+                if (over > 0) vJ += uint256(over);
+            }
+            if (t.kind != BoundKind.Upper) {
+                int256 under = int256(t.lowerW) * dt - netJ;
+                if (under > 0) vJ += uint256(under);
+            }
         }
     }
 

@@ -4,13 +4,14 @@ pragma solidity 0.8.37;
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
 import {RegistryGated} from "./RegistryGated.sol";
 import {GridRoles} from "./libraries/GridRoles.sol";
 import {IRegistry} from "./interfaces/IRegistry.sol";
 import {IMeteringErrors, MeterReading, MeterSignature} from "./interfaces/IMetering.sol";
 
 interface IReadingSink {
-    function recordReadings(address participant, MeterReading[] calldata readings) external;
+    function recordReadings(address participant, uint256[] calldata readings) external;
 }
 
 /// @title Metering
@@ -64,7 +65,11 @@ contract Metering is EIP712, Pausable, RegistryGated, IMeteringErrors {
         if (n == 0 || n > MAX_BATCH) revert MeteringBatchSize(n, MAX_BATCH);
         if (signatures.length != n) revert MeteringSignatureCount(n, signatures.length);
 
-        uint256 runStart = 0;
+        bytes32 domain = _domainSeparatorV4();
+        // One buffer for all runs: each run is written from index 0 and passed with its length
+        // set in place; the buffer's n words stay reserved, so later allocations never overlap.
+        uint256[] memory run = new uint256[](n);
+        uint256 runLength = 0;
         address participant = readings[0].participant;
         address meter = _checkedMeter(0, readings[0]);
         MeterState memory state = _meters[meter];
@@ -73,28 +78,44 @@ contract Metering is EIP712, Pausable, RegistryGated, IMeteringErrors {
             if (r.participant != participant || r.meter != meter) {
                 // A new run: flush the previous one before checking this meter.
                 _meters[meter] = state;
-                sink.recordReadings(participant, readings[runStart:k]);
-                runStart = k;
+                _forward(participant, run, runLength);
+                runLength = 0;
                 participant = r.participant;
                 meter = _checkedMeter(k, r);
                 state = _meters[meter];
             }
-            _verifySignature(k, r, signatures[k]);
-            if (r.seq <= state.lastSeq) revert MeteringSequenceReplayed(k, meter, r.seq, state.lastSeq);
-            if (r.durationS == 0) revert MeteringZeroDuration(k);
-            if (r.intervalStartTs < state.lastEndTs) {
-                revert MeteringIntervalOverlap(k, meter, r.intervalStartTs, state.lastEndTs);
-            }
-            // intervalStartTs < 2^64 and durationS < 2^32, so the sum fits in uint64 only if it
-            // does not pass 2^64; compute in uint256 and compare there.
-            uint256 endTs = uint256(r.intervalStartTs) + r.durationS;
+            _verifySignature(k, r, signatures[k], domain);
+            // Each calldata field is read (and validated) once.
+            uint64 seq = r.seq;
+            uint64 startTs = r.intervalStartTs;
+            uint32 durationS = r.durationS;
+            uint64 importWh = r.importWh;
+            uint64 exportWh = r.exportWh;
+            if (seq <= state.lastSeq) revert MeteringSequenceReplayed(k, meter, seq, state.lastSeq);
+            if (durationS == 0) revert MeteringZeroDuration(k);
+            if (startTs < state.lastEndTs) revert MeteringIntervalOverlap(k, meter, startTs, state.lastEndTs);
+            uint256 endTs = uint256(startTs) + durationS;
             if (endTs > block.timestamp) revert MeteringIntervalInFuture(k, uint64(endTs), uint64(block.timestamp));
-            state.lastSeq = r.seq;
+            state.lastSeq = seq;
             state.lastEndTs = uint64(endTs); // endTs <= block.timestamp < 2^64
-            emit ReadingAccepted(participant, r.intervalStartTs, r.durationS, r.importWh, r.exportWh, r.seq);
+            // PackedReading layout: start | duration << 64 | import << 96 | export << 160.
+            run[runLength] =
+                uint256(startTs) |
+                (uint256(durationS) << 64) |
+                (uint256(importWh) << 96) |
+                (uint256(exportWh) << 160);
+            ++runLength;
+            emit ReadingAccepted(participant, startTs, durationS, importWh, exportWh, seq);
         }
         _meters[meter] = state;
-        sink.recordReadings(participant, readings[runStart:n]);
+        _forward(participant, run, runLength);
+    }
+
+    function _forward(address participant, uint256[] memory run, uint256 runLength) private {
+        assembly ("memory-safe") {
+            mstore(run, runLength)
+        }
+        sink.recordReadings(participant, run);
     }
 
     /// @notice Pause accepting readings; operator only.
@@ -131,27 +152,29 @@ contract Metering is EIP712, Pausable, RegistryGated, IMeteringErrors {
         return registered;
     }
 
-    function _verifySignature(uint256 k, MeterReading calldata r, MeterSignature calldata sig) private view {
-        bytes32 digest = _hashTypedDataV4(_structHash(r));
+    function _verifySignature(
+        uint256 k,
+        MeterReading calldata r,
+        MeterSignature calldata sig,
+        bytes32 domain
+    ) private pure {
+        bytes32 digest = MessageHashUtils.toTypedDataHash(domain, _structHash(r));
         (address recovered, ECDSA.RecoverError err, ) = ECDSA.tryRecover(digest, sig.v, sig.r, sig.s);
         if (err == ECDSA.RecoverError.InvalidSignatureS) revert MeteringSignatureHighS(k, sig.s);
         if (err != ECDSA.RecoverError.NoError) revert MeteringSignatureMalformed(k);
         if (recovered != r.meter) revert MeteringSignatureInvalid(k, r.meter, recovered);
     }
 
-    function _structHash(MeterReading calldata r) private pure returns (bytes32) {
-        return
-            keccak256(
-                abi.encode(
-                    READING_TYPEHASH,
-                    r.meter,
-                    r.participant,
-                    r.intervalStartTs,
-                    r.durationS,
-                    r.importWh,
-                    r.exportWh,
-                    r.seq
-                )
-            );
+    /// @dev hashStruct(MeterReading): the struct is static, so its 7 ABI words sit contiguous in
+    /// calldata and are hashed in place after the type hash. Non-canonical (dirty) words would
+    /// change the hash, so such a reading fails the signature check rather than being misread.
+    function _structHash(MeterReading calldata r) private pure returns (bytes32 h) {
+        bytes32 typeHash = READING_TYPEHASH;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, typeHash)
+            calldatacopy(add(m, 0x20), r, 0xe0)
+            h := keccak256(m, 0x100)
+        }
     }
 }

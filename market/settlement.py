@@ -1,0 +1,126 @@
+"""Payments of a cleared interval, integer for integer as Market.sol settles them.
+
+Money in settlement-token base units (`_units`), prices in units/kWh, energy in Wh. For an
+order trading `fill_wh` at prices p_i on its trades, its value is sum(volume_i * p_i)
+[units * Wh / kWh]; for a uniform price that is fill * price. Then:
+- buyer:  escrow = ceil(q * limit / 1000), cost = ceil(value / 1000), refund = escrow - cost;
+- seller: gross = floor(value / 1000), charge = floor(fill * network_charge / 1000),
+          credit = gross - charge;
+- treasury: all charges + dust, dust = sum(buyer costs) - sum(seller gross) >= 0.
+Buyers round up and sellers down, so the pool never goes negative. Market.sol's forfeiture of
+proceeds of sellers settled after their meter reported is out of scope here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from market.clearing import Clearing
+from market.errors import MarketInputError, MarketInvariantError
+from market.orders import WH_PER_KWH, Order, Side
+
+
+@dataclass(frozen=True, slots=True)
+class OrderSettlement:
+    """What one order pays and receives [units].
+
+    escrow_units: locked at placement (buys; 0 for sells). cost_units: a buyer's payment for
+    its fill. gross_units and charge_units: a seller's proceeds before the network charge, and
+    the charge. credit_units: what the order's owner is credited, Market.sol's
+    `OrderSettled.creditedUnits` (a buyer's refund, a seller's net proceeds).
+    """
+
+    index: int
+    side: Side
+    fill_wh: int
+    escrow_units: int
+    cost_units: int
+    gross_units: int
+    charge_units: int
+    credit_units: int
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """The payments of one interval: per order, and the treasury's share.
+
+    orders: one OrderSettlement per order, by index. charges_units: the network charges of
+    all sellers. dust_units: buyer costs minus seller gross (rounding and any budget surplus
+    of the mechanism). treasury_units = charges_units + dust_units.
+    """
+
+    orders: tuple[OrderSettlement, ...]
+    charges_units: int
+    dust_units: int
+    treasury_units: int
+
+    @property
+    def credits_units(self) -> Mapping[int, int]:
+        """Order index -> units credited to its owner."""
+        return MappingProxyType({o.index: o.credit_units for o in self.orders})
+
+    @property
+    def costs_units(self) -> Mapping[int, int]:
+        """Buy order index -> units it pays for its fill."""
+        return MappingProxyType({o.index: o.cost_units for o in self.orders if o.side is Side.BUY})
+
+    @property
+    def escrow_total_units(self) -> int:
+        """Everything the buyers locked [units]."""
+        return sum(o.escrow_units for o in self.orders)
+
+    def check_conservation(self) -> None:
+        """Raise MarketInvariantError unless the escrows are paid out exactly:
+        sum(escrows) == sum(buyer refunds) + sum(seller credits) + treasury, with no negative
+        amount anywhere."""
+        negative = [o.index for o in self.orders if min(o.cost_units, o.credit_units) < 0]
+        if negative or min(self.dust_units, self.charges_units) < 0:
+            raise MarketInvariantError(
+                f"negative amount: orders {negative}, dust {self.dust_units} units, "
+                f"charges {self.charges_units} units"
+            )
+        if self.treasury_units != self.charges_units + self.dust_units:
+            raise MarketInvariantError(
+                f"treasury {self.treasury_units} units != charges {self.charges_units} + dust "
+                f"{self.dust_units} units"
+            )
+        paid_out = sum(o.credit_units for o in self.orders) + self.treasury_units
+        if paid_out != self.escrow_total_units:
+            raise MarketInvariantError(
+                f"escrows {self.escrow_total_units} units != credits and treasury {paid_out} units"
+            )
+
+
+def settle(orders: Iterable[Order], clearing: Clearing) -> Settlement:
+    """Settle every order of a cleared interval; `orders` must be exactly the cleared ones."""
+    by_index = {o.index: o for o in orders}
+    if set(by_index) != set(clearing.fills):
+        raise MarketInputError(
+            f"orders {sorted(set(by_index) ^ set(clearing.fills))} are not in both the book "
+            "and the clearing"
+        )
+    value = dict.fromkeys(by_index, 0)
+    for t in clearing.trades:
+        value[t.buy_index] += t.volume_wh * t.buy_price_per_kwh
+        value[t.sell_index] += t.volume_wh * t.sell_price_per_kwh
+    settled = tuple(
+        _settle_order(by_index[i], clearing.fills[i], value[i], clearing.network_charge_per_kwh)
+        for i in sorted(by_index)
+    )
+    charges = sum(o.charge_units for o in settled)
+    dust = sum(o.cost_units for o in settled) - sum(o.gross_units for o in settled)
+    return Settlement(settled, charges, dust, charges + dust)
+
+
+def _settle_order(order: Order, fill_wh: int, value: int, charge_per_kwh: int) -> OrderSettlement:
+    if order.side is Side.BUY:
+        cost = -(-value // WH_PER_KWH)
+        escrow = order.escrow_units
+        # cost <= escrow: every price paid is <= the limit and fill_wh <= quantity_wh.
+        return OrderSettlement(order.index, Side.BUY, fill_wh, escrow, cost, 0, 0, escrow - cost)
+    gross = value // WH_PER_KWH
+    charge = fill_wh * charge_per_kwh // WH_PER_KWH
+    # charge <= gross: the network charge is at most the lowest seller price.
+    return OrderSettlement(order.index, Side.SELL, fill_wh, 0, 0, gross, charge, gross - charge)
