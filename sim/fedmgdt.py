@@ -184,10 +184,21 @@ def simulate_mg1_day(cap_w: float, config: Mg1Config = Mg1Config()) -> Mg1Day:
 
     Weather and load noise derive from ``config.seed`` alone, so days simulated with
     different caps see the same weather and load and differ only by the battery dispatch.
+    In the window the coordinator aims at ``metered_cap_target_w(cap_w, dt_s)``.
+
+    Parameters
+    ----------
+    cap_w : upper bound on PCC import during the window [W]
+    config : the microgrid, weather, window, step and seed
+
+    Returns
+    -------
+    The day's per-step arrays, metered energies included.
     """
     dt_s = config.dt_s
     t_s = np.arange(0, SECONDS_PER_DAY, dt_s, dtype=np.float64)
-    # Independent streams per noise source from one root seed (SeedSequence spawning).
+    # One root seed, three well-separated seeds (SeedSequence hashing), so the weather and
+    # load noise streams are independent of each other yet all fixed by config.seed.
     ghi_seed, t_air_seed, load_seed = (
         int(s) for s in np.random.SeedSequence(config.seed).generate_state(3)
     )

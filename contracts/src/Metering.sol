@@ -111,11 +111,17 @@ contract Metering is EIP712, Pausable, RegistryGated, IMeteringErrors {
         _forward(participant, run, runLength);
     }
 
+    /// @dev Pass the first `runLength` words of `run` to the sink, then restore the buffer's
+    /// full length so the next run can be written from index 0 again.
     function _forward(address participant, uint256[] memory run, uint256 runLength) private {
+        uint256 capacity = run.length;
         assembly ("memory-safe") {
             mstore(run, runLength)
         }
         sink.recordReadings(participant, run);
+        assembly ("memory-safe") {
+            mstore(run, capacity)
+        }
     }
 
     /// @notice Pause accepting readings; operator only.

@@ -16,6 +16,7 @@ from eth_typing import ChecksumAddress
 from eth_utils import keccak
 from web3 import Web3
 from web3.contract import Contract
+from web3.logs import DISCARD
 
 from contracts.typed import MeterReading, MeterSignature, domain_separator, sign_reading
 from node.errors import ContractRevertError
@@ -102,6 +103,10 @@ class Stack:
         if receipt["status"] != 1:
             raise ContractRevertError("Unknown", ("status 0",), b"")
         return receipt
+
+    def events(self, contract: Contract, name: str, receipt: dict[str, Any]) -> list[Any]:
+        """Decoded `name` events of `contract` in `receipt` (other logs skipped)."""
+        return list(getattr(contract.events, name)().process_receipt(receipt, errors=DISCARD))
 
     def call(self, call: Any, sender: str | None = None) -> Any:
         """Call a view; reverts raise ContractRevertError."""

@@ -100,7 +100,7 @@ def test_air_temperature_noise_has_the_given_std() -> None:
     seed=st.integers(0, 2**32 - 1),
 )
 def test_ghi_is_non_negative_and_zero_outside_daylight(
-    t_s: list[float], peak: float, sunrise_h: float, day_length_h: float, noise: float, seed: int
+    *, t_s: list[float], peak: float, sunrise_h: float, day_length_h: float, noise: float, seed: int
 ) -> None:
     sunset_h = sunrise_h + day_length_h
     ghi = ghi_w_m2(
