@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing_extensions import override
 
 from market.clearing import ClearingMechanism, Trade, UniformPriceAuction, pair_price
+from market.errors import MarketInvariantError
 from market.orders import Match, Order, PriceBand, RankedBook, Side
 
 __all__ = [
@@ -65,8 +66,8 @@ class TradeReduction(UniformPriceAuction):
     No order that trades sets its own price: p0 comes from orders ranked after the trade, b_m
     and s_m from orders excluded from it. With single-unit orders that is McAfee's dominant
     strategy truthfulness; with block orders, an order trading its whole quantity cannot move
-    the prices by bidding more aggressively (tested). The price of that is volume: it never
-    exceeds the uniform auction's.
+    the prices by bidding more aggressively within the band (tested). The price of that is
+    volume: it never exceeds the uniform auction's.
     """
 
     name = "trade-reduction"
@@ -169,7 +170,8 @@ def sdr_price_per_kwh(supply_wh: int, demand_wh: int, band: PriceBand) -> int:
 
 
 def _position(ranked: tuple[Order, ...], order: Order | None) -> int:
-    assert order is not None, "the marginal order exists when V > 0"
+    if order is None:
+        raise MarketInvariantError("no order holds the V-th Wh although V > 0")
     return ranked.index(order)
 
 

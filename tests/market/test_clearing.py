@@ -22,8 +22,12 @@ def naive_uniform(orders: list[Order], band: PriceBand) -> tuple[int, dict[int, 
     """Obviously-correct O(V) reference, straight from the rule's wording: expand each ranking
     into one entry per Wh, V = max{v : b(v) >= s(v)}, fill the first V Wh of each ranking,
     price = mid of b(V), s(V), clamped to the band then to [s(V), b(V)]."""
-    buys = sorted((o for o in orders if o.side is B), key=lambda o: (-o.limit_price_per_kwh, o.index))
-    sells = sorted((o for o in orders if o.side is S), key=lambda o: (o.limit_price_per_kwh, o.index))
+    buys = sorted(
+        (o for o in orders if o.side is B), key=lambda o: (-o.limit_price_per_kwh, o.index)
+    )
+    sells = sorted(
+        (o for o in orders if o.side is S), key=lambda o: (o.limit_price_per_kwh, o.index)
+    )
     buy_units = [o for o in buys for _ in range(o.quantity_wh)]
     sell_units = [o for o in sells for _ in range(o.quantity_wh)]
     crossing = [
@@ -187,7 +191,9 @@ def test_golden_empty_book() -> None:
         (300, 250, PriceBand(0, 200, 0), 250),  # ceiling 200 below the sell limit: limit wins
     ],
 )
-def test_golden_band_clamp_then_limit_clamp(buy: int, sell: int, band: PriceBand, price: int) -> None:
+def test_golden_band_clamp_then_limit_clamp(
+    buy: int, sell: int, band: PriceBand, price: int
+) -> None:
     c = clear_uniform([order(0, B, 1000, buy), order(1, S, 1000, sell)], band)
     assert c.price_per_kwh == price
     assert pair_price(buy, sell, band) == price
