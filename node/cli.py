@@ -41,6 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
     build_cmd.add_argument("--out", type=Path, default=None, help="output folder")
     build_cmd.set_defaults(handler=_contracts_build)
 
+    from node import cli_bench
+
+    cli_bench.register(commands)
+
     return parser
 
 

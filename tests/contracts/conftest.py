@@ -6,13 +6,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.contracts.engines import EthTesterEngine
+from node.ledger.ephemeral import EphemeralChain
 from tests.contracts.harness import DAY0_TS, Stack, build_stack
 
 
 @pytest.fixture(scope="session")
 def session_stack() -> Stack:
-    engine = EthTesterEngine()
+    engine = EphemeralChain()
     stack = build_stack(engine)
     stack.at_time(DAY0_TS)
     return stack

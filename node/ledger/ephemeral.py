@@ -1,9 +1,13 @@
-"""Ledger engines the contract tests run on."""
+"""An ephemeral in-memory chain: eth-tester over py-evm pinned to CancunVM.
+
+For contract tests, the gas benchmark and the contract-level demo. Not a node's ledger:
+eth-tester's receipt look-ups scan the chain and nothing persists.
+"""
 
 from __future__ import annotations
 
 import ast
-from typing import Any
+from typing import Any, cast
 
 from eth.vm.forks import CancunVM
 from eth_account import Account
@@ -15,7 +19,7 @@ from web3 import EthereumTesterProvider, Web3
 ETHER = 10**18
 
 
-class EthTesterEngine:
+class EphemeralChain:
     """eth-tester over py-evm pinned to CancunVM (the contracts' evmVersion)."""
 
     def __init__(self) -> None:
@@ -31,10 +35,10 @@ class EthTesterEngine:
     def mine(self) -> None:
         self.tester.mine_blocks(1)
 
-    def snapshot(self) -> Any:
-        return self.tester.take_snapshot()
+    def snapshot(self) -> int:
+        return cast(int, self.tester.take_snapshot())
 
-    def revert(self, snapshot_id: Any) -> None:
+    def revert(self, snapshot_id: int) -> None:
         self.tester.revert_to_snapshot(snapshot_id)
 
     def add_account(self, private_key: bytes) -> ChecksumAddress:

@@ -1,0 +1,1 @@
+"""Benchmarks behind `gridledger bench ...` (figures recorded in BENCHMARKS.md)."""

@@ -1,0 +1,149 @@
+"""Exact gas figures of the contracts: per reading, per order, per order cleared and settled.
+
+Deterministic (same code, same inputs, same gas), so they may also be asserted in tests.
+Workloads:
+- readings: one participant, steady state (its meter has reported before), one-minute
+  readings inside the 17:00-20:00 window of one import-cap contract; variants with every
+  reading in violation and with no contract at all. gas per reading = receipt gasUsed / n,
+  the 21,000 base cost included.
+- orders: placeOrder for a buy (escrow transfer included) and a sell.
+- clearing: n orders (half buys, half sells, one sell per participant, prices spread so about
+  half the volume crosses), the witness submitted in chunks of at most CHUNK_ORDERS indices
+  per transaction; then every order settled (filled sells create their delivery obligation).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from contracts.typed import MeterReading
+from market.orders import Order, Side
+from market.witness import chunks, witness_for
+from node.accounting import BoundKind, ContractTerms
+from node.ledger.ephemeral import EphemeralChain
+from node.ledger.stack import DAY0_TS, TOKEN_UNITS, Participant, Stack, build_stack
+
+CHUNK_ORDERS = 250
+READING_BATCHES = (1, 15, 60)
+CLEARING_SIZES = (10, 100, 1000)
+WAD = 10**18
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class GasFigure:
+    """One named figure [gas]."""
+
+    key: str
+    gas: float
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+def _reading_figures(stack: Stack, progress: Progress) -> list[GasFigure]:
+    figures: list[GasFigure] = []
+    day = DAY0_TS - 86400
+    with_contract, violating, bare = stack.participants[0], stack.participants[1], stack.participants[2]
+    for p in (with_contract, violating):
+        terms = ContractTerms(p.address, BoundKind.UPPER, 0, 0, stack.roles.operator,
+                              day, DAY0_TS, 0, 4000, TOKEN_UNITS, WAD // 2)
+        stack.transact(stack.import_cap.functions.createContract(terms.as_abi()),
+                       stack.roles.operator)
+    cases = (("gas_per_reading", with_contract, 40), ("gas_per_reading_violating", violating, 150),
+             ("gas_per_reading_no_contract", bare, 40))
+    for key, p, wh in cases:
+        progress(f"readings: {key}")
+        seq, ts = 1, day
+        # Warm-up batch: the meter's and the contract's state slots exist afterwards.
+        ts, seq = _submit(stack, p, ts, seq, 1, wh)
+        for n in READING_BATCHES:
+            before = seq
+            ts, seq = _submit(stack, p, ts, seq, n, wh, key=key, figures=figures)
+            assert seq == before + n
+    return figures
+
+
+def _submit(stack: Stack, p: Participant, ts: int, seq: int, n: int, wh: int,
+            key: str | None = None, figures: list[GasFigure] | None = None) -> tuple[int, int]:
+    batch = [MeterReading(p.meter, p.address, ts + 60 * k, 60, wh, 0, seq + k) for k in range(n)]
+    receipt = stack.submit_readings(batch, [p.meter_key] * n)
+    if key is not None and figures is not None:
+        figures.append(GasFigure(f"{key}.batch_{n}", receipt["gasUsed"] / n))
+    return ts + 60 * n, seq + n
+
+
+def _order_rows(n: int, rng: random.Random) -> list[tuple[Side, int, int]]:
+    rows = []
+    for i in range(n):
+        side = Side.BUY if i % 2 == 0 else Side.SELL
+        rows.append((side, rng.randint(100, 5_000), rng.randint(80_000, 300_000)))
+    return rows
+
+
+def _clearing_figures(n: int, progress: Progress) -> list[GasFigure]:
+    sellers = (n + 1) // 2
+    stack = build_stack(EphemeralChain(), n_participants=max(sellers, 2))
+    stack.at_time(DAY0_TS)
+    progress(f"clearing n={n}: funding {len(stack.participants)} participants")
+    for p in stack.participants:
+        stack.fund_tokens(p.address, 10**9 * TOKEN_UNITS)
+    interval = 2
+    rng = random.Random(n)
+    orders: list[Order] = []
+    ids: list[int] = []
+    order_gas = {Side.BUY: [], Side.SELL: []}  # type: dict[Side, list[int]]
+    progress(f"clearing n={n}: placing orders")
+    for i, (side, qty, price) in enumerate(_order_rows(n, rng)):
+        who = stack.participants[i // 2] if side == Side.SELL else stack.participants[i % sellers]
+        receipt = stack.transact(
+            stack.market.functions.placeOrder(interval, int(side), qty, price), who.address
+        )
+        order_gas[side].append(receipt["gasUsed"])
+        orders.append(Order(i, who.address, side, qty, price))
+        ids.append((interval << 32) | i)
+    stack.at_time(DAY0_TS + interval * 900 - 300)
+    witness = witness_for(orders)
+    progress(f"clearing n={n}: clearing (witness in chunks of {CHUNK_ORDERS})")
+    m = stack.market.functions
+    op = stack.roles.operator
+    clearing_gas = stack.transact(m.beginClearing(interval, witness.volume_wh), op)["gasUsed"]
+    max_tx = clearing_gas
+    for chunk in chunks(witness, CHUNK_ORDERS):
+        gas = stack.transact(m.submitWitness(interval, int(chunk.side), list(chunk.indices)), op)[
+            "gasUsed"
+        ]
+        clearing_gas += gas
+        max_tx = max(max_tx, gas)
+    clearing_gas += stack.transact(m.finalizeClearing(interval), op)["gasUsed"]
+    progress(f"clearing n={n}: settling")
+    settlement_gas = sum(stack.transact(m.settleOrder(i), op)["gasUsed"] for i in ids)
+    figures = [
+        GasFigure(f"clearing_gas_per_order.n_{n}", clearing_gas / n),
+        GasFigure(f"settlement_gas_per_order.n_{n}", settlement_gas / n),
+        GasFigure(f"clearing_and_settlement_gas_per_order.n_{n}",
+                  (clearing_gas + settlement_gas) / n),
+        GasFigure(f"clearing_max_tx_gas.n_{n}", max_tx),
+    ]
+    if n == CLEARING_SIZES[0]:
+        figures += [
+            GasFigure("gas_per_order.buy", sum(order_gas[Side.BUY]) / len(order_gas[Side.BUY])),
+            GasFigure("gas_per_order.sell", sum(order_gas[Side.SELL]) / len(order_gas[Side.SELL])),
+        ]
+    return figures
+
+
+def measure(
+    clearing_sizes: Sequence[int] = CLEARING_SIZES, progress: Progress = _quiet
+) -> dict[str, float]:
+    """All gas figures, keyed by name (e.g. `gas_per_reading.batch_60`)."""
+    stack = build_stack(EphemeralChain(), n_participants=3)
+    stack.at_time(DAY0_TS)
+    figures = _reading_figures(stack, progress)
+    for n in clearing_sizes:
+        figures += _clearing_figures(n, progress)
+    return {f.key: round(f.gas, 1) for f in figures}

@@ -1,0 +1,42 @@
+"""`gridledger bench ...`: benchmarks whose figures BENCHMARKS.md records."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+
+def _bench_gas(args: argparse.Namespace) -> int:
+    from node.benchmarks.gas import CLEARING_SIZES, measure
+
+    sizes = tuple(args.orders) if args.orders else CLEARING_SIZES
+
+    def progress(message: str) -> None:
+        print(f"[bench gas] {message}", file=sys.stderr, flush=True)
+
+    figures = measure(sizes, progress)
+    if args.json:
+        print(json.dumps(figures, indent=2, sort_keys=True))
+    else:
+        width = max(len(k) for k in figures)
+        for key, gas in sorted(figures.items()):
+            print(f"{key:<{width}}  {gas:>12,.1f}")
+    return 0
+
+
+def register(commands: Any) -> None:
+    """Add `bench` and its subcommands to the CLI."""
+    bench = commands.add_parser("bench", help="measure gas and speed (see BENCHMARKS.md)")
+    kinds = bench.add_subparsers(dest="bench_command", required=True)
+    gas = kinds.add_parser("gas", help="exact gas per reading, per order, per order cleared")
+    gas.add_argument("--json", action="store_true", help="print the figures as JSON")
+    gas.add_argument(
+        "--orders",
+        type=int,
+        nargs="+",
+        metavar="N",
+        help="clearing sizes to measure (default: 10 100 1000)",
+    )
+    gas.set_defaults(handler=_bench_gas)

@@ -1,0 +1,303 @@
+"""Market: orders, verifiable clearing against the Python reference, settlement, delivery."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from contracts.typed import MeterReading
+from market.orders import Side
+from market.settlement import settle
+from market.witness import Witness, witness_for
+from node.ledger.deploy import ROLE_PROSUMER
+from tests.contracts.harness import DAY0_TS, TOKEN_UNITS, Stack, expect_revert
+from tests.contracts.market_helpers import (
+    INTERVAL_S,
+    Placed,
+    band,
+    clear_on_chain,
+    close_gate,
+    fund_all,
+    open_interval,
+    order_id,
+    place,
+    reference,
+)
+
+OPEN, GATE_CLOSED, CLEARING, CLEARED = 0, 1, 2, 3
+FLOOR, CEILING = 80_000, 300_000
+
+
+@pytest.fixture
+def funded(stack: Stack) -> Stack:
+    fund_all(stack)
+    return stack
+
+
+def test_place_order_escrows_and_reports(funded: Stack) -> None:
+    s = funded
+    p = s.participants[0]
+    n = open_interval(s)
+    before = s.token.functions.balanceOf(p.address).call()
+    placed = place(s, p, n, Side.BUY, 1_500, 210_001)
+    assert placed.order_id == order_id(n, 0)
+    escrow = -(-1_500 * 210_001 // 1000)
+    assert s.token.functions.balanceOf(p.address).call() == before - escrow
+    assert s.market.functions.escrowFor(1_500, 210_001).call() == escrow
+    assert list(s.market.functions.orderOf(placed.order_id).call()) == [
+        p.address, 0, False, 1_500, 210_001
+    ]
+    assert s.market.functions.phaseOf(n).call() == OPEN
+
+
+def test_order_rules(funded: Stack) -> None:
+    s = funded
+    p, q = s.participants[0], s.participants[1]
+    n = open_interval(s)
+    m = s.market.functions
+    with expect_revert("MarketZeroQuantity"):
+        s.transact(m.placeOrder(n, 0, 0, 100_000), p.address)
+    with expect_revert("MarketPriceOutsideBand", FLOOR - 1, FLOOR, CEILING):
+        s.transact(m.placeOrder(n, 0, 10, FLOOR - 1), p.address)
+    with expect_revert("MarketPriceOutsideBand", CEILING + 1, FLOOR, CEILING):
+        s.transact(m.placeOrder(n, 1, 10, CEILING + 1), p.address)
+    first = place(s, q, n, Side.SELL, 100, 90_000)
+    with expect_revert("MarketDuplicateSell", n, q.address, first.order_id):
+        place(s, q, n, Side.SELL, 50, 95_000)
+    outsider = s.roles.treasury
+    with expect_revert("AccessControlUnauthorizedAccount", outsider, ROLE_PROSUMER):
+        s.transact(m.placeOrder(n, 0, 10, 100_000), outsider)
+
+
+def test_orders_after_gate_closure_are_refused(funded: Stack) -> None:
+    s = funded
+    n = open_interval(s)
+    close_gate(s, n)
+    assert s.market.functions.phaseOf(n).call() == GATE_CLOSED
+    with expect_revert("MarketUnexpectedPhase", n, GATE_CLOSED):
+        place(s, s.participants[0], n, Side.BUY, 10, 100_000)
+
+
+def test_low_trust_cannot_trade(funded: Stack) -> None:
+    from tests.contracts.test_import_cap import PAST, create, terms_for
+
+    s = funded
+    p = s.participants[0]
+    create(s, terms_for(s, p, window=(0, 0), beta_wad_per_kwh=10**18))
+    s.submit_readings([MeterReading(p.meter, p.address, PAST, 3600, 5000, 0, 1)], [p.meter_key])
+    trust = s.trust.functions.trustOf(p.address).call()  # exp(-1)
+    s.transact(s.regulation.functions.setMinTrust(5 * 10**17), s.roles.regulator)
+    with expect_revert("MarketTrustTooLow", p.address, trust, 5 * 10**17):
+        place(s, p, open_interval(s), Side.BUY, 10, 100_000)
+
+
+# ---------------------------------------------------------------- clearing vs reference
+
+
+@st.composite
+def books(draw: st.DrawFn) -> list[tuple[int, Side, int, int]]:
+    """(participant, side, quantity, price) rows; at most one sell per participant."""
+    n_sells = draw(st.integers(0, 6))
+    sellers = draw(st.permutations(range(6)))[:n_sells]
+    rows = [
+        (p, Side.SELL, draw(st.integers(1, 5_000)), draw(st.integers(FLOOR, CEILING)))
+        for p in sellers
+    ]
+    for _ in range(draw(st.integers(0, 8))):
+        rows.append(
+            (draw(st.integers(0, 5)), Side.BUY, draw(st.integers(1, 5_000)),
+             draw(st.integers(FLOOR, CEILING)))
+        )
+    # Ties on price are frequent on purpose: ranking breaks them by index.
+    if rows and draw(st.booleans()):
+        tie = draw(st.integers(FLOOR, CEILING))
+        rows = [(p, side, q, tie if draw(st.booleans()) else price) for p, side, q, price in rows]
+    return draw(st.permutations(rows))
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(rows=books(), chunk=st.sampled_from([None, 1, 3]))
+def test_clearing_and_settlement_match_the_reference(
+    funded: Stack, rows: list[tuple[int, Side, int, int]], chunk: int | None
+) -> None:
+    s = funded
+    snapshot = s.engine.snapshot()
+    try:
+        n = open_interval(s)
+        placed = [place(s, s.participants[p], n, side, q, price) for p, side, q, price in rows]
+        close_gate(s, n)
+        ref = reference(s, placed)
+        witness = witness_for([p.order for p in placed])
+        receipt = clear_on_chain(s, n, witness, chunk)
+        (event,) = s.events(s.market, "IntervalCleared", receipt)
+        assert (event["args"]["priceUnitsPerKwh"], event["args"]["volumeWh"]) == (
+            ref.price_per_kwh,
+            ref.volume_wh,
+        )
+        assert tuple(s.market.functions.resultOf(n).call()) == ref.as_onchain_result()
+        for pl in placed:
+            assert s.market.functions.fillOf(pl.order_id).call() == ref.fills[pl.order.index]
+
+        token_before = s.token.functions.balanceOf(s.deployment.addresses["Market"]).call()
+        ref_settlement = settle([p.order for p in placed], ref)
+        for pl, expected in zip(placed, ref_settlement.orders, strict=True):
+            r = s.transact(s.market.functions.settleOrder(pl.order_id), s.roles.operator)
+            (settled,) = s.events(s.market, "OrderSettled", r)
+            assert settled["args"]["filledWh"] == expected.fill_wh
+            assert settled["args"]["creditedUnits"] == expected.credit_units
+            if pl.order.side == Side.SELL and expected.fill_wh:
+                cid = settled["args"]["deliveryContractId"]
+                terms = s.import_cap.functions.contractTerms(cid).call()
+                assert terms[0] == pl.participant.address
+                assert terms[8] == -(expected.fill_wh * 3600 // INTERVAL_S)
+        claim = s.market.functions.claimableOf
+        assert claim(s.roles.treasury).call() == ref_settlement.treasury_units
+        # Money: every unit held by the market is someone's claim once all orders settle.
+        credited = sum(claim(p.address).call() for p in s.participants)
+        assert credited + ref_settlement.treasury_units == token_before
+    finally:
+        s.engine.revert(snapshot)
+
+
+def _three_by_three(s: Stack) -> tuple[int, list[Placed]]:
+    n = open_interval(s)
+    p = s.participants
+    placed = [
+        place(s, p[0], n, Side.BUY, 1_000, 250_000),
+        place(s, p[1], n, Side.BUY, 2_000, 200_000),
+        place(s, p[2], n, Side.BUY, 1_000, 100_000),
+        place(s, p[3], n, Side.SELL, 1_500, 90_000),
+        place(s, p[4], n, Side.SELL, 1_000, 150_000),
+        place(s, p[5], n, Side.SELL, 2_000, 220_000),
+    ]
+    close_gate(s, n)
+    return n, placed
+
+
+def test_wrong_witnesses_are_refused(funded: Stack) -> None:
+    s = funded
+    n, placed = _three_by_three(s)
+    good = witness_for([p.order for p in placed])
+    assert good.buy_ranking == (0, 1, 2) and good.sell_ranking == (3, 4, 5)
+    assert good.volume_wh == 2_500
+    m = s.market.functions
+    op = s.roles.operator
+
+    def attempt(w: Witness) -> None:
+        clear_on_chain(s, n, w)
+
+    with expect_revert("MarketWitnessNotSorted", n, 1, 0):
+        attempt(Witness((1, 0, 2), good.sell_ranking, good.volume_wh))
+    with expect_revert("MarketWitnessDuplicate", n, 0):
+        attempt(Witness((0, 0, 1, 2), good.sell_ranking, good.volume_wh))
+    with expect_revert("MarketWitnessWrongSide", n, 3, 0):
+        attempt(Witness((0, 1, 3), good.sell_ranking, good.volume_wh))
+    with expect_revert("MarketWitnessIndexOutOfRange", n, 9, 6):
+        attempt(Witness((0, 1, 9), good.sell_ranking, good.volume_wh))
+    with expect_revert("MarketWitnessIncomplete", n, 2, 3, 3, 3):
+        attempt(Witness((0, 1), good.sell_ranking, good.volume_wh))
+    with expect_revert("MarketVolumeNotMaximal", n, 2_499, 200_000, 150_000):
+        attempt(Witness(good.buy_ranking, good.sell_ranking, 2_499))
+    with expect_revert("MarketWitnessNotCrossing", n, 3_000, 200_000, 220_000):
+        attempt(Witness(good.buy_ranking, good.sell_ranking, 3_000))
+    with expect_revert("MarketVolumeInfeasible", n, 10_000, 4_000, 4_500):
+        attempt(Witness(good.buy_ranking, good.sell_ranking, 10_000))
+    # After all that, the honest witness clears, and the interval cannot be cleared twice.
+    clear_on_chain(s, n, good)
+    assert s.market.functions.phaseOf(n).call() == CLEARED
+    with expect_revert("MarketUnexpectedPhase", n, CLEARED):
+        clear_on_chain(s, n, good)
+    with expect_revert("MarketUnexpectedPhase", n, CLEARED):
+        s.transact(m.beginClearing(n, 0), op)
+
+
+def test_clearing_before_the_gate_and_by_others(funded: Stack) -> None:
+    s = funded
+    n = open_interval(s)
+    m = s.market.functions
+    with expect_revert("MarketUnexpectedPhase", n, OPEN):
+        s.transact(m.beginClearing(n, 0), s.roles.operator)
+    close_gate(s, n)
+    s.transact(m.beginClearing(n, 0), s.participants[0].address)  # anyone may clear
+    assert s.market.functions.phaseOf(n).call() == CLEARING
+    intruder = s.participants[1].address
+    with expect_revert("MarketNotClearer", n, intruder, s.participants[0].address):
+        s.transact(m.finalizeClearing(n), intruder)
+    with expect_revert("MarketClearingNotStale"):
+        s.transact(m.abortClearing(n), intruder)
+    s.transact(m.abortClearing(n), s.roles.operator)  # the operator may always abort
+    assert s.market.functions.phaseOf(n).call() == GATE_CLOSED
+    s.transact(m.clear(n, 0, [], []), intruder)
+    assert s.market.functions.resultOf(n).call()[0] is True
+
+
+def test_settlement_rules_and_withdrawal(funded: Stack) -> None:
+    s = funded
+    n, placed = _three_by_three(s)
+    m = s.market.functions
+    with expect_revert("MarketUnexpectedPhase", n, GATE_CLOSED):
+        s.transact(m.settleOrder(placed[0].order_id), s.roles.operator)
+    clear_on_chain(s, n, witness_for([p.order for p in placed]))
+    s.transact(m.settleOrder(placed[0].order_id), s.roles.operator)
+    with expect_revert("MarketOrderAlreadySettled", placed[0].order_id):
+        s.transact(m.settleOrder(placed[0].order_id), s.roles.operator)
+    with expect_revert("MarketUnknownOrder", order_id(n, 6)):
+        s.transact(m.settleOrder(order_id(n, 6)), s.roles.operator)
+    buyer = placed[0].participant.address
+    owed = m.claimableOf(buyer).call()
+    before = s.token.functions.balanceOf(buyer).call()
+    s.transact(m.withdraw(), buyer)
+    assert s.token.functions.balanceOf(buyer).call() == before + owed
+    with expect_revert("MarketNothingToWithdraw", buyer):
+        s.transact(m.withdraw(), buyer)
+
+
+def test_a_shortfall_in_delivery_is_a_violation_with_penalty_and_trust(funded: Stack) -> None:
+    s = funded
+    n, placed = _three_by_three(s)
+    clear_on_chain(s, n, witness_for([p.order for p in placed]))
+    seller = placed[3]  # sells 1500 Wh at 90_000: fully filled
+    r = s.transact(s.market.functions.settleOrder(seller.order_id), s.roles.operator)
+    (settled,) = s.events(s.market, "OrderSettled", r)
+    cid = settled["args"]["deliveryContractId"]
+    required_w = 1_500 * 3600 // INTERVAL_S  # 6000 W of export for 15 minutes
+    start = DAY0_TS + n * INTERVAL_S
+    s.at_time(start + INTERVAL_S + 60)
+    p = seller.participant
+    # Exports 4 kW instead of 6 kW for the whole interval: 2 kW * 900 s = 500 Wh short.
+    readings = [
+        MeterReading(p.meter, p.address, start + 60 * k, 60, 0, 4000 * 60 // 3600, k + 1)
+        for k in range(15)
+    ]
+    s.submit_readings(readings, [p.meter_key] * 15)
+    violation_wh, _, _, penalty, trust = s.import_cap.functions.contractStatus(cid).call()
+    shortfall_j = sum((required_w * 60 - r.export_wh * 3600) for r in readings)
+    assert violation_wh == shortfall_j // 3600
+    lam = s.regulation.functions.deliveryPenaltyPerKwh().call()
+    assert penalty == lam * shortfall_j // 3_600_000
+    assert trust < 10**18
+    assert s.trust.functions.trustOf(p.address).call() == trust
+
+
+def test_a_filled_sell_settled_after_delivery_began_is_forfeited(funded: Stack) -> None:
+    s = funded
+    n, placed = _three_by_three(s)
+    clear_on_chain(s, n, witness_for([p.order for p in placed]))
+    seller = placed[3]
+    p = seller.participant
+    start = DAY0_TS + n * INTERVAL_S
+    s.at_time(start + 120)
+    s.submit_readings([MeterReading(p.meter, p.address, start, 60, 0, 100, 1)], [p.meter_key])
+    treasury_before = s.market.functions.claimableOf(s.roles.treasury).call()
+    r = s.transact(s.market.functions.settleOrder(seller.order_id), s.roles.operator)
+    (forfeit,) = s.events(s.market, "DeliveryForfeited", r)
+    assert s.market.functions.claimableOf(p.address).call() == 0
+    gained = s.market.functions.claimableOf(s.roles.treasury).call() - treasury_before
+    assert gained >= forfeit["args"]["forfeitedUnits"] > 0
+    assert band(s).floor_per_kwh == FLOOR
+    assert TOKEN_UNITS == 10**6
