@@ -9,18 +9,12 @@ import {RegistryGated} from "./RegistryGated.sol";
 import {GridRoles} from "./libraries/GridRoles.sol";
 import {IRegistry} from "./interfaces/IRegistry.sol";
 import {IRegulation} from "./interfaces/IRegulation.sol";
-import {IMarketErrors, Phase, Side} from "./interfaces/IMarket.sol";
+import {IMarketDeliveries, IMarketErrors, Phase, Side} from "./interfaces/IMarket.sol";
 
-interface IDeliveryRegistry {
-    function createDeliveryContract(
-        address seller,
-        address counterparty,
-        uint40 fromTs,
-        uint40 toTs,
-        int64 requiredExportW
-    ) external returns (uint256);
-
-    function lastReadingEndOf(address participant) external view returns (uint256);
+interface IDeliveryLedger {
+    /// @dev Reserve `seller`'s delivery record for `interval`; returns the order index + 1 of an
+    /// earlier reservation (0 if this one was made).
+    function reserveDelivery(address seller, uint64 interval, uint32 orderIndex) external returns (uint256);
 }
 
 interface ITrustReader {
@@ -40,20 +34,25 @@ interface ITrustReader {
 /// limit. Buyers pay ceil(fill * price / 1000), sellers receive floor(fill * price / 1000) minus
 /// floor(fill * charge / 1000); the rounding dust and charges go to the treasury.
 ///
-/// Verification. Anyone may clear: they claim V, then submit the ranking as a witness, in as
-/// many chunks per side as they like. The contract checks in O(n) that the witness is a
-/// permutation of the interval's orders in ranking order, locates the marginal orders at V
-/// while streaming, and at finalization checks b(V) >= s(V) and b(V+) < s(V+).
+/// Verification. Anyone may clear, between gate closure and the interval's start: they claim V,
+/// then submit the ranking as a witness, in as many chunks per side as they like. The contract
+/// checks in O(n) that the witness is a permutation of the interval's orders in ranking order,
+/// locates the marginal orders at V while streaming, and at finalization checks b(V) >= s(V)
+/// and b(V+) < s(V+). An interval not cleared by its start can be voided: nothing trades.
 ///
-/// Settlement. Each order is settled individually (by anyone): buyers get escrow minus cost
-/// back, sellers get their proceeds, and each filled sell becomes a delivery obligation in
-/// ImportCap (an Upper bound of minus the sold average power over the interval), audited
-/// against the seller's meter like an import cap. Credits are pulled with withdraw().
-contract Market is Pausable, RegistryGated, IMarketErrors {
+/// Settlement and delivery. Orders are settled in batches by anyone: buyers are credited escrow
+/// minus cost, sellers their proceeds; credits are pulled with withdraw(). Each sell order
+/// reserves its delivery record in ImportCap when placed; once cleared, its fill is a delivery
+/// obligation that ImportCap audits against the seller's meter like an import cap (an Upper
+/// bound of minus the sold average power over the interval), with the penalty and beta that
+/// Regulation set when the interval cleared.
+contract Market is Pausable, RegistryGated, IMarketErrors, IMarketDeliveries {
     using SafeERC20 for IERC20;
 
     /// @notice Most orders in one interval (bounds the witness bitmap to 16 words).
     uint256 public constant MAX_ORDERS_PER_INTERVAL = 4096;
+    /// @notice Most orders settled in one call.
+    uint256 public constant MAX_SETTLE_BATCH = 512;
     /// @notice After this long an unfinished clearing may be aborted by anyone [s].
     uint256 public constant CLEARING_TIMEOUT_S = 600;
     uint256 private constant WH_PER_KWH = 1000;
@@ -62,7 +61,6 @@ contract Market is Pausable, RegistryGated, IMarketErrors {
     struct Order {
         address owner;
         Side side;
-        bool settled;
         uint40 quantityWh;
         uint40 limitPricePerKwh;
     }
@@ -98,7 +96,7 @@ contract Market is Pausable, RegistryGated, IMarketErrors {
         Stream sells;
     }
 
-    /// @notice The outcome of a cleared interval.
+    /// @notice The outcome of a cleared (or voided) interval.
     struct Result {
         bool cleared;
         uint40 priceUnitsPerKwh;
@@ -110,6 +108,8 @@ contract Market is Pausable, RegistryGated, IMarketErrors {
         uint32 marginalSellIndex;
         uint40 marginalSellPrice;
         uint64 marginalSellFillWh;
+        uint64 deliveryPenaltyPerKwh;
+        uint64 deliveryBetaWadPerKwh;
     }
 
     event OrderPlaced(
@@ -123,24 +123,22 @@ contract Market is Pausable, RegistryGated, IMarketErrors {
     event ClearingStarted(uint64 indexed interval, address indexed clearer, uint256 claimedVolumeWh);
     event ClearingAborted(uint64 indexed interval, address indexed by);
     event IntervalCleared(uint64 indexed interval, uint256 priceUnitsPerKwh, uint256 volumeWh);
+    event IntervalVoided(uint64 indexed interval, address indexed by);
     event OrderSettled(
         uint256 indexed orderId,
         address indexed owner,
         Side side,
         uint256 filledWh,
-        uint256 creditedUnits,
-        uint256 deliveryContractId
+        uint256 creditedUnits
     );
-    event DeliveryForfeited(uint256 indexed orderId, address indexed seller, uint256 forfeitedUnits);
     event IntervalSettled(uint64 indexed interval, uint256 dustUnits);
     event Withdrawn(address indexed account, uint256 amountUnits);
 
     IRegulation public immutable regulation;
     IERC20 public immutable token;
-    IDeliveryRegistry public immutable importCap;
+    IDeliveryLedger public immutable importCap;
     ITrustReader public immutable trust;
-    /// @notice Receives network charges, rounding dust and forfeited proceeds; counterparty of
-    /// delivery obligations.
+    /// @notice Receives network charges, rounding dust and delivery penalties.
     address public immutable treasury;
     /// @notice Start of interval 0 [unix s].
     uint64 public immutable epochStartTs;
@@ -153,12 +151,14 @@ contract Market is Pausable, RegistryGated, IMarketErrors {
     mapping(uint64 interval => Book) private _books;
     mapping(uint64 interval => Clearing) private _clearings;
     mapping(uint64 interval => Result) private _results;
-    mapping(uint64 interval => mapping(address seller => uint256 orderIdPlusOne)) private _sellOrderOf;
     mapping(uint64 interval => mapping(uint32 epoch => uint256[16] bits)) private _seen;
-    mapping(address account => uint256 units) private _claimable;
+    mapping(uint64 interval => uint256[16] bits) private _settled;
+    /// @dev Credit + 1 once an account was ever credited: the slot never returns to zero, so
+    /// later credits cost a warm update instead of a fresh slot.
+    mapping(address account => uint256 unitsPlusOne) private _claimable;
 
     /// @param registry_ Roles and participants. @param regulation_ Price band, charge, min trust.
-    /// @param token_ Settlement token. @param importCap_ Where delivery obligations are created.
+    /// @param token_ Settlement token. @param importCap_ Where delivery records are reserved.
     /// @param trust_ Trust reader. @param treasury_ Charges, dust and penalties recipient.
     /// @param epochStartTs_ Start of interval 0 [unix s]. @param intervalLengthS_ Interval length [s].
     /// @param gateClosureLeadS_ Gate closure before each interval's start [s].
@@ -166,7 +166,7 @@ contract Market is Pausable, RegistryGated, IMarketErrors {
         IRegistry registry_,
         IRegulation regulation_,
         IERC20 token_,
-        IDeliveryRegistry importCap_,
+        IDeliveryLedger importCap_,
         ITrustReader trust_,
         address treasury_,
         uint64 epochStartTs_,
@@ -187,7 +187,7 @@ contract Market is Pausable, RegistryGated, IMarketErrors {
 
     /// @notice Place an order for `interval`; admitted participants with enough trust only.
     /// A buy escrows ceil(quantityWh * limitPricePerKwh / 1000) units (approve this contract
-    /// first). A participant may hold one sell order per interval.
+    /// first). A participant may hold one sell order per interval (its delivery record).
     /// @param interval Market interval index. @param side Buy or Sell.
     /// @param quantityWh Energy [Wh]. @param limitPricePerKwh Limit [units/kWh], inside the band.
     /// @return orderId (interval << 32) | index within the interval.
@@ -204,22 +204,13 @@ contract Market is Pausable, RegistryGated, IMarketErrors {
         orderId = (uint256(interval) << 32) | index;
         Book storage book = _books[interval];
         if (side == Side.Sell) {
-            uint256 existing = _sellOrderOf[interval][msg.sender];
-            if (existing != 0) revert MarketDuplicateSell(interval, msg.sender, existing - 1);
-            _sellOrderOf[interval][msg.sender] = orderId + 1;
+            uint256 existing = importCap.reserveDelivery(msg.sender, interval, uint32(index));
+            if (existing != 0) revert MarketDuplicateSell(interval, msg.sender, (uint256(interval) << 32) | (existing - 1));
             ++book.sellCount;
         } else {
             ++book.buyCount;
         }
-        orders.push(
-            Order({
-                owner: msg.sender,
-                side: side,
-                settled: false,
-                quantityWh: quantityWh,
-                limitPricePerKwh: limitPricePerKwh
-            })
-        );
+        orders.push(Order({owner: msg.sender, side: side, quantityWh: quantityWh, limitPricePerKwh: limitPricePerKwh}));
         emit OrderPlaced(interval, orderId, msg.sender, side, quantityWh, limitPricePerKwh);
         if (side == Side.Buy) {
             token.safeTransferFrom(msg.sender, address(this), _escrowUnits(quantityWh, limitPricePerKwh));
@@ -229,7 +220,7 @@ contract Market is Pausable, RegistryGated, IMarketErrors {
     // ---------------------------------------------------------------- clearing
 
     /// @notice Clear `interval` in one transaction: claim, both witnesses, finalize.
-    /// @param interval The interval (its gate must have closed).
+    /// @param interval The interval (its gate must have closed, its delivery not started).
     /// @param claimedVolumeWh The cleared volume V the witness supports [Wh].
     /// @param buyRanking Indices of all buy orders in ranking order.
     /// @param sellRanking Indices of all sell orders in ranking order.
@@ -250,6 +241,7 @@ contract Market is Pausable, RegistryGated, IMarketErrors {
     function beginClearing(uint64 interval, uint64 claimedVolumeWh) public whenNotPaused {
         Phase phase = phaseOf(interval);
         if (phase != Phase.GateClosed) revert MarketUnexpectedPhase(interval, phase);
+        _checkBeforeDelivery(interval);
         Clearing storage c = _clearings[interval];
         uint32 epoch = c.epoch + 1;
         delete _clearings[interval];
@@ -280,34 +272,13 @@ contract Market is Pausable, RegistryGated, IMarketErrors {
         }
     }
 
-    /// @dev Stream `ranking` through `st`, marking each index in the `seen` bitmap.
-    function _walk(
-        Stream memory st,
-        uint256[16] memory seen,
-        uint64 interval,
-        Side side,
-        uint64 claimed,
-        uint32[] calldata ranking
-    ) private view {
-        Order[] storage orders = _orders[interval];
-        uint256 count = orders.length;
-        for (uint256 k = 0; k < ranking.length; ++k) {
-            uint32 index = ranking[k];
-            if (index >= count) revert MarketWitnessIndexOutOfRange(interval, index, count);
-            Order memory o = orders[index];
-            if (o.side != side) revert MarketWitnessWrongSide(interval, index, side);
-            uint256 mask = 1 << (index & 255);
-            if (seen[index >> 8] & mask != 0) revert MarketWitnessDuplicate(interval, index);
-            seen[index >> 8] |= mask;
-            _advance(st, interval, side, claimed, o.limitPricePerKwh, o.quantityWh, index);
-        }
-    }
-
     /// @notice Check the complete witness against the claimed volume and fix the price; the
-    /// clearer only. Reverts if the witness is incomplete or the claim is not the crossing.
+    /// clearer only, before the interval's delivery starts. Reverts if the witness is
+    /// incomplete or the claim is not the crossing.
     /// @param interval The interval being cleared.
     function finalizeClearing(uint64 interval) public {
         Clearing storage c = _clearerOnly(interval);
+        _checkBeforeDelivery(interval);
         Book storage book = _books[interval];
         Stream memory b = c.buys;
         Stream memory s = c.sells;
@@ -341,7 +312,9 @@ contract Market is Pausable, RegistryGated, IMarketErrors {
             marginalBuyFillWh: b.marginalFillWh,
             marginalSellIndex: s.marginalIndex,
             marginalSellPrice: s.marginalPrice,
-            marginalSellFillWh: s.marginalFillWh
+            marginalSellFillWh: s.marginalFillWh,
+            deliveryPenaltyPerKwh: regulation.deliveryPenaltyPerKwh(),
+            deliveryBetaWadPerKwh: regulation.deliveryBetaWadPerKwh()
         });
         emit IntervalCleared(interval, price, volume);
     }
@@ -360,97 +333,88 @@ contract Market is Pausable, RegistryGated, IMarketErrors {
         emit ClearingAborted(interval, msg.sender);
     }
 
+    /// @notice Void an interval whose delivery started before it was cleared (anyone): nothing
+    /// trades, every buyer gets its escrow back at settlement, no delivery is owed.
+    /// @param interval The interval.
+    function voidInterval(uint64 interval) external {
+        Phase phase = phaseOf(interval);
+        if (phase != Phase.GateClosed && phase != Phase.Clearing) revert MarketUnexpectedPhase(interval, phase);
+        uint256 startTs = intervalStartTs(interval);
+        if (block.timestamp < startTs) revert MarketDeliveryNotStarted(interval, startTs);
+        _clearings[interval].active = false;
+        Result storage r = _results[interval];
+        r.cleared = true;
+        emit IntervalVoided(interval, msg.sender);
+        emit IntervalCleared(interval, 0, 0);
+    }
+
     // ---------------------------------------------------------------- settlement
 
-    /// @notice Settle one order of a cleared interval (anyone may call): credit the buyer's
-    /// refund or the seller's proceeds, and turn a filled sell into a delivery obligation.
-    /// A filled sell settled after its seller's meter has reported into the interval cannot be
-    /// audited any more: its proceeds are forfeited to the treasury.
-    /// @param orderId The order. @return filledWh The order's fill [Wh].
-    function settleOrder(uint256 orderId) external returns (uint256 filledWh) {
-        (uint64 interval, uint32 index) = _splitOrderId(orderId);
-        Phase phase = phaseOf(interval);
-        if (phase != Phase.Cleared) revert MarketUnexpectedPhase(interval, phase);
+    /// @notice Settle orders of cleared intervals (anyone may call): credit each buyer its
+    /// escrow minus cost and each seller its proceeds minus the network charge.
+    /// @param orderIds Up to MAX_SETTLE_BATCH order ids, from any cleared intervals.
+    function settleOrders(uint256[] calldata orderIds) external {
+        uint256 n = orderIds.length;
+        if (n == 0 || n > MAX_SETTLE_BATCH) revert MarketBatchSize(n, MAX_SETTLE_BATCH);
+        uint64 interval = type(uint64).max;
+        Result memory r;
+        uint256 treasuryCredit = 0;
+        for (uint256 k = 0; k < n; ++k) {
+            uint256 orderId = orderIds[k];
+            (uint64 orderInterval, uint32 index) = _splitOrderId(orderId);
+            if (orderInterval != interval) {
+                interval = orderInterval;
+                r = _results[interval];
+                if (!r.cleared) revert MarketUnexpectedPhase(interval, phaseOf(interval));
+            }
+            treasuryCredit += _settleOne(interval, index, orderId, r);
+        }
+        if (treasuryCredit != 0) _credit(treasury, treasuryCredit);
+    }
+
+    /// @dev Settle one order; returns what it owes the treasury (network charge, and the
+    /// interval's rounding dust when this was its last unsettled order).
+    function _settleOne(uint64 interval, uint32 index, uint256 orderId, Result memory r) private returns (uint256 toTreasury) {
         Order[] storage orders = _orders[interval];
         if (index >= orders.length) revert MarketUnknownOrder(orderId);
-        Order storage o = orders[index];
-        if (o.settled) revert MarketOrderAlreadySettled(orderId);
-        o.settled = true;
-        Result memory r = _results[interval];
-        filledWh = _fillOf(r, o, index);
+        uint256[16] storage settledBits = _settled[interval];
+        uint256 mask = 1 << (index & 255);
+        uint256 word = settledBits[index >> 8];
+        if (word & mask != 0) revert MarketOrderAlreadySettled(orderId);
+        settledBits[index >> 8] = word | mask;
+
+        Order memory o = orders[index];
+        uint256 filledWh = _fillOf(r, o, index);
         Book storage book = _books[interval];
         uint256 credited;
-        uint256 contractId = type(uint256).max;
         if (o.side == Side.Buy) {
-            credited = _settleBuy(book, o, r.priceUnitsPerKwh, filledWh);
+            uint256 cost = Math.mulDiv(filledWh, r.priceUnitsPerKwh, WH_PER_KWH, Math.Rounding.Ceil);
+            // cost <= escrow: the price is at most the buyer's limit, the fill at most its quantity.
+            credited = _escrowUnits(o.quantityWh, o.limitPricePerKwh) - cost;
+            book.poolUnits += int128(int256(cost));
         } else {
-            (credited, contractId) = _settleSell(book, o, r, orderId, filledWh);
+            uint256 gross = (filledWh * r.priceUnitsPerKwh) / WH_PER_KWH;
+            toTreasury = (filledWh * r.networkChargePerKwh) / WH_PER_KWH;
+            credited = gross - toTreasury; // the charge is clamped to the price, so <= gross
+            book.poolUnits -= int128(int256(gross));
         }
-        emit OrderSettled(orderId, o.owner, o.side, filledWh, credited, contractId);
+        if (credited != 0) _credit(o.owner, credited);
+        emit OrderSettled(orderId, o.owner, o.side, filledWh, credited);
         if (++book.settledCount == orders.length) {
             // Buyers pay rounded up, sellers are paid rounded down: the pool ends >= 0.
             uint256 dust = uint256(int256(book.poolUnits));
             book.poolUnits = 0;
-            _claimable[treasury] += dust;
+            toTreasury += dust;
             emit IntervalSettled(interval, dust);
         }
     }
 
-    function _settleBuy(Book storage book, Order storage o, uint256 price, uint256 filledWh) private returns (uint256 refund) {
-        uint256 cost = Math.mulDiv(filledWh, price, WH_PER_KWH, Math.Rounding.Ceil);
-        // cost <= escrow: price <= the buyer's limit and filledWh <= its quantity.
-        refund = _escrowUnits(o.quantityWh, o.limitPricePerKwh) - cost;
-        book.poolUnits += int128(int256(cost));
-        _claimable[o.owner] += refund;
-    }
-
-    function _settleSell(
-        Book storage book,
-        Order storage o,
-        Result memory r,
-        uint256 orderId,
-        uint256 filledWh
-    ) private returns (uint256 credited, uint256 contractId) {
-        contractId = type(uint256).max;
-        uint256 gross = (filledWh * r.priceUnitsPerKwh) / WH_PER_KWH;
-        uint256 charge = (filledWh * r.networkChargePerKwh) / WH_PER_KWH;
-        book.poolUnits -= int128(int256(gross));
-        _claimable[treasury] += charge;
-        credited = gross - charge; // charge <= gross: the charge is clamped to the price
-        if (filledWh != 0) {
-            (bool deliverable, uint256 id) = _createDelivery(uint64(orderId >> 32), o.owner, filledWh);
-            if (deliverable) {
-                contractId = id;
-            } else {
-                emit DeliveryForfeited(orderId, o.owner, credited);
-                _claimable[treasury] += credited;
-                credited = 0;
-            }
-        }
-        _claimable[o.owner] += credited;
-    }
-
-    function _createDelivery(uint64 interval, address seller, uint256 filledWh) private returns (bool, uint256) {
-        uint256 fromTs = intervalStartTs(interval);
-        if (!registry.isActive(seller) || importCap.lastReadingEndOf(seller) > fromTs) return (false, 0);
-        // Average export power sold, rounded down in the seller's favour; fits int64 since
-        // filledWh < 2^40 and 3600 < 2^12.
-        int64 requiredW = int64(int256((filledWh * 3600) / intervalLengthS));
-        uint256 id = importCap.createDeliveryContract(
-            seller,
-            treasury,
-            uint40(fromTs),
-            uint40(fromTs + intervalLengthS),
-            requiredW
-        );
-        return (true, id);
-    }
-
     /// @notice Transfer everything credited to the caller [units].
     function withdraw() external returns (uint256 amountUnits) {
-        amountUnits = _claimable[msg.sender];
+        uint256 stored = _claimable[msg.sender];
+        amountUnits = stored == 0 ? 0 : stored - 1;
         if (amountUnits == 0) revert MarketNothingToWithdraw(msg.sender);
-        _claimable[msg.sender] = 0;
+        _claimable[msg.sender] = 1;
         emit Withdrawn(msg.sender, amountUnits);
         token.safeTransfer(msg.sender, amountUnits);
     }
@@ -500,19 +464,35 @@ contract Market is Pausable, RegistryGated, IMarketErrors {
     /// @notice Order `orderId` as stored.
     function orderOf(uint256 orderId) external view returns (Order memory) {
         (uint64 interval, uint32 index) = _splitOrderId(orderId);
-        Order[] storage orders = _orders[interval];
-        if (index >= orders.length) revert MarketUnknownOrder(orderId);
-        return orders[index];
+        return _existingOrder(interval, index, orderId);
+    }
+
+    /// @notice Whether `orderId` has been settled.
+    function isSettled(uint256 orderId) external view returns (bool) {
+        (uint64 interval, uint32 index) = _splitOrderId(orderId);
+        _existingOrder(interval, index, orderId);
+        return _settled[interval][index >> 8] & (1 << (index & 255)) != 0;
     }
 
     /// @notice The fill of `orderId` [Wh]; 0 before its interval is cleared.
     function fillOf(uint256 orderId) external view returns (uint256) {
         (uint64 interval, uint32 index) = _splitOrderId(orderId);
-        Order[] storage orders = _orders[interval];
-        if (index >= orders.length) revert MarketUnknownOrder(orderId);
+        Order memory o = _existingOrder(interval, index, orderId);
         Result memory r = _results[interval];
-        if (!r.cleared) return 0;
-        return _fillOf(r, orders[index], index);
+        return r.cleared ? _fillOf(r, o, index) : 0;
+    }
+
+    /// @inheritdoc IMarketDeliveries
+    function deliveryOf(uint64 interval, uint32 index)
+        external
+        view
+        returns (uint256 filledWh, uint256 penaltyPerKwh, uint256 betaWadPerKwh)
+    {
+        Result memory r = _results[interval];
+        if (!r.cleared || index >= _orders[interval].length) return (0, 0, 0);
+        Order memory o = _orders[interval][index];
+        if (o.side != Side.Sell) return (0, 0, 0);
+        return (_fillOf(r, o, index), r.deliveryPenaltyPerKwh, r.deliveryBetaWadPerKwh);
     }
 
     /// @notice The clearing result of `interval` (all zero before clearing).
@@ -527,7 +507,8 @@ contract Market is Pausable, RegistryGated, IMarketErrors {
 
     /// @notice Units credited to `account` and not yet withdrawn.
     function claimableOf(address account) external view returns (uint256) {
-        return _claimable[account];
+        uint256 stored = _claimable[account];
+        return stored == 0 ? 0 : stored - 1;
     }
 
     /// @notice Escrow a buy order of `quantityWh` at `limitPricePerKwh` needs [units].
@@ -536,6 +517,11 @@ contract Market is Pausable, RegistryGated, IMarketErrors {
     }
 
     // ---------------------------------------------------------------- internals
+
+    function _credit(address account, uint256 units) private {
+        uint256 stored = _claimable[account];
+        _claimable[account] = (stored == 0 ? 1 : stored) + units;
+    }
 
     function _checkOrderAllowed(uint64 interval, uint40 quantityWh, uint40 limitPricePerKwh) private view {
         Phase phase = phaseOf(interval);
@@ -552,10 +538,38 @@ contract Market is Pausable, RegistryGated, IMarketErrors {
         }
     }
 
+    function _checkBeforeDelivery(uint64 interval) private view {
+        uint256 startTs = intervalStartTs(interval);
+        if (block.timestamp >= startTs) revert MarketDeliveryStarted(interval, startTs);
+    }
+
     function _clearerOnly(uint64 interval) private view returns (Clearing storage c) {
         c = _clearings[interval];
         if (!c.active) revert MarketUnexpectedPhase(interval, phaseOf(interval));
         if (msg.sender != c.clearer) revert MarketNotClearer(interval, msg.sender, c.clearer);
+    }
+
+    /// @dev Stream `ranking` through `st`, marking each index in the `seen` bitmap.
+    function _walk(
+        Stream memory st,
+        uint256[16] memory seen,
+        uint64 interval,
+        Side side,
+        uint64 claimed,
+        uint32[] calldata ranking
+    ) private view {
+        Order[] storage orders = _orders[interval];
+        uint256 count = orders.length;
+        for (uint256 k = 0; k < ranking.length; ++k) {
+            uint32 index = ranking[k];
+            if (index >= count) revert MarketWitnessIndexOutOfRange(interval, index, count);
+            Order memory o = orders[index];
+            if (o.side != side) revert MarketWitnessWrongSide(interval, index, side);
+            uint256 mask = 1 << (index & 255);
+            if (seen[index >> 8] & mask != 0) revert MarketWitnessDuplicate(interval, index);
+            seen[index >> 8] |= mask;
+            _advance(st, interval, side, claimed, o.limitPricePerKwh, o.quantityWh, index);
+        }
     }
 
     /// @dev Advance one side's witness stream by order (price, quantityWh, index): check the
@@ -602,7 +616,7 @@ contract Market is Pausable, RegistryGated, IMarketErrors {
         return side == Side.Buy ? price < lastPrice : price > lastPrice;
     }
 
-    function _fillOf(Result memory r, Order storage o, uint32 index) private view returns (uint256) {
+    function _fillOf(Result memory r, Order memory o, uint32 index) private pure returns (uint256) {
         if (r.volumeWh == 0) return 0;
         uint40 price = o.limitPricePerKwh;
         if (o.side == Side.Buy) {
@@ -613,6 +627,12 @@ contract Market is Pausable, RegistryGated, IMarketErrors {
         if (index == r.marginalSellIndex) return r.marginalSellFillWh;
         bool aheadSell = price < r.marginalSellPrice || (price == r.marginalSellPrice && index < r.marginalSellIndex);
         return aheadSell ? o.quantityWh : 0;
+    }
+
+    function _existingOrder(uint64 interval, uint32 index, uint256 orderId) private view returns (Order memory) {
+        Order[] storage orders = _orders[interval];
+        if (index >= orders.length) revert MarketUnknownOrder(orderId);
+        return orders[index];
     }
 
     function _escrowUnits(uint256 quantityWh, uint256 limitPricePerKwh) private pure returns (uint256) {

@@ -7,9 +7,12 @@ Workloads:
   reading in violation and with no contract at all. gas per reading = receipt gasUsed / n,
   the 21,000 base cost included.
 - orders: placeOrder for a buy (escrow transfer included) and a sell.
-- clearing: n orders (half buys, half sells, one sell per participant, prices spread so about
-  half the volume crosses), the witness submitted in chunks of at most CHUNK_ORDERS indices
-  per transaction; then every order settled (filled sells create their delivery obligation).
+- clearing: n orders (half buys, half sells, one sell per participant, uniform random prices
+  in the band), the witness submitted in chunks of at most CHUNK_ORDERS indices per
+  transaction, then every order settled in batches of SETTLE_BATCH. Measured over two
+  intervals with the same participants: the unsuffixed keys are the second (steady state:
+  every account has been credited before), `_first_interval` the first (every credit writes a
+  fresh storage slot, a once-per-account cost).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from node.ledger.ephemeral import EphemeralChain
 from node.ledger.stack import DAY0_TS, TOKEN_UNITS, Participant, Stack, build_stack
 
 CHUNK_ORDERS = 250
+SETTLE_BATCH = 250
 READING_BATCHES = (1, 15, 60)
 CLEARING_SIZES = (10, 100, 1000)
 WAD = 10**18
@@ -85,19 +89,22 @@ def _order_rows(n: int, rng: random.Random) -> list[tuple[Side, int, int]]:
     return rows
 
 
-def _clearing_figures(n: int, progress: Progress) -> list[GasFigure]:
-    sellers = (n + 1) // 2
-    stack = build_stack(EphemeralChain(), n_participants=max(sellers, 2))
-    stack.at_time(DAY0_TS)
-    progress(f"clearing n={n}: funding {len(stack.participants)} participants")
-    for p in stack.participants:
-        stack.fund_tokens(p.address, 10**9 * TOKEN_UNITS)
-    interval = 2
-    rng = random.Random(n)
+@dataclass(frozen=True, slots=True)
+class _IntervalGas:
+    order_gas: dict[Side, list[int]]
+    clearing_gas: int
+    max_tx_gas: int
+    settlement_gas: int
+
+
+def _run_interval(
+    stack: Stack, interval: int, n: int, rng: random.Random, progress: Progress
+) -> _IntervalGas:
+    sellers = len(stack.participants)
     orders: list[Order] = []
     ids: list[int] = []
-    order_gas = {Side.BUY: [], Side.SELL: []}  # type: dict[Side, list[int]]
-    progress(f"clearing n={n}: placing orders")
+    order_gas: dict[Side, list[int]] = {Side.BUY: [], Side.SELL: []}
+    progress(f"clearing n={n}, interval {interval}: placing orders")
     for i, (side, qty, price) in enumerate(_order_rows(n, rng)):
         who = stack.participants[i // 2] if side == Side.SELL else stack.participants[i % sellers]
         receipt = stack.transact(
@@ -108,32 +115,52 @@ def _clearing_figures(n: int, progress: Progress) -> list[GasFigure]:
         ids.append((interval << 32) | i)
     stack.at_time(DAY0_TS + interval * 900 - 300)
     witness = witness_for(orders)
-    progress(f"clearing n={n}: clearing (witness in chunks of {CHUNK_ORDERS})")
+    progress(f"clearing n={n}, interval {interval}: witness in chunks of {CHUNK_ORDERS}")
     m = stack.market.functions
     op = stack.roles.operator
     clearing_gas = stack.transact(m.beginClearing(interval, witness.volume_wh), op)["gasUsed"]
     max_tx = clearing_gas
     for chunk in chunks(witness, CHUNK_ORDERS):
-        gas = stack.transact(m.submitWitness(interval, int(chunk.side), list(chunk.indices)), op)[
-            "gasUsed"
-        ]
+        call = m.submitWitness(interval, int(chunk.side), list(chunk.indices))
+        gas = stack.transact(call, op)["gasUsed"]
         clearing_gas += gas
         max_tx = max(max_tx, gas)
     clearing_gas += stack.transact(m.finalizeClearing(interval), op)["gasUsed"]
-    progress(f"clearing n={n}: settling")
-    settlement_gas = sum(stack.transact(m.settleOrder(i), op)["gasUsed"] for i in ids)
-    figures = [
-        GasFigure(f"clearing_gas_per_order.n_{n}", clearing_gas / n),
-        GasFigure(f"settlement_gas_per_order.n_{n}", settlement_gas / n),
-        GasFigure(f"clearing_and_settlement_gas_per_order.n_{n}",
-                  (clearing_gas + settlement_gas) / n),
-        GasFigure(f"clearing_max_tx_gas.n_{n}", max_tx),
-    ]
-    if n == CLEARING_SIZES[0]:
+    progress(f"clearing n={n}, interval {interval}: settling in batches of {SETTLE_BATCH}")
+    settlement_gas = 0
+    for i in range(0, len(ids), SETTLE_BATCH):
+        receipt = stack.transact(m.settleOrders(ids[i : i + SETTLE_BATCH]), op)
+        settlement_gas += receipt["gasUsed"]
+        max_tx = max(max_tx, receipt["gasUsed"])
+    return _IntervalGas(order_gas, clearing_gas, max_tx, settlement_gas)
+
+
+def _clearing_figures(n: int, progress: Progress) -> list[GasFigure]:
+    """Two intervals with the same participants: the first credits every account for the
+    first time (fresh storage slots), the second is the steady state of a running market."""
+    stack = build_stack(EphemeralChain(), n_participants=max((n + 1) // 2, 2))
+    stack.at_time(DAY0_TS)
+    progress(f"clearing n={n}: funding {len(stack.participants)} participants")
+    for p in stack.participants:
+        stack.fund_tokens(p.address, 10**9 * TOKEN_UNITS)
+    rng = random.Random(n)
+    cold = _run_interval(stack, 2, n, rng, progress)
+    steady = _run_interval(stack, 3, n, rng, progress)
+    figures = []
+    for suffix, run in (("", steady), ("_first_interval", cold)):
         figures += [
-            GasFigure("gas_per_order.buy", sum(order_gas[Side.BUY]) / len(order_gas[Side.BUY])),
-            GasFigure("gas_per_order.sell", sum(order_gas[Side.SELL]) / len(order_gas[Side.SELL])),
+            GasFigure(f"clearing_gas_per_order{suffix}.n_{n}", run.clearing_gas / n),
+            GasFigure(f"settlement_gas_per_order{suffix}.n_{n}", run.settlement_gas / n),
+            GasFigure(
+                f"clearing_and_settlement_gas_per_order{suffix}.n_{n}",
+                (run.clearing_gas + run.settlement_gas) / n,
+            ),
         ]
+    figures.append(GasFigure(f"max_tx_gas.n_{n}", max(cold.max_tx_gas, steady.max_tx_gas)))
+    if n == CLEARING_SIZES[0]:
+        for side in Side:
+            gas = steady.order_gas[side]
+            figures.append(GasFigure(f"gas_per_order.{side.name.lower()}", sum(gas) / len(gas)))
     return figures
 
 

@@ -127,6 +127,8 @@ def deploy_stack(
         timing.interval_length_s,
         timing.gate_closure_lead_s,
     )
+    import_cap = deployment.contract(w3, "ImportCap")
+    _transact(w3, import_cap.functions.setMarket(a["Market"]), admin)
     grants = (
         (ROLE_OPERATOR, roles.operator),
         (ROLE_REGULATOR, roles.regulator),

@@ -85,23 +85,25 @@ class MarketFlow(RuleBasedStateMachine):
 
     @precondition(lambda self: bool(self.unsettled) and bool(self.cleared))
     @rule(data=st.data())
-    def settle_one(self, data: st.DataObject) -> None:
+    def settle_some(self, data: st.DataObject) -> None:
         s = self.stack
         candidates = sorted(
             o.order_id for n in self.cleared for o in self.orders[n] if o.order_id in self.unsettled
         )
         if not candidates:
             return
-        oid = data.draw(st.sampled_from(candidates))
-        receipt = s.transact(s.market.functions.settleOrder(oid), s.roles.operator)
-        self.unsettled.discard(oid)
-        (event,) = s.events(s.market, "OrderSettled", receipt)
-        cid = event["args"]["deliveryContractId"]
-        if cid != 2**256 - 1:
-            idx = next(
-                i for i, p in enumerate(s.participants) if p.address == event["args"]["owner"]
-            )
-            self.deliveries.append((cid, idx, oid >> 32))
+        chosen = data.draw(st.lists(st.sampled_from(candidates), min_size=1, max_size=4,
+                                    unique=True))
+        receipt = s.transact(s.market.functions.settleOrders(chosen), s.roles.operator)
+        self.unsettled.difference_update(chosen)
+        for event in s.events(s.market, "OrderSettled", receipt):
+            if event["args"]["side"] == int(Side.SELL) and event["args"]["filledWh"]:
+                idx = next(
+                    i for i, p in enumerate(s.participants) if p.address == event["args"]["owner"]
+                )
+                n = event["args"]["orderId"] >> 32
+                did = s.import_cap.functions.deliveryId(s.participants[idx].address, n).call()
+                self.deliveries.append((did, idx, n))
 
     @precondition(lambda self: len(self.deliveries) > len(self.delivered))
     @rule(fraction=st.sampled_from([0, 0.5, 1.0, 1.2]))

@@ -46,7 +46,7 @@ def test_place_order_escrows_and_reports(funded: Stack) -> None:
     assert s.token.functions.balanceOf(p.address).call() == before - escrow
     assert s.market.functions.escrowFor(1_500, 210_001).call() == escrow
     assert list(s.market.functions.orderOf(placed.order_id).call()) == [
-        p.address, 0, False, 1_500, 210_001
+        p.address, 0, 1_500, 210_001
     ]
     assert s.market.functions.phaseOf(n).call() == OPEN
 
@@ -139,22 +139,32 @@ def test_clearing_and_settlement_match_the_reference(
             ref.price_per_kwh,
             ref.volume_wh,
         )
-        assert tuple(s.market.functions.resultOf(n).call()) == ref.as_onchain_result()
+        result = tuple(s.market.functions.resultOf(n).call())
+        assert result[:10] == ref.as_onchain_result()
+        # Delivery terms are fixed when the interval clears.
+        r = s.regulation.functions
+        assert result[10:] == (
+            r.deliveryPenaltyPerKwh().call(), r.deliveryBetaWadPerKwh().call()
+        )
         for pl in placed:
             assert s.market.functions.fillOf(pl.order_id).call() == ref.fills[pl.order.index]
 
         token_before = s.token.functions.balanceOf(s.deployment.addresses["Market"]).call()
         ref_settlement = settle([p.order for p in placed], ref)
-        for pl, expected in zip(placed, ref_settlement.orders, strict=True):
-            r = s.transact(s.market.functions.settleOrder(pl.order_id), s.roles.operator)
-            (settled,) = s.events(s.market, "OrderSettled", r)
-            assert settled["args"]["filledWh"] == expected.fill_wh
-            assert settled["args"]["creditedUnits"] == expected.credit_units
-            if pl.order.side == Side.SELL and expected.fill_wh:
-                cid = settled["args"]["deliveryContractId"]
-                terms = s.import_cap.functions.contractTerms(cid).call()
+        if placed:
+            r = s.transact(
+                s.market.functions.settleOrders([pl.order_id for pl in placed]), s.roles.operator
+            )
+            settled = s.events(s.market, "OrderSettled", r)
+            assert [(e["args"]["filledWh"], e["args"]["creditedUnits"]) for e in settled] == [
+                (o.fill_wh, o.credit_units) for o in ref_settlement.orders
+            ]
+        for pl in placed:
+            if pl.order.side == Side.SELL and ref.fills[pl.order.index]:
+                did = s.import_cap.functions.deliveryId(pl.participant.address, n).call()
+                terms = s.import_cap.functions.contractTerms(did).call()
                 assert terms[0] == pl.participant.address
-                assert terms[8] == -(expected.fill_wh * 3600 // INTERVAL_S)
+                assert terms[8] == -(ref.fills[pl.order.index] * 3600 // INTERVAL_S)
         claim = s.market.functions.claimableOf
         assert claim(s.roles.treasury).call() == ref_settlement.treasury_units
         # Money: every unit held by the market is someone's claim once all orders settle.
@@ -240,14 +250,19 @@ def test_settlement_rules_and_withdrawal(funded: Stack) -> None:
     s = funded
     n, placed = _three_by_three(s)
     m = s.market.functions
+    first = placed[0].order_id
     with expect_revert("MarketUnexpectedPhase", n, GATE_CLOSED):
-        s.transact(m.settleOrder(placed[0].order_id), s.roles.operator)
+        s.transact(m.settleOrders([first]), s.roles.operator)
     clear_on_chain(s, n, witness_for([p.order for p in placed]))
-    s.transact(m.settleOrder(placed[0].order_id), s.roles.operator)
-    with expect_revert("MarketOrderAlreadySettled", placed[0].order_id):
-        s.transact(m.settleOrder(placed[0].order_id), s.roles.operator)
+    with expect_revert("MarketBatchSize", 0, 512):
+        s.transact(m.settleOrders([]), s.roles.operator)
+    s.transact(m.settleOrders([first]), s.roles.operator)
+    assert m.isSettled(first).call()
+    with expect_revert("MarketOrderAlreadySettled", first):
+        s.transact(m.settleOrders([placed[1].order_id, first]), s.roles.operator)
+    assert not m.isSettled(placed[1].order_id).call(), "the rejected batch changed nothing"
     with expect_revert("MarketUnknownOrder", order_id(n, 6)):
-        s.transact(m.settleOrder(order_id(n, 6)), s.roles.operator)
+        s.transact(m.settleOrders([order_id(n, 6)]), s.roles.operator)
     buyer = placed[0].participant.address
     owed = m.claimableOf(buyer).call()
     before = s.token.functions.balanceOf(buyer).call()
@@ -262,42 +277,77 @@ def test_a_shortfall_in_delivery_is_a_violation_with_penalty_and_trust(funded: S
     n, placed = _three_by_three(s)
     clear_on_chain(s, n, witness_for([p.order for p in placed]))
     seller = placed[3]  # sells 1500 Wh at 90_000: fully filled
-    r = s.transact(s.market.functions.settleOrder(seller.order_id), s.roles.operator)
-    (settled,) = s.events(s.market, "OrderSettled", r)
-    cid = settled["args"]["deliveryContractId"]
+    p = seller.participant
+    did = s.import_cap.functions.deliveryId(p.address, n).call()
+    assert did >> 255 == 1
     required_w = 1_500 * 3600 // INTERVAL_S  # 6000 W of export for 15 minutes
     start = DAY0_TS + n * INTERVAL_S
+    terms = s.import_cap.functions.contractTerms(did).call()
+    assert list(terms[5:9]) == [start, start + INTERVAL_S, 0, -required_w]
+    assert terms[4] == s.roles.treasury
     s.at_time(start + INTERVAL_S + 60)
-    p = seller.participant
     # Exports 4 kW instead of 6 kW for the whole interval: 2 kW * 900 s = 500 Wh short.
     readings = [
         MeterReading(p.meter, p.address, start + 60 * k, 60, 0, 4000 * 60 // 3600, k + 1)
         for k in range(15)
     ]
-    s.submit_readings(readings, [p.meter_key] * 15)
-    violation_wh, _, _, penalty, trust = s.import_cap.functions.contractStatus(cid).call()
+    receipt = s.submit_readings(readings, [p.meter_key] * 15)
+    events = [
+        e for e in s.events(s.import_cap, "ViolationRecorded", receipt)
+        if e["args"]["contractId"] == did
+    ]
+    assert len(events) == 15
+    violation_wh, total_wh, _, penalty, trust = s.import_cap.functions.contractStatus(did).call()
     shortfall_j = sum((required_w * 60 - r.export_wh * 3600) for r in readings)
     assert violation_wh == shortfall_j // 3600
+    assert total_wh == sum(r.export_wh for r in readings)
     lam = s.regulation.functions.deliveryPenaltyPerKwh().call()
     assert penalty == lam * shortfall_j // 3_600_000
     assert trust < 10**18
     assert s.trust.functions.trustOf(p.address).call() == trust
+    # The treasury pulls the penalty like any import-cap penalty.
+    s.transact(s.import_cap.functions.collectPenalty(did), s.roles.treasury)
+    assert s.import_cap.functions.penaltyPaidUnits(did).call() == penalty
 
 
-def test_a_filled_sell_settled_after_delivery_began_is_forfeited(funded: Stack) -> None:
+def test_unfilled_and_buy_orders_owe_no_delivery(funded: Stack) -> None:
     s = funded
     n, placed = _three_by_three(s)
     clear_on_chain(s, n, witness_for([p.order for p in placed]))
-    seller = placed[3]
-    p = seller.participant
+    unfilled = placed[5].participant  # sells at 220_000: above the crossing
     start = DAY0_TS + n * INTERVAL_S
-    s.at_time(start + 120)
-    s.submit_readings([MeterReading(p.meter, p.address, start, 60, 0, 100, 1)], [p.meter_key])
-    treasury_before = s.market.functions.claimableOf(s.roles.treasury).call()
-    r = s.transact(s.market.functions.settleOrder(seller.order_id), s.roles.operator)
-    (forfeit,) = s.events(s.market, "DeliveryForfeited", r)
-    assert s.market.functions.claimableOf(p.address).call() == 0
-    gained = s.market.functions.claimableOf(s.roles.treasury).call() - treasury_before
-    assert gained >= forfeit["args"]["forfeitedUnits"] > 0
+    s.at_time(start + INTERVAL_S + 60)
+    s.submit_readings(
+        [MeterReading(unfilled.meter, unfilled.address, start, INTERVAL_S, 500, 0, 1)],
+        [unfilled.meter_key],
+    )
+    did = s.import_cap.functions.deliveryId(unfilled.address, n).call()
+    assert s.import_cap.functions.contractStatus(did).call()[0] == 0
+    buyer = placed[0].participant.address
+    with expect_revert("ImportCapUnknownContract"):
+        s.call(s.import_cap.functions.contractTerms(s.import_cap.functions.deliveryId(buyer, n).call()))
+
+
+def test_clearing_after_delivery_started_is_refused_and_the_interval_voided(
+    funded: Stack,
+) -> None:
+    s = funded
+    n, placed = _three_by_three(s)
+    m = s.market.functions
+    start = DAY0_TS + n * INTERVAL_S
+    with expect_revert("MarketDeliveryNotStarted", n, start):
+        s.transact(m.voidInterval(n), s.roles.operator)
+    s.at_time(start)
+    with expect_revert("MarketDeliveryStarted", n, start):
+        clear_on_chain(s, n, witness_for([p.order for p in placed]))
+    receipt = s.transact(m.voidInterval(n), s.participants[0].address)
+    assert s.events(s.market, "IntervalVoided", receipt)
+    assert m.phaseOf(n).call() == CLEARED
+    escrows = {p.participant.address: 0 for p in placed}
+    for p in placed:
+        escrows[p.participant.address] += p.order.escrow_units
+    s.transact(m.settleOrders([p.order_id for p in placed]), s.roles.operator)
+    for address, escrow in escrows.items():
+        assert m.claimableOf(address).call() == escrow
     assert band(s).floor_per_kwh == FLOOR
     assert TOKEN_UNITS == 10**6

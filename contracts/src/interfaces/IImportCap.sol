@@ -44,6 +44,8 @@ interface IImportCapErrors {
     error ImportCapNothingDue(uint256 contractId);
     /// @notice A penalty is due but the importer's balance or allowance is zero.
     error ImportCapNothingCollectible(uint256 contractId, uint256 dueUnits, uint256 balanceUnits, uint256 allowanceUnits);
+    /// @notice The Market is already wired.
+    error ImportCapMarketAlreadySet(address market);
 }
 
 /// @title IImportCap
@@ -74,7 +76,9 @@ interface IImportCap is IImportCapErrors {
         uint256 outstandingUnits
     );
 
-    /// @notice Number of contracts ever created; ids are 0 .. contractCount() - 1.
+    /// @notice Number of import-cap contracts ever created; their ids are 0 .. contractCount() - 1.
+    /// Market delivery obligations have ids deliveryId(seller, interval) (bit 255 set) and are
+    /// enumerated from the Market's OrderPlaced and IntervalCleared events.
     function contractCount() external view returns (uint256);
 
     /// @notice The terms of contract `id`.

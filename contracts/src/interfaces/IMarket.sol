@@ -26,6 +26,10 @@ interface IMarketErrors {
     error MarketPriceOutsideBand(uint256 pricePerKwh, uint256 floorPerKwh, uint256 ceilingPerKwh);
     error MarketIntervalFull(uint64 interval, uint256 maxOrders);
     error MarketDuplicateSell(uint64 interval, address participant, uint256 existingOrderId);
+    /// @notice Clearing must finish before delivery starts; a late interval can only be voided.
+    error MarketDeliveryStarted(uint64 interval, uint256 intervalStartTs);
+    /// @notice The interval has not started yet, so it cannot be voided.
+    error MarketDeliveryNotStarted(uint64 interval, uint256 intervalStartTs);
     error MarketNotClearer(uint64 interval, address caller, address clearer);
     error MarketClearingNotStale(uint64 interval, uint256 startedAtTs, uint256 timeoutS);
     error MarketWitnessIndexOutOfRange(uint64 interval, uint256 index, uint256 orderCount);
@@ -41,5 +45,23 @@ interface IMarketErrors {
     error MarketVolumeNotMaximal(uint64 interval, uint256 claimedWh, uint256 nextBuyPricePerKwh, uint256 nextSellPricePerKwh);
     error MarketUnknownOrder(uint256 orderId);
     error MarketOrderAlreadySettled(uint256 orderId);
+    error MarketBatchSize(uint256 size, uint256 maxSize);
     error MarketNothingToWithdraw(address account);
+}
+
+/// @title IMarketDeliveries
+/// @notice What ImportCap reads from the Market to audit cleared sells as delivery obligations.
+interface IMarketDeliveries {
+    /// @notice Fill of sell order `index` of `interval` [Wh] and the delivery penalty [units/kWh]
+    /// and beta [wad/kWh] fixed when the interval cleared; zeros before clearing.
+    function deliveryOf(uint64 interval, uint32 index)
+        external
+        view
+        returns (uint256 filledWh, uint256 penaltyPerKwh, uint256 betaWadPerKwh);
+
+    function epochStartTs() external view returns (uint64);
+
+    function intervalLengthS() external view returns (uint64);
+
+    function treasury() external view returns (address);
 }
