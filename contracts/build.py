@@ -60,9 +60,7 @@ def read_sources(source_dir: Path = SOURCE_DIR) -> dict[str, str]:
     }
 
 
-def source_hash(
-    sources: dict[str, str], imports: dict[str, str], settings: dict[str, Any]
-) -> str:
+def source_hash(sources: dict[str, str], imports: dict[str, str], settings: dict[str, Any]) -> str:
     """sha256 over the compiler settings and every source the compiler read, sorted by path."""
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
     for name, text in sorted({**imports, **sources}.items()):

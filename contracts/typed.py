@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from eth_abi import encode
-from eth_keys import keys
-from eth_utils import keccak, to_checksum_address
+from eth_abi.abi import encode
+from eth_keys.datatypes import PrivateKey, Signature
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 
 from contracts.errors import ReadingInputError
 
@@ -29,7 +30,13 @@ _DOMAIN_TYPEHASH = keccak(
 # secp256k1 group order: a signature's s must be at most half of it (EIP-2).
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
-_UINT_BITS = {"interval_start_ts": 64, "duration_s": 32, "import_wh": 64, "export_wh": 64, "seq": 64}
+_UINT_BITS = {
+    "interval_start_ts": 64,
+    "duration_s": 32,
+    "import_wh": 64,
+    "export_wh": 64,
+    "seq": 64,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +139,7 @@ def reading_digest(reading: MeterReading, separator: bytes) -> bytes:
 
 def sign_reading(reading: MeterReading, private_key: bytes, separator: bytes) -> MeterSignature:
     """Sign `reading` with a meter's 32-byte private key under the given domain separator."""
-    signature = keys.PrivateKey(private_key).sign_msg_hash(reading_digest(reading, separator))
+    signature = PrivateKey(private_key).sign_msg_hash(reading_digest(reading, separator))
     return MeterSignature(
         v=27 + signature.v,
         r=signature.r.to_bytes(32, "big"),
@@ -148,9 +155,7 @@ def recover_meter(reading: MeterReading, signature: MeterSignature, separator: b
     if signature.v not in (27, 28):
         raise ReadingInputError(f"signature v={signature.v} must be 27 or 28")
     try:
-        sig = keys.Signature(
-            vrs=(signature.v - 27, int.from_bytes(signature.r, "big"), s_value)
-        )
+        sig = Signature(vrs=(signature.v - 27, int.from_bytes(signature.r, "big"), s_value))
         public_key = sig.recover_public_key_from_msg_hash(reading_digest(reading, separator))
     except Exception as exc:  # eth-keys raises several types for malformed signatures
         raise ReadingInputError(f"signature does not recover: {exc}") from exc

@@ -10,7 +10,8 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def _contracts_build(args: argparse.Namespace) -> int:
-    from contracts.build import BUILD_DIR, ContractBuildError, build
+    from contracts.build import BUILD_DIR, build
+    from contracts.errors import ContractBuildError
 
     try:
         result = build(out_dir=args.out or BUILD_DIR)
@@ -41,9 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
     build_cmd.add_argument("--out", type=Path, default=None, help="output folder")
     build_cmd.set_defaults(handler=_contracts_build)
 
-    from node import cli_bench
+    from node import cli_bench, cli_demo
 
     cli_bench.register(commands)
+    cli_demo.register(commands)
 
     return parser
 

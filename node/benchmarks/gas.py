@@ -52,14 +52,33 @@ def _quiet(_: str) -> None:
 def _reading_figures(stack: Stack, progress: Progress) -> list[GasFigure]:
     figures: list[GasFigure] = []
     day = DAY0_TS - 86400
-    with_contract, violating, bare = stack.participants[0], stack.participants[1], stack.participants[2]
+    with_contract, violating, bare = (
+        stack.participants[0],
+        stack.participants[1],
+        stack.participants[2],
+    )
     for p in (with_contract, violating):
-        terms = ContractTerms(p.address, BoundKind.UPPER, 0, 0, stack.roles.operator,
-                              day, DAY0_TS, 0, 4000, TOKEN_UNITS, WAD // 2)
-        stack.transact(stack.import_cap.functions.createContract(terms.as_abi()),
-                       stack.roles.operator)
-    cases = (("gas_per_reading", with_contract, 40), ("gas_per_reading_violating", violating, 150),
-             ("gas_per_reading_no_contract", bare, 40))
+        terms = ContractTerms(
+            p.address,
+            BoundKind.UPPER,
+            0,
+            0,
+            stack.roles.operator,
+            day,
+            DAY0_TS,
+            0,
+            4000,
+            TOKEN_UNITS,
+            WAD // 2,
+        )
+        stack.transact(
+            stack.import_cap.functions.createContract(terms.as_abi()), stack.roles.operator
+        )
+    cases = (
+        ("gas_per_reading", with_contract, 40),
+        ("gas_per_reading_violating", violating, 150),
+        ("gas_per_reading_no_contract", bare, 40),
+    )
     for key, p, wh in cases:
         progress(f"readings: {key}")
         seq, ts = 1, day
@@ -72,8 +91,16 @@ def _reading_figures(stack: Stack, progress: Progress) -> list[GasFigure]:
     return figures
 
 
-def _submit(stack: Stack, p: Participant, ts: int, seq: int, n: int, wh: int,
-            key: str | None = None, figures: list[GasFigure] | None = None) -> tuple[int, int]:
+def _submit(
+    stack: Stack,
+    p: Participant,
+    ts: int,
+    seq: int,
+    n: int,
+    wh: int,
+    key: str | None = None,
+    figures: list[GasFigure] | None = None,
+) -> tuple[int, int]:
     batch = [MeterReading(p.meter, p.address, ts + 60 * k, 60, wh, 0, seq + k) for k in range(n)]
     receipt = stack.submit_readings(batch, [p.meter_key] * n)
     if key is not None and figures is not None:
@@ -97,6 +124,15 @@ class _IntervalGas:
     settlement_gas: int
 
 
+def _open_interval(stack: Stack, n: int) -> int:
+    """An interval whose gate stays open while n orders are placed (each transaction mines a
+    block, and blocks advance the clock)."""
+    m = stack.market.functions
+    length, lead = m.intervalLengthS().call(), m.gateClosureLeadS().call()
+    latest_placement_ts = stack.engine.now() + 2 * n + 60
+    return (latest_placement_ts - DAY0_TS + lead) // length + 1
+
+
 def _run_interval(
     stack: Stack, interval: int, n: int, rng: random.Random, progress: Progress
 ) -> _IntervalGas:
@@ -113,7 +149,7 @@ def _run_interval(
         order_gas[side].append(receipt["gasUsed"])
         orders.append(Order(i, who.address, side, qty, price))
         ids.append((interval << 32) | i)
-    stack.at_time(DAY0_TS + interval * 900 - 300)
+    stack.at_time(stack.market.functions.gateClosureTs(interval).call())
     witness = witness_for(orders)
     progress(f"clearing n={n}, interval {interval}: witness in chunks of {CHUNK_ORDERS}")
     m = stack.market.functions
@@ -144,8 +180,8 @@ def _clearing_figures(n: int, progress: Progress) -> list[GasFigure]:
     for p in stack.participants:
         stack.fund_tokens(p.address, 10**9 * TOKEN_UNITS)
     rng = random.Random(n)
-    cold = _run_interval(stack, 2, n, rng, progress)
-    steady = _run_interval(stack, 3, n, rng, progress)
+    cold = _run_interval(stack, _open_interval(stack, n), n, rng, progress)
+    steady = _run_interval(stack, _open_interval(stack, n), n, rng, progress)
     figures = []
     for suffix, run in (("", steady), ("_first_interval", cold)):
         figures += [

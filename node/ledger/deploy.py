@@ -7,7 +7,7 @@ from enum import IntEnum
 from typing import Any
 
 from eth_typing import ChecksumAddress
-from eth_utils import keccak
+from eth_utils.crypto import keccak
 from web3 import Web3
 from web3.contract import Contract
 
@@ -108,9 +108,7 @@ def deploy_stack(
     registry = deployment.contract(w3, "Registry")
     _transact(w3, registry.functions.setRegulation(a["Regulation"]), admin)
     a["GridToken"] = _deploy(w3, "GridToken", admin, a["Registry"])
-    a["ImportCap"] = _deploy(
-        w3, "ImportCap", admin, a["Registry"], a["Regulation"], a["GridToken"]
-    )
+    a["ImportCap"] = _deploy(w3, "ImportCap", admin, a["Registry"], a["Regulation"], a["GridToken"])
     a["Trust"] = _deploy(w3, "Trust", admin, a["ImportCap"])
     a["Metering"] = _deploy(w3, "Metering", admin, a["Registry"], a["ImportCap"])
     a["Market"] = _deploy(

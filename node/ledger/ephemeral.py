@@ -7,14 +7,15 @@ eth-tester's receipt look-ups scan the chain and nothing persists.
 from __future__ import annotations
 
 import ast
-from typing import Any, cast
+from typing import cast
 
-from eth.vm.forks import CancunVM
+from eth.vm.forks.cancun import CancunVM
 from eth_account import Account
 from eth_tester import EthereumTester, PyEVMBackend
 from eth_tester.exceptions import TransactionFailed
 from eth_typing import ChecksumAddress
 from web3 import EthereumTesterProvider, Web3
+from web3.types import Wei
 
 ETHER = 10**18
 
@@ -44,7 +45,9 @@ class EphemeralChain:
     def add_account(self, private_key: bytes) -> ChecksumAddress:
         address = Web3.to_checksum_address(Account.from_key(private_key).address)
         self.tester.add_account("0x" + private_key.hex())
-        self.w3.eth.send_transaction({"from": self._funder, "to": address, "value": 100 * ETHER})
+        self.w3.eth.send_transaction(
+            {"from": self._funder, "to": address, "value": Wei(100 * ETHER)}
+        )
         return address
 
     def revert_data(self, exc: Exception) -> bytes | None:

@@ -11,8 +11,9 @@ from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
-from eth_abi import decode
-from eth_utils import keccak, to_bytes
+from eth_abi.abi import decode
+from eth_utils.conversions import to_bytes
+from eth_utils.crypto import keccak
 from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError
 
 from contracts.artifacts import DEPLOYABLE, load_artifact

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from eth_account import Account
 from eth_typing import ChecksumAddress
-from eth_utils import keccak
+from eth_utils.crypto import keccak
 from web3 import Web3
 from web3.contract import Contract
 from web3.logs import DISCARD
@@ -193,9 +193,7 @@ def build_stack(
         participants.append(Participant(address, key, meter, meter_key))
     stack = Stack(engine=engine, deployment=deployment, roles=roles, participants=participants)
     stack.contracts = {n: deployment.contract(engine.w3, n) for n in deployment.addresses}
-    stack.separator = domain_separator(
-        engine.w3.eth.chain_id, deployment.addresses["Metering"]
-    )
+    stack.separator = domain_separator(engine.w3.eth.chain_id, deployment.addresses["Metering"])
     for p in participants:
         stack.transact(stack.registry.functions.admit(p.address, p.meter), roles.operator)
     return stack

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from market.clearing import Clearing, clear_uniform
 from market.orders import Order, PriceBand, Side
-from market.witness import Witness, chunks, witness_for
+from market.witness import Witness, chunks
 from tests.contracts.harness import DAY0_TS, TOKEN_UNITS, Participant, Stack
 
 INTERVAL_S = 900
@@ -62,8 +62,9 @@ def clear_on_chain(
     clearer = stack.roles.operator
     if chunk_size is None:
         return stack.transact(
-            m.clear(interval, witness.volume_wh, list(witness.buy_ranking),
-                    list(witness.sell_ranking)),
+            m.clear(
+                interval, witness.volume_wh, list(witness.buy_ranking), list(witness.sell_ranking)
+            ),
             clearer,
         )
     stack.transact(m.beginClearing(interval, witness.volume_wh), clearer)

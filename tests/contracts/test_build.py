@@ -50,5 +50,5 @@ contract Shadow { uint256 x; function f(uint256 x) external pure returns (uint25
 
 def test_a_missing_import_names_the_path() -> None:
     source = 'pragma solidity 0.8.37;\nimport "@nowhere/Missing.sol";\ncontract A {}\n'
-    with pytest.raises(ContractBuildError, match="@nowhere/Missing.sol"):
+    with pytest.raises(ContractBuildError, match=r"@nowhere/Missing\.sol"):
         compile_sources({"A.sol": source})

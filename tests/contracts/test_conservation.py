@@ -54,8 +54,12 @@ class MarketFlow(RuleBasedStateMachine):
         self.delivered: set[int] = set()
         self.seq = [0] * len(s.participants)
 
-    @rule(p=st.integers(0, 5), side=st.sampled_from(Side), qty=st.integers(1, 4000),
-          price=st.integers(80_000, 300_000))
+    @rule(
+        p=st.integers(0, 5),
+        side=st.sampled_from(Side),
+        qty=st.integers(1, 4000),
+        price=st.integers(80_000, 300_000),
+    )
     def place_order(self, p: int, side: Side, qty: int, price: int) -> None:
         who = self.stack.participants[p]
         book = self.orders[self.interval]
@@ -92,8 +96,9 @@ class MarketFlow(RuleBasedStateMachine):
         )
         if not candidates:
             return
-        chosen = data.draw(st.lists(st.sampled_from(candidates), min_size=1, max_size=4,
-                                    unique=True))
+        chosen = data.draw(
+            st.lists(st.sampled_from(candidates), min_size=1, max_size=4, unique=True)
+        )
         receipt = s.transact(s.market.functions.settleOrders(chosen), s.roles.operator)
         self.unsettled.difference_update(chosen)
         for event in s.events(s.market, "OrderSettled", receipt):

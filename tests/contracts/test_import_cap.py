@@ -93,13 +93,22 @@ def test_invalid_terms_are_refused_with_their_numbers(stack: Stack) -> None:
     zero = "0x" + "00" * 20
     op = stack.roles.operator
     cases = [
-        (terms_for(stack, p, validity=(DAY0_TS, DAY0_TS)), "ImportCapInvalidValidity",
-         (DAY0_TS, DAY0_TS)),
+        (
+            terms_for(stack, p, validity=(DAY0_TS, DAY0_TS)),
+            "ImportCapInvalidValidity",
+            (DAY0_TS, DAY0_TS),
+        ),
         (terms_for(stack, p, window=(86_400, 0)), "ImportCapInvalidWindow", (86_400, 0)),
-        (terms_for(stack, p, kind=BoundKind.RANGE, bounds_w=(10, 5)), "ImportCapInvalidBounds",
-         (2, 10, 5)),
-        (terms_for(stack, p, bounds_w=(0, 2_000_000)), "ImportCapBoundOutsideRegulation",
-         (2_000_000, -1_000_000, 1_000_000)),
+        (
+            terms_for(stack, p, kind=BoundKind.RANGE, bounds_w=(10, 5)),
+            "ImportCapInvalidBounds",
+            (2, 10, 5),
+        ),
+        (
+            terms_for(stack, p, bounds_w=(0, 2_000_000)),
+            "ImportCapBoundOutsideRegulation",
+            (2_000_000, -1_000_000, 1_000_000),
+        ),
     ]
     for terms, name, args in cases:
         with expect_revert(name, *args):
@@ -139,8 +148,9 @@ def test_active_contracts_are_bounded_and_expired_ones_pruned(stack: Stack) -> N
     with expect_revert("ImportCapTooManyActive", p.address, cap):
         create(stack, terms_for(stack, p, validity=(PAST + 600, DAY0_TS)))
     # A reading past the short contracts' validity prunes them all.
-    stack.submit_readings([MeterReading(p.meter, p.address, PAST + 600, 60, 1, 0, 1)],
-                          [p.meter_key])
+    stack.submit_readings(
+        [MeterReading(p.meter, p.address, PAST + 600, 60, 1, 0, 1)], [p.meter_key]
+    )
     assert stack.import_cap.functions.activeContractsOf(p.address).call() == []
     create(stack, terms_for(stack, p, validity=(PAST + 660, DAY0_TS)))
 
@@ -152,8 +162,10 @@ def test_active_contracts_are_bounded_and_expired_ones_pruned(stack: Stack) -> N
 def contract_terms(draw: st.DrawFn) -> dict[str, object]:
     kind = draw(st.sampled_from(list(BoundKind)))
     lo = draw(st.integers(-20_000, 20_000))
-    hi = draw(st.integers(lo, 30_000)) if kind == BoundKind.RANGE else draw(
-        st.integers(-20_000, 30_000)
+    hi = (
+        draw(st.integers(lo, 30_000))
+        if kind == BoundKind.RANGE
+        else draw(st.integers(-20_000, 30_000))
     )
     start = draw(st.integers(0, 86_399))
     end = draw(st.one_of(st.just(start), st.integers(0, 86_399)))
@@ -203,11 +215,16 @@ def test_accounting_matches_the_reference(stack: Stack, data: st.DataObject) -> 
             acc = account(terms, Accumulators(), readings)
             ref = status(terms, acc)
             chain = stack.import_cap.functions.contractStatus(cid).call()
-            assert chain[:4] == [ref.violation_wh, ref.total_wh, ref.compliance_wad,
-                                 ref.penalty_units]
+            assert chain[:4] == [
+                ref.violation_wh,
+                ref.total_wh,
+                ref.compliance_wad,
+                ref.penalty_units,
+            ]
             assert abs(chain[4] / WAD - ref.trust) <= 1e-12
             assert stack.import_cap.functions.accumulatorsJ(cid).call() == [
-                acc.violation_j, acc.total_j
+                acc.violation_j,
+                acc.total_j,
             ]
             expected_exposure += exposure_wad(terms.beta_wad_per_kwh, acc.violation_j)
             # One ViolationRecorded per violating reading, with the reference's numbers.
@@ -228,8 +245,7 @@ def test_accounting_matches_the_reference(stack: Stack, data: st.DataObject) -> 
                     )
                 running = after
             assert [
-                (e["intervalStartTs"], e["violationWh"], e["cumulativeViolationWh"])
-                for e in events
+                (e["intervalStartTs"], e["violationWh"], e["cumulativeViolationWh"]) for e in events
             ] == expected_events
         assert stack.import_cap.functions.exposureOf(p.address).call() == expected_exposure
     finally:
@@ -249,9 +265,9 @@ def test_fedmgdt_window_accounting_by_hand(stack: Stack) -> None:
     ]
     stack.submit_readings(readings, [p.meter_key] * 4)
     # V dt = (150 * 3600 - 4000 * 60) J = 300000 J = 83.33 Wh; total = 200 Wh.
-    violation_wh, total_wh, compliance, penalty, trust = (
-        stack.import_cap.functions.contractStatus(cid).call()
-    )
+    violation_wh, total_wh, compliance, penalty, trust = stack.import_cap.functions.contractStatus(
+        cid
+    ).call()
     assert (violation_wh, total_wh) == (83, 200)
     assert compliance == (720_000 - 300_000) * WAD // 720_000
     assert penalty == TOKEN_UNITS * 300_000 // 3_600_000
@@ -266,8 +282,7 @@ def test_counterparty_pulls_penalties_up_to_balance_and_allowance(stack: Stack) 
     treasury = stack.roles.treasury
     cid = create(stack, terms_for(stack, p, window=(0, 0), lambda_units_per_kwh=10 * TOKEN_UNITS))
     # 2 kWh over a 0 W... cap 4 kW: import 6 kW for an hour -> 2 kWh violation -> 20 tokens.
-    stack.submit_readings([MeterReading(p.meter, p.address, PAST, 3600, 6000, 0, 1)],
-                          [p.meter_key])
+    stack.submit_readings([MeterReading(p.meter, p.address, PAST, 3600, 6000, 0, 1)], [p.meter_key])
     assert stack.import_cap.functions.contractStatus(cid).call()[3] == 20 * TOKEN_UNITS
 
     with expect_revert("ImportCapNotCounterparty", cid, p.address, treasury):

@@ -24,6 +24,7 @@ from tests.contracts.market_helpers import (
     place,
     reference,
 )
+from tests.contracts.test_import_cap import PAST, create, terms_for
 
 OPEN, GATE_CLOSED, CLEARING, CLEARED = 0, 1, 2, 3
 FLOOR, CEILING = 80_000, 300_000
@@ -46,7 +47,10 @@ def test_place_order_escrows_and_reports(funded: Stack) -> None:
     assert s.token.functions.balanceOf(p.address).call() == before - escrow
     assert s.market.functions.escrowFor(1_500, 210_001).call() == escrow
     assert list(s.market.functions.orderOf(placed.order_id).call()) == [
-        p.address, 0, 1_500, 210_001
+        p.address,
+        0,
+        1_500,
+        210_001,
     ]
     assert s.market.functions.phaseOf(n).call() == OPEN
 
@@ -80,8 +84,6 @@ def test_orders_after_gate_closure_are_refused(funded: Stack) -> None:
 
 
 def test_low_trust_cannot_trade(funded: Stack) -> None:
-    from tests.contracts.test_import_cap import PAST, create, terms_for
-
     s = funded
     p = s.participants[0]
     create(s, terms_for(s, p, window=(0, 0), beta_wad_per_kwh=10**18))
@@ -106,8 +108,12 @@ def books(draw: st.DrawFn) -> list[tuple[int, Side, int, int]]:
     ]
     for _ in range(draw(st.integers(0, 8))):
         rows.append(
-            (draw(st.integers(0, 5)), Side.BUY, draw(st.integers(1, 5_000)),
-             draw(st.integers(FLOOR, CEILING)))
+            (
+                draw(st.integers(0, 5)),
+                Side.BUY,
+                draw(st.integers(1, 5_000)),
+                draw(st.integers(FLOOR, CEILING)),
+            )
         )
     # Ties on price are frequent on purpose: ranking breaks them by index.
     if rows and draw(st.booleans()):
@@ -143,9 +149,7 @@ def test_clearing_and_settlement_match_the_reference(
         assert result[:10] == ref.as_onchain_result()
         # Delivery terms are fixed when the interval clears.
         r = s.regulation.functions
-        assert result[10:] == (
-            r.deliveryPenaltyPerKwh().call(), r.deliveryBetaWadPerKwh().call()
-        )
+        assert result[10:] == (r.deliveryPenaltyPerKwh().call(), r.deliveryBetaWadPerKwh().call())
         for pl in placed:
             assert s.market.functions.fillOf(pl.order_id).call() == ref.fills[pl.order.index]
 
@@ -293,7 +297,8 @@ def test_a_shortfall_in_delivery_is_a_violation_with_penalty_and_trust(funded: S
     ]
     receipt = s.submit_readings(readings, [p.meter_key] * 15)
     events = [
-        e for e in s.events(s.import_cap, "ViolationRecorded", receipt)
+        e
+        for e in s.events(s.import_cap, "ViolationRecorded", receipt)
         if e["args"]["contractId"] == did
     ]
     assert len(events) == 15
@@ -325,7 +330,9 @@ def test_unfilled_and_buy_orders_owe_no_delivery(funded: Stack) -> None:
     assert s.import_cap.functions.contractStatus(did).call()[0] == 0
     buyer = placed[0].participant.address
     with expect_revert("ImportCapUnknownContract"):
-        s.call(s.import_cap.functions.contractTerms(s.import_cap.functions.deliveryId(buyer, n).call()))
+        s.call(
+            s.import_cap.functions.contractTerms(s.import_cap.functions.deliveryId(buyer, n).call())
+        )
 
 
 def test_clearing_after_delivery_started_is_refused_and_the_interval_voided(
