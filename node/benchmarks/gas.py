@@ -128,7 +128,7 @@ def _open_interval(stack: Stack, n: int) -> int:
     """An interval whose gate stays open while n orders are placed (each transaction mines a
     block, and blocks advance the clock)."""
     m = stack.market.functions
-    length, lead = m.intervalLengthS().call(), m.gateClosureLeadS().call()
+    length, lead = int(m.intervalLengthS().call()), int(m.gateClosureLeadS().call())
     latest_placement_ts = stack.engine.now() + 2 * n + 60
     return (latest_placement_ts - DAY0_TS + lead) // length + 1
 

@@ -51,6 +51,6 @@ def test_every_contract_error_is_in_the_table() -> None:
         "RegulationTrustAboveOne",
         "AccessControlUnauthorizedAccount",
         "EnforcedPause",
-        "ECDSAInvalidSignature",
+        "MeteringSignatureHighS",
     ):
         assert expected in names
