@@ -14,10 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from contracts.typed import MeterReading
 from market.orders import Order, Side
 from market.witness import witness_for
-from node.accounting import WAD, BoundKind, ContractTerms
+from node.accounting import WAD
+from node.experiments import day_readings, fedmgdt_terms
 from node.ledger.ephemeral import EphemeralChain
 from node.ledger.stack import DAY0_TS, TOKEN_UNITS, Participant, Stack, build_stack
 from sim.fedmgdt import FEDMGDT_CAPS_W, Mg1Day, simulate_mg1_day
@@ -25,8 +25,6 @@ from sim.fedmgdt import FEDMGDT_CAPS_W, Mg1Day, simulate_mg1_day
 Progress = Callable[[str], None]
 DAY_TS = DAY0_TS - 86400  # the simulated day ends before the chain's clock
 BATCH = 120
-LAMBDA_UNITS_PER_KWH = TOKEN_UNITS  # FED-MGDT lambda = 1.0 per kWh
-BETA_WAD_PER_KWH = WAD // 2  # FED-MGDT beta = 0.5 per kWh
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,29 +50,14 @@ class MarketResult:
 
 
 def _run_cap(stack: Stack, p: Participant, cap_w: float) -> tuple[CapResult, Mg1Day]:
-    terms = ContractTerms(
-        importer=p.address,
-        kind=BoundKind.UPPER,
-        window_start_s=61_200,
-        window_end_s=72_000,
-        counterparty=stack.roles.operator,
-        valid_from_ts=DAY_TS,
-        valid_to_ts=DAY_TS + 86400,
-        lower_w=0,
-        upper_w=int(cap_w),
-        lambda_units_per_kwh=LAMBDA_UNITS_PER_KWH,
-        beta_wad_per_kwh=BETA_WAD_PER_KWH,
-    )
+    terms = fedmgdt_terms(p.address, stack.roles.operator, DAY_TS, cap_w)
     receipt = stack.transact(
         stack.import_cap.functions.createContract(terms.as_abi()), stack.roles.operator
     )
     (created,) = stack.events(stack.import_cap, "ContractCreated", receipt)
     contract_id = int(created["args"]["contractId"])
     day = simulate_mg1_day(cap_w)
-    readings = [
-        MeterReading(p.meter, p.address, DAY_TS + int(t), day.dt_s, int(i), int(e), k + 1)
-        for k, (t, i, e) in enumerate(zip(day.t_s, day.import_wh, day.export_wh, strict=True))
-    ]
+    readings = day_readings(day, p.meter, p.address, DAY_TS)
     for start in range(0, len(readings), BATCH):
         chunk = readings[start : start + BATCH]
         stack.submit_readings(chunk, [p.meter_key] * len(chunk), gas=6_000_000)

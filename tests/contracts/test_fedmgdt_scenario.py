@@ -11,12 +11,11 @@ import math
 
 import pytest
 
-from contracts.typed import MeterReading
-from node.accounting import Accumulators, BoundKind, ContractTerms, account, status
+from node.accounting import Accumulators, account, status
+from node.experiments import day_readings, fedmgdt_terms
 from sim.fedmgdt import FEDMGDT_CAPS_W, simulate_mg1_day, violation_wh
-from tests.contracts.harness import DAY0_TS, TOKEN_UNITS, Stack
+from tests.contracts.harness import DAY0_TS, Stack
 
-WAD = 10**18
 DAY_TS = DAY0_TS - 86400  # the simulated day: yesterday, so every reading is in the past
 BATCH = 120
 
@@ -25,19 +24,7 @@ BATCH = 120
 def test_violation_falls_with_the_cap_and_vanishes_at_10_kw(stack: Stack) -> None:
     results = []
     for participant, cap_w in zip(stack.participants, FEDMGDT_CAPS_W, strict=False):
-        terms = ContractTerms(
-            importer=participant.address,
-            kind=BoundKind.UPPER,
-            window_start_s=61_200,
-            window_end_s=72_000,
-            counterparty=stack.roles.operator,
-            valid_from_ts=DAY_TS,
-            valid_to_ts=DAY_TS + 86400,
-            lower_w=0,
-            upper_w=int(cap_w),
-            lambda_units_per_kwh=TOKEN_UNITS,
-            beta_wad_per_kwh=WAD // 2,
-        )
+        terms = fedmgdt_terms(participant.address, stack.roles.operator, DAY_TS, cap_w)
         receipt = stack.transact(
             stack.import_cap.functions.createContract(terms.as_abi()), stack.roles.operator
         )
@@ -45,20 +32,7 @@ def test_violation_falls_with_the_cap_and_vanishes_at_10_kw(stack: Stack) -> Non
         cid = created["args"]["contractId"]
 
         day = simulate_mg1_day(cap_w)
-        readings = [
-            MeterReading(
-                participant.meter,
-                participant.address,
-                DAY_TS + int(t_s),
-                day.dt_s,
-                int(imp),
-                int(exp_),
-                k + 1,
-            )
-            for k, (t_s, imp, exp_) in enumerate(
-                zip(day.t_s, day.import_wh, day.export_wh, strict=True)
-            )
-        ]
+        readings = day_readings(day, participant.meter, participant.address, DAY_TS)
         for i in range(0, len(readings), BATCH):
             chunk = readings[i : i + BATCH]
             stack.submit_readings(chunk, [participant.meter_key] * len(chunk), gas=5_000_000)
