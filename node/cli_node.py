@@ -1,0 +1,43 @@
+"""`gridledger node run`: one node with its embedded chain and HTTP server."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def _node_run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from node.app import create_app
+    from node.config import load_config
+    from node.errors import NodeError
+    from node.service import start
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        config = load_config(args.config, args.port)
+        service = start(args.data_dir, config)
+    except NodeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        uvicorn.run(create_app(service), host=config.host, port=config.port, log_level="warning")
+    finally:
+        service.stop()
+    return 0
+
+
+def register(commands: Any) -> None:
+    node = commands.add_parser("node", help="run a node")
+    kinds = node.add_subparsers(dest="node_command", required=True)
+    run = kinds.add_parser(
+        "run", help="run one node: embedded chain, HTTP API and JSON-RPC on /rpc"
+    )
+    run.add_argument("--data-dir", type=Path, required=True, help="chain, keys and contracts")
+    run.add_argument("--port", type=int, default=None, help="HTTP port (default 8545)")
+    run.add_argument("--config", type=Path, default=None, help="TOML node config")
+    run.set_defaults(handler=_node_run)

@@ -1,0 +1,1 @@
+"""The embedded ledger: a py-evm chain (Cancun) persisted in SQLite, served over JSON-RPC."""

@@ -1,0 +1,303 @@
+"""The embedded chain: py-evm's CancunVM behind a transaction pool and a block builder.
+
+One writer at a time (a lock): py-evm is not thread-safe. Transactions are checked when they
+arrive (signature, chain id, nonce, balance, gas), persisted to the pool, and mined in blocks
+built once each with `mine_all` (building a block transaction by transaction rebuilds its
+tries every time, see DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+import rlp
+from eth.abc import BlockAPI, BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI
+from eth.chains.base import MiningChain
+from eth.db.atomic import AtomicDB
+from eth.exceptions import HeaderNotFound, TransactionNotFound
+from eth.vm.forks.cancun import CancunVM
+from eth.vm.spoof import SpoofTransaction
+from eth_typing import Address, BlockNumber, Hash32
+from eth_utils.crypto import keccak
+
+from node.errors import LedgerError
+from node.ledger.embedded.genesis import GenesisConfig
+from node.ledger.embedded.store import ChainStore, LogRow
+
+MAX_POOL_TXS = 50_000
+
+
+class TransactionRejectedError(LedgerError):
+    """A transaction failed admission (the message says which check and the numbers)."""
+
+
+class GenesisMismatchError(LedgerError):
+    """The data directory holds a chain with another genesis."""
+
+
+@dataclass(frozen=True, slots=True)
+class MinedBlock:
+    """A block and its receipts, as mined or read back."""
+
+    block: BlockAPI
+    receipts: tuple[ReceiptAPI, ...]
+
+
+def _chain_class(chain_id: int) -> type[MiningChain]:
+    return type(
+        "GridledgerChain",
+        (MiningChain,),
+        {"vm_configuration": ((0, CancunVM),), "chain_id": chain_id},
+    )
+
+
+class EmbeddedChain:
+    """A persistent py-evm chain in `data_dir` (created from `genesis` on first open)."""
+
+    def __init__(self, data_dir: Path, genesis: GenesisConfig) -> None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.genesis = genesis
+        self.store = ChainStore(data_dir / "chain.sqlite")
+        self.lock = threading.RLock()
+        chain_class = _chain_class(genesis.chain_id)
+        stored = self.store.get_meta("genesis")
+        self.chain: MiningChain
+        if stored is None:
+            self.chain = cast(
+                MiningChain,
+                chain_class.from_genesis(
+                    AtomicDB(self.store),
+                    cast(Any, genesis.genesis_params()),
+                    cast(Any, genesis.genesis_state()),
+                ),
+            )
+            self.store.commit_block(meta={"genesis": genesis.fingerprint()})
+        elif stored != genesis.fingerprint():
+            raise GenesisMismatchError(
+                f"{data_dir} holds a chain with genesis {stored[:12]}..., "
+                f"not {genesis.fingerprint()[:12]}... (another config?)"
+            )
+        else:
+            self.chain = chain_class(AtomicDB(self.store))
+        self.pool: dict[bytes, SignedTransactionAPI] = {}
+        for raw in self.store.pool_txs():
+            tx = self._decode(raw)
+            self.pool[tx.hash] = tx
+        self.new_block = threading.Condition(self.lock)
+
+    # ------------------------------------------------------------------ pool
+    def _decode(self, raw: bytes) -> SignedTransactionAPI:
+        builder = self.chain.get_vm().get_transaction_builder()
+        try:
+            tx: SignedTransactionAPI = builder.decode(raw)
+        except Exception as exc:
+            raise TransactionRejectedError(f"transaction does not decode: {exc}") from exc
+        return tx
+
+    def pending_nonce(self, address: bytes) -> int:
+        with self.lock:
+            state_nonce = int(self.chain.get_vm().state.get_nonce(Address(address)))
+            return state_nonce + sum(1 for tx in self.pool.values() if tx.sender == address)
+
+    def submit_raw(self, raw: bytes) -> bytes:
+        """Check and pool a signed raw transaction; return its hash once it is on disk."""
+        tx = self._decode(raw)
+        with self.lock:
+            if tx.hash in self.pool:
+                return bytes(tx.hash)
+            self._admit(tx)
+            self.store.add_pool_tx(tx.hash, raw)
+            self.pool[tx.hash] = tx
+            self.new_block.notify_all()
+        return bytes(tx.hash)
+
+    def _admit(self, tx: SignedTransactionAPI) -> None:
+        try:
+            tx.validate()
+            sender = tx.sender
+        except Exception as exc:
+            raise TransactionRejectedError(f"invalid transaction: {exc}") from exc
+        if tx.chain_id is not None and tx.chain_id != self.genesis.chain_id:
+            raise TransactionRejectedError(
+                f"chain id {tx.chain_id} does not match this chain's {self.genesis.chain_id}"
+            )
+        if len(self.pool) >= MAX_POOL_TXS:
+            raise TransactionRejectedError(f"the pool is full ({MAX_POOL_TXS} transactions)")
+        expected = self.pending_nonce(sender)
+        if tx.nonce != expected:
+            kind = "too low" if tx.nonce < expected else "too high"
+            raise TransactionRejectedError(f"nonce {kind}: got {tx.nonce}, expected {expected}")
+        head = self.head_header()
+        if tx.gas > head.gas_limit:
+            raise TransactionRejectedError(
+                f"gas {tx.gas} exceeds the block gas limit {head.gas_limit}"
+            )
+        max_fee = tx.max_fee_per_gas
+        if max_fee < (head.base_fee_per_gas or 0):
+            raise TransactionRejectedError(
+                f"max fee per gas {max_fee} is below the base fee {head.base_fee_per_gas}"
+            )
+        balance = self.chain.get_vm().state.get_balance(sender)
+        cost = tx.gas * max_fee + tx.value
+        if balance < cost:
+            raise TransactionRejectedError(
+                f"insufficient funds: balance {balance} wei, gas * max fee + value = {cost}"
+            )
+
+    # ------------------------------------------------------------------ blocks
+    def produce_block(self, timestamp_ts: int | None = None) -> MinedBlock | None:
+        """Mine the pooled transactions that fit into one block (None if the pool is empty)."""
+        with self.lock:
+            if not self.pool:
+                return None
+            txs = self._fitting(list(self.pool.values()))
+            if timestamp_ts is not None:
+                self.chain.set_header_timestamp(max(timestamp_ts, self.head_header().timestamp + 1))
+            try:
+                result, receipts, _ = self.chain.mine_all(txs)
+            except Exception:
+                self.store.discard_pending()
+                raise
+            block = result.imported_block
+            self.store.commit_block(
+                logs=_log_rows(block, receipts),
+                mined_tx_hashes=[tx.hash for tx in txs],
+                meta={"head": str(block.number)},
+            )
+            for tx in txs:
+                del self.pool[tx.hash]
+            self.new_block.notify_all()
+            return MinedBlock(block, tuple(receipts))
+
+    def _fitting(self, txs: Sequence[SignedTransactionAPI]) -> list[SignedTransactionAPI]:
+        limit = self.head_header().gas_limit
+        chosen: list[SignedTransactionAPI] = []
+        gas = 0
+        skipped_senders: set[bytes] = set()
+        for tx in txs:
+            if tx.sender in skipped_senders:
+                continue  # keep each sender's nonces contiguous
+            if gas + tx.gas > limit:
+                skipped_senders.add(tx.sender)
+                continue
+            chosen.append(tx)
+            gas += tx.gas
+        return chosen
+
+    # ------------------------------------------------------------------ queries
+    def head_header(self) -> BlockHeaderAPI:
+        return self.chain.get_canonical_head()
+
+    def header_by_number(self, number: int) -> BlockHeaderAPI:
+        try:
+            return self.chain.get_canonical_block_header_by_number(BlockNumber(number))
+        except HeaderNotFound as exc:
+            raise LedgerError(f"no block {number}") from exc
+
+    def block_by_number(self, number: int) -> BlockAPI:
+        with self.lock:
+            return self.chain.get_canonical_block_by_number(
+                self.header_by_number(number).block_number
+            )
+
+    def block_by_hash(self, block_hash: bytes) -> BlockAPI | None:
+        with self.lock:
+            try:
+                return self.chain.get_block_by_hash(Hash32(block_hash))
+            except (HeaderNotFound, KeyError, ValueError):
+                return None
+
+    def receipts_of(self, block: BlockAPI) -> tuple[ReceiptAPI, ...]:
+        with self.lock:
+            return tuple(block.get_receipts(self.chain.chaindb))
+
+    def transaction_location(self, tx_hash: bytes) -> tuple[int, int] | None:
+        """(block number, index) of a mined transaction, from py-evm's hash index."""
+        with self.lock:
+            try:
+                number, index = self.chain.chaindb.get_transaction_index(Hash32(tx_hash))
+            except (TransactionNotFound, KeyError):
+                return None
+            return int(number), int(index)
+
+    def state_at(self, number: int) -> Any:
+        header = self.header_by_number(number)
+        return self.chain.get_vm(header).state
+
+    def execute_call(self, tx: SpoofTransaction, number: int) -> Any:
+        """Run `tx` on the state after block `number` and discard the changes."""
+        with self.lock:
+            vm = self.chain.get_vm(self.header_by_number(number))
+            state = vm.state
+            snapshot = state.snapshot()
+            try:
+                # Like geth's eth_call, a call does not need the caller to hold its gas money.
+                gas_cost = tx.gas * tx.gas_price
+                state.set_balance(tx.sender, state.get_balance(tx.sender) + gas_cost)
+                return state.apply_transaction(cast(Any, tx))
+            finally:
+                state.revert(snapshot)
+
+    def estimate_gas(self, tx: SpoofTransaction, number: int) -> int:
+        with self.lock:
+            return int(self.chain.estimate_gas(cast(Any, tx), self.header_by_number(number)))
+
+    def unsigned(self, **fields: Any) -> Any:
+        with self.lock:
+            return self.chain.create_unsigned_transaction(**fields)
+
+    def logs(
+        self,
+        from_block: int,
+        to_block: int,
+        addresses: Sequence[bytes],
+        topics: Sequence[Sequence[bytes] | None],
+        limit: int,
+    ) -> list[LogRow]:
+        return self.store.query_logs(from_block, to_block, addresses, topics, limit)
+
+    def wait_for_block(self, after_number: int, timeout_s: float) -> bool:
+        """Block until the head passes `after_number` or the timeout [s] elapses."""
+        deadline = time.monotonic() + timeout_s
+        with self.new_block:
+            while self.head_header().block_number <= after_number:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self.new_block.wait(remaining)
+        return True
+
+    def close(self) -> None:
+        with self.lock:
+            self.store.close()
+
+
+def _log_rows(block: BlockAPI, receipts: Sequence[ReceiptAPI]) -> list[LogRow]:
+    rows: list[LogRow] = []
+    log_index = 0
+    for tx_index, (tx, receipt) in enumerate(zip(block.transactions, receipts, strict=True)):
+        for log in receipt.logs:
+            rows.append(
+                LogRow(
+                    block_number=block.number,
+                    log_index=log_index,
+                    tx_index=tx_index,
+                    tx_hash=tx.hash,
+                    block_hash=block.hash,
+                    address=log.address,
+                    topics=tuple(t.to_bytes(32, "big") for t in log.topics),
+                    data=log.data,
+                )
+            )
+            log_index += 1
+    return rows
+
+
+def contract_address(sender: bytes, nonce: int) -> bytes:
+    """The address CREATE gives a contract deployed by `sender` at `nonce`."""
+    return keccak(rlp.encode([sender, nonce]))[12:]

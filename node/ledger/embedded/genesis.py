@@ -1,0 +1,75 @@
+"""Genesis of an embedded chain: chain id, gas limit, timestamp and pre-funded accounts."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from eth_utils.address import is_hex_address, to_canonical_address, to_checksum_address
+
+from node.errors import ConfigError
+
+ETHER_WEI = 10**18
+
+
+@dataclass(frozen=True, slots=True)
+class GenesisConfig:
+    """What every replica of one chain must agree on.
+
+    chain_id: EIP-155 id; gas_limit: block gas limit [gas]; timestamp_ts: genesis time [unix s];
+    base_fee_wei: EIP-1559 base fee of the genesis block [wei]; prefund: address -> balance [wei].
+    """
+
+    chain_id: int = 31_337
+    gas_limit: int = 60_000_000
+    timestamp_ts: int = 1_767_225_600  # 2026-01-01 00:00 UTC
+    base_fee_wei: int = 1_000_000_000
+    prefund: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.chain_id < 2**63:
+            raise ConfigError(f"chain.chain_id: must be in [1, 2^63), got {self.chain_id}")
+        if not 5_000 <= self.gas_limit <= 2**63:
+            raise ConfigError(f"chain.gas_limit: must be >= 5000, got {self.gas_limit}")
+        if self.timestamp_ts < 0:
+            raise ConfigError(f"chain.timestamp_ts: must be >= 0, got {self.timestamp_ts}")
+        for address, balance in self.prefund.items():
+            if not is_hex_address(address):
+                raise ConfigError(f"chain.prefund: {address!r} is not an address")
+            if not 0 <= balance < 2**256:
+                raise ConfigError(f"chain.prefund.{address}: balance out of range: {balance}")
+
+    def fingerprint(self) -> str:
+        """A hash identifying this genesis (stored in the data dir, checked on reopen)."""
+        body = {
+            "chain_id": self.chain_id,
+            "gas_limit": self.gas_limit,
+            "timestamp_ts": self.timestamp_ts,
+            "base_fee_wei": self.base_fee_wei,
+            "prefund": {to_checksum_address(a): str(b) for a, b in sorted(self.prefund.items())},
+        }
+        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+    def genesis_params(self) -> dict[str, object]:
+        return {
+            "coinbase": b"\x00" * 20,
+            "difficulty": 0,
+            "extra_data": b"",
+            "gas_limit": self.gas_limit,
+            "mix_hash": b"\x00" * 32,
+            "nonce": b"\x00" * 8,
+            "timestamp": self.timestamp_ts,
+            "base_fee_per_gas": self.base_fee_wei,
+        }
+
+    def genesis_state(self) -> dict[bytes, dict[str, object]]:
+        return {
+            to_canonical_address(address): {
+                "balance": balance,
+                "nonce": 0,
+                "code": b"",
+                "storage": {},
+            }
+            for address, balance in self.prefund.items()
+        }

@@ -1,0 +1,130 @@
+"""JSON-RPC of the embedded chain: envelope, parameters and errors; bad input changes nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eth_account import Account
+
+from node.ledger.embedded.chain import EmbeddedChain
+from node.ledger.embedded.genesis import GenesisConfig
+from node.ledger.embedded.rpc import MAX_BATCH, JsonRpc
+
+RICH = Account.from_key(b"\x01" * 32)
+
+
+@pytest.fixture
+def rpc(tmp_path: Path) -> JsonRpc:
+    return JsonRpc(EmbeddedChain(tmp_path, GenesisConfig(prefund={RICH.address: 10**24})))
+
+
+def ask(rpc: JsonRpc, method: str, *params: Any) -> dict[str, Any]:
+    body = json.dumps({"jsonrpc": "2.0", "id": 7, "method": method, "params": list(params)})
+    out = rpc.handle_bytes(body.encode())
+    assert out is not None
+    response: dict[str, Any] = json.loads(out)
+    return response
+
+
+def error_code(response: dict[str, Any]) -> int:
+    return int(response["error"]["code"])
+
+
+def test_envelope_errors(rpc: JsonRpc) -> None:
+    assert json.loads(rpc.handle_bytes(b"{not json") or b"")["error"]["code"] == -32700
+    assert json.loads(rpc.handle_bytes(b"[]") or b"")["error"]["code"] == -32600
+    big = json.dumps(
+        [{"jsonrpc": "2.0", "id": i, "method": "eth_chainId"} for i in range(MAX_BATCH + 1)]
+    )
+    assert json.loads(rpc.handle_bytes(big.encode()) or b"")["error"]["code"] == -32600
+    assert json.loads(rpc.handle_bytes(b'"text"') or b"")["error"]["code"] == -32600
+    no_version = json.loads(rpc.handle_bytes(b'{"id":1,"method":"eth_chainId"}') or b"")
+    assert no_version["error"]["code"] == -32600
+    assert error_code(ask(rpc, "eth_doesNotExist")) == -32601
+    # A notification (no id) gets no response.
+    assert rpc.handle_bytes(b'{"jsonrpc":"2.0","method":"eth_chainId"}') is None
+
+
+def test_batch_answers_each_request(rpc: JsonRpc) -> None:
+    body = json.dumps(
+        [
+            {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"},
+            {"jsonrpc": "2.0", "id": 2, "method": "nope"},
+        ]
+    )
+    out = json.loads(rpc.handle_bytes(body.encode()) or b"")
+    assert out[0] == {"jsonrpc": "2.0", "id": 1, "result": hex(31_337)}
+    assert out[1]["error"]["code"] == -32601
+
+
+@pytest.mark.parametrize(
+    ("method", "params", "fragment"),
+    [
+        ("eth_getBalance", [12, "latest"], "address must be 0x-prefixed hex data"),
+        ("eth_getBalance", ["0x12", "latest"], "must be 20 bytes"),
+        ("eth_getBalance", [RICH.address, "yesterday"], "unknown block tag"),
+        ("eth_getBalance", [RICH.address, "-0x1"], "unknown block tag"),
+        ("eth_getStorageAt", [RICH.address, "0x" + "f" * 65, "latest"], "longer than 256 bits"),
+        ("eth_getStorageAt", [RICH.address, "12", "latest"], "0x-prefixed"),
+        (
+            "eth_call",
+            [{"to": RICH.address, "data": "0x" + "00" * 300_000}, "latest"],
+            "longer than",
+        ),
+        ("eth_call", ["not an object", "latest"], "must be an object"),
+        ("eth_sendRawTransaction", ["0xzz"], "not hex"),
+        ("eth_getLogs", [{"topics": [["0x12"]]}], "must be 32 bytes"),
+        ("eth_getLogs", [{"fromBlock": "0x0", "toBlock": "0x0", "address": 5}], "address"),
+        ("eth_feeHistory", ["0x0", "latest", []], "blockCount"),
+        ("eth_getBlockByNumber", [], "missing parameter"),
+    ],
+)
+def test_bad_params_are_refused_precisely(
+    rpc: JsonRpc, method: str, params: list[Any], fragment: str
+) -> None:
+    response = ask(rpc, method, *params)
+    assert error_code(response) == -32602, response
+    assert fragment in response["error"]["message"]
+
+
+def test_rejected_transactions_and_unchanged_state(rpc: JsonRpc) -> None:
+    before = ask(rpc, "eth_getBalance", RICH.address, "latest")["result"]
+    bad_nonce = RICH.sign_transaction(
+        {
+            "to": RICH.address,
+            "value": 1,
+            "gas": 21_000,
+            "gasPrice": 2 * 10**9,
+            "nonce": 5,
+            "chainId": 31_337,
+        }
+    )
+    response = ask(rpc, "eth_sendRawTransaction", "0x" + bad_nonce.raw_transaction.hex())
+    assert error_code(response) == -32000
+    assert "nonce too high: got 5, expected 0" in response["error"]["message"]
+    wrong_chain = RICH.sign_transaction(
+        {
+            "to": RICH.address,
+            "value": 1,
+            "gas": 21_000,
+            "gasPrice": 2 * 10**9,
+            "nonce": 0,
+            "chainId": 1,
+        }
+    )
+    response = ask(rpc, "eth_sendRawTransaction", "0x" + wrong_chain.raw_transaction.hex())
+    assert "chain id 1 does not match" in response["error"]["message"]
+    assert error_code(ask(rpc, "eth_sendRawTransaction", "0x01")) == -32000
+    assert ask(rpc, "eth_getBalance", RICH.address, "latest")["result"] == before
+    assert ask(rpc, "eth_blockNumber")["result"] == "0x0"
+    assert rpc.chain.pool == {}
+
+
+def test_unknown_blocks_and_transactions_are_null(rpc: JsonRpc) -> None:
+    assert ask(rpc, "eth_getBlockByNumber", "0x99", False)["result"] is None
+    assert ask(rpc, "eth_getTransactionReceipt", "0x" + "00" * 32)["result"] is None
+    assert ask(rpc, "eth_getTransactionByHash", "0x" + "00" * 32)["result"] is None
+    assert error_code(ask(rpc, "eth_getBalance", RICH.address, "0x99")) == -32001
