@@ -63,3 +63,31 @@ def test_another_genesis_is_refused(tmp_path: Path) -> None:
         assert "holds a chain with genesis" in str(exc)
     else:
         raise AssertionError("a chain with another genesis was opened")
+
+
+def test_rewind_drops_blocks_logs_and_lookups(tmp_path: Path) -> None:
+    chain = EmbeddedChain(tmp_path, GENESIS)
+    w3 = _w3(chain)
+    artifact = load_artifact("Registry")
+    factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+    deploy_hash = factory.constructor(ADMIN.address).transact({"from": ADMIN.address})
+    chain.produce_block()
+    address = w3.eth.get_transaction_receipt(deploy_hash)["contractAddress"]
+    registry = w3.eth.contract(address=address, abi=artifact.abi)
+    tx = registry.functions.grantRole(b"\x11" * 32, ADMIN.address).transact(
+        {"from": ADMIN.address}
+    )
+    chain.produce_block()
+    assert registry.functions.hasRole(b"\x11" * 32, ADMIN.address).call()
+    dropped = chain.rewind_to(1)
+    assert [t.hash for t in dropped] == [bytes(tx)]
+    assert w3.eth.block_number == 1
+    assert not registry.functions.hasRole(b"\x11" * 32, ADMIN.address).call()
+    assert w3.eth.get_logs({"fromBlock": 0, "address": address, "topics": [None]}) != []
+    assert chain.transaction_location(bytes(tx)) is None
+    # The chain grows again from the rewound head, and survives a reopen.
+    chain.produce_block(empty_ok=True)
+    chain.close()
+    reopened = EmbeddedChain(tmp_path, GENESIS)
+    assert reopened.head_header().block_number == 2
+    assert reopened.transaction_location(bytes(tx)) is None

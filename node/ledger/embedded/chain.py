@@ -19,7 +19,9 @@ import rlp
 from eth.abc import BlockAPI, BlockHeaderAPI, ReceiptAPI, SignedTransactionAPI
 from eth.chains.base import MiningChain
 from eth.db.atomic import AtomicDB
+from eth.db.schema import SchemaV1
 from eth.exceptions import HeaderNotFound, TransactionNotFound
+from eth.rlp.sedes import chain_gaps
 from eth.vm.forks.cancun import CancunVM
 from eth.vm.spoof import SpoofTransaction
 from eth_typing import Address, BlockNumber, Hash32
@@ -150,10 +152,13 @@ class EmbeddedChain:
             )
 
     # ------------------------------------------------------------------ blocks
-    def produce_block(self, timestamp_ts: int | None = None) -> MinedBlock | None:
-        """Mine the pooled transactions that fit into one block (None if the pool is empty)."""
+    def produce_block(
+        self, timestamp_ts: int | None = None, empty_ok: bool = False
+    ) -> MinedBlock | None:
+        """Mine the pooled transactions that fit into one block; None if the pool is empty
+        (unless `empty_ok`: then an empty block, e.g. to move the clock)."""
         with self.lock:
-            if not self.pool:
+            if not self.pool and not empty_ok:
                 return None
             txs = self._fitting(list(self.pool.values()))
             if timestamp_ts is not None:
@@ -173,6 +178,32 @@ class EmbeddedChain:
                 del self.pool[tx.hash]
             self.new_block.notify_all()
             return MinedBlock(block, tuple(receipts))
+
+    def rewind_to(self, number: int) -> list[SignedTransactionAPI]:
+        """Make block `number` the head again; return the transactions of the blocks dropped
+        (the caller decides whether they go back to the pool). States are content-addressed,
+        so the old state is still there: only the canonical lookups and the log index move."""
+        with self.lock:
+            head = self.head_header().block_number
+            if not 0 <= number <= head:
+                raise LedgerError(f"cannot rewind to block {number}: head is {head}")
+            dropped: list[SignedTransactionAPI] = []
+            for n in range(number + 1, head + 1):
+                block = self.block_by_number(n)
+                dropped.extend(block.transactions)
+                for tx in block.transactions:
+                    del self.store[SchemaV1.make_transaction_hash_to_block_lookup_key(tx.hash)]
+                del self.store[SchemaV1.make_block_number_to_hash_lookup_key(BlockNumber(n))]
+            target = self.header_by_number(number)
+            self.store[SchemaV1.make_canonical_head_hash_lookup_key()] = target.hash
+            # py-evm records which heights it holds ("gaps" and the next missing height):
+            # after the rewind nothing below `number` is missing and `number + 1` is next.
+            no_gaps = rlp.encode(((), number + 1), sedes=chain_gaps)
+            self.store[SchemaV1.make_chain_gaps_lookup_key()] = no_gaps
+            self.store[SchemaV1.make_header_chain_gaps_lookup_key()] = no_gaps
+            self.store.commit_block(meta={"head": str(number)}, drop_logs_after=number)
+            self.chain = cast(MiningChain, type(self.chain)(AtomicDB(self.store)))
+            return dropped
 
     def _fitting(self, txs: Sequence[SignedTransactionAPI]) -> list[SignedTransactionAPI]:
         limit = self.head_header().gas_limit

@@ -102,9 +102,10 @@ class ChainStore(BaseDB):
         logs: Sequence[LogRow] = (),
         mined_tx_hashes: Iterable[bytes] = (),
         meta: dict[str, str] | None = None,
+        drop_logs_after: int | None = None,
     ) -> None:
         """Write every buffered state change, the block's logs, the pool removals and `meta`
-        in one SQLite transaction."""
+        (and drop the index of logs after a rewound head) in one SQLite transaction."""
         with self._lock:
             cur = self._conn.cursor()
             cur.execute("BEGIN IMMEDIATE")
@@ -113,6 +114,8 @@ class ChainStore(BaseDB):
                 deletes = [(k,) for k, v in self._pending.items() if v is None]
                 cur.executemany("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", writes)
                 cur.executemany("DELETE FROM kv WHERE key = ?", deletes)
+                if drop_logs_after is not None:
+                    cur.execute("DELETE FROM logs WHERE block_number > ?", (drop_logs_after,))
                 cur.executemany(
                     "INSERT OR REPLACE INTO logs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [_log_values(row) for row in logs],
