@@ -202,7 +202,7 @@ class EmbeddedChain:
             self.store[SchemaV1.make_chain_gaps_lookup_key()] = no_gaps
             self.store[SchemaV1.make_header_chain_gaps_lookup_key()] = no_gaps
             self.store.commit_block(meta={"head": str(number)}, drop_logs_after=number)
-            self.chain = cast(MiningChain, type(self.chain)(AtomicDB(self.store)))
+            self.chain = type(self.chain)(AtomicDB(self.store))
             return dropped
 
     def _fitting(self, txs: Sequence[SignedTransactionAPI]) -> list[SignedTransactionAPI]:
