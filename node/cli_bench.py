@@ -26,6 +26,22 @@ def _bench_gas(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_ledger(args: argparse.Namespace) -> int:
+    from node.benchmarks.ledger import measure
+
+    def progress(message: str) -> None:
+        print(f"[bench ledger] {message}", file=sys.stderr, flush=True)
+
+    figures = measure(args.calls, args.reading_batches, args.history_txs, progress)
+    if args.json:
+        print(json.dumps(figures, indent=2))
+    else:
+        width = max(len(k) for k in figures)
+        for key, value in figures.items():
+            print(f"{key:<{width}}  {value:>12,.3f}")
+    return 0
+
+
 def register(commands: Any) -> None:
     """Add `bench` and its subcommands to the CLI."""
     bench = commands.add_parser("bench", help="measure gas and speed (see BENCHMARKS.md)")
@@ -40,3 +56,18 @@ def register(commands: Any) -> None:
         help="clearing sizes to measure (default: 10 100 1000)",
     )
     gas.set_defaults(handler=_bench_gas)
+    ledger = kinds.add_parser(
+        "ledger", help="embedded chain vs anvil: calls/s, signed readings/s, query latency"
+    )
+    ledger.add_argument("--json", action="store_true", help="print the figures as JSON")
+    ledger.add_argument("--calls", type=int, default=2_000, help="token transfers (default 2000)")
+    ledger.add_argument(
+        "--reading-batches", type=int, default=100, help="batches of 60 readings (default 100)"
+    )
+    ledger.add_argument(
+        "--history-txs",
+        type=int,
+        default=100_000,
+        help="transactions in the chain for the query latencies (default 100000; 0 skips)",
+    )
+    ledger.set_defaults(handler=_bench_ledger)

@@ -19,6 +19,8 @@ from typing import Any
 
 from eth.db.backends.base import BaseDB
 
+CACHE_ENTRIES = 500_000
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS kv (key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -64,6 +66,9 @@ class ChainStore(BaseDB):
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.executescript(_SCHEMA)
         self._pending: dict[bytes, bytes | None] = {}
+        # Committed values read or written recently. Most keys are content-addressed trie
+        # nodes (immutable), and every write goes through this object, so it never goes stale.
+        self._cache: dict[bytes, bytes] = {}
         self._lock = threading.RLock()
 
     # ------------------------------------------------------------ py-evm BaseDB
@@ -74,10 +79,20 @@ class ChainStore(BaseDB):
                 if value is None:
                     raise KeyError(key)
                 return value
+            cached = self._cache.get(key)
+            if cached is not None:
+                return cached
             row = self._conn.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
-        if row is None:
-            raise KeyError(key)
-        return bytes(row[0])
+            if row is None:
+                raise KeyError(key)
+            value = bytes(row[0])
+            self._remember(key, value)
+            return value
+
+    def _remember(self, key: bytes, value: bytes) -> None:
+        if len(self._cache) >= CACHE_ENTRIES:
+            self._cache.clear()  # crude but O(1) amortised; the hot set refills quickly
+        self._cache[key] = value
 
     def __setitem__(self, key: bytes, value: bytes) -> None:
         with self._lock:
@@ -129,6 +144,11 @@ class ChainStore(BaseDB):
             except BaseException:
                 cur.execute("ROLLBACK")
                 raise
+            for key, value in self._pending.items():
+                if value is None:
+                    self._cache.pop(key, None)
+                else:
+                    self._remember(key, value)
             self._pending.clear()
 
     def discard_pending(self) -> None:

@@ -1,0 +1,332 @@
+"""Embedded chain vs anvil on one workload, over JSON-RPC on loopback, in one run.
+
+Workload (identical on both engines, transactions signed before the clock starts):
+- calls: `calls_txs` GridToken transfers from one sender (a plain ~35k-gas contract call);
+- readings: `reading_batches` Metering batches of 60 EIP-712 signed readings from 10 meters,
+  relayed by one sender.
+Each is submitted as JSON-RPC batches of eth_sendRawTransaction; the clock stops when the last
+receipt is available. The embedded node seals blocks itself (0.2 s period); anvil runs with
+`--no-mining` and is told to mine (evm_mine) after each submission batch, as DESIGN.md advises
+(its automine dropped transactions under bursts). History: `history_txs` transfers are
+mined on the embedded chain, then receipt and log queries are timed on the oldest blocks.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+from eth_account import Account
+from web3 import HTTPProvider, Web3
+from web3.middleware import SignAndSendRawMiddlewareBuilder
+
+from contracts.typed import MeterReading, domain_separator, sign_reading
+from node.ledger.deploy import Deployment, MarketTiming, RegulationRules, Roles, deploy_stack
+
+Progress = Callable[[str], None]
+ANVIL = Path(__file__).resolve().parents[2] / "contracts" / "node_modules" / ".bin" / "anvil"
+DEPLOYER = Account.from_key(b"\x21" * 32)
+RELAYER = Account.from_key(b"\x22" * 32)
+CHAIN_ID = 31_337
+SUBMIT_BATCH = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    name: str
+    url: str
+    mine: Callable[[], None]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait(url: str, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    body: dict[str, Any] = {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}
+    while time.monotonic() < deadline:
+        try:
+            if requests.post(url, json=body, timeout=1).ok:
+                return
+        except requests.RequestException:
+            time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer in {timeout_s} s")
+
+
+@contextmanager
+def embedded_node(workdir: Path) -> Iterator[Endpoint]:
+    port = _free_port()
+    config = workdir / "node.toml"
+    config.write_text(
+        "[node]\nblock_period_s = 0.2\ndeploy_contracts = false\n\n[chain.prefund]\n"
+        f'"{DEPLOYER.address}" = "{10**27}"\n"{RELAYER.address}" = "{10**27}"\n',
+        encoding="utf-8",
+    )
+    env = {**os.environ, "GRIDLEDGER_PASSPHRASE": os.environ.get("GRIDLEDGER_PASSPHRASE", "bench")}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "node.cli",
+            "node",
+            "run",
+            "--data-dir",
+            str(workdir / "data"),
+            "--port",
+            str(port),
+            "--config",
+            str(config),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/rpc"
+    try:
+        _wait(url)
+        yield Endpoint("embedded", url, lambda: None)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@contextmanager
+def anvil() -> Iterator[Endpoint]:
+    if not ANVIL.exists():
+        raise FileNotFoundError(f"{ANVIL} is missing: run `npm ci` in contracts/")
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            str(ANVIL),
+            "--port",
+            str(port),
+            "--hardfork",
+            "cancun",
+            "--chain-id",
+            str(CHAIN_ID),
+            "--gas-limit",
+            "60000000",
+            "--no-mining",
+            "--silent",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait(url)
+        for who in (DEPLOYER, RELAYER):
+            _rpc(url, "anvil_setBalance", [who.address, hex(10**27)])
+        yield Endpoint("anvil", url, lambda: _rpc(url, "evm_mine", []))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _rpc(url: str, method: str, params: list[Any]) -> Any:
+    body: dict[str, Any] = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+    reply = requests.post(url, json=body, timeout=60).json()
+    if "error" in reply:
+        raise RuntimeError(f"{method}: {reply['error']}")
+    return reply["result"]
+
+
+def _w3(endpoint: Endpoint) -> Web3:
+    w3 = Web3(HTTPProvider(endpoint.url, request_kwargs={"timeout": 120}))
+    w3.middleware_onion.inject(SignAndSendRawMiddlewareBuilder.build(DEPLOYER), layer=0)
+    return w3
+
+
+def _deploy(endpoint: Endpoint, w3: Web3) -> Deployment:
+    """deploy_stack over HTTP; on anvil each wiring transaction needs a mine."""
+    if endpoint.name == "anvil":
+        _rpc(endpoint.url, "evm_setAutomine", [True])
+    roles = Roles(DEPLOYER.address, DEPLOYER.address, DEPLOYER.address, DEPLOYER.address)
+    head_ts = int(w3.eth.get_block("latest")["timestamp"])
+    deployment = deploy_stack(w3, roles, RegulationRules(), MarketTiming(head_ts - head_ts % 86400))
+    if endpoint.name == "anvil":
+        _rpc(endpoint.url, "evm_setAutomine", [False])
+    return deployment
+
+
+def _send_all(endpoint: Endpoint, raws: list[bytes]) -> float:
+    """Submit `raws` in JSON-RPC batches; seconds until the last receipt exists."""
+    started = time.perf_counter()
+    hashes: list[str] = []
+    for i in range(0, len(raws), SUBMIT_BATCH):
+        body: list[Any] = [
+            {
+                "jsonrpc": "2.0",
+                "id": k,
+                "method": "eth_sendRawTransaction",
+                "params": ["0x" + raw.hex()],
+            }
+            for k, raw in enumerate(raws[i : i + SUBMIT_BATCH])
+        ]
+        replies = requests.post(endpoint.url, json=body, timeout=120).json()
+        for reply in replies:
+            if "error" in reply:
+                raise RuntimeError(f"{endpoint.name} refused a transaction: {reply['error']}")
+            hashes.append(reply["result"])
+        endpoint.mine()
+    last = hashes[-1]
+    while True:
+        if _rpc(endpoint.url, "eth_getTransactionReceipt", [last]) is not None:
+            return time.perf_counter() - started
+        time.sleep(0.01)
+
+
+def _signed(w3: Web3, calls: list[Any], gas: int) -> list[bytes]:
+    nonce = w3.eth.get_transaction_count(RELAYER.address)
+    base = w3.eth.get_block("latest")["baseFeePerGas"]
+    raws = []
+    for k, call in enumerate(calls):
+        tx = call.build_transaction(
+            {
+                "from": RELAYER.address,
+                "nonce": nonce + k,
+                "gas": gas,
+                "chainId": CHAIN_ID,
+                "maxFeePerGas": 2 * base + 10**9,
+                "maxPriorityFeePerGas": 10**9,
+            }
+        )
+        raws.append(bytes(RELAYER.sign_transaction(tx).raw_transaction))
+    return raws
+
+
+def _workloads(
+    endpoint: Endpoint, calls_txs: int, reading_batches: int, progress: Progress
+) -> dict[str, float]:
+    w3 = _w3(endpoint)
+    progress(f"{endpoint.name}: deploying the contracts")
+    d = _deploy(endpoint, w3)
+    token, registry, metering = (d.contract(w3, n) for n in ("GridToken", "Registry", "Metering"))
+    meters = [Account.from_key(bytes([0x30 + i]) * 32) for i in range(10)]
+    participants = [Account.from_key(bytes([0x50 + i]) * 32) for i in range(10)]
+    setup = [token.functions.mint(RELAYER.address, 10**15)]
+    setup += [
+        registry.functions.admit(p.address, m.address)
+        for p, m in zip(participants, meters, strict=True)
+    ]
+    for call in setup:
+        tx_hash = call.transact({"from": DEPLOYER.address, "gas": 500_000})
+        endpoint.mine()
+        w3.eth.wait_for_transaction_receipt(tx_hash, timeout=60)
+    progress(f"{endpoint.name}: {calls_txs} token transfers")
+    transfers = [token.functions.transfer(DEPLOYER.address, 1) for _ in range(calls_txs)]
+    calls_s = _send_all(endpoint, _signed(w3, transfers, 100_000))
+    progress(f"{endpoint.name}: {reading_batches} batches of 60 signed readings")
+    separator = domain_separator(CHAIN_ID, d.addresses["Metering"])
+    head_ts = int(w3.eth.get_block("latest")["timestamp"])
+    start_ts = head_ts - 60 * 60 * reading_batches
+    batches = []
+    for b in range(reading_batches):
+        k = b % len(meters)
+        seq0 = 1 + (b // len(meters)) * 60
+        ts0 = start_ts + (b // len(meters)) * 3600
+        readings = [
+            MeterReading(
+                meters[k].address,
+                participants[k].address,
+                ts0 + 60 * i,
+                60,
+                40 + i % 7,
+                i % 3,
+                seq0 + i,
+            )
+            for i in range(60)
+        ]
+        sigs = [sign_reading(r, bytes(meters[k].key), separator).as_abi() for r in readings]
+        batches.append(metering.functions.submitReadings([r.as_abi() for r in readings], sigs))
+    readings_s = _send_all(endpoint, _signed(w3, batches, 2_000_000))
+    return {
+        "calls_per_s": calls_txs / calls_s,
+        "readings_per_s": 60 * reading_batches / readings_s,
+    }
+
+
+def _history(endpoint: Endpoint, history_txs: int, progress: Progress) -> dict[str, float]:
+    """Latency of receipt and log queries [ms] with `history_txs` transfers in the chain."""
+    w3 = _w3(endpoint)
+    d = _deploy(endpoint, w3)
+    token = d.contract(w3, "GridToken")
+    tx_hash = token.functions.mint(RELAYER.address, 10**15).transact(
+        {"from": DEPLOYER.address, "gas": 200_000}
+    )
+    endpoint.mine()
+    w3.eth.wait_for_transaction_receipt(tx_hash, timeout=60)
+    first_block = w3.eth.block_number
+    done = 0
+    first_hash = None
+    while done < history_txs:
+        n = min(2_000, history_txs - done)
+        raws = _signed(w3, [token.functions.transfer(DEPLOYER.address, 1)] * n, 100_000)
+        if first_hash is None:
+            first_hash = "0x" + Web3.keccak(raws[0]).hex().removeprefix("0x")
+        _send_all(endpoint, raws)
+        done += n
+        progress(f"{endpoint.name}: history {done}/{history_txs} transactions")
+    receipt_ms = _timed(lambda: _rpc(endpoint.url, "eth_getTransactionReceipt", [first_hash]))
+    transfer_topic = "0x" + Web3.keccak(
+        text="Transfer(address,address,uint256)"
+    ).hex().removeprefix("0x")
+    span = {"fromBlock": hex(first_block), "toBlock": hex(first_block + 5)}
+    logs_ms = _timed(
+        lambda: _rpc(endpoint.url, "eth_getLogs", [{**span, "address": token.address}])
+    )
+    topic_ms = _timed(
+        lambda: _rpc(endpoint.url, "eth_getLogs", [{**span, "topics": [transfer_topic]}])
+    )
+    return {"receipt_ms": receipt_ms, "logs_by_address_ms": logs_ms, "logs_by_topic_ms": topic_ms}
+
+
+def _timed(fn: Callable[[], Any], repeats: int = 20) -> float:
+    samples = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - t) * 1000)
+    return statistics.median(samples)
+
+
+def measure(
+    calls_txs: int = 2_000,
+    reading_batches: int = 100,
+    history_txs: int = 100_000,
+    progress: Progress = lambda _: None,
+) -> dict[str, float]:
+    """All figures keyed by name, e.g. readings_per_s.embedded / .anvil / .ratio."""
+    workdir = Path(tempfile.mkdtemp(prefix="gridledger-bench-"))
+    out: dict[str, float] = {}
+    try:
+        with embedded_node(workdir) as emb:
+            res_e = _workloads(emb, calls_txs, reading_batches, progress)
+        with anvil() as anv:
+            res_a = _workloads(anv, calls_txs, reading_batches, progress)
+        for key in res_e:
+            out[f"{key}.embedded"] = round(res_e[key], 1)
+            out[f"{key}.anvil"] = round(res_a[key], 1)
+            out[f"{key}.ratio"] = round(res_e[key] / res_a[key], 3)
+        if history_txs:
+            with embedded_node(workdir / "history") as emb:
+                for key, value in _history(emb, history_txs, progress).items():
+                    out[f"history_{history_txs}.{key}.embedded"] = round(value, 2)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return out
