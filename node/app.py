@@ -15,8 +15,7 @@ def create_app(service: NodeService) -> FastAPI:
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
-        head = service.chain.head_header()
-        return {"status": "ok", "head": head.block_number, "pending": len(service.chain.pool)}
+        return service.status()
 
     @app.get("/v1/contracts/addresses")
     def contract_addresses() -> dict[str, str]:
@@ -25,7 +24,7 @@ def create_app(service: NodeService) -> FastAPI:
     @app.post("/rpc")
     async def rpc(request: Request) -> Response:
         body = await request.body()
-        out = await run_in_threadpool(service.rpc.handle_bytes, body)
+        out = await run_in_threadpool(service.handle_rpc, body)
         if out is None:
             return Response(status_code=204)
         return Response(content=out, media_type="application/json")

@@ -19,8 +19,11 @@ def _node_run(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
+        if args.ledger == "rpc" and not args.rpc_url:
+            print("error: --ledger rpc needs --rpc-url URL", file=sys.stderr)
+            return 2
         config = load_config(args.config, args.port)
-        service = start(args.data_dir, config)
+        service = start(args.data_dir, config, args.rpc_url if args.ledger == "rpc" else None)
     except NodeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -40,4 +43,11 @@ def register(commands: Any) -> None:
     run.add_argument("--data-dir", type=Path, required=True, help="chain, keys and contracts")
     run.add_argument("--port", type=int, default=None, help="HTTP port (default 8545)")
     run.add_argument("--config", type=Path, default=None, help="TOML node config")
+    run.add_argument(
+        "--ledger",
+        choices=("embedded", "rpc"),
+        default="embedded",
+        help="embedded py-evm chain (default) or an external Ethereum JSON-RPC network",
+    )
+    run.add_argument("--rpc-url", default=None, help="the external network's JSON-RPC URL")
     run.set_defaults(handler=_node_run)

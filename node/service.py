@@ -1,17 +1,24 @@
-"""A running node: the embedded chain, its block producer, web3 access and the deployment."""
+"""A running node: its ledger (embedded chain or an external JSON-RPC network), web3 access
+with the node's keys, and the contract deployment."""
 
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import requests
 from eth_account.signers.local import LocalAccount
-from web3 import Web3
+from web3 import HTTPProvider, Web3
 from web3.middleware import SignAndSendRawMiddlewareBuilder
 
 from node.config import NodeConfig
+from node.errors import LedgerError
 from node.keys import load_or_create
 from node.ledger.deploy import Deployment, MarketTiming, RegulationRules, Roles, deploy_stack
 from node.ledger.embedded.chain import EmbeddedChain
@@ -24,31 +31,92 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class NodeService:
-    chain: EmbeddedChain
-    rpc: JsonRpc
-    producer: BlockProducer
+    """What the HTTP layer serves from. `handle_rpc` answers /rpc bodies."""
+
     w3: Web3
-    deployment: Deployment | None
+    accounts: dict[str, LocalAccount]
+    handle_rpc: Callable[[bytes], bytes | None]
+    chain: EmbeddedChain | None = None
+    producer: BlockProducer | None = None
+    deployment: Deployment | None = None
+    state: str = "starting"
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def status(self) -> dict[str, Any]:
+        try:
+            head = int(self.w3.eth.block_number)
+        except Exception as exc:  # the external ledger may be down; say so, don't crash
+            return {"status": "ledger-unreachable", "error": str(exc)[:200]}
+        out: dict[str, Any] = {"status": self.state, "head": head}
+        if self.chain is not None:
+            out["pending"] = len(self.chain.pool)
+        if self.state == "waiting-for-funds":
+            out["fund"] = self.accounts["admin"].address
+        return out
 
     def stop(self) -> None:
-        self.producer.stop()
-        self.chain.close()
+        self._stop.set()
+        if self.producer is not None:
+            self.producer.stop()
+        if self.chain is not None:
+            self.chain.close()
 
 
-def start(data_dir: Path, config: NodeConfig) -> NodeService:
-    """Open (or create) the chain in `data_dir`, start producing blocks, deploy if new."""
+def start(data_dir: Path, config: NodeConfig, rpc_url: str | None = None) -> NodeService:
+    """Open the ledger (embedded in `data_dir`, or the network at `rpc_url`) and deploy the
+    contracts if this node has none yet."""
     accounts = load_or_create(data_dir / "keystore")
+    if rpc_url is None:
+        service = _embedded(data_dir, config, accounts)
+    else:
+        service = _external(rpc_url, accounts)
+    service.w3.middleware_onion.inject(
+        SignAndSendRawMiddlewareBuilder.build(list(accounts.values())), layer=0
+    )
+    known = _load_deployment(data_dir, int(service.w3.eth.chain_id))
+    if known is not None:
+        service.deployment, service.state = known, "ok"
+    elif not config.deploy_contracts:
+        service.state = "ok"
+    elif rpc_url is None:
+        service.deployment = _deploy(data_dir, service.w3, accounts)
+        service.state = "ok"
+    else:
+        threading.Thread(
+            target=_deploy_when_funded, args=(data_dir, service), daemon=True, name="deployer"
+        ).start()
+    return service
+
+
+def _embedded(data_dir: Path, config: NodeConfig, accounts: dict[str, LocalAccount]) -> NodeService:
     genesis = _with_role_funds(config.genesis, accounts)
     chain = EmbeddedChain(data_dir / "chain", genesis)
     rpc = JsonRpc(chain)
-    w3 = Web3(EmbeddedProvider(rpc))
-    w3.middleware_onion.inject(
-        SignAndSendRawMiddlewareBuilder.build(list(accounts.values())), layer=0
-    )
     producer = BlockProducer(chain, min_period_s=config.block_period_s)
     producer.start()
-    deployment = _deployment(data_dir, config, w3, accounts)
-    return NodeService(chain, rpc, producer, w3, deployment)
+    return NodeService(
+        w3=Web3(EmbeddedProvider(rpc)),
+        accounts=accounts,
+        handle_rpc=rpc.handle_bytes,
+        chain=chain,
+        producer=producer,
+    )
+
+
+def _external(rpc_url: str, accounts: dict[str, LocalAccount]) -> NodeService:
+    def proxy(body: bytes) -> bytes | None:
+        reply = requests.post(
+            rpc_url, data=body, headers={"Content-Type": "application/json"}, timeout=60
+        )
+        return reply.content or None
+
+    w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": 60}))
+    try:
+        chain_id = w3.eth.chain_id
+    except Exception as exc:
+        raise LedgerError(f"the ledger at {rpc_url} does not answer JSON-RPC: {exc}") from exc
+    log.info("using the ledger at %s (chain id %d)", rpc_url, chain_id)
+    return NodeService(w3=w3, accounts=accounts, handle_rpc=proxy)
 
 
 def _with_role_funds(genesis: GenesisConfig, accounts: dict[str, LocalAccount]) -> GenesisConfig:
@@ -60,21 +128,52 @@ def _with_role_funds(genesis: GenesisConfig, accounts: dict[str, LocalAccount]) 
     )
 
 
-def _deployment(
-    data_dir: Path, config: NodeConfig, w3: Web3, accounts: dict[str, LocalAccount]
-) -> Deployment | None:
-    path = data_dir / "contracts.json"
-    if path.exists():
-        return Deployment(json.loads(path.read_text(encoding="utf-8")))
-    if not config.deploy_contracts:
+def _deployment_path(data_dir: Path) -> Path:
+    return data_dir / "contracts.json"
+
+
+def _load_deployment(data_dir: Path, chain_id: int) -> Deployment | None:
+    path = _deployment_path(data_dir)
+    if not path.exists():
         return None
+    record = json.loads(path.read_text(encoding="utf-8"))
+    if record.get("chainId") != chain_id:
+        raise LedgerError(
+            f"{path} records contracts on chain {record.get('chainId')}, the ledger is {chain_id}"
+        )
+    return Deployment(record["addresses"])
+
+
+def _deploy(data_dir: Path, w3: Web3, accounts: dict[str, LocalAccount]) -> Deployment:
     roles = Roles(*(accounts[r].address for r in ("admin", "operator", "regulator", "treasury")))
     head_ts = int(w3.eth.get_block("latest")["timestamp"])
-    deployment = deploy_stack(
-        w3, roles, RegulationRules(), MarketTiming(epoch_start_ts=head_ts - head_ts % 86_400)
-    )
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(deployment.addresses, indent=1), encoding="utf-8")
-    tmp.replace(path)  # atomic: a crash leaves either no file or the whole file
+    timing = MarketTiming(epoch_start_ts=head_ts - head_ts % 86_400)
+    deployment = deploy_stack(w3, roles, RegulationRules(), timing)
+    record = {"chainId": int(w3.eth.chain_id), "addresses": deployment.addresses}
+    tmp = _deployment_path(data_dir).with_suffix(".tmp")
+    tmp.write_text(json.dumps(record, indent=1), encoding="utf-8")
+    tmp.replace(_deployment_path(data_dir))  # atomic: a crash leaves no file or the whole file
     log.info("deployed the contracts: %s", deployment.addresses)
     return deployment
+
+
+def _deploy_when_funded(data_dir: Path, service: NodeService) -> None:
+    admin = service.accounts["admin"].address
+    service.state = "waiting-for-funds"
+    while not service._stop.is_set():
+        try:
+            if service.w3.eth.get_balance(admin) > 0:
+                break
+        except Exception:
+            log.warning("the ledger does not answer; retrying")
+        log.info("waiting for %s to be funded on the ledger", admin)
+        time.sleep(1.0)
+    if service._stop.is_set():
+        return
+    service.state = "deploying"
+    try:
+        service.deployment = _deploy(data_dir, service.w3, service.accounts)
+        service.state = "ok"
+    except Exception as exc:
+        service.state = "deploy-failed"
+        log.exception("deploying the contracts failed: %s", exc)
