@@ -70,6 +70,7 @@ def _wait(url: str, timeout_s: float = 60) -> None:
 
 @contextmanager
 def embedded_node(workdir: Path) -> Iterator[Endpoint]:
+    workdir.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     config = workdir / "node.toml"
     config.write_text(
