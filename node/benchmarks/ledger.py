@@ -8,7 +8,9 @@ Each is submitted as JSON-RPC batches of eth_sendRawTransaction; the clock stops
 receipt is available. The embedded node seals blocks itself (0.2 s period); anvil runs with
 `--no-mining` and is told to mine (evm_mine) after each submission batch, as DESIGN.md advises
 (its automine dropped transactions under bursts). History: `history_txs` transfers are
-mined on the embedded chain, then receipt and log queries are timed on the oldest blocks.
+mined on the embedded chain, then a receipt look-up of the oldest transaction and two log
+queries are timed (median of 20): one rare topic over the whole chain (1 result, the index at
+work) and every log of one block (hundreds of results, the serialisation at work).
 """
 
 from __future__ import annotations
@@ -284,17 +286,27 @@ def _history(endpoint: Endpoint, history_txs: int, progress: Progress) -> dict[s
         done += n
         progress(f"{endpoint.name}: history {done}/{history_txs} transactions")
     receipt_ms = _timed(lambda: _rpc(endpoint.url, "eth_getTransactionReceipt", [first_hash]))
-    transfer_topic = "0x" + Web3.keccak(
-        text="Transfer(address,address,uint256)"
-    ).hex().removeprefix("0x")
-    span = {"fromBlock": hex(first_block), "toBlock": hex(first_block + 5)}
-    logs_ms = _timed(
-        lambda: _rpc(endpoint.url, "eth_getLogs", [{**span, "address": token.address}])
-    )
-    topic_ms = _timed(
-        lambda: _rpc(endpoint.url, "eth_getLogs", [{**span, "topics": [transfer_topic]}])
-    )
-    return {"receipt_ms": receipt_ms, "logs_by_address_ms": logs_ms, "logs_by_topic_ms": topic_ms}
+    transfer = "0x" + Web3.keccak(text="Transfer(address,address,uint256)").hex().removeprefix("0x")
+    zero = "0x" + "00" * 32
+    whole = {"fromBlock": "0x0", "toBlock": "latest"}
+    # The mint is the only Transfer from the zero address: one log among history_txs + 1,
+    # found through the topic index over the whole chain.
+    rare = [{**whole, "topics": [transfer, zero]}]
+    rare_ms = _timed(lambda: _rpc(endpoint.url, "eth_getLogs", rare))
+    one_block = [
+        {
+            "fromBlock": hex(first_block + 1),
+            "toBlock": hex(first_block + 1),
+            "address": token.address,
+        }
+    ]
+    dense = len(_rpc(endpoint.url, "eth_getLogs", one_block))
+    dense_ms = _timed(lambda: _rpc(endpoint.url, "eth_getLogs", one_block))
+    return {
+        "receipt_ms": receipt_ms,
+        "logs_rare_topic_whole_chain_ms": rare_ms,
+        f"logs_one_block_{dense}_results_ms": dense_ms,
+    }
 
 
 def _timed(fn: Callable[[], Any], repeats: int = 20) -> float:

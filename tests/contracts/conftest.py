@@ -1,21 +1,55 @@
-"""Fixtures: one deployed stack per session, reverted to a snapshot around every test."""
+"""Fixtures: one deployed stack per engine and session, reverted to a snapshot around every test.
+
+Every test that takes `stack` (or `session_stack`) runs once per engine in ENGINES, with the
+engine's name in its id (`test_x[eth-tester]`, `test_x[anvil]`, `test_x[embedded]`), and must
+pass identically on each. Adding an engine is one entry in ENGINES: a context manager that
+yields an object implementing node.ledger.stack.Engine and cleans it up on exit.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 
 import pytest
 
 from node.ledger.ephemeral import EphemeralChain
+from node.ledger.stack import Engine
+from tests.contracts.engine_anvil import AnvilEngine
+from tests.contracts.engine_embedded import EmbeddedEngine
 from tests.contracts.harness import DAY0_TS, Stack, build_stack
 
 
-@pytest.fixture(scope="session")
-def session_stack() -> Stack:
-    engine = EphemeralChain()
-    stack = build_stack(engine)
-    stack.at_time(DAY0_TS)
-    return stack
+@contextmanager
+def _eth_tester() -> Iterator[Engine]:
+    yield EphemeralChain()
+
+
+@contextmanager
+def _anvil() -> Iterator[Engine]:
+    with AnvilEngine() as engine:  # stops anvil at session end, even after failures
+        yield engine
+
+
+@contextmanager
+def _embedded() -> Iterator[Engine]:
+    with EmbeddedEngine() as engine:  # gridledger's own chain; its temp folder goes at the end
+        yield engine
+
+
+ENGINES: dict[str, Callable[[], AbstractContextManager[Engine]]] = {
+    "eth-tester": _eth_tester,
+    "anvil": _anvil,
+    "embedded": _embedded,
+}
+
+
+@pytest.fixture(scope="session", params=list(ENGINES))
+def session_stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
+    with ENGINES[request.param]() as engine:
+        stack = build_stack(engine)
+        stack.at_time(DAY0_TS)
+        yield stack
 
 
 @pytest.fixture
