@@ -43,11 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     build_cmd.set_defaults(handler=_contracts_build)
 
     from node import cli_bench, cli_demo, cli_node
-    from node import cli_sim
 
     cli_bench.register(commands)
     cli_demo.register(commands)
-    cli_sim.register(commands)
     cli_node.register(commands)
 
     return parser
