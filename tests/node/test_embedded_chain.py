@@ -74,9 +74,7 @@ def test_rewind_drops_blocks_logs_and_lookups(tmp_path: Path) -> None:
     chain.produce_block()
     address = w3.eth.get_transaction_receipt(deploy_hash)["contractAddress"]
     registry = w3.eth.contract(address=address, abi=artifact.abi)
-    tx = registry.functions.grantRole(b"\x11" * 32, ADMIN.address).transact(
-        {"from": ADMIN.address}
-    )
+    tx = registry.functions.grantRole(b"\x11" * 32, ADMIN.address).transact({"from": ADMIN.address})
     chain.produce_block()
     assert registry.functions.hasRole(b"\x11" * 32, ADMIN.address).call()
     dropped = chain.rewind_to(1)

@@ -1,0 +1,194 @@
+"""The simulator's end of the federation bus: a ZMQ ROUTER socket speaking protocol v1.
+
+The bus registers the expected federates, then for each tick sends the ``tick`` message to
+all of them and collects one valid ``actions`` message from each (the time barrier).
+Malformed or unexpected messages are logged, answered with ``refused`` and ignored; the
+barrier keeps waiting for a valid answer until the deadline. A federate that has not
+answered by then (it died, hung or never started) is named in ``FederateTimeoutError``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+
+import zmq
+
+from sim.errors import FederateTimeoutError, FederationError, ProtocolError
+from sim.federation.protocol import Actions, MessageType, Register, decode, encode
+
+log = logging.getLogger("sim.federation")
+
+CLOSE_LINGER_MS = 200
+"""How long closing the bus tries to deliver the ``end`` messages [ms]."""
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """A registered federate: its name, routing identity and controlled microgrids."""
+
+    name: str
+    identity: bytes
+    controls: tuple[str, ...]
+
+
+class FederationBus:
+    """The ROUTER side of the bus, bound at ``endpoint`` (``tcp://127.0.0.1:*`` picks a port).
+
+    Parameters
+    ----------
+    endpoint : where to bind (tcp://HOST:PORT or ipc://PATH)
+    expected : names of the federates the run waits for
+    controllable : microgrids a federate may control (those with a battery)
+    timeout_s : how long [s] to wait for each tick's answers
+    register_timeout_s : how long [s] to wait for all registrations (default: ``timeout_s``)
+    """
+
+    def __init__(
+        self,
+        endpoint: str,
+        expected: Sequence[str],
+        controllable: Collection[str],
+        timeout_s: float,
+        register_timeout_s: float | None = None,
+        context: zmq.Context[zmq.Socket[bytes]] | None = None,
+    ) -> None:
+        if len(set(expected)) != len(expected):
+            raise FederationError(f"federate names must be unique, got {list(expected)}")
+        if timeout_s <= 0:
+            raise FederationError(f"timeout_s must be > 0, got {timeout_s}")
+        self.expected = tuple(expected)
+        self.controllable = frozenset(controllable)
+        self.timeout_s = timeout_s
+        self.register_timeout_s = timeout_s if register_timeout_s is None else register_timeout_s
+        self._context = context or zmq.Context.instance()
+        self._socket = self._context.socket(zmq.ROUTER)
+        self._socket.setsockopt(zmq.LINGER, 0)
+        self._socket.setsockopt(zmq.ROUTER_MANDATORY, 1)  # sending to a vanished peer fails
+        try:
+            self._socket.bind(endpoint)
+        except zmq.ZMQError as exc:
+            self._socket.close(linger=CLOSE_LINGER_MS)
+            raise FederationError(f"cannot bind the bus at {endpoint}: {exc}") from exc
+        self.endpoint = str(self._socket.getsockopt_string(zmq.LAST_ENDPOINT))
+        self.registrations: dict[bytes, Registration] = {}
+        self.refused = 0
+
+    @property
+    def federates(self) -> tuple[Registration, ...]:
+        """The registered federates, in the order they registered."""
+        return tuple(self.registrations.values())
+
+    def _refuse(self, identity: bytes, who: str, reason: str) -> None:
+        self.refused += 1
+        log.warning("refused a message from %s: %s", who, reason)
+        self._send(identity, encode(MessageType.REFUSED, reason=reason))
+
+    def _send(self, identity: bytes, frame: bytes) -> None:
+        try:
+            self._socket.send_multipart([identity, frame], flags=zmq.NOBLOCK)
+        except zmq.ZMQError as exc:  # the peer is gone or its queue is full
+            log.warning("could not send to %r: %s", identity, exc)
+
+    def _receive(self, deadline: float) -> tuple[bytes, bytes] | None:
+        """One [identity, frame] message before ``deadline`` (monotonic s), else None."""
+        try:  # answers often queue up together: take one without a poll system call
+            parts = self._socket.recv_multipart(zmq.NOBLOCK)
+        except zmq.Again:
+            remaining_ms = max(0, int((deadline - time.monotonic()) * 1000))
+            if not self._socket.poll(remaining_ms, zmq.POLLIN):
+                return None
+            parts = self._socket.recv_multipart(zmq.NOBLOCK)
+        if len(parts) != 2:
+            identity = parts[0] if parts else b""
+            self._refuse(identity, repr(identity), f"expected one frame, got {len(parts) - 1}")
+            return self._receive(deadline)
+        return parts[0], parts[1]
+
+    def register_all(self, welcome: Callable[[str], bytes]) -> tuple[Registration, ...]:
+        """Wait for every expected federate to register; answer each with ``welcome(name)``."""
+        deadline = time.monotonic() + self.register_timeout_s
+        claimed: dict[str, str] = {}
+        while len(self.registrations) < len(self.expected):
+            message = self._receive(deadline)
+            if message is None:
+                names = {r.name for r in self.registrations.values()}
+                missing = [n for n in self.expected if n not in names]
+                raise FederateTimeoutError(missing, None, self.register_timeout_s)
+            identity, frame = message
+            try:
+                _, body = decode(frame, (MessageType.REGISTER,))
+                reg = Register.parse(body)
+                self._check_registration(identity, reg, claimed)
+            except ProtocolError as exc:
+                self._refuse(identity, repr(identity), str(exc))
+                continue
+            self.registrations[identity] = Registration(reg.federate, identity, reg.controls)
+            claimed.update({mg: reg.federate for mg in reg.controls})
+            log.info("federate %r registered, controls %s", reg.federate, list(reg.controls))
+            self._send(identity, welcome(reg.federate))
+        return self.federates
+
+    def _check_registration(self, identity: bytes, reg: Register, claimed: dict[str, str]) -> None:
+        if reg.federate not in self.expected:
+            raise ProtocolError(
+                f"federate {reg.federate!r} is not expected ({list(self.expected)})"
+            )
+        if identity in self.registrations or reg.federate in {
+            r.name for r in self.registrations.values()
+        }:
+            raise ProtocolError(f"federate {reg.federate!r} is already registered")
+        for mg in reg.controls:
+            if mg not in self.controllable:
+                raise ProtocolError(f"{mg!r} is not a microgrid with a battery")
+            if mg in claimed:
+                raise ProtocolError(f"{mg!r} is already controlled by {claimed[mg]!r}")
+
+    def exchange(self, tick: int, frame: bytes) -> dict[str, dict[str, float]]:
+        """Send tick ``tick`` (its encoded ``frame``) to every federate and wait for all their
+        actions; the set-points [W] by federate name."""
+        for identity in self.registrations:
+            self._send(identity, frame)
+        answers: dict[str, dict[str, float]] = {}
+        deadline = time.monotonic() + self.timeout_s
+        while len(answers) < len(self.registrations):
+            message = self._receive(deadline)
+            if message is None:
+                missing = [r.name for r in self.registrations.values() if r.name not in answers]
+                raise FederateTimeoutError(missing, tick, self.timeout_s)
+            identity, data = message
+            reg = self.registrations.get(identity)
+            if reg is None:
+                self._refuse(identity, repr(identity), "not a registered federate")
+                continue
+            try:
+                answers[reg.name] = self._check_actions(reg, tick, data, answers)
+            except ProtocolError as exc:
+                self._refuse(identity, repr(reg.name), str(exc))
+        return answers
+
+    @staticmethod
+    def _check_actions(
+        reg: Registration, tick: int, data: bytes, answers: dict[str, dict[str, float]]
+    ) -> dict[str, float]:
+        _, body = decode(data, (MessageType.ACTIONS,))
+        actions = Actions.parse(body)
+        if actions.tick != tick:
+            raise ProtocolError(f"actions for tick {actions.tick}, the bus is at tick {tick}")
+        if reg.name in answers:
+            raise ProtocolError(f"already answered tick {tick}")
+        if set(actions.setpoints_w) != set(reg.controls):
+            raise ProtocolError(
+                f"set-points for {sorted(actions.setpoints_w)}, "
+                f"but {reg.name!r} controls {sorted(reg.controls)}"
+            )
+        return actions.setpoints_w
+
+    def close(self, reason: str, ticks: int) -> None:
+        """Tell every federate the run ended (best effort) and close the socket."""
+        frame = encode(MessageType.END, reason=reason, ticks=ticks)
+        for identity in self.registrations:
+            self._send(identity, frame)
+        self._socket.close(linger=CLOSE_LINGER_MS)

@@ -1,0 +1,110 @@
+"""Federates for the federation tests: well-behaved, recording, lazy, rude and dying ones.
+
+Module-level functions, so a spawned process can import them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from sim.controllers import Observation
+from sim.federation.federate import FederateClient, run_federate
+from sim.federation.protocol import Actions, MessageType, parse_tick
+
+TIMEOUT_S = 10.0
+
+
+def start_thread(target: Callable[..., Any], *args: Any) -> threading.Thread:
+    thread = threading.Thread(target=target, args=args, daemon=True)
+    thread.start()
+    return thread
+
+
+def recording_federate(endpoint: str, name: str, controls: list[str], log: list[Any]) -> None:
+    """Dispatch each controlled battery at +/-1 kW alternating by tick; log what it sent."""
+
+    def policy(obs: Observation) -> dict[str, float]:
+        setpoints = {mg: (1000.0 if obs.tick % 2 else -1000.0) for mg in controls}
+        log.append((obs.tick, obs.microgrids[controls[0]].e_battery_wh, setpoints))
+        return setpoints
+
+    client = FederateClient(endpoint, name, controls, TIMEOUT_S)
+    try:
+        client.register()
+        client.serve(policy)
+    finally:
+        client.close()
+
+
+def lazy_federate(endpoint: str, name: str, answer_ticks: int) -> None:
+    """Answer the first ``answer_ticks`` ticks, then stay connected and silent until ``end``."""
+    client = FederateClient(endpoint, name, (), TIMEOUT_S)
+    try:
+        client.register()
+        while True:
+            msg_type, body = client.receive((MessageType.TICK, MessageType.END))
+            if msg_type is MessageType.END:
+                return
+            tick = parse_tick(body).tick
+            if tick < answer_ticks:
+                client.send(Actions(tick, {}).encode())
+    finally:
+        client.close()
+
+
+def rude_federate(endpoint: str, name: str, bad_at_tick: int, notices: list[str]) -> None:
+    """A monitor that, at one tick, sends a series of malformed and unexpected messages before
+    its valid answer; records the ``refused`` notices it gets back."""
+    client = FederateClient(endpoint, name, (), TIMEOUT_S)
+    raw = client._socket  # the test looks at the raw notices, not through receive()
+    try:
+        client.register()
+        while True:
+            body = json.loads(raw.recv())
+            if body["type"] == "end":
+                return
+            if body["type"] == "refused":
+                notices.append(body["reason"])
+                continue
+            tick = body["tick"]
+            if tick == bad_at_tick:
+                for frame in bad_frames(tick):
+                    client.send(frame)
+            client.send(Actions(tick, {}).encode())
+    finally:
+        client.close()
+
+
+def bad_frames(tick: int) -> list[bytes]:
+    """Messages the bus must refuse at ``tick`` from a monitor federate."""
+    return [
+        b"\xff\xfe not json",
+        b"[1, 2]",
+        json.dumps({"v": 2, "type": "actions", "tick": tick, "setpoints_w": {}}).encode(),
+        json.dumps({"v": 1, "type": "register", "federate": "x", "controls": []}).encode(),
+        json.dumps({"v": 1, "type": "actions", "tick": tick + 7, "setpoints_w": {}}).encode(),
+        json.dumps({"v": 1, "type": "actions", "tick": tick, "setpoints_w": {"MG1": 5}}).encode(),
+        b'{"v": 1, "type": "actions", "tick": 0, "setpoints_w": {"MG1": NaN}}',
+        json.dumps({"v": 1, "type": "actions", "tick": tick}).encode(),
+    ]
+
+
+def dying_federate(endpoint: str, name: str, die_at_tick: int) -> None:
+    """A monitor process that exits abruptly (no goodbye, no socket close) at a tick."""
+
+    def policy(obs: Observation) -> dict[str, float]:
+        if obs.tick == die_at_tick:
+            os._exit(3)
+        return {}
+
+    client = FederateClient(endpoint, name, (), TIMEOUT_S)
+    client.register()
+    client.serve(policy)
+
+
+def operator_process(endpoint: str) -> None:
+    run_federate(endpoint, "operator", "operator", ["MG1"], TIMEOUT_S)

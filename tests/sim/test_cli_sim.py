@@ -1,0 +1,115 @@
+"""`gridledger sim ...`: help, a federated run driven from the command line, the benchmark."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from node.cli import main
+
+TINY = """
+[scenario]
+name = "cli-tiny"
+dt_s = 900
+n_steps = 96
+[[microgrids]]
+name = "A"
+controllable = true
+[microgrids.load]
+profile = "residential"
+peak_w = 9000.0
+[microgrids.pv]
+n_panels = 20
+[microgrids.battery]
+capacity_wh = 12000.0
+max_power_w = 4000.0
+[[contracts]]
+name = "A-cap"
+microgrid = "A"
+cap_w = 5000.0
+window_start_s = 61200
+window_end_s = 72000
+"""
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["sim", "--help"],
+        ["sim", "run", "--help"],
+        ["sim", "federate", "--help"],
+        ["sim", "bench", "federation", "--help"],
+        ["sim", "list", "--help"],
+    ],
+)
+def test_help(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 0
+    assert "usage: gridledger sim" in capsys.readouterr().out
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_federated_run_from_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scenario = tmp_path / "tiny.toml"
+    scenario.write_text(TINY, encoding="utf-8")
+    endpoint = f"tcp://127.0.0.1:{_free_port()}"
+    codes: dict[str, int] = {}
+
+    def call(name: str, argv: list[str]) -> None:
+        codes[name] = main(argv)
+
+    fed_args = ["sim", "federate", endpoint, "--timeout-s", "10"]
+    operator = [*fed_args, "--name", "op", "--role", "operator", "--controls", "A"]
+    threads = [
+        threading.Thread(target=call, args=("op", operator)),
+        threading.Thread(target=call, args=("node", [*fed_args, "--name", "node"])),
+    ]
+    for thread in threads:
+        thread.start()
+    run = ["sim", "run", str(scenario), "--out", str(tmp_path / "out"), "--no-plots"]
+    code = main([*run, "--federation", endpoint, "--federates", "op,node", "--timeout-s", "10"])
+    for thread in threads:
+        thread.join(timeout=10.0)
+    assert (code, codes) == (0, {"op": 0, "node": 0})
+    assert "96 ticks in lockstep with 2 federates" in capsys.readouterr().out
+    standalone = tmp_path / "standalone"
+    assert main(["sim", "run", str(scenario), "--out", str(standalone), "--quiet"]) == 0
+    pd.testing.assert_frame_equal(
+        pd.read_csv(tmp_path / "out" / "ticks.csv"), pd.read_csv(standalone / "ticks.csv")
+    )
+
+
+def test_federated_run_needs_its_federates_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["sim", "run", "fedmgdt", "--out", str(tmp_path), "--federation", "tcp://127.0.0.1:*"]
+    assert main(argv) == 2
+    assert "--federation needs --federates" in capsys.readouterr().err
+
+
+def test_bench_federation_reports_the_figures(capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("helics")
+    argv = ["sim", "bench", "federation", "--json", "--steps", "40", "--repeats", "1"]
+    assert main(argv) == 0
+    figures = json.loads(capsys.readouterr().out)
+    for group in ("step_overhead_us", "ticks_per_s"):
+        assert set(figures[group]) == {"gridledger", "helics"}
+        assert all(v > 0 for v in figures[group].values())
+    assert figures["ratio"] == pytest.approx(
+        figures["step_overhead_us"]["gridledger"] / figures["step_overhead_us"]["helics"]
+    )
+    assert figures["steps"] == 40 and figures["federates"] == 4 and figures["microgrids"] == 3
+    assert 0 < figures["standalone_day_s"] < figures["standalone_day_with_outputs_s"]
