@@ -106,10 +106,10 @@ def test_bench_federation_reports_the_figures(capsys: pytest.CaptureFixture[str]
     assert main(argv) == 0
     figures = json.loads(capsys.readouterr().out)
     for group in ("step_overhead_us", "ticks_per_s"):
-        assert set(figures[group]) == {"gridledger", "helics"}
-        assert all(v > 0 for v in figures[group].values())
+        for engine in ("gridledger", "helics"):
+            assert figures[f"{group}.{engine}"] > 0
     assert figures["ratio"] == pytest.approx(
-        figures["step_overhead_us"]["gridledger"] / figures["step_overhead_us"]["helics"]
+        figures["step_overhead_us.gridledger"] / figures["step_overhead_us.helics"]
     )
     assert figures["steps"] == 40 and figures["federates"] == 4 and figures["microgrids"] == 3
     assert 0 < figures["standalone_day_s"] < figures["standalone_day_with_outputs_s"]
