@@ -25,6 +25,7 @@ from sim.loads import (
 from sim.measured import read_series_csv
 from sim.profiles import SECONDS_PER_DAY, FloatArray, IntArray
 from sim.pv import pv_power_w
+from sim.pv_pvlib import pv_power_pvlib_w
 from sim.scenario import EventKind, LoadProfile, MicrogridSpec, Scenario
 from sim.weather import air_temperature_c, ghi_w_m2
 
@@ -79,6 +80,8 @@ def _pv_w(mg: MicrogridSpec, scenario: Scenario, ghi: FloatArray, t_air: FloatAr
         return np.zeros_like(ghi)
     if mg.pv.csv is not None:
         return read_series_csv(mg.pv.csv, scenario.start_ts, scenario.dt_s, scenario.n_steps)
+    if mg.pv.model == "pvlib":
+        return pv_power_pvlib_w(ghi, t_air, mg.pv.array)
     return pv_power_w(ghi, t_air, mg.pv.array)
 
 

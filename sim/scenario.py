@@ -86,10 +86,12 @@ class LoadSpec:
 
 @dataclass(frozen=True, slots=True)
 class PvSpec:
-    """A PV array (``sim.pv.PvArray``), or its measured output ``csv`` [W]."""
+    """A PV array (``sim.pv.PvArray``), or its measured output ``csv`` [W]; `model` "builtin"
+    (``sim.pv``) or "pvlib" (``sim.pv_pvlib``, the same physics through pvlib)."""
 
     array: PvArray
     csv: CsvSeries | None = None
+    model: str = "builtin"
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,6 +77,9 @@ def load(table: Table) -> LoadSpec:
     return spec
 
 
+PV_MODELS = ("builtin", "pvlib")
+
+
 def pv(table: Table | None) -> PvSpec | None:
     """A ``pv`` table (``sim.pv.PvArray`` fields, or a measured ``csv`` [W]); None if absent."""
     if table is None:
@@ -89,7 +92,8 @@ def pv(table: Table | None) -> PvSpec | None:
         gamma_per_k=table.number("gamma_per_k", d.gamma_per_k, ge=-0.1, le=0.1),
         noct_c=table.number("noct_c", d.noct_c, ge=20, le=80),
     )
-    spec = PvSpec(array=array, csv=csv_series(table, "csv"))
+    model = table.string("model", "builtin", choices=PV_MODELS)
+    spec = PvSpec(array=array, csv=csv_series(table, "csv"), model=model)
     table.done()
     return spec
 
