@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -35,6 +33,8 @@ from web3 import HTTPProvider, Web3
 from web3.middleware import SignAndSendRawMiddlewareBuilder
 
 from contracts.typed import MeterReading, domain_separator, sign_reading
+from node.keys import PASSPHRASE_ENV
+from node.launch import NodeProcess, free_port
 from node.ledger.deploy import Deployment, MarketTiming, RegulationRules, Roles, deploy_stack
 
 Progress = Callable[[str], None]
@@ -52,12 +52,6 @@ class Endpoint:
     mine: Callable[[], None]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _wait(url: str, timeout_s: float = 60) -> None:
     deadline = time.monotonic() + timeout_s
     body: dict[str, Any] = {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}
@@ -73,46 +67,30 @@ def _wait(url: str, timeout_s: float = 60) -> None:
 @contextmanager
 def embedded_node(workdir: Path) -> Iterator[Endpoint]:
     workdir.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
+    port = free_port()
     config = workdir / "node.toml"
     config.write_text(
         "[node]\nblock_period_s = 0.2\ndeploy_contracts = false\n\n[chain.prefund]\n"
         f'"{DEPLOYER.address}" = "{10**27}"\n"{RELAYER.address}" = "{10**27}"\n',
         encoding="utf-8",
     )
-    env = {**os.environ, "GRIDLEDGER_PASSPHRASE": os.environ.get("GRIDLEDGER_PASSPHRASE", "bench")}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "node.cli",
-            "node",
-            "run",
-            "--data-dir",
-            str(workdir / "data"),
-            "--port",
-            str(port),
-            "--config",
-            str(config),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/rpc"
+    node = NodeProcess(
+        workdir / "data",
+        os.environ.get(PASSPHRASE_ENV, "bench"),
+        port=port,
+        extra_args=("--config", str(config)),
+    ).start()
     try:
-        _wait(url)
-        yield Endpoint("embedded", url, lambda: None)
+        yield Endpoint("embedded", f"{node.url}/rpc", lambda: None)
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        node.stop()
 
 
 @contextmanager
 def anvil() -> Iterator[Endpoint]:
     if not ANVIL.exists():
         raise FileNotFoundError(f"{ANVIL} is missing: run `npm ci` in contracts/")
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [
             str(ANVIL),

@@ -13,7 +13,7 @@ import requests
 from eth_account import Account
 
 from node.keys import PASSPHRASE_ENV, load_or_create
-from tests.node.nodeproc import PASSPHRASE, NodeProcess, write_config
+from tests.node.nodeproc import PASSPHRASE, NodeProcess, start_node, write_config
 
 CAST = Path(__file__).resolve().parents[2] / "contracts" / "node_modules" / ".bin" / "cast"
 PARTICIPANT = Account.from_key(b"\x06" * 32)
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.skipif(not CAST.exists(), reason="npm cast not installe
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeProcess]:
     tmp = tmp_path_factory.mktemp("cast")
     config = write_config(tmp / "node.toml", {PARTICIPANT.address: 10**24})
-    proc = NodeProcess(tmp / "data", config).start()
+    proc = start_node(tmp / "data", config)
     yield proc
     proc.stop()
 

@@ -3,9 +3,7 @@ embedded chain: it waits for funds, deploys through web3, and serves /rpc as a p
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.node.nodeproc import PASSPHRASE, free_port
+from tests.node.nodeproc import PASSPHRASE, NodeProcess, free_port
 
 ANVIL = Path(__file__).resolve().parents[2] / "contracts" / "node_modules" / ".bin" / "anvil"
 pytestmark = pytest.mark.skipif(
@@ -60,35 +58,14 @@ def _until(check: object, timeout_s: float) -> None:
 
 
 def test_node_on_anvil_waits_for_funds_deploys_and_proxies(tmp_path: Path, anvil_url: str) -> None:
-    port = free_port()
-    node = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "node.cli",
-            "node",
-            "run",
-            "--data-dir",
-            str(tmp_path / "data"),
-            "--port",
-            str(port),
-            "--ledger",
-            "rpc",
-            "--rpc-url",
-            anvil_url,
-        ],
-        env={**os.environ, "GRIDLEDGER_PASSPHRASE": PASSPHRASE},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
+    node = NodeProcess(
+        tmp_path / "data", PASSPHRASE, extra_args=("--ledger", "rpc", "--rpc-url", anvil_url)
+    ).start()
+    base = node.url
     try:
 
         def health() -> dict[str, object]:
-            try:
-                return dict(requests.get(f"{base}/healthz", timeout=2).json())
-            except requests.RequestException:
-                return {}
+            return dict(node.get("/healthz") or {})  # type: ignore[call-overload]
 
         _until(lambda: health().get("status") == "waiting-for-funds", 60)
         assert requests.get(f"{base}/v1/contracts/addresses", timeout=5).json() == {}
@@ -103,5 +80,4 @@ def test_node_on_anvil_waits_for_funds_deploys_and_proxies(tmp_path: Path, anvil
             anvil_url, "eth_getCode", addresses["Market"], "latest"
         )
     finally:
-        node.terminate()
-        node.wait(timeout=10)
+        node.stop()

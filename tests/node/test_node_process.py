@@ -16,7 +16,7 @@ from web3.middleware import SignAndSendRawMiddlewareBuilder
 
 from contracts.artifacts import load_artifact
 from node.ledger.reverts import decode_revert
-from tests.node.nodeproc import NodeProcess, write_config
+from tests.node.nodeproc import NodeProcess, start_node, write_config
 
 USER = Account.from_key(b"\x03" * 32)
 
@@ -24,7 +24,7 @@ USER = Account.from_key(b"\x03" * 32)
 @pytest.fixture
 def node(tmp_path: Path) -> Iterator[NodeProcess]:
     config = write_config(tmp_path / "node.toml", {USER.address: 10**24})
-    proc = NodeProcess(tmp_path / "data", config).start()
+    proc = start_node(tmp_path / "data", config)
     yield proc
     proc.stop()
 
@@ -67,7 +67,7 @@ def test_web3_deploys_transacts_calls_and_filters_logs(node: NodeProcess) -> Non
 
 def test_sigkill_never_loses_an_acknowledged_transaction(tmp_path: Path) -> None:
     config = write_config(tmp_path / "node.toml", {USER.address: 10**24}, block_period_s=0.2)
-    node = NodeProcess(tmp_path / "data", config).start()
+    node = start_node(tmp_path / "data", config)
     rng = random.Random(7)
     acknowledged: list[bytes] = []
     nonce = 0
@@ -91,7 +91,7 @@ def test_sigkill_never_loses_an_acknowledged_transaction(tmp_path: Path) -> None
                 acknowledged.append(bytes(w3.eth.send_raw_transaction(signed.raw_transaction)))
                 nonce += 1
             node.kill()  # SIGKILL, at a random moment of block production
-            node = NodeProcess(node.data_dir, config, port=node.port).start()
+            node = start_node(node.data_dir, config, port=node.port)
         w3 = Web3(HTTPProvider(f"{node.url}/rpc", request_kwargs={"timeout": 10}))
         for tx_hash in acknowledged:
             assert w3.eth.wait_for_transaction_receipt(tx_hash, timeout=30)["status"] == 1
