@@ -7,7 +7,12 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
+from node.ledger.embedded.rpc import MAX_BODY_BYTES
 from node.service import NodeService
+
+TOO_LARGE = (
+    b'{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"request body too large"}}'
+)
 
 
 def create_app(service: NodeService) -> FastAPI:
@@ -23,8 +28,19 @@ def create_app(service: NodeService) -> FastAPI:
 
     @app.post("/rpc")
     async def rpc(request: Request) -> Response:
-        body = await request.body()
-        out = await run_in_threadpool(service.handle_rpc, body)
+        # Refuse oversize bodies before reading them: by the announced length, and while
+        # streaming for chunked requests, so no request can make the node buffer gigabytes.
+        declared = request.headers.get("content-length", "0")
+        if not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
+            return Response(content=TOO_LARGE, status_code=413, media_type="application/json")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                return Response(content=TOO_LARGE, status_code=413, media_type="application/json")
+            chunks.append(chunk)
+        out = await run_in_threadpool(service.handle_rpc, b"".join(chunks))
         if out is None:
             return Response(status_code=204)
         return Response(content=out, media_type="application/json")

@@ -99,3 +99,14 @@ def test_sigkill_never_loses_an_acknowledged_transaction(tmp_path: Path) -> None
         assert w3.eth.get_transaction_count(USER.address) == nonce
     finally:
         node.stop()
+
+
+def test_oversize_and_malformed_http_bodies_are_refused(node: NodeProcess) -> None:
+    big = b"[" + b"1," * (5 * 1024 * 1024) + b"1]"  # over the 8 MiB limit
+    reply = requests.post(f"{node.url}/rpc", data=big, timeout=30)
+    assert reply.status_code == 413
+    assert reply.json()["error"]["code"] == -32600
+    reply = requests.post(f"{node.url}/rpc", data=b"{not json", timeout=5)
+    assert reply.status_code == 200 and reply.json()["error"]["code"] == -32700
+    # The node still serves.
+    assert requests.get(f"{node.url}/healthz", timeout=5).json()["status"] == "ok"
