@@ -9,7 +9,6 @@ tries every time, see DESIGN.md).
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -298,10 +297,6 @@ class EmbeddedChain:
             finally:
                 state.revert(snapshot)
 
-    def estimate_gas(self, tx: SpoofTransaction, number: int) -> int:
-        with self.lock:
-            return int(self.chain.estimate_gas(cast(Any, tx), self.header_by_number(number)))
-
     def unsigned(self, **fields: Any) -> Any:
         with self.lock:
             return self.chain.create_unsigned_transaction(**fields)
@@ -315,17 +310,6 @@ class EmbeddedChain:
         limit: int,
     ) -> list[LogRow]:
         return self.store.query_logs(from_block, to_block, addresses, topics, limit)
-
-    def wait_for_block(self, after_number: int, timeout_s: float) -> bool:
-        """Block until the head passes `after_number` or the timeout [s] elapses."""
-        deadline = time.monotonic() + timeout_s
-        with self.new_block:
-            while self.head_header().block_number <= after_number:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self.new_block.wait(remaining)
-        return True
 
     def close(self) -> None:
         with self.lock:

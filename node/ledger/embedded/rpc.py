@@ -219,7 +219,7 @@ class JsonRpc:
         return out
 
     # ------------------------------------------------------------------ execution
-    def _spoof(self, obj: Any, number: int) -> tuple[SpoofTransaction, bytes, int]:
+    def _spoof(self, obj: Any, number: int) -> SpoofTransaction:
         if not isinstance(obj, dict):
             raise p.invalid("transaction must be an object")
         sender = p.address(obj["from"], "from") if obj.get("from") else b"\x00" * 20
@@ -240,11 +240,10 @@ class JsonRpc:
             value=value,
             data=input_data,
         )
-        return SpoofTransaction(unsigned, from_=sender), sender, gas
+        return SpoofTransaction(unsigned, from_=sender)
 
     def _run(self, obj: Any, number: int) -> Any:
-        tx, _, _ = self._spoof(obj, number)
-        computation = self.chain.execute_call(tx, number)
+        computation = self.chain.execute_call(self._spoof(obj, number), number)
         if computation.is_error:
             raise _revert(computation)
         return computation
@@ -273,7 +272,7 @@ class JsonRpc:
         return p.hexq(high)
 
     def _succeeds(self, obj: dict[str, Any], number: int, gas: int) -> bool:
-        tx, _, _ = self._spoof({**obj, "gas": hex(gas)}, number)
+        tx = self._spoof({**obj, "gas": hex(gas)}, number)
         return not self.chain.execute_call(tx, number).is_error
 
     def _send_raw(self, params: list[Any]) -> Any:

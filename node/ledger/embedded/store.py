@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -176,12 +176,6 @@ class ChainStore(BaseDB):
             row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
-    def set_meta(self, key: str, value: str) -> None:
-        with self._lock:
-            self._conn.execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value)
-            )
-
     def query_logs(
         self,
         from_block: int,
@@ -206,11 +200,6 @@ class ChainStore(BaseDB):
         with self._lock:
             rows = self._conn.execute(" ".join(sql), args).fetchall()
         return [_log_row(r) for r in rows]
-
-    def iter_meta(self) -> Iterator[tuple[str, str]]:
-        with self._lock:
-            rows = self._conn.execute("SELECT key, value FROM meta").fetchall()
-        yield from ((str(k), str(v)) for k, v in rows)
 
     def close(self) -> None:
         with self._lock:
