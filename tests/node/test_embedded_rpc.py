@@ -128,3 +128,11 @@ def test_unknown_blocks_and_transactions_are_null(rpc: JsonRpc) -> None:
     assert ask(rpc, "eth_getTransactionReceipt", "0x" + "00" * 32)["result"] is None
     assert ask(rpc, "eth_getTransactionByHash", "0x" + "00" * 32)["result"] is None
     assert error_code(ask(rpc, "eth_getBalance", RICH.address, "0x99")) == -32001
+
+
+def test_estimate_gas_of_an_empty_creation_and_too_little_gas(rpc: JsonRpc) -> None:
+    # Found by the fuzzer: probing limits below the intrinsic gas must not be an internal error.
+    assert int(ask(rpc, "eth_estimateGas", {})["result"], 16) >= 53_000
+    response = ask(rpc, "eth_call", {"to": RICH.address, "gas": "0x1"}, "latest")
+    assert error_code(response) == -32000
+    assert "invalid transaction" in response["error"]["message"]

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from eth.vm.spoof import SpoofTransaction
+from eth_utils.exceptions import ValidationError
 
 from node.errors import LedgerError
 from node.ledger.embedded import params as p
@@ -243,7 +244,10 @@ class JsonRpc:
         return SpoofTransaction(unsigned, from_=sender)
 
     def _run(self, obj: Any, number: int) -> Any:
-        computation = self.chain.execute_call(self._spoof(obj, number), number)
+        try:
+            computation = self.chain.execute_call(self._spoof(obj, number), number)
+        except ValidationError as exc:  # e.g. gas below the intrinsic cost of the call
+            raise RpcError(-32000, f"invalid transaction: {exc}") from exc
         if computation.is_error:
             raise _revert(computation)
         return computation
@@ -273,7 +277,10 @@ class JsonRpc:
 
     def _succeeds(self, obj: dict[str, Any], number: int, gas: int) -> bool:
         tx = self._spoof({**obj, "gas": hex(gas)}, number)
-        return not self.chain.execute_call(tx, number).is_error
+        try:
+            return not self.chain.execute_call(tx, number).is_error
+        except ValidationError:  # below the intrinsic gas: this limit cannot succeed
+            return False
 
     def _send_raw(self, params: list[Any]) -> Any:
         raw = p.data(p.arg(params, 0, "transaction"), "transaction", 128 * 1024)
