@@ -21,13 +21,13 @@ from eth.db.atomic import AtomicDB
 from eth.db.schema import SchemaV1
 from eth.exceptions import HeaderNotFound, TransactionNotFound
 from eth.rlp.sedes import chain_gaps
-from eth.vm.forks.cancun import CancunVM
 from eth.vm.spoof import SpoofTransaction
 from eth_typing import Address, BlockNumber, Hash32
 from eth_utils.crypto import keccak
 
 from node.errors import LedgerError
 from node.ledger.embedded import fasttrie
+from node.ledger.embedded.aura import Aura, GridledgerVM, check_seal, seal
 from node.ledger.embedded.genesis import GenesisConfig
 from node.ledger.embedded.store import ChainStore, LogRow
 
@@ -56,7 +56,7 @@ def _chain_class(chain_id: int) -> type[MiningChain]:
     return type(
         "GridledgerChain",
         (MiningChain,),
-        {"vm_configuration": ((0, CancunVM),), "chain_id": chain_id},
+        {"vm_configuration": ((0, GridledgerVM),), "chain_id": chain_id},
     )
 
 
@@ -184,22 +184,64 @@ class EmbeddedChain:
             except Exception:
                 self.store.discard_pending()
                 raise
-            block = result.imported_block
-            self.store.commit_block(
-                logs=_log_rows(block, receipts),
-                mined_tx_hashes=[tx.hash for tx in txs],
-                meta={"head": str(block.number)},
+            return self._committed(result.imported_block, tuple(receipts), txs)
+
+    def produce_sealed_block(self, aura: Aura, step: int, key: Any) -> MinedBlock:
+        """Build, seal (as `key`, the proposer of `step`) and persist the block of `step`,
+        with the pooled transactions that fit (possibly none)."""
+        with self.lock:
+            head = self.head_header()
+            txs = self._fitting(list(self.pool.values()))
+            base = self.chain.create_header_from_parent(head).copy(
+                timestamp=aura.slot_ts(step), extra_data=step.to_bytes(8, "big")
             )
-            for tx in txs:
-                del self.pool[tx.hash]
-            self._head_state = None
-            self._pool_nonces = {}
-            for tx in self.pool.values():
-                self._pool_nonces[tx.sender] = max(
-                    self._pool_nonces.get(tx.sender, 0), tx.nonce + 1
+            vm = self.chain.get_vm(base)
+            try:
+                header, receipts, _ = vm.apply_all_transactions(txs, base)
+                filled = vm.set_block_transactions_and_withdrawals(
+                    vm.get_block(), header, txs, receipts
                 )
-            self.new_block.notify_all()
-            return MinedBlock(block, tuple(receipts))
+                block = vm.finalize_block(vm.pack_block(filled)).block
+                sealed = block.copy(header=block.header.copy(extra_data=seal(block.header, key)))
+                check_seal(sealed.header, head, aura)
+                self.chain.persist_block(sealed)
+            except Exception:
+                self.store.discard_pending()
+                raise
+            return self._committed(sealed, tuple(receipts), txs)
+
+    def import_sealed_block(self, block: BlockAPI, aura: Aura) -> MinedBlock:
+        """Check a peer's block (seal, step, proposer, timestamp, parent), re-execute it
+        (state, transaction and receipt roots), and persist it. Raises without changing
+        anything if any check fails."""
+        with self.lock:
+            try:
+                check_seal(block.header, self.head_header(), aura)
+                result = self.chain.import_block(block)
+            except Exception:
+                self.store.discard_pending()
+                raise
+            imported = result.imported_block
+            receipts = self.receipts_of(imported)
+            return self._committed(imported, receipts, list(imported.transactions))
+
+    def _committed(
+        self, block: BlockAPI, receipts: tuple[ReceiptAPI, ...], txs: Sequence[SignedTransactionAPI]
+    ) -> MinedBlock:
+        self.store.commit_block(
+            logs=_log_rows(block, receipts),
+            mined_tx_hashes=[tx.hash for tx in txs],
+            meta={"head": str(block.number)},
+        )
+        for tx in txs:
+            self.pool.pop(tx.hash, None)
+        self.chain.header = self.chain.create_header_from_parent(block.header)
+        self._head_state = None
+        self._pool_nonces = {}
+        for tx in self.pool.values():
+            self._pool_nonces[tx.sender] = max(self._pool_nonces.get(tx.sender, 0), tx.nonce + 1)
+        self.new_block.notify_all()
+        return MinedBlock(block, receipts)
 
     def rewind_to(self, number: int) -> list[SignedTransactionAPI]:
         """Make block `number` the head again; return the transactions of the blocks dropped

@@ -1,0 +1,109 @@
+"""Aura-style proof of authority on the embedded chain: sealing and checking blocks.
+
+Time is cut into steps of `period_s`; the block of step s is proposed by
+authorities[s mod n], has timestamp genesis_ts + s * period_s, and carries in extra_data the
+step (8 bytes, big-endian) and the proposer's secp256k1 signature (65 bytes: r, s, v) over the
+header with only the step in extra_data. Difficulty stays 0 (Cancun headers); py-evm's Clique
+needs London, so this seal is our own (DESIGN.md). A replica re-executes every block (py-evm
+checks the state, transaction and receipt roots) after `check_seal` accepted it.
+Finality and fork choice build on this (issue 4).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import rlp
+from eth.abc import BlockHeaderAPI
+from eth.vm.forks.cancun import CancunVM
+from eth_keys.datatypes import PrivateKey, Signature
+from eth_utils.crypto import keccak
+
+from node.errors import LedgerError
+
+STEP_BYTES = 8
+SEAL_BYTES = 65
+
+
+class GridledgerVM(CancunVM):
+    """Cancun, with room in extra_data for the Aura step and seal."""
+
+    extra_data_max_bytes = STEP_BYTES + SEAL_BYTES
+
+
+class SealError(LedgerError):
+    """A block's seal, step, proposer or timestamp breaks the Aura rules (the message says
+    which, with the numbers)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Aura:
+    """authorities: the sealers' addresses in turn order; period_s [s]; genesis_ts [unix s]."""
+
+    authorities: tuple[bytes, ...]
+    period_s: int
+    genesis_ts: int
+
+    def __post_init__(self) -> None:
+        if not self.authorities:
+            raise LedgerError("Aura needs at least one authority")
+        if self.period_s < 1:
+            raise LedgerError(f"Aura period must be >= 1 s, got {self.period_s}")
+
+    def step_at(self, ts: int) -> int:
+        return (ts - self.genesis_ts) // self.period_s
+
+    def slot_ts(self, step: int) -> int:
+        return self.genesis_ts + step * self.period_s
+
+    def proposer(self, step: int) -> bytes:
+        return self.authorities[step % len(self.authorities)]
+
+
+def step_of(header: BlockHeaderAPI) -> int:
+    """The Aura step of a sealed header (0 for the unsealed genesis)."""
+    return int.from_bytes(header.extra_data[:STEP_BYTES], "big") if header.extra_data else 0
+
+
+def seal_hash(header: BlockHeaderAPI) -> bytes:
+    """What the proposer signs: the header with only the step in extra_data."""
+    return keccak(rlp.encode(header.copy(extra_data=header.extra_data[:STEP_BYTES])))
+
+
+def seal(header: BlockHeaderAPI, key: PrivateKey) -> bytes:
+    """extra_data for `header` (whose extra_data holds the step): the step and the signature."""
+    signature = key.sign_msg_hash(seal_hash(header))
+    return header.extra_data[:STEP_BYTES] + signature.to_bytes()
+
+
+def sealer_of(header: BlockHeaderAPI) -> bytes:
+    """The address that sealed `header`."""
+    raw = header.extra_data[STEP_BYTES:]
+    if len(raw) != SEAL_BYTES:
+        raise SealError(f"block {header.block_number}: seal is {len(raw)} bytes, not {SEAL_BYTES}")
+    try:
+        public_key = Signature(raw).recover_public_key_from_msg_hash(seal_hash(header))
+    except Exception as exc:  # malformed r, s or v
+        raise SealError(f"block {header.block_number}: seal does not recover: {exc}") from exc
+    return bytes(public_key.to_canonical_address())
+
+
+def check_seal(header: BlockHeaderAPI, parent: BlockHeaderAPI, aura: Aura) -> None:
+    """Raise SealError unless `header` is a valid Aura successor of `parent`."""
+    number = header.block_number
+    if header.parent_hash != parent.hash:
+        raise SealError(f"block {number}: parent is not block {parent.block_number}")
+    step = step_of(header)
+    if step <= step_of(parent):
+        raise SealError(f"block {number}: step {step} is not after the parent's {step_of(parent)}")
+    if header.timestamp != aura.slot_ts(step):
+        slot_ts = aura.slot_ts(step)
+        raise SealError(
+            f"block {number}: timestamp {header.timestamp} is not step {step}'s {slot_ts}"
+        )
+    expected = aura.proposer(step)
+    sealer = sealer_of(header)
+    if sealer != expected:
+        raise SealError(
+            f"block {number}: step {step} sealed by 0x{sealer.hex()}, expected 0x{expected.hex()}"
+        )

@@ -1,0 +1,96 @@
+"""Aura sealing: a replica re-executes and accepts in-turn blocks, and refuses forged ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+from eth_keys.datatypes import PrivateKey
+from eth_utils.exceptions import ValidationError
+
+from node.ledger.embedded.aura import Aura, SealError, seal
+from node.ledger.embedded.chain import EmbeddedChain
+from node.ledger.embedded.genesis import GenesisConfig
+
+KEYS = [PrivateKey(bytes([0x40 + i]) * 32) for i in range(3)]
+USER = Account.from_key(b"\x0a" * 32)
+GENESIS = GenesisConfig(prefund={USER.address: 10**24}, timestamp_ts=1_800_000_000)
+AURA = Aura(
+    authorities=tuple(k.public_key.to_canonical_address() for k in KEYS),
+    period_s=5,
+    genesis_ts=GENESIS.timestamp_ts,
+)
+
+
+def transfer(nonce: int) -> bytes:
+    signed = USER.sign_transaction(
+        {
+            "to": "0x" + "33" * 20,
+            "value": 7,
+            "gas": 21_000,
+            "nonce": nonce,
+            "maxFeePerGas": 10**10,
+            "maxPriorityFeePerGas": 1,
+            "chainId": 31_337,
+            "type": 2,
+        }
+    )
+    return bytes(signed.raw_transaction)
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> tuple[EmbeddedChain, EmbeddedChain]:
+    return EmbeddedChain(tmp_path / "a", GENESIS), EmbeddedChain(tmp_path / "b", GENESIS)
+
+
+def test_replica_re_executes_and_converges(pair: tuple[EmbeddedChain, EmbeddedChain]) -> None:
+    proposer, replica = pair
+    for step in range(1, 6):
+        proposer.submit_raw(transfer(step - 1))
+        mined = proposer.produce_sealed_block(AURA, step, KEYS[step % 3])
+        replica.import_sealed_block(mined.block, AURA)
+    assert replica.head_header() == proposer.head_header()
+    assert replica.head_header().state_root == proposer.head_header().state_root
+    # A skipped step (its proposer was down) is fine: the next in-turn authority seals.
+    mined = proposer.produce_sealed_block(AURA, 8, KEYS[8 % 3])
+    replica.import_sealed_block(mined.block, AURA)
+    assert replica.head_header().timestamp == AURA.slot_ts(8)
+
+
+def test_sealing_out_of_turn_is_refused_at_home(pair: tuple[EmbeddedChain, EmbeddedChain]) -> None:
+    proposer, _ = pair
+    with pytest.raises(SealError, match="step 1 sealed by"):
+        proposer.produce_sealed_block(AURA, 1, KEYS[0])  # step 1 belongs to KEYS[1]
+    assert proposer.head_header().block_number == 0
+
+
+def test_forged_blocks_are_refused_and_change_nothing(
+    pair: tuple[EmbeddedChain, EmbeddedChain],
+) -> None:
+    proposer, replica = pair
+    proposer.submit_raw(transfer(0))
+    good = proposer.produce_sealed_block(AURA, 1, KEYS[1]).block
+    header = good.header
+
+    def resealed(**changes: object) -> object:
+        h = header.copy(**changes)
+        key = KEYS[int.from_bytes(h.extra_data[:8], "big") % 3]
+        return good.copy(header=h.copy(extra_data=seal(h, key)))
+
+    wrong_key = good.copy(header=header.copy(extra_data=seal(header, KEYS[2])))
+    with pytest.raises(SealError, match="step 1 sealed by"):
+        replica.import_sealed_block(wrong_key, AURA)
+    with pytest.raises(SealError, match="timestamp"):
+        replica.import_sealed_block(resealed(timestamp=header.timestamp + 1), AURA)
+    bad_root = resealed(state_root=b"\x11" * 32)
+    with pytest.raises(ValidationError):
+        replica.import_sealed_block(bad_root, AURA)
+    tampered = good.copy(header=header.copy(gas_used=header.gas_used + 1))  # seal no longer fits
+    with pytest.raises(SealError):
+        replica.import_sealed_block(tampered, AURA)
+    assert replica.head_header().block_number == 0
+    replica.import_sealed_block(good, AURA)  # the genuine block still imports afterwards
+    with pytest.raises(SealError, match="parent is not block 1"):
+        replica.import_sealed_block(good, AURA)  # a replay
+    assert replica.head_header() == proposer.head_header()
