@@ -12,6 +12,7 @@ from eth_utils.exceptions import ValidationError
 from node.ledger.embedded.aura import Aura, SealError, seal
 from node.ledger.embedded.chain import EmbeddedChain
 from node.ledger.embedded.genesis import GenesisConfig
+from node.ledger.embedded.rpc import JsonRpc
 
 KEYS = [PrivateKey(bytes([0x40 + i]) * 32) for i in range(3)]
 USER = Account.from_key(b"\x0a" * 32)
@@ -94,3 +95,28 @@ def test_forged_blocks_are_refused_and_change_nothing(
     with pytest.raises(SealError, match="parent is not block 1"):
         replica.import_sealed_block(good, AURA)  # a replay
     assert replica.head_header() == proposer.head_header()
+
+
+def test_finality_needs_more_than_half_of_the_authorities(tmp_path: Path) -> None:
+    chain = EmbeddedChain(tmp_path / "f", GENESIS, aura=AURA)
+    assert chain.finalized_number() == 0
+    for step in (1, 2, 3):  # sealed in turn by KEYS[1], KEYS[2], KEYS[0]
+        chain.produce_sealed_block(AURA, step, KEYS[step % 3])
+    # Block 2 was sealed by KEYS[2] and built on by KEYS[0]: 2 of 3 authorities, final.
+    # Block 3 has only its own sealer so far.
+    assert chain.finalized_number() == 2
+    # Only KEYS[1] keeps sealing (its turns: steps 4, 7, 10), as if the others were cut off:
+    # one authority of three never finalizes anything new.
+    for step in (4, 7, 10):
+        chain.produce_sealed_block(AURA, step, KEYS[1])
+    assert chain.finalized_number() == 3  # block 3 (KEYS[0]) now has KEYS[1] on top
+    assert chain.head_header().block_number == 6
+    rpc_final = JsonRpc(chain).call("eth_getBlockByNumber", ["finalized", False])
+    assert int(rpc_final["number"], 16) == 3
+    assert int(JsonRpc(chain).call("eth_getBlockByNumber", ["latest", False])["number"], 16) == 6
+
+
+def test_an_unsealed_chain_is_final_at_its_head(tmp_path: Path) -> None:
+    chain = EmbeddedChain(tmp_path / "u", GENESIS)
+    chain.produce_block(empty_ok=True)
+    assert chain.finalized_number() == 1

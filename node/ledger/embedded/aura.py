@@ -6,11 +6,12 @@ step (8 bytes, big-endian) and the proposer's secp256k1 signature (65 bytes: r, 
 header with only the step in extra_data. Difficulty stays 0 (Cancun headers); py-evm's Clique
 needs London, so this seal is our own (DESIGN.md). A replica re-executes every block (py-evm
 checks the state, transaction and receipt roots) after `check_seal` accepted it.
-Finality and fork choice build on this (issue 4).
+`finalized_number` gives Aura's finality; fork choice builds on it (issue 4).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import rlp
@@ -86,6 +87,24 @@ def sealer_of(header: BlockHeaderAPI) -> bytes:
     except Exception as exc:  # malformed r, s or v
         raise SealError(f"block {header.block_number}: seal does not recover: {exc}") from exc
     return bytes(public_key.to_canonical_address())
+
+
+def finalized_number(headers_down: Iterable[BlockHeaderAPI], aura: Aura) -> int:
+    """The highest final block number, walking `headers_down` from the head towards genesis.
+
+    A block is final once more than half of the authorities have sealed it or a block on top
+    of it; every ancestor of a final block is final. The genesis block is final. A single
+    authority (or a minority, e.g. one side of a partition) sealing alone never finalizes.
+    """
+    sealers: set[bytes] = set()
+    quorum = len(aura.authorities) // 2 + 1
+    for header in headers_down:
+        if header.block_number == 0:
+            return 0
+        sealers.add(sealer_of(header))
+        if len(sealers) >= quorum:
+            return int(header.block_number)
+    return 0
 
 
 def check_seal(header: BlockHeaderAPI, parent: BlockHeaderAPI, aura: Aura) -> None:

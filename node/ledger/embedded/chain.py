@@ -9,7 +9,7 @@ tries every time, see DESIGN.md).
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -27,7 +27,7 @@ from eth_utils.crypto import keccak
 
 from node.errors import LedgerError
 from node.ledger.embedded import fasttrie
-from node.ledger.embedded.aura import Aura, GridledgerVM, check_seal, seal
+from node.ledger.embedded.aura import Aura, GridledgerVM, check_seal, finalized_number, seal
 from node.ledger.embedded.genesis import GenesisConfig
 from node.ledger.embedded.store import ChainStore, LogRow
 
@@ -63,9 +63,10 @@ def _chain_class(chain_id: int) -> type[MiningChain]:
 class EmbeddedChain:
     """A persistent py-evm chain in `data_dir` (created from `genesis` on first open)."""
 
-    def __init__(self, data_dir: Path, genesis: GenesisConfig) -> None:
+    def __init__(self, data_dir: Path, genesis: GenesisConfig, aura: Aura | None = None) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.genesis = genesis
+        self.aura = aura
         self.store = ChainStore(data_dir / "chain.sqlite")
         self.lock = threading.RLock()
         chain_class = _chain_class(genesis.chain_id)
@@ -288,6 +289,23 @@ class EmbeddedChain:
     # ------------------------------------------------------------------ queries
     def head_header(self) -> BlockHeaderAPI:
         return self.chain.get_canonical_head()
+
+    def finalized_number(self) -> int:
+        """The highest final block: by Aura's rule on a sealed chain, the head otherwise
+        (a lone node has nobody to disagree with)."""
+        with self.lock:
+            head = self.head_header()
+            if self.aura is None:
+                return int(head.block_number)
+            return finalized_number(self._headers_down(head), self.aura)
+
+    def _headers_down(self, head: BlockHeaderAPI) -> Iterator[BlockHeaderAPI]:
+        header = head
+        while True:
+            yield header
+            if header.block_number == 0:
+                return
+            header = self.chain.get_block_header_by_hash(header.parent_hash)
 
     def header_by_number(self, number: int) -> BlockHeaderAPI:
         try:

@@ -132,8 +132,10 @@ class JsonRpc:
                     raise RpcError(-32001, "unknown block hash")
                 return int(block.number)
             tag = tag.get("blockNumber")
-        if tag in ("latest", "pending", "safe", "finalized"):
+        if tag in ("latest", "pending"):
             return head
+        if tag in ("safe", "finalized"):
+            return self.chain.finalized_number()
         if tag == "earliest":
             return 0
         if isinstance(tag, str) and tag.startswith("0x"):
