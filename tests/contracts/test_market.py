@@ -11,11 +11,10 @@ from market.orders import Side
 from market.settlement import settle
 from market.witness import Witness, witness_for
 from node.ledger.deploy import ROLE_PROSUMER
-from tests.contracts.harness import DAY0_TS, TOKEN_UNITS, Stack, expect_revert
+from tests.contracts.harness import DAY0_TS, Stack, expect_revert
 from tests.contracts.market_helpers import (
     INTERVAL_S,
     Placed,
-    band,
     clear_on_chain,
     close_gate,
     fund_all,
@@ -356,5 +355,3 @@ def test_clearing_after_delivery_started_is_refused_and_the_interval_voided(
     s.transact(m.settleOrders([p.order_id for p in placed]), s.roles.operator)
     for address, escrow in escrows.items():
         assert m.claimableOf(address).call() == escrow
-    assert band(s).floor_per_kwh == FLOOR
-    assert TOKEN_UNITS == 10**6

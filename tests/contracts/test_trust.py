@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from contracts.typed import MeterReading
 from node.accounting import MAX_EXPOSURE_WAD
-from tests.contracts.harness import DAY0_TS, Stack
+from tests.contracts.harness import Stack
 from tests.contracts.test_import_cap import PAST, create, terms_for
 
 WAD = 10**18
@@ -56,4 +56,3 @@ def test_trust_of_a_participant_combines_its_contracts(stack: Stack) -> None:
     assert abs(per_a - math.exp(-2)) <= 1e-12 and abs(per_b - math.exp(-4)) <= 1e-12
     # Someone without contracts keeps full trust.
     assert stack.trust.functions.trustOf(stack.participants[1].address).call() == WAD
-    assert DAY0_TS > PAST

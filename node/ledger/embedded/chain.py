@@ -361,16 +361,6 @@ class EmbeddedChain:
         with self.lock:
             return self.chain.create_unsigned_transaction(**fields)
 
-    def logs(
-        self,
-        from_block: int,
-        to_block: int,
-        addresses: Sequence[bytes],
-        topics: Sequence[Sequence[bytes] | None],
-        limit: int,
-    ) -> list[LogRow]:
-        return self.store.query_logs(from_block, to_block, addresses, topics, limit)
-
     def close(self) -> None:
         with self.lock:
             self.store.close()

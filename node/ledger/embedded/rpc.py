@@ -341,7 +341,7 @@ class JsonRpc:
                 topics.append([p.fixed(t, f"topics[{i}]", 32) for t in position] or None)
             else:
                 raise p.invalid(f"topics[{i}] must be null, a topic or a list of topics")
-        rows = self.chain.logs(from_block, to_block, addresses, topics, MAX_LOGS)
+        rows = self.chain.store.query_logs(from_block, to_block, addresses, topics, MAX_LOGS)
         if len(rows) > MAX_LOGS:
             raise RpcError(-32005, f"query returns more than {MAX_LOGS} logs; narrow the range")
         return [log_json(r) for r in rows]
