@@ -21,6 +21,7 @@ from eth_keys.datatypes import PrivateKey, Signature
 from eth_utils.crypto import keccak
 
 from node.errors import LedgerError
+from node.ledger.embedded.fastvm import GridledgerState
 
 STEP_BYTES = 8
 SEAL_BYTES = 65
@@ -30,6 +31,7 @@ class GridledgerVM(CancunVM):
     """Cancun, with room in extra_data for the Aura step and seal."""
 
     extra_data_max_bytes = STEP_BYTES + SEAL_BYTES
+    _state_class = GridledgerState
 
 
 class SealError(LedgerError):
