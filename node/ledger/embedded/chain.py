@@ -9,7 +9,7 @@ tries every time, see DESIGN.md).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -24,11 +24,13 @@ from eth.rlp.sedes import chain_gaps
 from eth.vm.spoof import SpoofTransaction
 from eth_typing import Address, BlockNumber, Hash32
 from eth_utils.crypto import keccak
+from eth_utils.exceptions import ValidationError
 
 from node.errors import LedgerError
 from node.ledger.embedded import fasttrie
 from node.ledger.embedded.aura import Aura, GridledgerVM, check_seal, finalized_number, seal
 from node.ledger.embedded.genesis import GenesisConfig
+from node.ledger.embedded.genesis_build import create_genesis
 from node.ledger.embedded.store import ChainStore, LogRow
 
 MAX_POOL_TXS = 50_000
@@ -73,14 +75,12 @@ class EmbeddedChain:
         stored = self.store.get_meta("genesis")
         self.chain: MiningChain
         if stored is None:
-            self.chain = cast(
-                MiningChain,
-                chain_class.from_genesis(
-                    AtomicDB(self.store),
-                    cast(Any, genesis.genesis_params()),
-                    cast(Any, genesis.genesis_state()),
-                ),
-            )
+            try:
+                self.chain = create_genesis(chain_class, AtomicDB(self.store), genesis)
+            except Exception:
+                self.store.discard_pending()
+                self.store.close()
+                raise
             self.store.commit_block(meta={"genesis": genesis.fingerprint()})
         elif stored != genesis.fingerprint():
             raise GenesisMismatchError(
@@ -94,10 +94,11 @@ class EmbeddedChain:
         self._pool_nonces: dict[bytes, int] = {}
         self._head_state: Any = None  # state after the head block, cached between blocks
         self.new_block = threading.Condition(self.lock)
+        self.tx_listeners: list[Callable[[bytes], None]] = []
         for raw in self.store.pool_txs():
             tx = self._decode(raw)
             self.pool[tx.hash] = tx
-            self._pool_nonces[tx.sender] = tx.nonce + 1
+        self._prune_pool()
 
     # ------------------------------------------------------------------ pool
     def _decode(self, raw: bytes) -> SignedTransactionAPI:
@@ -120,8 +121,9 @@ class EmbeddedChain:
                 return pooled
             return int(self._state().get_nonce(Address(address)))
 
-    def submit_raw(self, raw: bytes) -> bytes:
-        """Check and pool a signed raw transaction; return its hash once it is on disk."""
+    def submit_raw(self, raw: bytes, announce: bool = True) -> bytes:
+        """Check and pool a signed raw transaction; return its hash once it is on disk.
+        A transaction new to the pool is handed to `tx_listeners` (gossip) if `announce`."""
         tx = self._decode(raw)
         with self.lock:
             if tx.hash in self.pool:
@@ -131,6 +133,9 @@ class EmbeddedChain:
             self.pool[tx.hash] = tx
             self._pool_nonces[tx.sender] = tx.nonce + 1
             self.new_block.notify_all()
+        if announce:
+            for listener in self.tx_listeners:
+                listener(raw)
         return bytes(tx.hash)
 
     def _admit(self, tx: SignedTransactionAPI) -> None:
@@ -189,16 +194,18 @@ class EmbeddedChain:
 
     def produce_sealed_block(self, aura: Aura, step: int, key: Any) -> MinedBlock:
         """Build, seal (as `key`, the proposer of `step`) and persist the block of `step`,
-        with the pooled transactions that fit (possibly none)."""
+        with the pooled transactions that fit and apply (possibly none). A pooled transaction
+        that no longer applies (nonce or funds, e.g. after a reorg) is dropped from the pool."""
         with self.lock:
             head = self.head_header()
-            txs = self._fitting(list(self.pool.values()))
             base = self.chain.create_header_from_parent(head).copy(
                 timestamp=aura.slot_ts(step), extra_data=step.to_bytes(8, "big")
             )
             vm = self.chain.get_vm(base)
             try:
-                header, receipts, _ = vm.apply_all_transactions(txs, base)
+                header, receipts, txs, invalid = _apply_valid(
+                    vm, self._fitting(list(self.pool.values())), base
+                )
                 filled = vm.set_block_transactions_and_withdrawals(
                     vm.get_block(), header, txs, receipts
                 )
@@ -209,7 +216,7 @@ class EmbeddedChain:
             except Exception:
                 self.store.discard_pending()
                 raise
-            return self._committed(sealed, tuple(receipts), txs)
+            return self._committed(sealed, tuple(receipts), [*txs, *invalid])
 
     def import_sealed_block(self, block: BlockAPI, aura: Aura) -> MinedBlock:
         """Check a peer's block (seal, step, proposer, timestamp, parent), re-execute it
@@ -244,10 +251,11 @@ class EmbeddedChain:
         self.new_block.notify_all()
         return MinedBlock(block, receipts)
 
-    def rewind_to(self, number: int) -> list[SignedTransactionAPI]:
-        """Make block `number` the head again; return the transactions of the blocks dropped
-        (the caller decides whether they go back to the pool). States are content-addressed,
-        so the old state is still there: only the canonical lookups and the log index move."""
+    def rewind_to(self, number: int, repool: bool = False) -> list[SignedTransactionAPI]:
+        """Make block `number` the head again; return the transactions of the blocks dropped,
+        and with `repool` put them back into the pool in the same commit (a reorg). States are
+        content-addressed, so the old state is still there: only the canonical lookups and the
+        log index move."""
         with self.lock:
             head = self.head_header().block_number
             if not 0 <= number <= head:
@@ -266,10 +274,29 @@ class EmbeddedChain:
             no_gaps = rlp.encode(((), number + 1), sedes=chain_gaps)
             self.store[SchemaV1.make_chain_gaps_lookup_key()] = no_gaps
             self.store[SchemaV1.make_header_chain_gaps_lookup_key()] = no_gaps
-            self.store.commit_block(meta={"head": str(number)}, drop_logs_after=number)
+            pooled = [(tx.hash, tx.encode()) for tx in dropped] if repool else []
+            self.store.commit_block(
+                meta={"head": str(number)}, drop_logs_after=number, pooled=pooled
+            )
             self.chain = type(self.chain)(AtomicDB(self.store))
             self._head_state = None
+            if repool:
+                for tx in dropped:
+                    self.pool[tx.hash] = tx
+                self._prune_pool()
             return dropped
+
+    def _prune_pool(self) -> None:
+        """Drop pooled transactions whose nonce the head state has passed; recount nonces."""
+        state = self._state()
+        stale = [tx for tx in self.pool.values() if tx.nonce < state.get_nonce(tx.sender)]
+        if stale:
+            self.store.commit_block(mined_tx_hashes=[tx.hash for tx in stale])
+            for tx in stale:
+                del self.pool[tx.hash]
+        self._pool_nonces = {}
+        for tx in sorted(self.pool.values(), key=lambda t: t.nonce):
+            self._pool_nonces[tx.sender] = max(self._pool_nonces.get(tx.sender, 0), tx.nonce + 1)
 
     def _fitting(self, txs: Sequence[SignedTransactionAPI]) -> list[SignedTransactionAPI]:
         limit = self.head_header().gas_limit
@@ -289,6 +316,20 @@ class EmbeddedChain:
     # ------------------------------------------------------------------ queries
     def head_header(self) -> BlockHeaderAPI:
         return self.chain.get_canonical_head()
+
+    def is_canonical(self, block_hash: bytes) -> bool:
+        """Whether `block_hash` is on this replica's canonical chain."""
+        with self.lock:
+            try:
+                header = self.chain.get_block_header_by_hash(Hash32(block_hash))
+                number = header.block_number
+                return bool(self.header_by_number(number).hash == block_hash)
+            except (HeaderNotFound, LedgerError, KeyError, ValueError):
+                return False
+
+    def headers_down(self, head: BlockHeaderAPI) -> Iterator[BlockHeaderAPI]:
+        """`head` and its ancestors, down to genesis."""
+        return self._headers_down(head)
 
     def finalized_number(self) -> int:
         """The highest final block: by Aura's rule on a sealed chain, the head otherwise
@@ -364,6 +405,34 @@ class EmbeddedChain:
     def close(self) -> None:
         with self.lock:
             self.store.close()
+
+
+Txs = list[SignedTransactionAPI]
+
+
+def _apply_valid(
+    vm: Any, txs: Sequence[SignedTransactionAPI], base: BlockHeaderAPI
+) -> tuple[BlockHeaderAPI, list[ReceiptAPI], Txs, Txs]:
+    """py-evm's apply_all_transactions, skipping transactions that fail validation (nonce,
+    funds, gas): (header, receipts, applied, invalid)."""
+    header = base
+    receipts: list[ReceiptAPI] = []
+    applied: Txs = []
+    invalid: Txs = []
+    bad_senders: set[bytes] = set()
+    for tx in txs:
+        if tx.sender in bad_senders:  # a later nonce of a sender whose earlier one failed
+            continue
+        try:  # validation fails before the transaction changes any state
+            receipt, _ = vm.apply_transaction(header, tx)
+        except ValidationError:
+            invalid.append(tx)
+            bad_senders.add(tx.sender)
+            continue
+        header = vm.increment_blob_gas_used(vm.add_receipt_to_header(header, receipt), tx)
+        receipts.append(receipt)
+        applied.append(tx)
+    return header, receipts, applied, invalid
 
 
 def _log_rows(block: BlockAPI, receipts: Sequence[ReceiptAPI]) -> list[LogRow]:

@@ -1,4 +1,6 @@
-"""Genesis of an embedded chain: chain id, gas limit, timestamp and pre-funded accounts."""
+"""Genesis of an embedded chain: chain id, gas limit, timestamp, pre-funded accounts, the
+Aura authorities and block period, and recorded deploy transactions executed into the genesis
+state (so every replica starts with the contracts, and consensus can read them from block 1)."""
 
 from __future__ import annotations
 
@@ -18,7 +20,10 @@ class GenesisConfig:
     """What every replica of one chain must agree on.
 
     chain_id: EIP-155 id; gas_limit: block gas limit [gas]; timestamp_ts: genesis time [unix s];
-    base_fee_wei: EIP-1559 base fee of the genesis block [wei]; prefund: address -> balance [wei].
+    base_fee_wei: EIP-1559 base fee of the genesis block [wei]; prefund: address -> balance [wei];
+    authorities: Aura sealers in turn order (empty: a single unsealed node); period_s: Aura
+    block period [s]; deploy_txs: signed raw transactions executed, in order, into the genesis
+    state (each must succeed).
     """
 
     chain_id: int = 31_337
@@ -26,6 +31,9 @@ class GenesisConfig:
     timestamp_ts: int = 1_767_225_600  # 2026-01-01 00:00 UTC
     base_fee_wei: int = 1_000_000_000
     prefund: dict[str, int] = field(default_factory=dict)
+    authorities: tuple[str, ...] = ()
+    period_s: int = 1
+    deploy_txs: tuple[bytes, ...] = ()
 
     def __post_init__(self) -> None:
         if not 1 <= self.chain_id < 2**63:
@@ -39,6 +47,13 @@ class GenesisConfig:
                 raise ConfigError(f"chain.prefund: {address!r} is not an address")
             if not 0 <= balance < 2**256:
                 raise ConfigError(f"chain.prefund.{address}: balance out of range: {balance}")
+        for address in self.authorities:
+            if not is_hex_address(address):
+                raise ConfigError(f"chain.authorities: {address!r} is not an address")
+        if len({a.lower() for a in self.authorities}) != len(self.authorities):
+            raise ConfigError("chain.authorities: an authority is listed twice")
+        if not 1 <= self.period_s <= 3600:
+            raise ConfigError(f"chain.period_s: must be in 1..3600, got {self.period_s}")
 
     def fingerprint(self) -> str:
         """A hash identifying this genesis (stored in the data dir, checked on reopen)."""
@@ -49,6 +64,11 @@ class GenesisConfig:
             "base_fee_wei": self.base_fee_wei,
             "prefund": {to_checksum_address(a): str(b) for a, b in sorted(self.prefund.items())},
         }
+        if self.authorities:  # absent for unsealed chains: their data dirs keep opening
+            body["authorities"] = [to_checksum_address(a) for a in self.authorities]
+            body["period_s"] = self.period_s
+        if self.deploy_txs:
+            body["deploy_txs"] = [hashlib.sha256(raw).hexdigest() for raw in self.deploy_txs]
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
     def genesis_params(self) -> dict[str, object]:

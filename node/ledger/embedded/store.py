@@ -118,9 +118,11 @@ class ChainStore(BaseDB):
         mined_tx_hashes: Iterable[bytes] = (),
         meta: dict[str, str] | None = None,
         drop_logs_after: int | None = None,
+        pooled: Iterable[tuple[bytes, bytes]] = (),
     ) -> None:
-        """Write every buffered state change, the block's logs, the pool removals and `meta`
-        (and drop the index of logs after a rewound head) in one SQLite transaction."""
+        """Write every buffered state change, the block's logs, the pool removals, `pooled`
+        (hash, raw) transactions returned to the pool by a rewind, and `meta` (and drop the
+        index of logs after a rewound head) in one SQLite transaction."""
         with self._lock:
             cur = self._conn.cursor()
             cur.execute("BEGIN IMMEDIATE")
@@ -136,6 +138,7 @@ class ChainStore(BaseDB):
                     [_log_values(row) for row in logs],
                 )
                 cur.executemany("DELETE FROM pool WHERE hash = ?", [(h,) for h in mined_tx_hashes])
+                cur.executemany("INSERT OR IGNORE INTO pool (hash, raw) VALUES (?, ?)", pooled)
                 cur.executemany(
                     "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
                     list((meta or {}).items()),
