@@ -1,12 +1,15 @@
-"""The node's HTTP server: /healthz, /v1/contracts/addresses and Ethereum JSON-RPC on /rpc."""
+"""The node's HTTP server: /healthz, /v1/contracts/addresses, the REST API under /v1
+(node.rest, docs/rest.md) and Ethereum JSON-RPC on /rpc."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
+from node import rest
 from node.ledger.embedded.rpc import MAX_BODY_BYTES
 from node.service import NodeService
 
@@ -15,7 +18,8 @@ TOO_LARGE = (
 )
 
 
-def create_app(service: NodeService) -> FastAPI:
+def create_app(service: NodeService, data_dir: Path | None = None) -> FastAPI:
+    """The node's app; `data_dir` holds the REST API key (without it, REST writes are off)."""
     app = FastAPI(title="gridledger node", version="0.1.0")
 
     @app.get("/healthz")
@@ -45,4 +49,6 @@ def create_app(service: NodeService) -> FastAPI:
             return Response(status_code=204)
         return Response(content=out, media_type="application/json")
 
+    # After /v1/contracts/addresses, so that path is not taken for a contract id.
+    rest.mount(app, service, data_dir)
     return app

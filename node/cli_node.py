@@ -28,7 +28,12 @@ def _node_run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
-        uvicorn.run(create_app(service), host=config.host, port=config.port, log_level="warning")
+        uvicorn.run(
+            create_app(service, args.data_dir),
+            host=config.host,
+            port=config.port,
+            log_level="warning",
+        )
     finally:
         service.stop()
     return 0

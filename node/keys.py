@@ -1,4 +1,5 @@
-"""The node's own keys (admin, operator, regulator, treasury): encrypted keystores on disk.
+"""The node's own keys (admin, operator, regulator, treasury, and prosumer: the node's market
+participant, which places orders over REST): encrypted keystores on disk.
 
 Keys are never logged. The passphrase comes from GRIDLEDGER_PASSPHRASE; a node refuses to
 create or open keystores without it.
@@ -15,7 +16,7 @@ from eth_account.signers.local import LocalAccount
 
 from node.errors import ConfigError
 
-ROLES = ("admin", "operator", "regulator", "treasury")
+ROLES = ("admin", "operator", "regulator", "treasury", "prosumer")
 PASSPHRASE_ENV = "GRIDLEDGER_PASSPHRASE"
 # scrypt work factor: 2^14 keeps start-up near 0.1 s per key on this machine while still
 # costing an attacker a memory-hard derivation per guess.

@@ -1,0 +1,38 @@
+"""The node's REST API under /v1 (FastAPI): orders, market intervals, contracts, violations,
+readings, trust and the seven-layer table. Writes need the node's API key; every error goes
+through node.rest.errors. See docs/rest.md."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from node.rest.audit_view import AuditView
+from node.rest.auth import ApiKeyCheck, load_or_create_api_key
+from node.rest.chain import ChainView
+from node.rest.deps import RestContext
+from node.rest.errors import install_handlers
+from node.rest.layers import LayerTable
+from node.rest.market_view import MarketView
+from node.rest.orders import OrderDesk
+from node.rest.routes import ROUTERS
+from node.service import NodeService
+
+
+def mount(app: FastAPI, service: NodeService, data_dir: Path | None) -> None:
+    """Add the /v1 routers and the error handlers to `app`. The API key lives in
+    `data_dir`/api-key (created on first start); without a data dir, writes are refused."""
+    chain = ChainView(service)
+    desk = OrderDesk(chain)
+    api_key = load_or_create_api_key(data_dir) if data_dir is not None else None
+    app.state.rest = RestContext(
+        market=MarketView(chain),
+        audit=AuditView(chain),
+        desk=desk,
+        layers=LayerTable(chain, desk),
+        api_key=ApiKeyCheck(api_key),
+    )
+    install_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)

@@ -1,0 +1,46 @@
+"""The REST layer's dependencies: the per-app context and the write-access check."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from node.rest.audit_view import AuditView
+from node.rest.auth import ApiKeyCheck
+from node.rest.layers import LayerTable
+from node.rest.market_view import MarketView
+from node.rest.orders import OrderDesk
+
+
+@dataclass(frozen=True, slots=True)
+class RestContext:
+    """The service objects the routes call (one per app, in app.state.rest)."""
+
+    market: MarketView
+    audit: AuditView
+    desk: OrderDesk
+    layers: LayerTable
+    api_key: ApiKeyCheck
+
+
+def _context(request: Request) -> RestContext:
+    context: RestContext = request.app.state.rest
+    return context
+
+
+Context = Annotated[RestContext, Depends(_context)]
+
+_bearer = HTTPBearer(auto_error=False, description="the node's API key (DATA_DIR/api-key)")
+
+
+def _authorized(
+    context: Context,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    context.api_key.check(credentials)
+
+
+Authorized = Depends(_authorized)

@@ -1,0 +1,183 @@
+"""The REST layer's domain errors and the one place where exceptions become HTTP answers.
+
+Every error body has the same shape: ``{"error": NAME, "message": TEXT}``, plus ``fields``
+for validation errors (422) and ``args`` / ``revert_data`` for contract reverts. Routes never
+build error responses themselves; they raise, and `install_handlers` maps.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import cache
+from typing import Any
+
+import requests
+from eth_utils.address import is_hex_address, to_checksum_address
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from web3.exceptions import TimeExhausted, Web3RPCError
+
+from contracts.artifacts import DEPLOYABLE, load_artifact
+from node.errors import ContractRevertError, LedgerError, NodeError
+
+log = logging.getLogger(__name__)
+
+
+class RestError(NodeError):
+    """A refusal with its HTTP status and a stable error name."""
+
+    status = 400
+    error = "BadRequest"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class AuthError(RestError):
+    """The request lacks the node's API key or carries a wrong one."""
+
+    status = 401
+    error = "Unauthorized"
+
+
+class NotDeployedError(RestError):
+    """The node has no contract deployment yet (an external ledger waiting for funds)."""
+
+    status = 503
+    error = "ContractsNotDeployed"
+
+
+class TransactionFailedError(RestError):
+    """A transaction passed its preflight call but reverted when mined (the state changed
+    in between, e.g. the gate closed)."""
+
+    status = 409
+    error = "TransactionFailed"
+
+
+# Decoded contract errors -> status. Anything decoded but not listed is a 409: the request
+# was well formed, the ledger's current state refuses it.
+REVERT_STATUS: dict[str, int] = {
+    "AccessControlUnauthorizedAccount": 403,
+    "MarketTrustTooLow": 403,
+    "ERC20InsufficientBalance": 402,
+    "ERC20InsufficientAllowance": 402,
+    "MarketPriceOutsideBand": 422,
+    "MarketZeroQuantity": 422,
+    "MarketUnknownOrder": 404,
+    "ImportCapUnknownContract": 404,
+    "MarketUnexpectedPhase": 409,
+    "MarketDuplicateSell": 409,
+    "MarketIntervalFull": 409,
+    "EnforcedPause": 409,
+}
+UNDECODED_REVERT_STATUS = 400
+
+_BUILTIN_ARG_NAMES = {"Error": ("message",), "Panic": ("code",)}
+
+
+@cache
+def _error_arg_names() -> dict[str, tuple[str, ...]]:
+    """Solidity error name -> its parameter names, over every deployed contract's ABI."""
+    names: dict[str, tuple[str, ...]] = dict(_BUILTIN_ARG_NAMES)
+    for contract in DEPLOYABLE:
+        for item in load_artifact(contract).abi:
+            if item["type"] == "error":
+                names[str(item["name"])] = tuple(str(i["name"]) for i in item["inputs"])
+    return names
+
+
+def json_value(value: object) -> object:
+    """A decoded ABI value as JSON: bytes as 0x-hex, addresses checksummed, tuples as lists."""
+    if isinstance(value, bytes | bytearray):
+        return "0x" + bytes(value).hex()
+    if isinstance(value, tuple | list):
+        return [json_value(v) for v in value]
+    if isinstance(value, str) and is_hex_address(value):
+        return to_checksum_address(value)
+    if isinstance(value, bool | int | str) or value is None:
+        return value
+    return str(value)
+
+
+def revert_body(exc: ContractRevertError) -> dict[str, Any]:
+    """The JSON body of a contract revert: name, named arguments, message and raw data."""
+    names = _error_arg_names().get(exc.name, ())
+    args: dict[str, object] = {}
+    for position, value in enumerate(exc.error_args):
+        key = names[position] if position < len(names) and names[position] else f"arg{position}"
+        args[key] = json_value(value)
+    rendered = ", ".join(f"{k}={v}" for k, v in args.items())
+    return {
+        "error": exc.name,
+        "message": f"the contract refused: {exc.name}({rendered})",
+        "args": args,
+        "revert_data": "0x" + exc.data.hex(),
+    }
+
+
+def revert_status(exc: ContractRevertError) -> int:
+    """The HTTP status of a decoded revert (see REVERT_STATUS)."""
+    if exc.name == "Unknown":
+        return UNDECODED_REVERT_STATUS
+    return REVERT_STATUS.get(exc.name, 409)
+
+
+def _validation_fields(exc: RequestValidationError) -> list[dict[str, str]]:
+    fields = []
+    for err in exc.errors():
+        loc = [str(part) for part in err.get("loc", ())]
+        location = loc[0] if loc else "request"
+        field = ".".join(loc[1:]) or location
+        fields.append({"location": location, "field": field, "reason": str(err.get("msg", ""))})
+    return fields
+
+
+def _body(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(status_code=status, content=body, headers=headers)
+
+
+async def _on_validation(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    fields = _validation_fields(exc)
+    summary = "; ".join(f"{f['field']}: {f['reason']}" for f in fields)
+    return _body(
+        422,
+        {"error": "ValidationError", "message": f"invalid request: {summary}", "fields": fields},
+    )
+
+
+async def _on_node_error(_: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, ContractRevertError):
+        return _body(revert_status(exc), revert_body(exc))
+    if isinstance(exc, RestError):
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthError) else None
+        return _body(exc.status, {"error": exc.error, "message": exc.message}, headers)
+    if isinstance(exc, LedgerError):
+        return _body(503, {"error": "LedgerError", "message": str(exc)})
+    raise exc  # another NodeError is a bug: let it be a 500 with a logged traceback
+
+
+async def _on_ledger_timeout(_: Request, exc: Exception) -> JSONResponse:
+    return _body(504, {"error": "LedgerTimeout", "message": str(exc)})
+
+
+async def _on_ledger_refusal(_: Request, exc: Exception) -> JSONResponse:
+    # The ledger refused a transaction for a reason outside the contracts (gas funds, nonce).
+    return _body(503, {"error": "LedgerRefused", "message": f"the ledger refused: {exc}"})
+
+
+async def _on_ledger_unreachable(_: Request, exc: Exception) -> JSONResponse:
+    log.warning("the ledger does not answer: %s", type(exc).__name__)
+    return _body(503, {"error": "LedgerUnreachable", "message": "the ledger does not answer"})
+
+
+def install_handlers(app: FastAPI) -> None:
+    """Map validation errors, domain errors and ledger failures to HTTP (the one mapping)."""
+    app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(NodeError, _on_node_error)
+    app.add_exception_handler(TimeExhausted, _on_ledger_timeout)
+    app.add_exception_handler(Web3RPCError, _on_ledger_refusal)
+    app.add_exception_handler(requests.ConnectionError, _on_ledger_unreachable)

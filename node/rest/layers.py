@@ -1,0 +1,163 @@
+"""GET /v1/layers: the seven layers of Zia et al. (2020), each with the modules that implement
+it here and its state read live from the node and the chain.
+
+A layer whose state cannot be read (no deployment yet, ledger down) reports the reason in
+`state.error` instead of failing the whole table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import requests
+from web3.exceptions import Web3RPCError
+
+from node.errors import NodeError
+from node.ledger.deploy import AdmissionPolicy
+from node.rest import events
+from node.rest.chain import ChainView
+from node.rest.market_view import PHASES
+from node.rest.orders import OrderDesk
+from node.rest.schemas import LayerOut, LayersOut
+
+ZERO_ADDRESS = "0x" + "00" * 20
+READ_ERRORS = (NodeError, Web3RPCError, requests.ConnectionError)
+
+
+class LayerTable:
+    """Builds the layer table from the node's service and deployment."""
+
+    def __init__(self, chain: ChainView, desk: OrderDesk) -> None:
+        self.chain = chain
+        self.desk = desk
+
+    def layers(self) -> LayersOut:
+        status = self.chain.service.status()
+        embedded = self.chain.service.chain is not None
+        rows: list[tuple[str, str, list[str], Callable[[], dict[str, Any]]]] = [
+            ("L1", "user", ["node/rest", "node/cli_bid.py"], self._user),
+            ("L2", "network", ["sim/pcc.py", "sim/meter.py", "contracts/src/Metering.sol"],
+             self._network),
+            ("L3", "system operator",
+             ["contracts/src/ImportCap.sol", "contracts/src/Registry.sol", "node/service.py"],
+             self._operator),
+            ("L4", "market",
+             ["market", "contracts/src/Market.sol", "contracts/src/MarketClearing.sol"],
+             self._market),
+            ("L5", "distributed ledger",
+             ["node/ledger/embedded" if embedded else "external JSON-RPC ledger",
+              "node/ledger/deploy.py", "contracts/src"],
+             lambda: self._ledger(status, embedded)),
+            ("L6", "communication", ["node/app.py", "node/rest", "sim/federation"],
+             lambda: self._communication(status)),
+            ("L7", "regulation", ["contracts/src/Regulation.sol"], self._regulation),
+        ]  # fmt: skip
+        return LayersOut(
+            layers=[
+                LayerOut(layer=layer, name=name, modules=modules, state=_read(state))
+                for layer, name, modules, state in rows
+            ]
+        )
+
+    def _user(self) -> dict[str, Any]:
+        prosumer = self.chain.account("prosumer")
+        call = self.chain.call
+        market = self.chain.contract("Market").functions
+        return {
+            "prosumer": prosumer,
+            "admitted": bool(call(self.chain.contract("Registry").functions.isActive(prosumer))),
+            "balance_units": int(
+                call(self.chain.contract("GridToken").functions.balanceOf(prosumer))
+            ),
+            "claimable_units": int(call(market.claimableOf(prosumer))),
+        }
+
+    def _network(self) -> dict[str, Any]:
+        prosumer = self.chain.account("prosumer")
+        meter = str(self.chain.call(self.chain.contract("Registry").functions.meterOf(prosumer)))
+        if meter == ZERO_ADDRESS:
+            return {"prosumer": prosumer, "meter": None, "last_seq": 0, "last_reading_end_ts": 0}
+        last_seq, last_end_ts = self.chain.call(
+            self.chain.contract("Metering").functions.meterState(meter)
+        )
+        return {
+            "prosumer": prosumer,
+            "meter": meter,
+            "last_seq": int(last_seq),
+            "last_reading_end_ts": int(last_end_ts),
+        }
+
+    def _operator(self) -> dict[str, Any]:
+        call = self.chain.call
+        return {
+            "operator": self.chain.account("operator"),
+            "import_cap_contracts": int(
+                call(self.chain.contract("ImportCap").functions.contractCount())
+            ),
+            "market_paused": bool(call(self.chain.contract("Market").functions.paused())),
+            "metering_paused": bool(call(self.chain.contract("Metering").functions.paused())),
+        }
+
+    def _market(self) -> dict[str, Any]:
+        market = self.chain.contract("Market")
+        head = int(self.chain.w3.eth.block_number)
+        last = events.latest(events.getter(market, "IntervalCleared"), head)
+        grid = self.chain.grid()
+        open_interval = self.desk.default_interval()
+        phase = PHASES[int(self.chain.call(market.functions.phaseOf(open_interval)))]
+        return {
+            "last_cleared_interval": int(last["args"]["interval"]) if last else None,
+            "last_price_per_kwh": int(last["args"]["priceUnitsPerKwh"]) if last else None,
+            "last_volume_wh": int(last["args"]["volumeWh"]) if last else None,
+            "next_open_interval": open_interval,
+            "next_open_interval_phase": str(phase),
+            "interval_length_s": grid.interval_length_s,
+            "gate_closure_lead_s": grid.gate_lead_s,
+        }
+
+    def _ledger(self, status: dict[str, Any], embedded: bool) -> dict[str, Any]:
+        w3 = self.chain.w3
+        try:
+            finalized: int | None = int(w3.eth.get_block("finalized")["number"])
+        except (Web3RPCError, ValueError):
+            finalized = None  # a ledger without the 'finalized' tag
+        return {
+            "engine": "embedded" if embedded else "json-rpc",
+            "chain_id": int(w3.eth.chain_id),
+            "head": int(w3.eth.block_number),
+            "finalized": finalized,
+            "peers": status.get("peers"),
+            "pending_transactions": status.get("pending"),
+        }
+
+    def _communication(self, status: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "rest": "/v1",
+            "openapi": "/openapi.json",
+            "json_rpc": "/rpc",
+            "peers": status.get("peers"),
+        }
+
+    def _regulation(self) -> dict[str, Any]:
+        r = self.chain.contract("Regulation").functions
+        call = self.chain.call
+        policy = AdmissionPolicy(int(call(r.admissionPolicy())))
+        return {
+            "price_floor_per_kwh": int(call(r.priceFloorPerKwh())),
+            "price_ceiling_per_kwh": int(call(r.priceCeilingPerKwh())),
+            "network_charge_per_kwh": int(call(r.networkChargePerKwh())),
+            "min_cap_w": int(call(r.minCapW())),
+            "max_cap_w": int(call(r.maxCapW())),
+            "min_trust_wad": int(call(r.minTrustWad())),
+            "admission_policy": policy.name.lower().replace("_", "-"),
+            "delivery_penalty_per_kwh": int(call(r.deliveryPenaltyPerKwh())),
+            "delivery_beta_wad_per_kwh": int(call(r.deliveryBetaWadPerKwh())),
+        }
+
+
+def _read(state: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    try:
+        return state()
+    except READ_ERRORS as exc:
+        return {"error": str(exc)[:300] or type(exc).__name__}

@@ -1,0 +1,15 @@
+"""The /v1 routers, one per resource."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from node.rest.routes import audit, contracts, layers, market, orders
+
+ROUTERS: tuple[APIRouter, ...] = (
+    orders.router,
+    market.router,
+    contracts.router,
+    audit.router,
+    layers.router,
+)
