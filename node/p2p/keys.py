@@ -1,0 +1,179 @@
+"""The node's CurveZMQ key pair: the secret encrypted on disk, the public key in plain text.
+
+Files in the key directory (0700):
+
+- ``curve.key`` (0600): JSON ``{"version": 1, "public_z85", "kdf": "scrypt", "n", "r", "p",
+  "salt", "nonce", "ciphertext"}``; the 32-byte Curve25519 secret encrypted with AES-256-GCM under a
+  key derived by scrypt from the node passphrase (``GRIDLEDGER_PASSPHRASE``,
+  `node.keys.passphrase`); the public key is the associated data, so swapping in another
+  public key fails decryption.
+- ``curve.pub``: the Z85 public key; this is what other nodes put in their allow-lists.
+
+The secret is never logged: `CurveKeys` leaves it out of its repr.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import stat
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import zmq
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+from zmq.utils import z85
+
+from node.errors import ConfigError
+from node.keys import PASSPHRASE_ENV, SCRYPT_N, passphrase
+
+SECRET_FILE = "curve.key"
+PUBLIC_FILE = "curve.pub"
+KEY_FILE_VERSION = 1
+Z85_KEY_CHARS = 40
+_SCRYPT_R = 8
+_SCRYPT_P = 1
+_SALT_BYTES = 16
+_NONCE_BYTES = 12
+
+
+@dataclass(frozen=True, slots=True)
+class CurveKeys:
+    """A Curve25519 key pair in Z85 (40 ASCII characters each), as pyzmq's socket options take."""
+
+    public_z85: bytes
+    secret_z85: bytes = field(repr=False)
+
+
+def check_z85_key(value: bytes, what: str) -> bytes:
+    """`value` if it is a 40-character Z85 key, else `ConfigError` naming `what`."""
+    if not isinstance(value, bytes) or len(value) != Z85_KEY_CHARS:
+        raise ConfigError(f"{what} must be a {Z85_KEY_CHARS}-character Z85 Curve key")
+    try:
+        z85.decode(value)
+    except (ValueError, KeyError, TypeError, struct.error):
+        raise ConfigError(f"{what} is not valid Z85") from None
+    return value
+
+
+def _derive(secret: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    return Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(secret.encode("utf-8"))
+
+
+def _encrypt(keys: CurveKeys, secret: str) -> dict[str, Any]:
+    salt = secrets.token_bytes(_SALT_BYTES)
+    nonce = secrets.token_bytes(_NONCE_BYTES)
+    key = _derive(secret, salt, SCRYPT_N, _SCRYPT_R, _SCRYPT_P)
+    raw_secret = z85.decode(keys.secret_z85)
+    ciphertext = AESGCM(key).encrypt(nonce, raw_secret, keys.public_z85)
+    return {
+        "version": KEY_FILE_VERSION,
+        "public_z85": keys.public_z85.decode("ascii"),
+        "kdf": "scrypt",
+        "n": SCRYPT_N,
+        "r": _SCRYPT_R,
+        "p": _SCRYPT_P,
+        "salt": salt.hex(),
+        "nonce": nonce.hex(),
+        "ciphertext": ciphertext.hex(),
+    }
+
+
+def _read_key_file(path: Path) -> dict[str, Any]:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path} is not a Curve key file: {exc}") from None
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{path} is not a Curve key file: not a JSON object")
+    if doc.get("version") != KEY_FILE_VERSION or doc.get("kdf") != "scrypt":
+        raise ConfigError(
+            f"{path}: key file version {doc.get('version')!r} / kdf {doc.get('kdf')!r}, "
+            f"expected {KEY_FILE_VERSION} / 'scrypt'"
+        )
+    return doc
+
+
+def _decrypt(path: Path, doc: dict[str, Any], secret: str) -> CurveKeys:
+    try:
+        public_z85 = check_z85_key(str(doc["public_z85"]).encode("ascii"), f"{path} public_z85")
+        salt, nonce = bytes.fromhex(doc["salt"]), bytes.fromhex(doc["nonce"])
+        ciphertext = bytes.fromhex(doc["ciphertext"])
+        n, r, p = int(doc["n"]), int(doc["r"]), int(doc["p"])
+    except (KeyError, TypeError, UnicodeEncodeError) as exc:
+        raise ConfigError(f"{path} is not a Curve key file: {exc!r}") from None
+    except ValueError as exc:  # also ConfigError from check_z85_key, which says what
+        raise ConfigError(f"{path} is not a Curve key file: {exc}") from None
+    try:
+        raw_secret = AESGCM(_derive(secret, salt, n, r, p)).decrypt(nonce, ciphertext, public_z85)
+    except InvalidTag:
+        raise ConfigError(
+            f"cannot decrypt {path}: wrong {PASSPHRASE_ENV}, or the file was altered"
+        ) from None
+    secret_z85 = bytes(z85.encode(raw_secret))
+    if bytes(zmq.curve_public(secret_z85)) != public_z85:
+        raise ConfigError(f"{path}: the secret does not belong to its public key")
+    return CurveKeys(public_z85, secret_z85)
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write `text` to `path` (0600) via a temporary file, so a crash leaves no half key."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _check_mode(path: Path) -> None:
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise ConfigError(f"{path} has mode {mode:04o}; a secret key file must be 0600")
+
+
+def load_or_create_curve_keys(key_dir: Path) -> CurveKeys:
+    """The node's Curve key pair from `key_dir`, created (and encrypted) on first use.
+
+    Raises `ConfigError` if the passphrase is unset or wrong, the secret file is readable by
+    others or malformed, the public file holds another key, or only the public file exists (a
+    new identity would silently fall off every allow-list).
+    """
+    secret = passphrase()
+    key_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(key_dir, 0o700)
+    secret_path, public_path = key_dir / SECRET_FILE, key_dir / PUBLIC_FILE
+    if not secret_path.exists():
+        if public_path.exists():
+            raise ConfigError(
+                f"{public_path} exists but {secret_path} does not; restore the secret key file "
+                "or delete both to create a new identity (peers must then admit its key)"
+            )
+        public_z85, secret_z85 = zmq.curve_keypair()
+        keys = CurveKeys(bytes(public_z85), bytes(secret_z85))
+        _write_private(secret_path, json.dumps(_encrypt(keys, secret)))
+        public_path.write_bytes(keys.public_z85 + b"\n")
+        return keys
+    _check_mode(secret_path)
+    keys = _decrypt(secret_path, _read_key_file(secret_path), secret)
+    if not public_path.exists():  # the secret file is the source of truth
+        public_path.write_bytes(keys.public_z85 + b"\n")
+    elif public_path.read_bytes().strip() != keys.public_z85:
+        raise ConfigError(f"{public_path} is not the public key of {secret_path}")
+    return keys
+
+
+def read_public_key(key_dir: Path) -> bytes:
+    """The Z85 public key in `key_dir` (no passphrase needed): what peers put in allow-lists."""
+    path = key_dir / PUBLIC_FILE
+    try:
+        return check_z85_key(path.read_bytes().strip(), str(path))
+    except FileNotFoundError:
+        raise ConfigError(f"{path} does not exist; start the node once to create it") from None
