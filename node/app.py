@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from node import rest
+from node.consensus import admin_api
 from node.ledger.embedded.rpc import MAX_BODY_BYTES
 from node.service import NodeService
 
@@ -51,4 +52,6 @@ def create_app(service: NodeService, data_dir: Path | None = None) -> FastAPI:
 
     # After /v1/contracts/addresses, so that path is not taken for a contract id.
     rest.mount(app, service, data_dir)
+    app.state.service = service
+    app.include_router(admin_api.router)
     return app

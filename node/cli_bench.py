@@ -42,6 +42,22 @@ def _bench_ledger(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_testnet(args: argparse.Namespace) -> int:
+    from node.benchmarks.testnet import measure
+
+    def progress(message: str) -> None:
+        print(f"[bench testnet] {message}", file=sys.stderr, flush=True)
+
+    figures = measure(tuple(args.nodes), args.batches, progress)
+    if args.json:
+        print(json.dumps(figures, indent=2))
+    else:
+        width = max(len(k) for k in figures)
+        for key, value in figures.items():
+            print(f"{key:<{width}}  {value:>12,.3f}")
+    return 0
+
+
 def register(commands: Any) -> None:
     """Add `bench` and its subcommands to the CLI."""
     bench = commands.add_parser("bench", help="measure gas and speed (see BENCHMARKS.md)")
@@ -74,3 +90,12 @@ def register(commands: Any) -> None:
         help="transactions in the chain for the query latencies (default 100000; 0 skips)",
     )
     ledger.set_defaults(handler=_bench_ledger)
+    net = kinds.add_parser(
+        "testnet", help="finalized signed readings/s and confirmation latency on 1, 3, 4 nodes"
+    )
+    net.add_argument("--json", action="store_true", help="print the figures as JSON")
+    net.add_argument(
+        "--nodes", type=int, nargs="+", default=[1, 3, 4], help="testnet sizes (default 1 3 4)"
+    )
+    net.add_argument("--batches", type=int, default=40, help="batches of 60 readings (default 40)")
+    net.set_defaults(handler=_bench_testnet)

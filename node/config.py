@@ -12,15 +12,31 @@ from node.ledger.embedded.genesis import GenesisConfig
 
 
 @dataclass(frozen=True, slots=True)
+class PeerConfig:
+    """Another node: its name, P2P endpoint (tcp://host:port) and CurveZMQ public key (Z85)."""
+
+    name: str
+    endpoint: str
+    public_key: str
+
+
+@dataclass(frozen=True, slots=True)
 class NodeConfig:
-    """host/port of the HTTP server; block timing [s]; the genesis; whether to deploy the
-    contracts on a fresh chain."""
+    """host/port of the HTTP server; block timing [s] of a lone node; the genesis; whether to
+    deploy the contracts on a fresh chain. A testnet node has `genesis_file` (the shared
+    genesis, contracts included), a P2P port, its peers, and its consensus clock: "wall", or
+    "sim" (blocks sealed at simulation ticks)."""
 
     host: str = "127.0.0.1"
     port: int = 8545
     block_period_s: float = 0.2
     genesis: GenesisConfig = field(default_factory=GenesisConfig)
     deploy_contracts: bool = True
+    name: str = "node"
+    genesis_file: Path | None = None
+    p2p_port: int = 0
+    peers: tuple[PeerConfig, ...] = ()
+    clock: str = "wall"
 
 
 def _get(table: dict[str, Any], key: str, kind: type, default: Any, path: str) -> Any:
@@ -30,6 +46,38 @@ def _get(table: dict[str, Any], key: str, kind: type, default: Any, path: str) -
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise ConfigError(f"{path}.{key}: expected {kind.__name__}, got {value!r}")
     return value
+
+
+def _relative(config_path: Path | None, value: str) -> Path:
+    """`value` as a path; relative ones are relative to the config file's folder."""
+    path = Path(value)
+    if not path.is_absolute() and config_path is not None:
+        path = config_path.parent / path
+    return path
+
+
+def _peers(p2p: dict[str, Any]) -> tuple[PeerConfig, ...]:
+    raw = p2p.get("peers", [])
+    if not isinstance(raw, list):
+        raise ConfigError("p2p.peers: expected an array of tables")
+    peers = []
+    for i, entry in enumerate(raw):
+        where = f"p2p.peers[{i}]"
+        if not isinstance(entry, dict) or set(entry) != {"name", "endpoint", "public_key"}:
+            raise ConfigError(f"{where}: expected a table with name, endpoint and public_key")
+        peer = PeerConfig(
+            name=_get(entry, "name", str, "", where),
+            endpoint=_get(entry, "endpoint", str, "", where),
+            public_key=_get(entry, "public_key", str, "", where),
+        )
+        if not peer.endpoint.startswith("tcp://"):
+            raise ConfigError(f"{where}.endpoint: expected tcp://host:port, got {peer.endpoint!r}")
+        if len(peer.public_key) != 40:
+            raise ConfigError(f"{where}.public_key: expected 40 Z85 characters")
+        peers.append(peer)
+    if len({p.name for p in peers}) != len(peers):
+        raise ConfigError("p2p.peers: two peers have the same name")
+    return tuple(peers)
 
 
 def load_config(path: Path | None, port: int | None = None) -> NodeConfig:
@@ -44,8 +92,12 @@ def load_config(path: Path | None, port: int | None = None) -> NodeConfig:
             raise ConfigError(f"{path}: {exc}") from exc
     node = raw.get("node", {})
     chain = raw.get("chain", {})
-    if not isinstance(node, dict) or not isinstance(chain, dict):
-        raise ConfigError("[node] and [chain] must be tables")
+    p2p = raw.get("p2p", {})
+    if not all(isinstance(t, dict) for t in (node, chain, p2p)):
+        raise ConfigError("[node], [chain] and [p2p] must be tables")
+    genesis_file = _get(chain, "genesis_file", str, "", "chain")
+    if genesis_file and set(chain) != {"genesis_file"}:
+        raise ConfigError("chain.genesis_file: the genesis file replaces the other [chain] keys")
     prefund_raw = _get(chain, "prefund", dict, {}, "chain")
     prefund = {}
     for address, balance in prefund_raw.items():
@@ -67,7 +119,16 @@ def load_config(path: Path | None, port: int | None = None) -> NodeConfig:
         block_period_s=_get(node, "block_period_s", float, 0.2, "node"),
         genesis=genesis,
         deploy_contracts=_get(node, "deploy_contracts", bool, True, "node"),
+        name=_get(node, "name", str, "node", "node"),
+        genesis_file=_relative(path, genesis_file) if genesis_file else None,
+        p2p_port=_get(p2p, "port", int, 0, "p2p"),
+        peers=_peers(p2p),
+        clock=_get(node, "clock", str, "wall", "node"),
     )
+    if config.clock not in ("wall", "sim"):
+        raise ConfigError(f"node.clock: must be 'wall' or 'sim', got {config.clock!r}")
+    if config.genesis_file is not None and not 1 <= config.p2p_port <= 65535:
+        raise ConfigError(f"p2p.port: a testnet node needs one in 1..65535, got {config.p2p_port}")
     if not 1 <= config.port <= 65535:
         raise ConfigError(f"node.port: must be in 1..65535, got {config.port}")
     if not 0.0 < config.block_period_s <= 3600:

@@ -3,6 +3,7 @@ with the node's keys, and the contract deployment."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import threading
@@ -15,9 +16,10 @@ from typing import Any
 import requests
 from eth_account.signers.local import LocalAccount
 from web3 import HTTPProvider, Web3
-from web3.middleware import SignAndSendRawMiddlewareBuilder
+from web3.middleware import ExtraDataToPOAMiddleware, SignAndSendRawMiddlewareBuilder
 
 from node.config import NodeConfig
+from node.consensus.replica import Replica, open_replica
 from node.errors import LedgerError
 from node.keys import load_or_create
 from node.ledger.deploy import Deployment, MarketTiming, RegulationRules, Roles, deploy_stack
@@ -39,6 +41,7 @@ class NodeService:
     chain: EmbeddedChain | None = None
     producer: BlockProducer | None = None
     deployment: Deployment | None = None
+    replica: Replica | None = None
     state: str = "starting"
     _stop: threading.Event = field(default_factory=threading.Event)
 
@@ -50,6 +53,8 @@ class NodeService:
         out: dict[str, Any] = {"status": self.state, "head": head}
         if self.chain is not None:
             out["pending"] = len(self.chain.pool)
+        if self.replica is not None:
+            out.update(self.replica.status())
         if self.state == "waiting-for-funds":
             out["fund"] = self.accounts["admin"].address
         return out
@@ -58,6 +63,8 @@ class NodeService:
         self._stop.set()
         if self.producer is not None:
             self.producer.stop()
+        if self.replica is not None:
+            self.replica.stop()
         if self.chain is not None:
             self.chain.close()
 
@@ -66,7 +73,9 @@ def start(data_dir: Path, config: NodeConfig, rpc_url: str | None = None) -> Nod
     """Open the ledger (embedded in `data_dir`, or the network at `rpc_url`) and deploy the
     contracts if this node has none yet."""
     accounts = load_or_create(data_dir / "keystore")
-    if rpc_url is None:
+    if config.genesis_file is not None:
+        service = _testnet_node(data_dir, config, accounts)
+    elif rpc_url is None:
         service = _embedded(data_dir, config, accounts)
     else:
         service = _external(rpc_url, accounts)
@@ -74,7 +83,10 @@ def start(data_dir: Path, config: NodeConfig, rpc_url: str | None = None) -> Nod
         SignAndSendRawMiddlewareBuilder.build(list(accounts.values())), layer=0
     )
     known = _load_deployment(data_dir, int(service.w3.eth.chain_id))
-    if known is not None:
+    if service.replica is not None:  # the contracts are in the shared genesis
+        service.deployment = Deployment(dict(service.replica.contracts))  # type: ignore[arg-type]
+        service.state = "ok"
+    elif known is not None:
         service.deployment, service.state = known, "ok"
     elif not config.deploy_contracts:
         service.state = "ok"
@@ -103,6 +115,23 @@ def _embedded(data_dir: Path, config: NodeConfig, accounts: dict[str, LocalAccou
     )
 
 
+def _testnet_node(
+    data_dir: Path, config: NodeConfig, accounts: dict[str, LocalAccount]
+) -> NodeService:
+    replica = open_replica(data_dir, config)
+    rpc = JsonRpc(replica.chain)
+    replica.start()
+    w3 = Web3(EmbeddedProvider(rpc))
+    w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)  # the 73-byte Aura seal
+    return NodeService(
+        w3=w3,
+        accounts=accounts,
+        handle_rpc=rpc.handle_bytes,
+        chain=replica.chain,
+        replica=replica,
+    )
+
+
 def _external(rpc_url: str, accounts: dict[str, LocalAccount]) -> NodeService:
     def proxy(body: bytes) -> bytes | None:
         reply = requests.post(
@@ -123,9 +152,7 @@ def _with_role_funds(genesis: GenesisConfig, accounts: dict[str, LocalAccount]) 
     prefund = dict(genesis.prefund)
     for account in accounts.values():
         prefund.setdefault(account.address, 1_000_000 * ETHER_WEI)
-    return GenesisConfig(
-        genesis.chain_id, genesis.gas_limit, genesis.timestamp_ts, genesis.base_fee_wei, prefund
-    )
+    return dataclasses.replace(genesis, prefund=prefund)
 
 
 def _deployment_path(data_dir: Path) -> Path:

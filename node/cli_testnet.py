@@ -1,0 +1,77 @@
+"""`gridledger testnet up|down|status`: a local multi-node testnet on loopback."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+DEFAULT_DIR = Path("testnet")
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _up(args: argparse.Namespace) -> int:
+    from node import testnet
+    from node.errors import NodeError
+
+    try:
+        testnet.up(args.data_dir, args.nodes, args.base_port, args.period, _say)
+        doc = testnet.status(args.data_dir)
+    except NodeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(doc, indent=1) if args.json else testnet.format_status(doc))
+    return 0
+
+
+def _down(args: argparse.Namespace) -> int:
+    from node import testnet
+    from node.errors import NodeError
+
+    try:
+        stopped = testnet.down(args.data_dir, _say)
+    except NodeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"stopped {stopped} node(s); data kept in {args.data_dir}")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from node import testnet
+    from node.errors import NodeError
+
+    try:
+        doc = testnet.status(args.data_dir)
+    except NodeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(doc, indent=1) if args.json else testnet.format_status(doc))
+    return 0
+
+
+def register(commands: Any) -> None:
+    net = commands.add_parser("testnet", help="a local multi-node testnet on loopback")
+    kinds = net.add_subparsers(dest="testnet_command", required=True)
+    up = kinds.add_parser(
+        "up", help="create (keys, shared genesis) or resume the testnet; start missing nodes"
+    )
+    up.add_argument("--nodes", type=int, default=4, help="number of nodes (default 4)")
+    up.add_argument("--base-port", type=int, default=8545, help="HTTP port of node1")
+    up.add_argument("--period", type=int, default=1, help="block period [s] (default 1)")
+    up.set_defaults(handler=_up)
+    down = kinds.add_parser("down", help="stop the nodes, keep their data")
+    down.set_defaults(handler=_down)
+    status = kinds.add_parser("status", help="nodes, URLs, pids, heads, finality, contracts")
+    status.set_defaults(handler=_status)
+    for sub in (up, down, status):
+        sub.add_argument(
+            "--data-dir", type=Path, default=DEFAULT_DIR, help="testnet folder (default ./testnet)"
+        )
+    for sub in (up, status):
+        sub.add_argument("--json", action="store_true", help="machine-readable status")

@@ -1,0 +1,444 @@
+"""Aura consensus of one replica: sealing in turn, importing gossiped blocks, fork choice and
+sync from peers.
+
+Threads: the sealer wakes at every step and seals when this node is the step's proposer; the
+worker imports gossiped blocks and transactions and syncs from peers that are ahead (so the
+transport's thread never waits on block execution); the announcer broadcasts this replica's
+status twice a second and re-gossips transactions still waiting in the pool. Requests for
+blocks are answered on the transport's thread from the chain (read-only).
+
+Rules (DESIGN.md): proposer = authorities[step mod n]; each block is checked (seal, step,
+proposer, slot timestamp, parent, not from the future) and re-executed (state, transaction and
+receipt roots) before it is accepted; fork choice is `forkchoice.prefer`; a reorg puts the
+dropped transactions back into the pool; a rejected block's peer is logged as the offender.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from itertools import chain as chained
+from itertools import pairwise
+from typing import Any, Protocol
+
+import rlp
+from eth.abc import BlockAPI, BlockHeaderAPI
+
+from node.consensus.clock import Clock
+from node.consensus.forkchoice import ChainScore, prefer
+from node.ledger.embedded.aura import Aura, GridledgerVM, SealError, check_seal, step_of
+from node.ledger.embedded.aura import finalized_number as aura_finalized
+from node.ledger.embedded.chain import EmbeddedChain, TransactionRejectedError
+from node.p2p.wire import Block, Blocks, GetBlockByHash, GetBlocks, Message, Status, Tx
+
+log = logging.getLogger(__name__)
+
+FUTURE_TOLERANCE_S = 1.0
+"""How far ahead of our clock a block's slot may be [s] (clock skew between nodes)."""
+REQUEST_TIMEOUT_S = 2.0
+MAX_REORG_BLOCKS = 4096
+"""Longest branch fetched back from a peer to find the common ancestor [blocks]."""
+BLOCKS_PER_REQUEST = 128
+STATUS_PERIOD_S = 0.5
+REGOSSIP_PERIOD_S = 3.0
+REGOSSIP_MAX_TXS = 256
+
+
+class Network(Protocol):
+    """What consensus needs of the transport (node.p2p.transport.Transport)."""
+
+    def broadcast(self, message: Message) -> None: ...
+
+    def request(self, peer: str, message: Message, timeout_s: float) -> Message | None: ...
+
+    def peers_alive(self) -> list[str]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PeerStatus:
+    head_number: int
+    head_hash: bytes
+    finalized_number: int
+    seen_ts: float
+
+
+class RejectedBlockError(Exception):
+    """A peer's block or branch breaks a rule; the message says which."""
+
+
+def encode_block(block: BlockAPI) -> bytes:
+    return bytes(rlp.encode(block))
+
+
+def decode_block(data: bytes) -> BlockAPI:
+    try:
+        block: BlockAPI = rlp.decode(data, sedes=GridledgerVM.get_block_class())
+    except Exception as exc:
+        raise RejectedBlockError(f"block does not decode: {exc}") from exc
+    return block
+
+
+class Consensus:
+    """One replica's consensus. `key` is this node's authority key (None: follow only)."""
+
+    def __init__(
+        self,
+        chain: EmbeddedChain,
+        aura: Aura,
+        key: Any | None,
+        clock: Clock,
+        name: str = "node",
+    ) -> None:
+        self.chain = chain
+        self.aura = aura
+        self.key = key
+        self.address = bytes(key.public_key.to_canonical_address()) if key is not None else None
+        self.clock = clock
+        self.name = name
+        self.network: Network | None = None
+        self.genesis_hash = bytes(chain.header_by_number(0).hash)
+        self.peers: dict[str, PeerStatus] = {}
+        self.rejected: dict[str, int] = {}  # peer -> blocks rejected (offences)
+        self.reorgs = 0
+        self._queue: queue.Queue[tuple[str, str, Any]] = queue.Queue(maxsize=10_000)
+        self._sync_wanted: set[str] = set()
+        self._stale_tips: dict[str, bytes] = {}
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        chain.tx_listeners.append(self._announce_tx)
+
+    # ------------------------------------------------------------ life cycle
+    def attach(self, network: Network) -> None:
+        self.network = network
+
+    def start(self) -> None:
+        for target, name in (
+            (self._seal_loop, "sealer"),
+            (self._work_loop, "consensus-worker"),
+            (self._announce_loop, "announcer"),
+        ):
+            thread = threading.Thread(target=target, name=f"{self.name}-{name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=10)
+
+    # ------------------------------------------------------------ views
+    def score(self) -> ChainScore:
+        with self.chain.lock:
+            return ChainScore(self.chain.finalized_number(), self.chain.head_header().block_number)
+
+    def aura_for(self, number: int) -> Aura:
+        """The Aura parameters in force for block `number` (fixed authority set for now)."""
+        return self.aura
+
+    def status_message(self) -> Status:
+        with self.chain.lock:
+            head = self.chain.head_header()
+            return Status(
+                head_number=int(head.block_number),
+                head_hash=bytes(head.hash),
+                finalized_number=self.chain.finalized_number(),
+                genesis_hash=self.genesis_hash,
+            )
+
+    # ------------------------------------------------------------ transport handler
+    def handle(self, peer: str, message: Message) -> Message | None:
+        """Called by the transport for every valid message; returns the reply to requests."""
+        if isinstance(message, Status):
+            self._on_status(peer, message)
+        elif isinstance(message, Tx):
+            self._enqueue("tx", peer, message.raw)
+        elif isinstance(message, Block):
+            self._enqueue("block", peer, message.rlp)
+        elif isinstance(message, GetBlocks):
+            return Blocks(tuple(self._canonical_rlp(message.from_number, message.count)))
+        elif isinstance(message, GetBlockByHash):
+            block = self.chain.block_by_hash(message.hash)
+            return Blocks((encode_block(block),) if block is not None else ())
+        return None
+
+    def _on_status(self, peer: str, status: Status) -> None:
+        if status.genesis_hash != self.genesis_hash:
+            if peer not in self.rejected:
+                log.warning(
+                    "peer %s runs another chain (genesis 0x%s, ours 0x%s); ignoring it",
+                    peer,
+                    status.genesis_hash.hex()[:12],
+                    self.genesis_hash.hex()[:12],
+                )
+            self.rejected[peer] = self.rejected.get(peer, 0) + 1
+            return
+        self.peers[peer] = PeerStatus(
+            status.head_number, status.head_hash, status.finalized_number, time.time()
+        )
+        theirs = ChainScore(status.finalized_number, status.head_number)
+        if theirs > self.score() and self._stale_tips.get(peer) != status.head_hash:
+            self._enqueue("sync", peer, None)
+
+    def _canonical_rlp(self, from_number: int, count: int) -> Iterator[bytes]:
+        with self.chain.lock:
+            head = int(self.chain.head_header().block_number)
+            for number in range(from_number, min(from_number + count, head + 1)):
+                yield encode_block(self.chain.block_by_number(number))
+
+    def _enqueue(self, kind: str, peer: str, payload: Any) -> None:
+        if kind == "sync":
+            if peer in self._sync_wanted:
+                return
+            self._sync_wanted.add(peer)
+        try:
+            self._queue.put_nowait((kind, peer, payload))
+        except queue.Full:
+            log.warning("consensus queue full; dropped a %s from %s", kind, peer)
+            self._sync_wanted.discard(peer)
+
+    # ------------------------------------------------------------ transactions
+    def _announce_tx(self, raw: bytes) -> None:
+        if self.network is not None:
+            self.network.broadcast(Tx(raw))
+
+    def _on_tx(self, peer: str, raw: bytes) -> None:
+        try:
+            self.chain.submit_raw(raw, announce=False)
+        except TransactionRejectedError as exc:
+            log.debug("transaction from %s not pooled: %s", peer, exc)
+
+    # ------------------------------------------------------------ sealing
+    def _seal_loop(self) -> None:
+        last_step = -1
+        while not self._stop.is_set():
+            step = self.aura.step_at(int(self.clock.now_ts()))
+            if step > last_step:
+                last_step = step
+                self.seal_step(step)
+            if not self.clock.wait_until(self.aura.slot_ts(step + 1), self._stop):
+                return
+
+    def seal_step(self, step: int) -> BlockAPI | None:
+        """Seal and broadcast the block of `step` if this node is its proposer and the head
+        is older; the block, or None."""
+        if self.key is None or self.network is None:
+            return None
+        with self.chain.lock:
+            head = self.chain.head_header()
+            number = int(head.block_number) + 1
+            aura = self.aura_for(number)
+            if step <= step_of(head) or aura.proposer(step) != self.address:
+                return None
+            try:
+                mined = self.chain.produce_sealed_block(aura, step, self.key)
+            except Exception:
+                log.exception("sealing block %d at step %d failed", number, step)
+                return None
+        log.debug("sealed block %d at step %d", number, step)
+        self.network.broadcast(Block(encode_block(mined.block)))
+        return mined.block
+
+    # ------------------------------------------------------------ gossip and sync
+    def _work_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                item = self._queue.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            self._process(*item)
+
+    def drain(self) -> int:
+        """Process every queued message now (tests and simulation mode); how many."""
+        done = 0
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return done
+            self._process(*item)
+            done += 1
+
+    def _process(self, kind: str, peer: str, payload: Any) -> None:
+        try:
+            if kind == "tx":
+                self._on_tx(peer, payload)
+            elif kind == "block":
+                self._on_block(peer, payload)
+            elif kind == "sync":
+                self._sync_wanted.discard(peer)
+                self._sync_from(peer)
+        except RejectedBlockError as exc:
+            self._offence(peer, str(exc))
+        except Exception:
+            log.exception("handling a %s from %s failed", kind, peer)
+
+    def _offence(self, peer: str, reason: str) -> None:
+        self.rejected[peer] = self.rejected.get(peer, 0) + 1
+        log.warning("rejected a block from peer %s: %s", peer, reason)
+
+    def _on_block(self, peer: str, data: bytes) -> None:
+        block = decode_block(data)
+        if self.chain.is_canonical(block.hash):
+            return
+        with self.chain.lock:
+            head = self.chain.head_header()
+        if block.header.parent_hash == head.hash:
+            self._adopt([block], peer)
+        elif block.number > head.block_number:
+            branch = self._fetch_branch(peer, [block])
+            if branch:
+                self._adopt(branch, peer)
+
+    def _sync_from(self, peer: str) -> None:
+        """Fetch and adopt the peer's chain while it scores above ours."""
+        if self.network is None:
+            return
+        for _ in range(10_000):
+            status = self.peers.get(peer)
+            ours = self.score()
+            if status is None or ChainScore(status.finalized_number, status.head_number) <= ours:
+                return
+            if status.head_number > ours.head:
+                start = ours.head + 1
+                count = min(BLOCKS_PER_REQUEST, status.head_number - ours.head)
+            else:  # shorter but more finalized: fetch its tip and walk back
+                start, count = status.head_number, 1
+            reply = self.network.request(peer, GetBlocks(start, count), REQUEST_TIMEOUT_S)
+            if not isinstance(reply, Blocks) or not reply.rlp:
+                return
+            blocks = [decode_block(raw) for raw in reply.rlp]
+            _check_linked(blocks, start)
+            branch = self._fetch_branch(peer, blocks)
+            if not branch:
+                self._stale_tips[peer] = status.head_hash
+                return
+            if not self._adopt(branch, peer):
+                self._stale_tips[peer] = status.head_hash
+                return
+
+    def _fetch_branch(self, peer: str, blocks: list[BlockAPI]) -> list[BlockAPI]:
+        """`blocks` without those we already hold canonically, extended back (by hash, from
+        the peer) to the first block whose parent is on our canonical chain."""
+        branch = list(blocks)
+        while branch and self.chain.is_canonical(branch[0].hash):
+            branch.pop(0)
+        while branch and not self.chain.is_canonical(branch[0].header.parent_hash):
+            if len(branch) >= MAX_REORG_BLOCKS or self.network is None:
+                log.warning("peer %s's branch forks more than %d blocks back", peer, len(branch))
+                return []
+            wanted = bytes(branch[0].header.parent_hash)
+            reply = self.network.request(peer, GetBlockByHash(wanted), REQUEST_TIMEOUT_S)
+            if not isinstance(reply, Blocks) or not reply.rlp:
+                return []
+            parent = decode_block(reply.rlp[0])
+            if parent.hash != wanted:
+                raise RejectedBlockError(f"asked for block 0x{wanted.hex()[:12]}, got another")
+            branch.insert(0, parent)
+        return branch
+
+    def _check_block(self, header: BlockHeaderAPI, parent: BlockHeaderAPI) -> None:
+        step_ts = self.aura.slot_ts(step_of(header))
+        if step_ts > self.clock.now_ts() + FUTURE_TOLERANCE_S:
+            raise RejectedBlockError(
+                f"block {header.block_number}: step {step_of(header)} starts at {step_ts}, "
+                f"in the future (now {self.clock.now_ts():.0f})"
+            )
+        try:
+            check_seal(header, parent, self.aura_for(header.block_number))
+        except SealError as exc:
+            raise RejectedBlockError(str(exc)) from exc
+
+    def _adopt(self, branch: list[BlockAPI], peer: str) -> bool:
+        """Switch to `branch` (ascending; its first block's parent is canonical here) if fork
+        choice prefers it; re-execute every block. True if the chain changed."""
+        with self.chain.lock:
+            fork = self.chain.chain.get_block_header_by_hash(branch[0].header.parent_hash)
+            head = self.chain.head_header()
+            current = ChainScore(self.chain.finalized_number(), int(head.block_number))
+            parent = fork
+            for block in branch:
+                self._check_block(block.header, parent)
+                parent = block.header
+            if fork.hash != head.hash:
+                headers = chained(
+                    (b.header for b in reversed(branch)), self.chain.headers_down(fork)
+                )
+                candidate = ChainScore(
+                    aura_finalized(headers, self.aura), int(branch[-1].header.block_number)
+                )
+                if not prefer(candidate, current, int(fork.block_number)):
+                    return False
+                return self._reorg(branch, fork, head, peer)
+            return self._extend(branch, peer)
+
+    def _extend(self, branch: Iterable[BlockAPI], peer: str) -> bool:
+        changed = False
+        for block in branch:
+            try:
+                self.chain.import_sealed_block(block, self.aura_for(block.number))
+            except Exception as exc:
+                self._offence(peer, f"block {block.number} does not re-execute: {exc}")
+                return changed
+            changed = True
+        return changed
+
+    def _reorg(
+        self, branch: list[BlockAPI], fork: BlockHeaderAPI, head: BlockHeaderAPI, peer: str
+    ) -> bool:
+        fork_number = int(fork.block_number)
+        old = [self.chain.block_by_number(n) for n in range(fork_number + 1, head.block_number + 1)]
+        self.chain.rewind_to(fork_number, repool=True)
+        complete = len(branch)
+        for index, block in enumerate(branch):
+            try:
+                self.chain.import_sealed_block(block, self.aura_for(block.number))
+            except Exception as exc:
+                self._offence(peer, f"block {block.number} does not re-execute: {exc}")
+                complete = index
+                break
+        if complete < len(branch) and self.score() <= ChainScore(
+            self.chain.finalized_number(), int(head.block_number)
+        ):
+            # The branch broke half-way and is no better: back to our own blocks.
+            self.chain.rewind_to(fork_number, repool=True)
+            for block in old:
+                self.chain.import_sealed_block(block, self.aura_for(block.number))
+            return False
+        self.reorgs += 1
+        log.info(
+            "reorg at block %d: dropped %d blocks, adopted %d from %s",
+            fork_number,
+            len(old),
+            complete,
+            peer,
+        )
+        return True
+
+    # ------------------------------------------------------------ announcing
+    def _announce_loop(self) -> None:
+        last_regossip = time.monotonic()
+        while not self._stop.wait(STATUS_PERIOD_S):
+            if self.network is None:
+                continue
+            try:
+                self.network.broadcast(self.status_message())
+                if time.monotonic() - last_regossip >= REGOSSIP_PERIOD_S:
+                    last_regossip = time.monotonic()
+                    with self.chain.lock:
+                        waiting = list(self.chain.pool.values())[:REGOSSIP_MAX_TXS]
+                    for tx in waiting:
+                        self.network.broadcast(Tx(tx.encode()))
+            except Exception:
+                log.exception("announcing failed")
+
+
+def _check_linked(blocks: list[BlockAPI], start: int) -> None:
+    if blocks[0].number != start:
+        raise RejectedBlockError(f"asked for blocks from {start}, got {blocks[0].number}")
+    for prev, block in pairwise(blocks):
+        if block.header.parent_hash != prev.hash:
+            raise RejectedBlockError(f"block {block.number} does not follow block {prev.number}")

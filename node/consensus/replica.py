@@ -1,0 +1,90 @@
+"""A testnet node's replica: its chain from the shared genesis, its consensus and its P2P
+transport, assembled from the node's config and data directory."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eth_utils.address import to_checksum_address
+
+from node.config import NodeConfig
+from node.consensus.authority_key import load_or_create_authority_key
+from node.consensus.clock import Clock, SimClock, WallClock
+from node.consensus.engine import Consensus
+from node.errors import ConfigError
+from node.ledger.embedded.aura import Aura, step_of
+from node.ledger.embedded.chain import EmbeddedChain
+from node.ledger.embedded.genesis_file import load_genesis_file
+from node.p2p.keys import load_or_create_curve_keys
+from node.p2p.peers import Peer
+from node.p2p.transport import Transport
+
+
+@dataclass
+class Replica:
+    chain: EmbeddedChain
+    consensus: Consensus
+    transport: Transport
+    clock: Clock
+    contracts: dict[str, str]
+    started_ts: float
+    dropped_links: set[str] = field(default_factory=set)
+
+    def start(self) -> None:
+        self.transport.start()
+        self.consensus.start()
+
+    def stop(self) -> None:
+        self.consensus.stop()
+        self.transport.stop()
+
+    def status(self) -> dict[str, Any]:
+        """Head, finalized height, step, peers and offences, for /healthz and status."""
+        consensus = self.consensus
+        with self.chain.lock:
+            head = self.chain.head_header()
+            finalized = self.chain.finalized_number()
+        address = consensus.address
+        return {
+            "name": consensus.name,
+            "authority": to_checksum_address(address) if address else None,
+            "head": int(head.block_number),
+            "head_hash": "0x" + bytes(head.hash).hex(),
+            "head_step": step_of(head),
+            "finalized": finalized,
+            "step": consensus.aura.step_at(int(self.clock.now_ts())),
+            "peers": self.transport.peers_alive(),
+            "dropped_links": sorted(self.dropped_links),
+            "pending": len(self.chain.pool),
+            "reorgs": consensus.reorgs,
+            "rejected_blocks": dict(consensus.rejected),
+        }
+
+
+def open_replica(data_dir: Path, config: NodeConfig) -> Replica:
+    """The replica of a testnet node (config.genesis_file set); not started."""
+    if config.genesis_file is None:
+        raise ConfigError("a testnet node needs chain.genesis_file")
+    genesis, contracts = load_genesis_file(config.genesis_file)
+    authorities = tuple(bytes.fromhex(a[2:]) for a in genesis.authorities)
+    if not authorities:
+        raise ConfigError(f"{config.genesis_file}: a testnet genesis needs authorities")
+    aura = Aura(authorities, genesis.period_s, genesis.timestamp_ts)
+    key = load_or_create_authority_key(data_dir / "keystore")
+    own = bytes(key.public_key.to_canonical_address())
+    clock: Clock = SimClock(genesis.timestamp_ts) if config.clock == "sim" else WallClock()
+    chain = EmbeddedChain(data_dir / "chain", genesis, aura=aura)
+    consensus = Consensus(chain, aura, key if own in authorities else None, clock, name=config.name)
+    peers = [Peer(p.name, p.endpoint, p.public_key.encode()) for p in config.peers]
+    transport = Transport(
+        config.name,
+        load_or_create_curve_keys(data_dir / "p2p"),
+        f"tcp://{config.host}:{config.p2p_port}",
+        peers,
+        consensus.handle,
+    )
+    consensus.attach(transport)
+    return Replica(chain, consensus, transport, clock, contracts, time.time())

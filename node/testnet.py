@@ -1,0 +1,344 @@
+"""A local multi-node testnet: keys, the shared genesis, one process per node, status, stop.
+
+Layout of the data directory (kept by `down`, resumed by `up`)::
+
+    DIR/testnet.json     the nodes: name, HTTP port, P2P port, role
+    DIR/genesis.json     the shared genesis (authorities, period, contracts' deploy transactions)
+    DIR/nodeK/node.toml  node K's config; keystore/ (encrypted keys), p2p/ (Curve keys),
+                         chain/ (its replica), node.log, node.pid
+
+Node 1 holds the stack's admin, operator, regulator and treasury roles ("operator"); the
+others are "prosumer" nodes. Every node is an authority. HTTP port of node K: base + K - 1;
+P2P port: base + 1000 + K - 1.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+from eth_account.signers.local import LocalAccount
+
+from node.consensus.authority_key import load_or_create_authority_key
+from node.errors import ConfigError, NodeError
+from node.keys import PASSPHRASE_ENV, load_or_create, passphrase
+from node.ledger.deploy import MarketTiming, RegulationRules, Roles
+from node.ledger.embedded.genesis import ETHER_WEI, GenesisConfig
+from node.ledger.embedded.genesis_file import load_genesis_file, write_genesis_file
+from node.ledger.genesis_deploy import record_deployment
+from node.p2p.keys import load_or_create_curve_keys, read_public_key
+
+P2P_PORT_OFFSET = 1000
+FUND_WEI = 1_000_000 * ETHER_WEI
+START_TIMEOUT_S = 90.0
+
+
+class TestnetError(NodeError):
+    """The testnet cannot be created, started, read or stopped (the message says why)."""
+
+
+@dataclass(frozen=True, slots=True)
+class NodeEntry:
+    name: str
+    http_port: int
+    p2p_port: int
+    role: str
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+
+def _layout_path(data_dir: Path) -> Path:
+    return data_dir / "testnet.json"
+
+
+def load_layout(data_dir: Path) -> list[NodeEntry]:
+    path = _layout_path(data_dir)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        return [NodeEntry(**entry) for entry in doc["nodes"]]
+    except FileNotFoundError:
+        raise TestnetError(
+            f"{data_dir} holds no testnet (no {path.name}); run testnet up"
+        ) from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise TestnetError(f"{path} is damaged: {exc}") from exc
+
+
+def create(
+    data_dir: Path, nodes: int, base_port: int, period_s: int, say: Callable[[str], None]
+) -> list[NodeEntry]:
+    """Keys for every node, the shared genesis with the contracts, and each node's config."""
+    if not 1 <= nodes <= 16:
+        raise TestnetError(f"--nodes must be 1..16, got {nodes}")
+    if not 1024 <= base_port <= 65535 - P2P_PORT_OFFSET - nodes:
+        raise TestnetError(f"--base-port must leave room for {nodes} HTTP and P2P ports")
+    passphrase()  # fail before creating anything
+    data_dir.mkdir(parents=True, exist_ok=True)
+    entries = [
+        NodeEntry(
+            f"node{k}",
+            base_port + k - 1,
+            base_port + P2P_PORT_OFFSET + k - 1,
+            "operator" if k == 1 else "prosumer",
+        )
+        for k in range(1, nodes + 1)
+    ]
+    accounts: list[dict[str, LocalAccount]] = []
+    authorities: list[str] = []
+    for entry in entries:
+        node_dir = data_dir / entry.name
+        say(f"keys for {entry.name}")
+        accounts.append(load_or_create(node_dir / "keystore"))
+        key = load_or_create_authority_key(node_dir / "keystore")
+        authorities.append(key.public_key.to_checksum_address())
+        load_or_create_curve_keys(node_dir / "p2p")
+    prefund: dict[str, int] = {
+        str(a.address): FUND_WEI for roles in accounts for a in roles.values()
+    }
+    prefund.update({address: FUND_WEI for address in authorities})
+    now_ts = int(time.time())
+    base = GenesisConfig(
+        timestamp_ts=now_ts - now_ts % period_s,
+        prefund=prefund,
+        authorities=tuple(authorities),
+        period_s=period_s,
+    )
+    operator = accounts[0]
+    roles = Roles(*(operator[r].address for r in ("admin", "operator", "regulator", "treasury")))
+    day_start_ts = base.timestamp_ts - base.timestamp_ts % 86_400
+    say("recording the contracts' deployment into the genesis")
+    txs, contracts = record_deployment(
+        base, operator["admin"], roles, RegulationRules(), MarketTiming(day_start_ts)
+    )
+    write_genesis_file(
+        data_dir / "genesis.json", dataclasses.replace(base, deploy_txs=txs), contracts
+    )
+    for entry in entries:
+        _write_node_config(data_dir, entry, entries)
+    layout = {"nodes": [asdict(e) for e in entries], "period_s": period_s}
+    _layout_path(data_dir).write_text(json.dumps(layout, indent=1), encoding="utf-8")
+    return entries
+
+
+def _write_node_config(data_dir: Path, entry: NodeEntry, entries: list[NodeEntry]) -> None:
+    lines = [
+        "[node]",
+        f'name = "{entry.name}"',
+        'host = "127.0.0.1"',
+        f"port = {entry.http_port}",
+        "",
+        "[chain]",
+        'genesis_file = "../genesis.json"',
+        "",
+        "[p2p]",
+        f"port = {entry.p2p_port}",
+    ]
+    for peer in entries:
+        if peer.name == entry.name:
+            continue
+        public = read_public_key(data_dir / peer.name / "p2p").decode()
+        lines += [
+            "",
+            "[[p2p.peers]]",
+            f'name = "{peer.name}"',
+            f'endpoint = "tcp://127.0.0.1:{peer.p2p_port}"',
+            f'public_key = "{public}"',
+        ]
+    (data_dir / entry.name / "node.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+# ---------------------------------------------------------------- processes
+def _pid_path(data_dir: Path, entry: NodeEntry) -> Path:
+    return data_dir / entry.name / "node.pid"
+
+
+def running_pid(data_dir: Path, entry: NodeEntry) -> int | None:
+    """The pid of the node's process if it runs (the pid file names a live node process)."""
+    try:
+        pid = int(_pid_path(data_dir, entry).read_text(encoding="utf-8").strip())
+    except (FileNotFoundError, ValueError):
+        return None
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    if stat.rpartition(")")[2].split()[0] == "Z":
+        return None  # exited, not yet reaped
+    if not cmdline:
+        return pid  # just spawned: the command line appears once exec completes
+    node_dir = str(data_dir.resolve() / entry.name).encode()
+    return pid if node_dir in cmdline.split(b"\0") else None
+
+
+def _spawn(data_dir: Path, entry: NodeEntry) -> int:
+    node_dir = data_dir.resolve() / entry.name
+    command = [
+        sys.executable,
+        "-m",
+        "node.cli",
+        "node",
+        "run",
+        "--data-dir",
+        str(node_dir),
+        "--config",
+        str(node_dir / "node.toml"),
+    ]
+    env = {**os.environ, PASSPHRASE_ENV: passphrase()}
+    with (node_dir / "node.log").open("ab") as log:
+        proc = subprocess.Popen(
+            command,
+            env=env,
+            stdout=log,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    _pid_path(data_dir, entry).write_text(f"{proc.pid}\n", encoding="utf-8")
+    return proc.pid
+
+
+def health(entry: NodeEntry, timeout_s: float = 1.0) -> dict[str, Any] | None:
+    try:
+        reply = requests.get(f"{entry.url}/healthz", timeout=timeout_s)
+        body = reply.json() if reply.ok else None
+    except (requests.RequestException, ValueError):
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def up(
+    data_dir: Path, nodes: int, base_port: int, period_s: int, say: Callable[[str], None]
+) -> list[NodeEntry]:
+    """Create the testnet if `data_dir` has none, start every node that is not running, and
+    return once all serve."""
+    if _layout_path(data_dir).exists():
+        entries = load_layout(data_dir)
+        say(f"resuming the testnet in {data_dir} ({len(entries)} nodes)")
+    else:
+        entries = create(data_dir, nodes, base_port, period_s, say)
+    started: list[NodeEntry] = []
+    for entry in entries:
+        pid = running_pid(data_dir, entry)
+        if pid is not None:
+            say(f"{entry.name} already running (pid {pid})")
+            continue
+        pid = _spawn(data_dir, entry)
+        say(f"started {entry.name} (pid {pid}), HTTP {entry.url}, log {entry.name}/node.log")
+        started.append(entry)
+    deadline = time.monotonic() + START_TIMEOUT_S
+    waiting = list(started)
+    while waiting and time.monotonic() < deadline:
+        for entry in list(waiting):
+            if running_pid(data_dir, entry) is None:
+                tail = _log_tail(data_dir, entry)
+                raise TestnetError(f"{entry.name} exited while starting:\n{tail}")
+            body = health(entry)
+            if body is not None and body.get("status") == "ok":
+                say(f"{entry.name} serving at {entry.url} (head {body.get('head')})")
+                waiting.remove(entry)
+        time.sleep(0.2)
+    if waiting:
+        names = ", ".join(e.name for e in waiting)
+        raise TestnetError(f"{names} not serving after {START_TIMEOUT_S:.0f} s; see their node.log")
+    return entries
+
+
+def _log_tail(data_dir: Path, entry: NodeEntry, lines: int = 15) -> str:
+    try:
+        text = (data_dir / entry.name / "node.log").read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return "(no log)"
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def down(data_dir: Path, say: Callable[[str], None], timeout_s: float = 15.0) -> int:
+    """Stop every running node (SIGTERM, then SIGKILL after `timeout_s`); keep the data.
+    Returns how many were stopped."""
+    stopped = 0
+    for entry in load_layout(data_dir):
+        pid = running_pid(data_dir, entry)
+        if pid is None:
+            continue
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        while running_pid(data_dir, entry) is not None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if running_pid(data_dir, entry) is not None:
+            os.kill(pid, signal.SIGKILL)
+            say(f"{entry.name} (pid {pid}) did not stop in {timeout_s:.0f} s; killed")
+        else:
+            say(f"stopped {entry.name} (pid {pid})")
+        _pid_path(data_dir, entry).unlink(missing_ok=True)
+        stopped += 1
+    return stopped
+
+
+def status(data_dir: Path) -> dict[str, Any]:
+    """Each node's URLs, pid, address, role, head, finalized height and peers; the contracts."""
+    entries = load_layout(data_dir)
+    try:
+        genesis, contracts = load_genesis_file(data_dir / "genesis.json")
+    except ConfigError as exc:
+        raise TestnetError(str(exc)) from exc
+    nodes = []
+    for index, entry in enumerate(entries):
+        pid = running_pid(data_dir, entry)
+        body = health(entry) if pid is not None else None
+        nodes.append(
+            {
+                "name": entry.name,
+                "role": entry.role,
+                "pid": pid,
+                "state": (body or {}).get("status", "down" if pid is None else "not answering"),
+                "http_url": entry.url,
+                "rpc_url": f"{entry.url}/rpc",
+                "p2p_port": entry.p2p_port,
+                "address": genesis.authorities[index] if index < len(genesis.authorities) else None,
+                "head": (body or {}).get("head"),
+                "finalized": (body or {}).get("finalized"),
+                "peers": (body or {}).get("peers"),
+            }
+        )
+    return {
+        "data_dir": str(data_dir),
+        "chain_id": genesis.chain_id,
+        "period_s": genesis.period_s,
+        "nodes": nodes,
+        "contracts": contracts,
+    }
+
+
+def format_status(doc: dict[str, Any]) -> str:
+    lines = [
+        f"testnet in {doc['data_dir']}: chain id {doc['chain_id']}, period {doc['period_s']} s"
+    ]
+    header = f"{'node':<8}{'role':<10}{'pid':>8}  {'state':<14}{'head':>7}{'final':>7}  peers  rpc"
+    lines.append(header)
+    for n in doc["nodes"]:
+        peers = ",".join(p.removeprefix("node") for p in n["peers"] or []) or "-"
+        lines.append(
+            f"{n['name']:<8}{n['role']:<10}{n['pid'] or '-':>8}  {n['state']:<14}"
+            f"{_dash(n['head']):>7}{_dash(n['finalized']):>7}  {peers:<6} {n['rpc_url']}"
+        )
+    for n in doc["nodes"]:
+        lines.append(f"{n['name']} authority {n['address']}")
+    lines.append("contracts:")
+    lines += [f"  {name:<12}{address}" for name, address in doc["contracts"].items()]
+    return "\n".join(lines)
+
+
+def _dash(value: object) -> str:
+    return "-" if value is None else str(value)

@@ -1,0 +1,140 @@
+"""Consensus between in-process replicas: agreement, finality, partitions, fork choice and
+forged blocks (the process-level versions are in tests/node/testnet)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import rlp
+
+from node.consensus.engine import encode_block
+from node.ledger.embedded.chain import EmbeddedChain
+from node.p2p.wire import Block
+from tests.node.consensus.forge import forged_blocks
+from tests.node.consensus.memnet import MemNet, transfer
+
+
+@pytest.fixture
+def net3(tmp_path: Path) -> Iterator[MemNet]:
+    net = MemNet(tmp_path, 3)
+    yield net
+    net.close()
+
+
+@pytest.fixture
+def net4(tmp_path: Path) -> Iterator[MemNet]:
+    net = MemNet(tmp_path, 4)
+    yield net
+    net.close()
+
+
+def heads(net: MemNet) -> set[bytes]:
+    return {bytes(n.chain.head_header().hash) for n in net.nodes.values()}
+
+
+def test_replicas_agree_and_finalize(net3: MemNet) -> None:
+    net3.run_steps(1, 9)
+    assert len(heads(net3)) == 1
+    n0 = net3.nodes["n0"]
+    assert n0.chain.head_header().block_number == 9
+    # 2 of 3 authorities must have sealed on top: with turns n1, n2, n0, ... block 8 is final.
+    assert {n.chain.finalized_number() for n in net3.nodes.values()} == {8}
+
+
+def test_transaction_sent_to_any_node_has_same_receipt_everywhere(net3: MemNet) -> None:
+    tx_hash = net3.nodes["n2"].chain.submit_raw(transfer(0))  # gossiped to n0 and n1
+    net3.settle()
+    assert all(tx_hash in n.chain.pool for n in net3.nodes.values())
+    net3.run_steps(1, 1)  # n1 proposes step 1
+    locations = {n.chain.transaction_location(tx_hash) for n in net3.nodes.values()}
+    assert locations == {(1, 0)}
+    roots = {n.chain.head_header().state_root for n in net3.nodes.values()}
+    receipts = {
+        rlp.encode(n.chain.receipts_of(n.chain.block_by_number(1))[0]) for n in net3.nodes.values()
+    }
+    assert len(roots) == 1 and len(receipts) == 1
+    assert not any(n.chain.pool for n in net3.nodes.values())
+
+
+def test_partition_majority_finalizes_minority_does_not_then_converges(net4: MemNet) -> None:
+    net4.run_steps(1, 4)
+    before = net4.nodes["n3"].chain.finalized_number()
+    net4.isolate("n3")
+    lonely_tx = net4.nodes["n3"].chain.submit_raw(transfer(0))  # only n3 knows it
+    net4.run_steps(5, 16)
+    majority = [net4.nodes[f"n{i}"] for i in range(3)]
+    assert len({bytes(n.chain.head_header().hash) for n in majority}) == 1
+    assert majority[0].chain.finalized_number() > before + 5
+    isolated = net4.nodes["n3"]
+    assert isolated.chain.finalized_number() == before  # sealing alone finalizes nothing
+    assert isolated.chain.transaction_location(lonely_tx) is not None  # in its own fork
+    net4.heal()
+    net4.settle()
+    assert len(heads(net4)) == 1
+    assert isolated.reorgs == 1
+    # The isolated node's transaction went back to its pool and is gossiped on; it is mined.
+    assert lonely_tx in isolated.chain.pool
+    net4.run_steps(17, 20)
+    assert len(heads(net4)) == 1
+    located = {n.chain.transaction_location(lonely_tx) for n in net4.nodes.values()}
+    assert len(located) == 1 and None not in located
+
+
+def test_finalized_blocks_are_never_reverted(net4: MemNet) -> None:
+    net4.run_steps(1, 8)
+    honest = net4.nodes["n0"]
+    final = honest.chain.finalized_number()
+    assert final >= 5
+    final_hash = honest.chain.header_by_number(final).hash
+    # A longer branch forking below finality, sealed in turn by every authority's key (say,
+    # keys stolen later), is refused: fork choice never reaches below the finalized block.
+    branch = build_branch(net4, fork_number=final - 2, first_step=9, length=12)
+    assert branch[-1].number > honest.chain.head_header().block_number
+    for block in branch:
+        honest.handle("n3", Block(encode_block(block)))
+    honest.drain()
+    assert honest.chain.is_canonical(final_hash)
+    assert honest.chain.finalized_number() == final
+    assert honest.reorgs == 0
+
+
+def build_branch(net: MemNet, fork_number: int, first_step: int, length: int) -> list[Any]:
+    """`length` blocks on top of n0's block `fork_number`, each sealed by its step's proposer,
+    built on a scratch replica."""
+    source = net.nodes["n0"].chain
+    scratch = EmbeddedChain(net.tmp / "scratch", net.genesis, aura=net.aura)
+    for number in range(1, fork_number + 1):
+        scratch.import_sealed_block(source.block_by_number(number), net.aura)
+    blocks = []
+    for step in range(first_step, first_step + length):
+        key = net.keys[step % len(net.keys)]
+        blocks.append(scratch.produce_sealed_block(net.aura, step, key).block)
+    scratch.close()
+    return blocks
+
+
+def test_forged_blocks_are_rejected_and_the_offender_logged(
+    net4: MemNet, caplog: pytest.LogCaptureFixture
+) -> None:
+    net4.run_steps(1, 3)
+    net4.clock.advance_to(net4.aura.slot_ts(5))
+    before = heads(net4)
+    caplog.set_level(logging.WARNING, logger="node.consensus.engine")
+    keys = {net4.aura.authorities[i]: k for i, k in enumerate(net4.keys)}
+    forged = forged_blocks(net4.nodes["n0"].chain, net4.aura, keys, step=4, far_step=400)
+    for kind, block in forged.items():
+        for node in net4.nodes.values():
+            node.handle("n3", Block(encode_block(block)))
+            node.drain()
+        assert heads(net4) == before, kind
+    assert all(n.rejected.get("n3", 0) >= 4 for n in net4.nodes.values())
+    assert "rejected a block from peer n3" in caplog.text
+    for words in ("expected 0x", "in the future", "does not re-execute"):
+        assert words in caplog.text, words
+    # The honest proposer's block of step 4 is still accepted.
+    net4.run_steps(4, 4)
+    assert net4.nodes["n1"].chain.head_header().block_number == 4

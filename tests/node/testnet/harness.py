@@ -1,0 +1,122 @@
+"""A real testnet for tests: node processes on loopback started by node.testnet."""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import requests
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+from web3.middleware import ExtraDataToPOAMiddleware
+
+from node import testnet
+from node.keys import PASSPHRASE_ENV, load_or_create
+from node.rest.auth import load_or_create_api_key
+from node.testnet import NodeEntry
+
+PASSPHRASE = "testnet-passphrase"
+
+
+def free_base_port(nodes: int) -> int:
+    """A base port whose HTTP and P2P ports are all free right now."""
+    for _ in range(200):
+        base = random.randrange(20_000, 60_000 - testnet.P2P_PORT_OFFSET - nodes)
+        ports = [base + i for i in range(nodes)]
+        ports += [base + testnet.P2P_PORT_OFFSET + i for i in range(nodes)]
+        if all(_free(p) for p in ports):
+            return base
+    raise RuntimeError("no free port range")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def wait_for(what: str, check: Callable[[], bool], timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+
+
+class LocalTestnet:
+    """`nodes` node processes in `data_dir` (1 s blocks)."""
+
+    def __init__(self, data_dir: Path, nodes: int) -> None:
+        os.environ[PASSPHRASE_ENV] = PASSPHRASE
+        self.data_dir = data_dir
+        self.size = nodes
+        self.base_port = free_base_port(nodes)
+        self.entries: list[NodeEntry] = []
+        self.lines: list[str] = []
+
+    def up(self) -> LocalTestnet:
+        self.entries = testnet.up(self.data_dir, self.size, self.base_port, 1, self.lines.append)
+        return self
+
+    def down(self) -> None:
+        testnet.down(self.data_dir, self.lines.append)
+
+    def entry(self, name: str) -> NodeEntry:
+        return next(e for e in self.entries if e.name == name)
+
+    def pid(self, name: str) -> int | None:
+        return testnet.running_pid(self.data_dir, self.entry(name))
+
+    def health(self, name: str) -> dict[str, Any]:
+        return testnet.health(self.entry(name), timeout_s=3.0) or {}
+
+    def w3(self, name: str) -> Web3:
+        w3 = Web3(Web3.HTTPProvider(f"{self.entry(name).url}/rpc", request_kwargs={"timeout": 10}))
+        w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
+        return w3
+
+    def account(self, name: str, role: str = "treasury") -> LocalAccount:
+        return load_or_create(self.data_dir / name / "keystore")[role]
+
+    def admin(self, name: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        key = load_or_create_api_key(self.data_dir / name)
+        reply = requests.post(
+            f"{self.entry(name).url}{path}",
+            json=body,
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=10,
+        )
+        reply.raise_for_status()
+        result: dict[str, Any] = reply.json()
+        return result
+
+    def log(self, name: str) -> str:
+        return (self.data_dir / name / "node.log").read_text(encoding="utf-8", errors="replace")
+
+
+def transfer(
+    net: LocalTestnet, via: str, sender: LocalAccount, nonce: int, value: int = 1
+) -> bytes:
+    """Send a signed transfer through node `via`; its hash once the node acknowledged it."""
+    signed = sender.sign_transaction(
+        {
+            "to": "0x" + "66" * 20,
+            "value": value,
+            "gas": 21_000,
+            "nonce": nonce,
+            "maxFeePerGas": 10**10,
+            "maxPriorityFeePerGas": 1,
+            "chainId": 31_337,
+            "type": 2,
+        }
+    )
+    return bytes(net.w3(via).eth.send_raw_transaction(signed.raw_transaction))
