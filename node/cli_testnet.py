@@ -20,7 +20,7 @@ def _up(args: argparse.Namespace) -> int:
     from node.errors import NodeError
 
     try:
-        testnet.up(args.data_dir, args.nodes, args.base_port, args.period, _say)
+        testnet.up(args.data_dir, args.nodes, args.base_port, args.period, _say, args.clock)
         doc = testnet.status(args.data_dir)
     except NodeError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -64,6 +64,12 @@ def register(commands: Any) -> None:
     up.add_argument("--nodes", type=int, default=4, help="number of nodes (default 4)")
     up.add_argument("--base-port", type=int, default=8545, help="HTTP port of node1")
     up.add_argument("--period", type=int, default=1, help="block period [s] (default 1)")
+    up.add_argument(
+        "--clock",
+        choices=("wall", "sim"),
+        default="wall",
+        help="seal on the wall clock, or at simulation ticks (POST /v1/admin/clock)",
+    )
     up.set_defaults(handler=_up)
     down = kinds.add_parser("down", help="stop the nodes, keep their data")
     down.set_defaults(handler=_down)

@@ -77,9 +77,16 @@ def load_layout(data_dir: Path) -> list[NodeEntry]:
 
 
 def create(
-    data_dir: Path, nodes: int, base_port: int, period_s: int, say: Callable[[str], None]
+    data_dir: Path,
+    nodes: int,
+    base_port: int,
+    period_s: int,
+    say: Callable[[str], None],
+    clock: str = "wall",
 ) -> list[NodeEntry]:
     """Keys for every node, the shared genesis with the contracts, and each node's config."""
+    if clock not in ("wall", "sim"):
+        raise TestnetError(f"--clock must be wall or sim, got {clock!r}")
     if not 1 <= nodes <= 16:
         raise TestnetError(f"--nodes must be 1..16, got {nodes}")
     if not 1024 <= base_port <= 65535 - P2P_PORT_OFFSET - nodes:
@@ -126,16 +133,19 @@ def create(
         data_dir / "genesis.json", dataclasses.replace(base, deploy_txs=txs), contracts
     )
     for entry in entries:
-        _write_node_config(data_dir, entry, entries)
+        _write_node_config(data_dir, entry, entries, clock)
     layout = {"nodes": [asdict(e) for e in entries], "period_s": period_s}
     _layout_path(data_dir).write_text(json.dumps(layout, indent=1), encoding="utf-8")
     return entries
 
 
-def _write_node_config(data_dir: Path, entry: NodeEntry, entries: list[NodeEntry]) -> None:
+def _write_node_config(
+    data_dir: Path, entry: NodeEntry, entries: list[NodeEntry], clock: str
+) -> None:
     lines = [
         "[node]",
         f'name = "{entry.name}"',
+        f'clock = "{clock}"',
         'host = "127.0.0.1"',
         f"port = {entry.http_port}",
         "",
@@ -220,15 +230,21 @@ def health(entry: NodeEntry, timeout_s: float = 1.0) -> dict[str, Any] | None:
 
 
 def up(
-    data_dir: Path, nodes: int, base_port: int, period_s: int, say: Callable[[str], None]
+    data_dir: Path,
+    nodes: int,
+    base_port: int,
+    period_s: int,
+    say: Callable[[str], None],
+    clock: str = "wall",
 ) -> list[NodeEntry]:
     """Create the testnet if `data_dir` has none, start every node that is not running, and
-    return once all serve."""
+    return once all serve. With `clock` "sim" the nodes seal only when told the simulation's
+    time (POST /v1/admin/clock)."""
     if _layout_path(data_dir).exists():
         entries = load_layout(data_dir)
         say(f"resuming the testnet in {data_dir} ({len(entries)} nodes)")
     else:
-        entries = create(data_dir, nodes, base_port, period_s, say)
+        entries = create(data_dir, nodes, base_port, period_s, say, clock)
     started: list[NodeEntry] = []
     for entry in entries:
         pid = running_pid(data_dir, entry)

@@ -1,5 +1,6 @@
-"""POST /v1/admin/links (API key): drop or restore a testnet node's P2P links, to partition
-it from chosen peers (fault tests, drills)."""
+"""Testnet node administration (API key): POST /v1/admin/links drops or restores P2P links
+(partitions for fault tests and drills); POST /v1/admin/clock moves a simulation-clock node's
+time to the simulation's tick, which seals the blocks of the steps reached."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from node.consensus.clock import SimClock
 from node.rest.deps import Authorized
 from node.rest.errors import RestError
 from node.rest.schemas import ErrorOut
@@ -33,6 +35,38 @@ class LinksRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     drop: list[str] = Field(default_factory=list, max_length=64)
     restore: bool = False
+
+
+class NotASimClockError(RestError):
+    """The node's consensus runs on the wall clock."""
+
+    status = 409
+    error = "NotASimulationClock"
+
+
+class ClockRequest(BaseModel):
+    """The simulation's time [unix s]; the clock never moves backwards."""
+
+    model_config = ConfigDict(extra="forbid")
+    now_ts: int = Field(ge=0, lt=2**63)
+
+
+@router.post(
+    "/clock",
+    dependencies=[Authorized],
+    responses={s: {"model": ErrorOut} for s in (401, 409, 422)},
+)
+def clock(body: ClockRequest, request: Request) -> dict[str, Any]:
+    """Advance the simulation clock to `now_ts`; answers the clock and the current step."""
+    replica = request.app.state.service.replica
+    if replica is None:
+        raise NotATestnetNodeError("this node runs no consensus (not a testnet node)")
+    sim = replica.clock
+    if not isinstance(sim, SimClock):
+        raise NotASimClockError("this node's consensus runs on the wall clock (node.clock)")
+    sim.advance_to(body.now_ts)
+    now_ts = sim.now_ts()
+    return {"now_ts": now_ts, "step": replica.consensus.aura.step_at(int(now_ts))}
 
 
 @router.post(

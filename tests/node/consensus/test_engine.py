@@ -4,6 +4,7 @@ forged blocks (the process-level versions are in tests/node/testnet)."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -138,3 +139,23 @@ def test_forged_blocks_are_rejected_and_the_offender_logged(
     # The honest proposer's block of step 4 is still accepted.
     net4.run_steps(4, 4)
     assert net4.nodes["n1"].chain.head_header().block_number == 4
+
+
+def test_a_simulation_clock_seals_only_at_ticks(net3: MemNet) -> None:
+    for node in net3.nodes.values():
+        node.start()
+    try:
+        time.sleep(0.5)
+        assert {n.chain.head_header().block_number for n in net3.nodes.values()} == {0}
+        for step in range(1, 5):
+            net3.clock.advance_to(net3.aura.slot_ts(step))
+            deadline = time.monotonic() + 10
+            while {n.chain.head_header().block_number for n in net3.nodes.values()} != {step}:
+                assert time.monotonic() < deadline, f"step {step} not sealed everywhere"
+                time.sleep(0.02)
+        head = net3.nodes["n1"].chain.head_header()
+        assert head.timestamp == net3.aura.slot_ts(4)
+        assert len(heads(net3)) == 1
+    finally:
+        for node in net3.nodes.values():
+            node.stop()

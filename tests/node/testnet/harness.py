@@ -55,7 +55,8 @@ def wait_for(what: str, check: Callable[[], bool], timeout_s: float = 60.0) -> N
 class LocalTestnet:
     """`nodes` node processes in `data_dir` (1 s blocks)."""
 
-    def __init__(self, data_dir: Path, nodes: int) -> None:
+    def __init__(self, data_dir: Path, nodes: int, clock: str = "wall") -> None:
+        self.clock = clock
         os.environ[PASSPHRASE_ENV] = PASSPHRASE
         self.data_dir = data_dir
         self.size = nodes
@@ -64,7 +65,9 @@ class LocalTestnet:
         self.lines: list[str] = []
 
     def up(self) -> LocalTestnet:
-        self.entries = testnet.up(self.data_dir, self.size, self.base_port, 1, self.lines.append)
+        self.entries = testnet.up(
+            self.data_dir, self.size, self.base_port, 1, self.lines.append, self.clock
+        )
         return self
 
     def down(self) -> None:

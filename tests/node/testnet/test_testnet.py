@@ -159,3 +159,25 @@ def test_a_partitioned_node_stops_finalizing_and_converges_after_healing(
 def test_status_and_down_name_a_missing_testnet(tmp_path: Path) -> None:
     with pytest.raises(testnet.TestnetError, match="holds no testnet"):
         testnet.status(tmp_path)
+
+
+def test_a_simulation_clock_testnet_seals_at_the_ticks_it_is_given(tmp_path: Path) -> None:
+    net = LocalTestnet(tmp_path / "sim", 3, clock="sim").up()
+    try:
+        genesis_ts = json.loads((net.data_dir / "genesis.json").read_text())["timestamp_ts"]
+        time.sleep(2.0)
+        assert {net.health(n).get("head") for n in names(net)} == {0}  # time stands still
+        for step in (1, 2, 3):
+            for name in names(net):
+                reply = net.admin(name, "/v1/admin/clock", {"now_ts": genesis_ts + step})
+                assert reply["step"] == step
+            wait_for(
+                f"step {step} sealed everywhere",
+                lambda s=step: {net.health(n).get("head") for n in names(net)} == {s},
+                20,
+            )
+        block = net.w3("node2").eth.get_block(3)
+        assert block["timestamp"] == genesis_ts + 3
+        assert net.health("node1").get("finalized") == 2
+    finally:
+        net.down()
