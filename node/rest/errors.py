@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from functools import cache
+from http import HTTPStatus
 from typing import Any
 
 import requests
@@ -16,6 +17,7 @@ from eth_utils.address import is_hex_address, to_checksum_address
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from web3.exceptions import TimeExhausted, Web3RPCError
 
 from contracts.artifacts import DEPLOYABLE, load_artifact
@@ -74,6 +76,7 @@ REVERT_STATUS: dict[str, int] = {
     "EnforcedPause": 409,
 }
 UNDECODED_REVERT_STATUS = 400
+_KNOWN_STATUSES = {s.value for s in HTTPStatus}
 
 _BUILTIN_ARG_NAMES = {"Error": ("message",), "Panic": ("code",)}
 
@@ -149,6 +152,14 @@ async def _on_validation(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:
+    # Starlette's own refusals (unknown path 404, wrong method 405, unparsable body 400).
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    name = HTTPStatus(status).phrase.replace(" ", "") if status in _KNOWN_STATUSES else "HTTPError"
+    return _body(status, {"error": name, "message": str(exc.detail)}, dict(exc.headers or {}))
+
+
 async def _on_node_error(_: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, ContractRevertError):
         return _body(revert_status(exc), revert_body(exc))
@@ -177,6 +188,7 @@ async def _on_ledger_unreachable(_: Request, exc: Exception) -> JSONResponse:
 def install_handlers(app: FastAPI) -> None:
     """Map validation errors, domain errors and ledger failures to HTTP (the one mapping)."""
     app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(NodeError, _on_node_error)
     app.add_exception_handler(TimeExhausted, _on_ledger_timeout)
     app.add_exception_handler(Web3RPCError, _on_ledger_refusal)
