@@ -43,6 +43,34 @@ def _tx(event: EventData) -> str:
     return "0x" + bytes(event["transactionHash"]).hex()
 
 
+def violation_out(e: EventData) -> ViolationOut:
+    """One ViolationRecorded event of ImportCap."""
+    return ViolationOut(
+        contract_id=int(e["args"]["contractId"]),
+        kind=contract_kind(int(e["args"]["contractId"])),
+        participant=str(e["args"]["participant"]),
+        interval_start_ts=int(e["args"]["intervalStartTs"]),
+        violation_wh=int(e["args"]["violationWh"]),
+        cumulative_violation_wh=int(e["args"]["cumulativeViolationWh"]),
+        block_number=int(e["blockNumber"]),
+        tx_hash=_tx(e),
+    )
+
+
+def reading_out(e: EventData) -> ReadingOut:
+    """One ReadingAccepted event of Metering."""
+    return ReadingOut(
+        participant=str(e["args"]["participant"]),
+        interval_start_ts=int(e["args"]["intervalStartTs"]),
+        duration_s=int(e["args"]["durationS"]),
+        import_wh=int(e["args"]["importWh"]),
+        export_wh=int(e["args"]["exportWh"]),
+        seq=int(e["args"]["seq"]),
+        block_number=int(e["blockNumber"]),
+        tx_hash=_tx(e),
+    )
+
+
 class AuditView:
     """What an auditor reads: contracts with terms and status, violations, readings, trust."""
 
@@ -123,19 +151,7 @@ class AuditView:
             "ImportCap", "ViolationRecorded", participant, from_ts, to_ts, limit
         )
         return ViolationsOut(
-            violations=[
-                ViolationOut(
-                    contract_id=int(e["args"]["contractId"]),
-                    kind=contract_kind(int(e["args"]["contractId"])),
-                    participant=str(e["args"]["participant"]),
-                    interval_start_ts=int(e["args"]["intervalStartTs"]),
-                    violation_wh=int(e["args"]["violationWh"]),
-                    cumulative_violation_wh=int(e["args"]["cumulativeViolationWh"]),
-                    block_number=int(e["blockNumber"]),
-                    tx_hash=_tx(e),
-                )
-                for e in found
-            ],
+            violations=[violation_out(e) for e in found],
             truncated=truncated,
         )
 
@@ -150,19 +166,7 @@ class AuditView:
             "Metering", "ReadingAccepted", participant, from_ts, to_ts, limit
         )
         return ReadingsOut(
-            readings=[
-                ReadingOut(
-                    participant=str(e["args"]["participant"]),
-                    interval_start_ts=int(e["args"]["intervalStartTs"]),
-                    duration_s=int(e["args"]["durationS"]),
-                    import_wh=int(e["args"]["importWh"]),
-                    export_wh=int(e["args"]["exportWh"]),
-                    seq=int(e["args"]["seq"]),
-                    block_number=int(e["blockNumber"]),
-                    tx_hash=_tx(e),
-                )
-                for e in found
-            ],
+            readings=[reading_out(e) for e in found],
             truncated=truncated,
         )
 
