@@ -30,25 +30,27 @@ def passphrase() -> str:
     return value
 
 
+def load_or_create_key(path: Path) -> LocalAccount:
+    """The account in the keystore file `path`, created (and encrypted, mode 0600) on first
+    use in a 0700 folder."""
+    secret = passphrase()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    if path.exists():
+        try:
+            key = Account.decrypt(json.loads(path.read_text(encoding="utf-8")), secret)
+        except ValueError as exc:
+            raise ConfigError(f"cannot decrypt {path}: wrong {PASSPHRASE_ENV}?") from exc
+        loaded: LocalAccount = Account.from_key(key)
+        return loaded
+    account: LocalAccount = Account.create()
+    encrypted = Account.encrypt(account.key, secret, kdf="scrypt", iterations=SCRYPT_N)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(encrypted, f)
+    return account
+
+
 def load_or_create(keystore_dir: Path) -> dict[str, LocalAccount]:
     """The node's role accounts, created (and encrypted) on first use."""
-    secret = passphrase()
-    keystore_dir.mkdir(parents=True, exist_ok=True)
-    os.chmod(keystore_dir, 0o700)
-    accounts: dict[str, LocalAccount] = {}
-    for role in ROLES:
-        path = keystore_dir / f"{role}.json"
-        if path.exists():
-            try:
-                key = Account.decrypt(json.loads(path.read_text(encoding="utf-8")), secret)
-            except ValueError as exc:
-                raise ConfigError(f"cannot decrypt {path}: wrong {PASSPHRASE_ENV}?") from exc
-            accounts[role] = Account.from_key(key)
-        else:
-            account = Account.create()
-            encrypted = Account.encrypt(account.key, secret, kdf="scrypt", iterations=SCRYPT_N)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(encrypted, f)
-            accounts[role] = account
-    return accounts
+    return {role: load_or_create_key(keystore_dir / f"{role}.json") for role in ROLES}
