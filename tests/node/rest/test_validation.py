@@ -90,3 +90,11 @@ def test_bad_parameters_name_their_fields(
     assert reply.status_code == 422, reply.text
     fields = reply.json()["fields"]
     assert [(f["location"], f["field"]) for f in fields] == [(location, field)]
+
+
+def test_unknown_paths_and_methods_answer_in_the_same_error_shape(node: InProcessNode) -> None:
+    reply = node.get("/v1/nothing-here")
+    assert (reply.status_code, reply.json()) == (404, {"error": "NotFound", "message": "Not Found"})
+    reply = requests.delete(node.url + "/v1/orders", timeout=30)
+    assert reply.status_code == 405
+    assert reply.json()["error"] == "MethodNotAllowed"
