@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     build_cmd.add_argument("--out", type=Path, default=None, help="output folder")
     build_cmd.set_defaults(handler=_contracts_build)
 
-    from node import cli_bench, cli_bid, cli_demo, cli_node, cli_sim, cli_testnet
+    from node import cli_audit, cli_bench, cli_bid, cli_demo, cli_node, cli_sim, cli_testnet
 
     cli_bench.register(commands)
     cli_demo.register(commands)
@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_node.register(commands)
     cli_bid.register(commands)
     cli_testnet.register(commands)
+    cli_audit.register(commands)
 
     return parser
 
