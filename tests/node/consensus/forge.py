@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from eth.db.trie import make_trie_root_and_nodes
 from eth_keys.datatypes import PrivateKey
 
 from node.ledger.embedded.aura import Aura, seal
@@ -11,11 +13,18 @@ from node.ledger.embedded.chain import EmbeddedChain
 
 
 def forged_blocks(
-    chain: EmbeddedChain, aura: Aura, keys: dict[bytes, PrivateKey], step: int, far_step: int
+    chain: EmbeddedChain,
+    aura: Aura,
+    keys: dict[bytes, PrivateKey],
+    step: int,
+    far_step: int,
+    bad_txs: Mapping[str, bytes] | None = None,
 ) -> dict[str, Any]:
     """One bad block of each kind on top of `chain`'s head, for `step` (whose proposer's key
     is in `keys`), built on `chain` and rewound again; `far_step` is beyond the receivers'
-    clock."""
+    clock. `bad_txs` adds, for each kind named, a block whose body holds that raw transaction
+    (one that cannot apply on the head: a wrong nonce, a broken signature), whose transaction
+    root matches the body and which the step's proposer sealed: only re-execution refuses it."""
     number = chain.head_header().block_number
     proposer = keys[aura.proposer(step)]
     other = next(k for a, k in keys.items() if a != aura.proposer(step))
@@ -33,4 +42,10 @@ def forged_blocks(
     far = header.copy(extra_data=far_step.to_bytes(8, "big"), timestamp=aura.slot_ts(far_step))
     far_key = keys[aura.proposer(far_step)]
     out["future step"] = good.copy(header=far.copy(extra_data=seal(far, far_key)))
+    builder = chain.chain.get_vm(header).get_transaction_builder()
+    for kind, raw in (bad_txs or {}).items():
+        tx = builder.decode(raw)
+        tx_root, _ = make_trie_root_and_nodes((tx,))
+        body = unsealed.copy(transaction_root=tx_root)
+        out[kind] = good.copy(header=body.copy(extra_data=seal(body, proposer)), transactions=(tx,))
     return out

@@ -1,0 +1,340 @@
+"""Faults with real processes: blocks forged by an admitted peer are refused by every honest
+node with the offender logged; a peer whose Curve key is not on the allow-list gets nothing.
+
+One 4-node testnet for the module. node4 is SIGKILLed; the test then speaks on the P2P network
+as node4 (its Curve keys, its port) and holds every authority key, so it can seal anything. It
+forges during steps that node4 proposes: the honest nodes have no block of their own for those
+steps, so their head stays put while the forged blocks are checked against it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import rlp
+from eth.abc import BlockAPI
+from eth_account.signers.local import LocalAccount
+from eth_keys.datatypes import PrivateKey
+
+from node.config import load_config
+from node.consensus.authority_key import load_or_create_authority_key
+from node.consensus.engine import decode_block, encode_block
+from node.ledger.embedded.aura import Aura, sealer_of, step_of
+from node.ledger.embedded.chain import EmbeddedChain
+from node.ledger.embedded.genesis_file import load_genesis_file
+from node.p2p.keys import load_or_create_curve_keys
+from node.p2p.peers import Peer
+from node.p2p.transport import Transport
+from node.p2p.wire import Block, Blocks, GetBlocks, Message
+from tests.node.consensus.forge import forged_blocks
+from tests.node.testnet.harness import LocalTestnet, wait_for
+
+HONEST = ("node1", "node2", "node3")
+IMPERSONATED = "node4"
+REQUEST_TIMEOUT_S = 2.0
+FETCH_BLOCKS = 128
+WINDOWS = 4
+"""node4 steps tried before a test gives up (a window is lost if the heads disagree)."""
+STEP_START_S = 0.05
+"""How far into node4's step the test starts [s]: its slot is then not in the nodes' future."""
+FAR_STEPS = 3600
+BAD_NONCE_AHEAD = 7
+BAD_R = 2**256 - 1
+"""A signature r beyond the secp256k1 group order: the transaction has no sender."""
+
+
+class Impostor:
+    """node4's P2P identity driven by the test, every authority key, and a scratch replica
+    that follows node1's chain (fetched over the transport) to build blocks on its head."""
+
+    def __init__(self, net: LocalTestnet, scratch_dir: Path) -> None:
+        data_dir = net.data_dir
+        config = load_config(data_dir / IMPERSONATED / "node.toml")
+        self.peers = [Peer(p.name, p.endpoint, p.public_key.encode()) for p in config.peers]
+        self.transport = Transport(
+            IMPERSONATED,
+            load_or_create_curve_keys(data_dir / IMPERSONATED / "p2p"),
+            f"tcp://127.0.0.1:{config.p2p_port}",
+            self.peers,
+            _answer_nothing,
+        )
+        genesis, _ = load_genesis_file(data_dir / "genesis.json")
+        authorities = tuple(bytes.fromhex(a[2:]) for a in genesis.authorities)
+        self.aura = Aura(authorities, genesis.period_s, genesis.timestamp_ts)
+        self.keys: dict[bytes, PrivateKey] = {}
+        for entry in net.entries:
+            key = load_or_create_authority_key(data_dir / entry.name / "keystore")
+            self.keys[bytes(key.public_key.to_canonical_address())] = key
+            if entry.name == IMPERSONATED:
+                self.own = bytes(key.public_key.to_canonical_address())
+        self.chain = EmbeddedChain(scratch_dir, genesis, aura=self.aura)
+        self.sender = net.account("node2", "prosumer")  # decrypted once: scrypt is slow
+
+    def close(self) -> None:
+        self.transport.stop()
+        self.chain.close()
+
+    def await_own_step(self) -> int:
+        """Sleep until the next step node4 proposes has begun; that step."""
+        step = self.aura.step_at(int(time.time())) + 1
+        while self.aura.proposer(step) != self.own:
+            step += 1
+        time.sleep(max(0.0, self.aura.slot_ts(step) + STEP_START_S - time.time()))
+        return step
+
+    def follow(self, net: LocalTestnet) -> bool:
+        """Bring the scratch replica to node1's head (rewinding what node1 does not hold);
+        True if node1, node2 and node3 all have that head now."""
+        while True:
+            head = self.chain.head_header()
+            number = int(head.block_number)
+            reply = self.transport.request(
+                "node1", GetBlocks(number, FETCH_BLOCKS), REQUEST_TIMEOUT_S
+            )
+            assert isinstance(reply, Blocks), f"node1 answered GetBlocks with {reply!r}"
+            blocks = [decode_block(raw) for raw in reply.rlp]
+            if not blocks or blocks[0].hash != head.hash:
+                self.chain.rewind_to(number - 1)
+                continue
+            for block in blocks[1:]:
+                self.chain.import_sealed_block(block, self.aura)
+            if len(blocks) < FETCH_BLOCKS:
+                break
+        head_hash = "0x" + bytes(self.chain.head_header().hash).hex()
+        return all(net.health(name).get("head_hash") == head_hash for name in HONEST)
+
+    def own_block(self, step: int) -> BlockAPI:
+        """node4's valid (empty) block of `step` on the scratch head; the scratch is rewound."""
+        number = int(self.chain.head_header().block_number)
+        block = self.chain.produce_sealed_block(self.aura, step, self.keys[self.own]).block
+        self.chain.rewind_to(number)
+        return block
+
+    def send(self, block: BlockAPI) -> None:
+        self.transport.broadcast(Block(encode_block(block)))
+
+
+def _answer_nothing(peer: str, message: Message) -> Message | None:
+    return None
+
+
+@pytest.fixture(scope="module")
+def faulty(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalTestnet, Impostor]]:
+    root = tmp_path_factory.mktemp("faults")
+    net = LocalTestnet(root / "tn", 4).up()
+    impostor: Impostor | None = None
+    try:
+        wait_for("finality", lambda: (net.health("node1").get("finalized") or 0) >= 1, 30)
+        pid = net.pid(IMPERSONATED)
+        assert pid is not None, "node4 is not running"
+        os.kill(pid, signal.SIGKILL)
+        wait_for("node4 to exit", lambda: net.pid(IMPERSONATED) is None, 10)
+        impostor = Impostor(net, root / "scratch")
+        impostor.transport.start()
+        yield net, impostor
+    finally:
+        if impostor is not None:
+            impostor.close()
+        net.down()
+
+
+# ---------------------------------------------------------------- node views
+def rpc(net: LocalTestnet, name: str, method: str, params: list[Any]) -> Any:
+    reply = requests.post(
+        f"{net.entry(name).url}/rpc",
+        json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params},
+        timeout=5,
+    )
+    body = reply.json()
+    assert "error" not in body, f"{name} {method}: {body['error']}"
+    return body["result"]
+
+
+def block_by_hash(net: LocalTestnet, name: str, block_hash: bytes) -> Any:
+    return rpc(net, name, "eth_getBlockByHash", ["0x" + block_hash.hex(), False])
+
+
+def canonical_hash(net: LocalTestnet, name: str, number: int) -> str | None:
+    block = rpc(net, name, "eth_getBlockByNumber", [hex(number), False])
+    return None if block is None else str(block["hash"])
+
+
+def offences(net: LocalTestnet, name: str) -> int:
+    return int((net.health(name).get("rejected_blocks") or {}).get(IMPERSONATED, 0))
+
+
+def honest_agree(net: LocalTestnet, number: int) -> bool:
+    """node1..3 have finalized `number` and agree on its block."""
+    if min(net.health(n).get("finalized") or 0 for n in HONEST) < number:
+        return False
+    return len({canonical_hash(net, n, number) for n in HONEST}) == 1
+
+
+def judged(net: LocalTestnet, before: dict[str, int], count: int) -> Callable[[], bool]:
+    """Whether every honest node has refused `count` more blocks from node4 than `before`."""
+    return lambda: all(offences(net, n) >= before[n] + count for n in HONEST)
+
+
+def adopted(net: LocalTestnet, block: BlockAPI) -> Callable[[], bool]:
+    """Whether `block` is canonical on every honest node."""
+    wanted = "0x" + bytes(block.hash).hex()
+    return lambda: all(canonical_hash(net, n, int(block.number)) == wanted for n in HONEST)
+
+
+def holds_until(check: Callable[[], bool], deadline_ts: float) -> bool:
+    """Poll `check` until it holds (True) or the wall clock passes `deadline_ts` (False)."""
+    while time.time() < deadline_ts:
+        if check():
+            return True
+        time.sleep(0.1)
+    return check()
+
+
+# ---------------------------------------------------------------- forged blocks
+def signed_transfer(sender: LocalAccount, nonce: int) -> bytes:
+    signed = sender.sign_transaction(
+        {
+            "to": b"\x66" * 20,
+            "value": 1,
+            "gas": 21_000,
+            "nonce": nonce,
+            "maxFeePerGas": 10**10,
+            "maxPriorityFeePerGas": 1,
+            "chainId": 31_337,
+            "type": 2,
+        }
+    )
+    return bytes(signed.raw_transaction)
+
+
+def with_signature_r(raw: bytes, r: int) -> bytes:
+    """A typed transaction `raw` with its signature's r replaced."""
+    fields = rlp.decode(raw[1:])
+    fields[-2] = r.to_bytes(32, "big")
+    return raw[:1] + bytes(rlp.encode(fields))
+
+
+@dataclass(frozen=True)
+class Forgery:
+    """The forged blocks of one node4 step and the reason each one must be refused with."""
+
+    blocks: dict[str, BlockAPI]
+    reasons: dict[str, str]
+
+
+def forge(impostor: Impostor, step: int) -> Forgery:
+    """Every kind of forged block for `step` on the scratch head (bad transactions from
+    node2's prosumer account, which has sent nothing)."""
+    aura = impostor.aura
+    sender = impostor.sender
+    nonce = impostor.chain.pending_nonce(bytes.fromhex(sender.address[2:]))
+    bad_txs = {
+        "bad transaction nonce": signed_transfer(sender, nonce + BAD_NONCE_AHEAD),
+        "bad transaction signature": with_signature_r(signed_transfer(sender, nonce), BAD_R),
+    }
+    far = step + FAR_STEPS
+    blocks = forged_blocks(impostor.chain, aura, impostor.keys, step, far, bad_txs)
+    number = int(impostor.chain.head_header().block_number) + 1
+    reasons = {}
+    for kind in ("wrong proposer", "bad seal", "out-of-turn step"):
+        header = blocks[kind].header
+        sealed = step_of(header)
+        reasons[kind] = (
+            f"block {number}: step {sealed} sealed by 0x{sealer_of(header).hex()}, "
+            f"expected 0x{aura.proposer(sealed).hex()}"
+        )
+    executes = f"block {number} does not re-execute: "
+    reasons["bad state root"] = executes + "Mismatch between locally executed block and proposed"
+    reasons["bad transaction nonce"] = (
+        f"{executes}Invalid transaction nonce: Expected {nonce}, but got {nonce + BAD_NONCE_AHEAD}"
+    )
+    reasons["bad transaction signature"] = f"{executes}Value {BAD_R} is not less than"
+    reasons["future step"] = (
+        f"block {number}: step {far} starts at {aura.slot_ts(far)}, in the future"
+    )
+    assert set(reasons) == set(blocks)
+    return Forgery(blocks, reasons)
+
+
+def test_forged_blocks_are_refused_by_every_honest_node_and_the_offender_logged(
+    faulty: tuple[LocalTestnet, Impostor],
+) -> None:
+    net, impostor = faulty
+    sent: list[BlockAPI] = []
+    for _ in range(WINDOWS):
+        step = impostor.await_own_step()
+        if not impostor.follow(net):
+            continue  # a head still travelling; try node4's next step
+        forgery = forge(impostor, step)
+        before = {name: offences(net, name) for name in HONEST}
+        for block in forgery.blocks.values():
+            impostor.send(block)
+        sent += forgery.blocks.values()
+        # Each refusal counts only if the block met the head it was forged on, that is before
+        # the next step's honest block.
+        expected = len(forgery.blocks)
+        if holds_until(judged(net, before, expected), impostor.aura.slot_ts(step + 1) + 2.0):
+            break
+    else:
+        pytest.fail(f"no node4 step in {WINDOWS} where every honest node judged every forgery")
+    parent = int(forgery.blocks["bad seal"].number) - 1
+    for name in HONEST:
+        log = net.log(name)
+        for kind, reason in forgery.reasons.items():
+            assert f"rejected a block from peer {IMPERSONATED}: {reason}" in log, (name, kind)
+        for block in sent:
+            assert block_by_hash(net, name, bytes(block.hash)) is None, (name, block.number)
+    # The honest chain goes on past the forged height, and the three agree on it.
+    wait_for("the honest nodes to finalize on", lambda: honest_agree(net, parent + 2), 20)
+    for block in sent:
+        assert all(block_by_hash(net, n, bytes(block.hash)) is None for n in HONEST)
+
+
+def test_a_stranger_key_gets_no_answer_and_its_block_changes_nothing(
+    faulty: tuple[LocalTestnet, Impostor], tmp_path: Path
+) -> None:
+    net, impostor = faulty
+    keys = load_or_create_curve_keys(tmp_path / "stranger")
+    refusal = f"Curve key {keys.public_z85.decode()} is not on the allow-list"
+
+    # It claims node4's name and knows every honest node's public key; only its key differs.
+    with Transport(
+        IMPERSONATED, keys, "tcp://127.0.0.1:*", impostor.peers, _answer_nothing
+    ) as stranger:
+        # Its handshakes complete and are refused (ZMQ retries them every second) ...
+        wait_for(
+            "every honest node to log the refused key",
+            lambda: all(refusal in net.log(n) for n in HONEST),
+            10,
+        )
+        # ... so its requests get nothing, while the same request with node4's key does.
+        for name in HONEST:
+            assert stranger.request(name, GetBlocks(0, 1), REQUEST_TIMEOUT_S) is None, name
+        answer = impostor.transport.request("node1", GetBlocks(0, 1), REQUEST_TIMEOUT_S)
+        assert isinstance(answer, Blocks) and len(answer.rlp) == 1
+        before = {name: offences(net, name) for name in HONEST}
+        for _ in range(WINDOWS):
+            step = impostor.await_own_step()
+            if not impostor.follow(net):
+                continue
+            block = impostor.own_block(step)  # valid in every respect: node4's turn and key
+            stranger.broadcast(Block(encode_block(block)))
+            time.sleep(0.3)
+            assert all(block_by_hash(net, n, bytes(block.hash)) is None for n in HONEST)
+            # Control: the very same block through node4's admitted key becomes canonical.
+            impostor.send(block)
+            if holds_until(adopted(net, block), impostor.aura.slot_ts(step + 1) + 2.0):
+                break
+        else:
+            pytest.fail(f"no node4 step in {WINDOWS} where node4's own block was adopted")
+        # Not a frame ever came back to it: it heard from no peer.
+        assert stranger.stats().frames_received == 0 and stranger.peers_alive() == []
+    assert {name: offences(net, name) for name in HONEST} == before
