@@ -31,7 +31,7 @@ from eth_account.signers.local import LocalAccount
 
 from node.consensus.authority_key import load_or_create_authority_key
 from node.errors import ConfigError, NodeError
-from node.keys import PASSPHRASE_ENV, load_or_create, passphrase
+from node.keys import PASSPHRASE_ENV, load_or_create, load_or_create_key, passphrase
 from node.ledger.deploy import MarketTiming, RegulationRules, Roles
 from node.ledger.embedded.genesis import ETHER_WEI, GenesisConfig
 from node.ledger.embedded.genesis_file import load_genesis_file, write_genesis_file
@@ -83,8 +83,12 @@ def create(
     period_s: int,
     say: Callable[[str], None],
     clock: str = "wall",
+    genesis_ts: int | None = None,
+    participants: dict[str, tuple[str, ...]] | None = None,
 ) -> list[NodeEntry]:
-    """Keys for every node, the shared genesis with the contracts, and each node's config."""
+    """Keys for every node, the shared genesis with the contracts, and each node's config.
+    `participants` (node name -> microgrid names) adds a participant account per microgrid
+    to that node's keystore (keystore/participants/MG.json), funded at genesis."""
     if clock not in ("wall", "sim"):
         raise TestnetError(f"--clock must be wall or sim, got {clock!r}")
     if not 1 <= nodes <= 16:
@@ -114,8 +118,12 @@ def create(
     prefund: dict[str, int] = {
         str(a.address): FUND_WEI for roles in accounts for a in roles.values()
     }
+    for node_name, microgrids in (participants or {}).items():
+        for microgrid in microgrids:
+            account = load_or_create_key(participant_key_path(data_dir / node_name, microgrid))
+            prefund[str(account.address)] = FUND_WEI
     prefund.update({address: FUND_WEI for address in authorities})
-    now_ts = int(time.time())
+    now_ts = int(time.time()) if genesis_ts is None else genesis_ts
     base = GenesisConfig(
         timestamp_ts=now_ts - now_ts % period_s,
         prefund=prefund,
@@ -137,6 +145,11 @@ def create(
     layout = {"nodes": [asdict(e) for e in entries], "period_s": period_s}
     _layout_path(data_dir).write_text(json.dumps(layout, indent=1), encoding="utf-8")
     return entries
+
+
+def participant_key_path(node_dir: Path, microgrid: str) -> Path:
+    """Where a node keeps the participant key of `microgrid`."""
+    return node_dir / "keystore" / "participants" / f"{microgrid}.json"
 
 
 def _write_node_config(
@@ -236,15 +249,18 @@ def up(
     period_s: int,
     say: Callable[[str], None],
     clock: str = "wall",
+    genesis_ts: int | None = None,
+    participants: dict[str, tuple[str, ...]] | None = None,
 ) -> list[NodeEntry]:
     """Create the testnet if `data_dir` has none, start every node that is not running, and
-    return once all serve. With `clock` "sim" the nodes seal only when told the simulation's
-    time (POST /v1/admin/clock)."""
+        return once all serve. With `clock` "sim" the nodes seal only when told the simulation's
+        time (POST /v1/admin/clock); `genesis_ts` [unix s] sets a new testnet's genesis time
+    (default: now)."""
     if _layout_path(data_dir).exists():
         entries = load_layout(data_dir)
         say(f"resuming the testnet in {data_dir} ({len(entries)} nodes)")
     else:
-        entries = create(data_dir, nodes, base_port, period_s, say, clock)
+        entries = create(data_dir, nodes, base_port, period_s, say, clock, genesis_ts, participants)
     started: list[NodeEntry] = []
     for entry in entries:
         pid = running_pid(data_dir, entry)

@@ -288,10 +288,18 @@ class Consensus:
             head = self.chain.head_header()
         if block.header.parent_hash == head.hash:
             self._adopt([block], peer)
-        elif block.number > head.block_number:
+            return
+        parent = self.chain.block_by_hash(block.header.parent_hash)
+        if parent is not None:
+            # A sibling or a block on a side branch we hold: check it even if fork choice
+            # will not take it, so a forger is always named.
+            self._check_block(block.header, parent.header)
+        if block.number > head.block_number:
             branch = self._fetch_branch(peer, [block])
             if branch:
                 self._adopt(branch, peer)
+            else:
+                log.info("block %d from %s: could not fetch its ancestors", block.number, peer)
 
     def _sync_from(self, peer: str) -> None:
         """Fetch and adopt the peer's chain while it scores above ours."""

@@ -159,3 +159,22 @@ def test_a_simulation_clock_seals_only_at_ticks(net3: MemNet) -> None:
     finally:
         for node in net3.nodes.values():
             node.stop()
+
+
+def test_a_forged_sibling_of_the_head_is_checked_and_its_sender_named(net4: MemNet) -> None:
+    net4.run_steps(1, 3)
+    net4.clock.advance_to(net4.aura.slot_ts(5))
+    source = net4.nodes["n0"].chain
+    scratch = EmbeddedChain(net4.tmp / "scratch", net4.genesis, aura=net4.aura)
+    for number in (1, 2):
+        scratch.import_sealed_block(source.block_by_number(number), net4.aura)
+    keys = {net4.aura.authorities[i]: k for i, k in enumerate(net4.keys)}
+    forged = forged_blocks(scratch, net4.aura, keys, step=4, far_step=400)
+    node = net4.nodes["n1"]
+    for block in forged.values():  # each at height 3, beside the head
+        node.handle("n3", Block(encode_block(block)))
+    node.drain()
+    assert node.chain.head_header().block_number == 3
+    # every kind but the bad state root fails its seal check against its own parent
+    assert node.rejected.get("n3", 0) >= len(forged) - 1
+    scratch.close()

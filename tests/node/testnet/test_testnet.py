@@ -92,7 +92,9 @@ def test_down_keeps_the_chain_and_up_resumes_it_restarting_only_missing_nodes(
 ) -> None:
     wait_for("a few blocks", lambda: (net3.health("node1").get("finalized") or 0) >= 3, 30)
     genesis = block_at(net3, "node1", 0)
-    os.kill(net3.pid("node3") or 0, signal.SIGKILL)
+    pid = net3.pid("node3")
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
     pids = (net3.pid("node1"), net3.pid("node2"))
     net3.up()
     assert (net3.pid("node1"), net3.pid("node2")) == pids  # only node3 was restarted
@@ -117,7 +119,9 @@ def test_killing_a_minority_repeatedly_loses_nothing(net4: LocalTestnet) -> None
             nonce += 1
         victim = rng.choice(names(net4))
         time.sleep(rng.uniform(0.0, 1.5))
-        os.kill(net4.pid(victim) or 0, signal.SIGKILL)
+        pid = net4.pid(victim)
+        assert pid is not None, victim
+        os.kill(pid, signal.SIGKILL)
         survivor = next(n for n in names(net4) if n != victim)
         before = net4.health(survivor).get("finalized") or 0
         wait_for(
