@@ -19,6 +19,7 @@ DEPLOYABLE = (
     "Trust",
     "Metering",
     "Market",
+    "AuthoritySet",
 )
 
 

@@ -1,0 +1,242 @@
+"""Reference model of AuthoritySet.sol: the proof-of-authority set by block, in pure Python.
+
+The same rules as the contract (docs/contracts.md, "AuthoritySet"), for the property test that
+drives both with the same actions, and for node code that wants to reason about a schedule
+without a chain. Addresses are 20-byte `bytes`, as in `node.ledger.embedded.aura.Aura`. Every
+refused action raises `AuthorityRuleError` carrying the contract's error name and arguments,
+and leaves the model unchanged (like a reverted transaction).
+
+`decode_authorities` turns the raw return data of an `authoritiesAt(uint256)` eth_call into
+the tuple `Aura.authorities` takes.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+from eth_abi.abi import decode
+from eth_utils.crypto import keccak
+
+from node.errors import LedgerError
+
+MAX_AUTHORITIES = 32
+ADDRESS_BYTES = 20
+# Registry role id of the regulator (GridRoles.REGULATOR; node.ledger.deploy.ROLE_REGULATOR).
+ROLE_REGULATOR = keccak(text="gridledger.role.regulator")
+
+
+class ProposalState(IntEnum):
+    """Where a proposal stands (same order as the Solidity `AuthorityProposalState`)."""
+
+    UNKNOWN = 0
+    PENDING = 1
+    SCHEDULED = 2
+    EXPIRED = 3
+
+
+class AuthorityRuleError(Exception):
+    """An action the contract refuses: `name` and `error_args` as in its custom error."""
+
+    def __init__(self, name: str, *args: object) -> None:
+        self.name = name
+        self.error_args = args
+        super().__init__(f"{name}{args!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A set in force from `effective_block` until the next snapshot's, in turn order."""
+
+    effective_block: int
+    members: tuple[bytes, ...]
+
+
+@dataclass(slots=True)
+class Proposal:
+    """A proposed change: add or remove `account` from `effective_block` on."""
+
+    account: bytes
+    add: bool
+    effective_block: int
+    proposer: bytes
+    voters: set[bytes] = field(default_factory=set)
+    scheduled: bool = False
+
+
+class AuthorityModel:
+    """The authority set's snapshots and proposals; `regulators` hold the regulator role.
+
+    Every action takes `block_number`, the number of the block its transaction executes in
+    (`block.number` in the contract).
+    """
+
+    def __init__(self, initial: Sequence[bytes], regulators: Iterable[bytes] = ()) -> None:
+        if not initial:
+            raise AuthorityRuleError("AuthoritySetEmpty")
+        if len(initial) > MAX_AUTHORITIES:
+            raise AuthorityRuleError("AuthoritySetTooLarge", len(initial), MAX_AUTHORITIES)
+        for i, account in enumerate(initial):
+            _check_address(account)
+            if account == bytes(ADDRESS_BYTES):
+                raise AuthorityRuleError("AuthorityZeroAddress")
+            if account in initial[:i]:
+                raise AuthorityRuleError("AuthorityDuplicate", account)
+        self.regulators = frozenset(regulators)
+        self.snapshots: list[Snapshot] = [Snapshot(0, tuple(initial))]
+        self.proposals: list[Proposal] = []  # id i is proposals[i - 1]
+
+    # ------------------------------------------------------------ views
+
+    def authorities_at(self, block_number: int) -> tuple[bytes, ...]:
+        """The set in force at `block_number`: the last snapshot effective at or before it."""
+        starts = [s.effective_block for s in self.snapshots]
+        return self.snapshots[bisect_right(starts, block_number) - 1].members
+
+    def is_authority_at(self, account: bytes, block_number: int) -> bool:
+        return account in self.authorities_at(block_number)
+
+    @property
+    def latest(self) -> Snapshot:
+        """The last scheduled snapshot: the set every new change applies to."""
+        return self.snapshots[-1]
+
+    def state_of(self, proposal_id: int, block_number: int) -> ProposalState:
+        if not 1 <= proposal_id <= len(self.proposals):
+            return ProposalState.UNKNOWN
+        p = self.proposals[proposal_id - 1]
+        if p.scheduled:
+            return ProposalState.SCHEDULED
+        stale = p.effective_block < self.latest.effective_block
+        if p.effective_block <= block_number or stale:
+            return ProposalState.EXPIRED
+        return ProposalState.PENDING
+
+    def tally(self, proposal_id: int, block_number: int) -> tuple[int, int]:
+        """(voters of the proposal in the set in force now, majority of that set)."""
+        voters = self.proposals[proposal_id - 1].voters if proposal_id else set()
+        return _tally(voters, self.authorities_at(block_number))
+
+    # ------------------------------------------------------------ actions
+
+    def propose(
+        self, sender: bytes, account: bytes, add: bool, effective_block: int, block_number: int
+    ) -> int:
+        """Record a proposal by `sender`; returns its id (scheduled at once by the regulator,
+        or when the proposer's vote is already a majority)."""
+        by_regulator = sender in self.regulators
+        current = self.authorities_at(block_number)
+        if not by_regulator and sender not in current:
+            raise AuthorityRuleError("AuthorityProposerUnauthorized", sender)
+        if account == bytes(ADDRESS_BYTES):
+            raise AuthorityRuleError("AuthorityZeroAddress")
+        self._require_can_take_effect(effective_block, block_number)
+        self._require_applicable(account, add)
+        proposal = Proposal(account, add, effective_block, sender)
+        if by_regulator:
+            self._schedule(proposal)
+        else:
+            self._vote(proposal, sender, block_number)
+        self.proposals.append(proposal)
+        return len(self.proposals)
+
+    def vote(self, sender: bytes, proposal_id: int, block_number: int) -> None:
+        """Vote of `sender`, an authority in force at `block_number`."""
+        if sender not in self.authorities_at(block_number):
+            raise AuthorityRuleError("AuthorityNotAuthority", sender, block_number)
+        proposal = self._pending(proposal_id, block_number)
+        if sender in proposal.voters:
+            raise AuthorityRuleError("AuthorityAlreadyVoted", proposal_id, sender)
+        self._vote(proposal, sender, block_number)
+
+    def approve(self, sender: bytes, proposal_id: int, block_number: int) -> None:
+        """Approval by the regulator: schedules the change."""
+        if sender not in self.regulators:
+            raise AuthorityRuleError("AccessControlUnauthorizedAccount", sender, ROLE_REGULATOR)
+        self._schedule(self._pending(proposal_id, block_number))
+
+    def enact(self, proposal_id: int, block_number: int) -> None:
+        """Schedule a pending proposal whose voters are a majority of the current set."""
+        proposal = self._pending(proposal_id, block_number)
+        votes, quorum = _tally(proposal.voters, self.authorities_at(block_number))
+        if votes < quorum:
+            raise AuthorityRuleError("AuthorityQuorumNotReached", proposal_id, votes, quorum)
+        self._schedule(proposal)
+
+    # ------------------------------------------------------------ rules
+
+    def _vote(self, proposal: Proposal, sender: bytes, block_number: int) -> None:
+        voters = proposal.voters | {sender}
+        votes, quorum = _tally(voters, self.authorities_at(block_number))
+        if votes >= quorum:
+            self._schedule(proposal)  # raises before anything changed if not applicable
+        proposal.voters = voters
+
+    def _schedule(self, proposal: Proposal) -> None:
+        self._require_applicable(proposal.account, proposal.add)
+        members = tuple(m for m in self.latest.members if m != proposal.account)
+        if proposal.add:
+            members += (proposal.account,)
+        self.snapshots.append(Snapshot(proposal.effective_block, members))
+        proposal.scheduled = True
+
+    def _pending(self, proposal_id: int, block_number: int) -> Proposal:
+        if not 1 <= proposal_id <= len(self.proposals):
+            raise AuthorityRuleError("AuthorityUnknownProposal", proposal_id)
+        proposal = self.proposals[proposal_id - 1]
+        if proposal.scheduled:
+            raise AuthorityRuleError(
+                "AuthorityProposalAlreadyScheduled", proposal_id, proposal.effective_block
+            )
+        self._require_can_take_effect(proposal.effective_block, block_number)
+        return proposal
+
+    def _require_can_take_effect(self, effective_block: int, block_number: int) -> None:
+        if effective_block <= block_number:
+            raise AuthorityRuleError(
+                "AuthorityEffectiveBlockNotFuture", effective_block, block_number
+            )
+        last = self.latest.effective_block
+        if effective_block < last:
+            raise AuthorityRuleError("AuthorityChangeOutOfOrder", effective_block, last)
+
+    def _require_applicable(self, account: bytes, add: bool) -> None:
+        members = self.latest.members
+        if add:
+            if account in members:
+                raise AuthorityRuleError("AuthorityAlreadyMember", account)
+            if len(members) >= MAX_AUTHORITIES:
+                raise AuthorityRuleError("AuthoritySetTooLarge", len(members) + 1, MAX_AUTHORITIES)
+        else:
+            if account not in members:
+                raise AuthorityRuleError("AuthorityNotMember", account)
+            if len(members) == 1:
+                raise AuthorityRuleError("AuthorityLastMember", account)
+
+
+def _tally(voters: set[bytes], current: tuple[bytes, ...]) -> tuple[int, int]:
+    return sum(1 for m in current if m in voters), len(current) // 2 + 1
+
+
+def _check_address(account: bytes) -> None:
+    if len(account) != ADDRESS_BYTES:
+        raise ValueError(f"an address is {ADDRESS_BYTES} bytes, got {len(account)}")
+
+
+def decode_authorities(raw_return: bytes) -> tuple[bytes, ...]:
+    """The 20-byte addresses in the ABI-encoded `address[]` returned by `authoritiesAt`.
+
+    Raises LedgerError if `raw_return` is not a well-formed, non-empty `address[]` encoding
+    (an empty set cannot seal; the contract never returns one).
+    """
+    try:
+        (addresses,) = decode(["address[]"], raw_return)
+    except Exception as exc:  # eth_abi raises several decoding error types
+        raise LedgerError(
+            f"authoritiesAt returned {len(raw_return)} bytes that are not an address[]: {exc}"
+        ) from exc
+    if not addresses:
+        raise LedgerError("authoritiesAt returned an empty authority set")
+    return tuple(bytes.fromhex(str(a)[2:]) for a in addresses)
