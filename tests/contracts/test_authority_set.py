@@ -381,6 +381,22 @@ def test_decode_authorities_refuses_malformed_data() -> None:
         decode_authorities(empty)
 
 
+def test_the_model_refuses_the_same_initial_sets_as_the_constructor() -> None:
+    a, b = b"\x01" * 20, b"\x02" * 20
+    many = [i.to_bytes(20, "big") for i in range(1, MAX_AUTHORITIES + 2)]
+    cases: list[tuple[list[bytes], tuple[object, ...]]] = [
+        ([], ("AuthoritySetEmpty",)),
+        ([a, bytes(20)], ("AuthorityZeroAddress",)),
+        ([a, b, a], ("AuthorityDuplicate", a)),
+        (many, ("AuthoritySetTooLarge", MAX_AUTHORITIES + 1, MAX_AUTHORITIES)),
+    ]
+    for initial, (name, *args) in cases:
+        with pytest.raises(AuthorityRuleError) as caught:
+            AuthorityModel(initial)
+        assert (caught.value.name, caught.value.error_args) == (name, tuple(args))
+    assert AuthorityModel(many[:MAX_AUTHORITIES]).authorities_at(0) == tuple(many[:MAX_AUTHORITIES])
+
+
 # ---------------------------------------------------------------- contract vs reference model
 
 TX_GAS = 2_000_000
