@@ -34,6 +34,8 @@ def _sim_run(args: argparse.Namespace) -> int:
         scenario = resolve(args.scenario)
         if args.seed is not None:
             scenario = scenario.with_seed(args.seed)
+        if args.start_ts is not None:
+            scenario = scenario.with_start_ts(args.start_ts)
         out_dir = args.out or Path("out/sim") / scenario.name
         if args.federation:
             from sim.federation.session import run_federated_cli
@@ -61,7 +63,9 @@ def _sim_federate(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     controls = [c.strip() for c in args.controls.split(",") if c.strip()]
     try:
-        answered = run_federate(args.endpoint, args.name, args.role, controls, args.timeout_s)
+        answered = run_federate(
+            args.endpoint, args.name, args.role, controls, args.timeout_s, args.welcome_timeout_s
+        )
     except SimError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -145,6 +149,14 @@ def register(commands: Any) -> None:
     run.add_argument("--out", type=Path, default=None, help="output folder (out/sim/NAME)")
     run.add_argument("--seed", type=int, default=None, help="root seed (default: the file's)")
     run.add_argument(
+        "--start-ts",
+        type=int,
+        default=None,
+        metavar="UNIX_S",
+        help="start at this time [unix s] instead of the file's start_ts (times of day follow "
+        "UTC: keep the file's UTC time of day to keep its day)",
+    )
+    run.add_argument(
         "--run",
         action="append",
         metavar="NAME",
@@ -199,6 +211,12 @@ def register(commands: Any) -> None:
     )
     federate.add_argument(
         "--timeout-s", type=float, default=60.0, help="give up after this long without a tick [s]"
+    )
+    federate.add_argument(
+        "--welcome-timeout-s",
+        type=float,
+        default=120.0,
+        help="wait this long for the welcome, sent once every federate registered [s]",
     )
     federate.set_defaults(handler=_sim_federate)
 

@@ -6,7 +6,8 @@ the batteries are stepped one tick at a time (``sim.model``).
 Seeding: one root seed per scenario; ``numpy.random.SeedSequence(seed).generate_state(2 +
 n_microgrids)`` gives the irradiance seed, the air-temperature seed and one load seed per
 microgrid in file order. The stream is prefix-stable, so the first microgrid of a scenario
-sees exactly the noise of ``sim.fedmgdt.simulate_mg1_day`` with the same root seed.
+sees exactly the noise of ``sim.fedmgdt.simulate_mg1_day`` with the same root seed. A
+microgrid with ``noise_as`` draws the load seed of the microgrid it names instead of its own.
 """
 
 from __future__ import annotations
@@ -114,10 +115,11 @@ def compute_exogenous(scenario: Scenario) -> Exogenous:
             noise_std_c=w.t_air_noise_std_c,
             seed=t_air_seed,
         )
+    seed_of = {mg.name: seed for mg, seed in zip(scenario.microgrids, load_seeds, strict=True)}
     loads = {}
     pvs = {}
-    for mg, seed in zip(scenario.microgrids, load_seeds, strict=True):
-        loads[mg.name] = _load_w(mg, scenario, t_day_s, seed)
+    for mg in scenario.microgrids:
+        loads[mg.name] = _load_w(mg, scenario, t_day_s, seed_of[mg.noise_as or mg.name])
         pvs[mg.name] = _pv_w(mg, scenario, ghi, t_air)
     for event in scenario.events:
         target = pvs if event.kind is EventKind.PV_SCALE else loads

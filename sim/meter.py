@@ -18,9 +18,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from eth_keys.datatypes import PrivateKey
+from eth_utils.address import to_checksum_address
 
 from contracts.errors import ReadingInputError
-from contracts.typed import SECP256K1_N, MeterReading, MeterSignature, sign_reading
+from contracts.typed import (
+    SECP256K1_N,
+    MeterReading,
+    MeterSignature,
+    domain_separator,
+    sign_reading,
+)
 from sim.errors import MeterError
 from sim.pcc import metered_energy_wh
 from sim.profiles import IntArray
@@ -32,6 +39,29 @@ class SignedReading:
 
     reading: MeterReading
     signature: MeterSignature
+
+
+@dataclass(frozen=True, slots=True)
+class MeteringDomain:
+    """The Metering contract a meter signs for: ``chain_id`` and the contract's address
+    (EIP-712 ``verifyingContract``, checksummed on construction)."""
+
+    chain_id: int
+    verifying_contract: str
+
+    def __post_init__(self) -> None:
+        if isinstance(self.chain_id, bool) or not 0 < self.chain_id < 2**256:
+            raise MeterError(f"chain_id must be in [1, 2**256), got {self.chain_id!r}")
+        try:
+            checksummed = to_checksum_address(self.verifying_contract)
+        except (ValueError, TypeError) as exc:
+            raise MeterError(f"verifying_contract is not an address: {exc}") from None
+        object.__setattr__(self, "verifying_contract", checksummed)
+
+    @property
+    def separator(self) -> bytes:
+        """The EIP-712 domain separator (``contracts.typed.domain_separator``)."""
+        return domain_separator(self.chain_id, self.verifying_contract)
 
 
 def new_meter_key() -> bytes:

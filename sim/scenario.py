@@ -142,7 +142,8 @@ class MicrogridSpec:
     ``controllable``: the operator dispatches its battery (FED-MGDT's controlled MG1);
     otherwise a battery runs the local self-consumption rule. ``grid_limit_w`` [W] bounds
     the PCC power both ways (None: unbounded); beyond it load goes unserved or PV is
-    curtailed.
+    curtailed. ``noise_as``: the microgrid whose load-noise stream this one draws (None:
+    its own), so copies of a microgrid see the same load.
     """
 
     name: str
@@ -151,6 +152,7 @@ class MicrogridSpec:
     battery: BatterySpec | None = None
     controllable: bool = False
     grid_limit_w: float | None = None
+    noise_as: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +228,14 @@ class Scenario:
     def with_seed(self, seed: int) -> Scenario:
         """The same scenario under another root seed."""
         return dataclasses.replace(self, seed=seed)
+
+    def with_start_ts(self, start_ts: int) -> Scenario:
+        """The same scenario starting at ``start_ts`` [unix s]. Times of day (weather, PV,
+        load profiles, contract windows) follow UTC, so only a start at the scenario's UTC
+        time of day keeps its day as it is; measured series must cover the new horizon."""
+        if isinstance(start_ts, bool) or not isinstance(start_ts, int) or start_ts < 0:
+            raise ScenarioError("scenario.start_ts", f"must be an integer >= 0, got {start_ts!r}")
+        return dataclasses.replace(self, start_ts=start_ts)
 
     def for_run(self, run: str) -> Scenario:
         """The scenario of run ``run``: the base, or a variant's caps and events applied."""

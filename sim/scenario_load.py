@@ -46,6 +46,7 @@ def parse_scenario(text: str, source: Path | None = None) -> Scenario:
 
 def _microgrids(root: Table) -> tuple[MicrogridSpec, ...]:
     out: list[MicrogridSpec] = []
+    noise_tables: dict[str, Table] = {}
     for table in root.tables("microgrids"):
         name = table.string("name")
         count = table.integer("count", 1, ge=1, le=10_000)
@@ -61,14 +62,19 @@ def _microgrids(root: Table) -> tuple[MicrogridSpec, ...]:
             battery=spec_battery,
             controllable=controllable,
             grid_limit_w=limit_w,
+            noise_as=table.string("noise_as") if table.has("noise_as") else None,
         )
+        if spec.noise_as is not None and spec.load.csv is not None:
+            raise table.error("noise_as", "a measured load (load.csv) has no noise to share")
         table.done()
-        if count == 1:
-            out.append(spec)
-        else:
-            out.extend(
+        copies = [spec]
+        if count > 1:
+            copies = [
                 dataclasses.replace(spec, name=f"{name}-{i:02d}") for i in range(1, count + 1)
-            )
+            ]
+        for copy in copies:
+            noise_tables[copy.name] = table
+        out.extend(copies)
     if not out:
         raise ScenarioError("microgrids", "at least one [[microgrids]] is required", root.source)
     seen: set[str] = set()
@@ -76,7 +82,26 @@ def _microgrids(root: Table) -> tuple[MicrogridSpec, ...]:
         if mg.name in seen:
             raise ScenarioError("microgrids", f"name {mg.name!r} is used twice", root.source)
         seen.add(mg.name)
-    return tuple(out)
+    return tuple(_resolve_noise_as(mg, out, noise_tables[mg.name]) for mg in out)
+
+
+def _resolve_noise_as(
+    mg: MicrogridSpec, all_mgs: list[MicrogridSpec], table: Table
+) -> MicrogridSpec:
+    """``mg`` with ``noise_as`` checked: another microgrid drawing its own noise (naming
+    itself, as the first of ``count`` copies may, means its own stream: None)."""
+    if mg.noise_as is None or mg.noise_as == mg.name:
+        return dataclasses.replace(mg, noise_as=None)
+    target = next((m for m in all_mgs if m.name == mg.noise_as), None)
+    if target is None:
+        raise table.error("noise_as", f"no microgrid named {mg.noise_as!r}")
+    if target.noise_as not in (None, target.name):
+        raise table.error(
+            "noise_as",
+            f"{target.name!r} draws its noise from {target.noise_as!r} itself; "
+            f"name {target.noise_as!r}",
+        )
+    return mg
 
 
 def _window_s(table: Table, key: str) -> int:

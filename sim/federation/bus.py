@@ -1,6 +1,7 @@
-"""The simulator's end of the federation bus: a ZMQ ROUTER socket speaking protocol v1.
+"""The simulator's end of the federation bus: a ZMQ ROUTER socket speaking protocol v2.
 
-The bus registers the expected federates, then for each tick sends the ``tick`` message to
+The bus waits until every expected federate has registered, then welcomes them all (the
+welcome lists every meter of the run), then for each tick sends the ``tick`` message to
 all of them and collects one valid ``actions`` message from each (the time barrier).
 Malformed or unexpected messages are logged, answered with ``refused`` and ignored; the
 barrier keeps waiting for a valid answer until the deadline. A federate that has not
@@ -11,13 +12,21 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import zmq
 
 from sim.errors import FederateTimeoutError, FederationError, ProtocolError
-from sim.federation.protocol import Actions, MessageType, Register, decode, encode
+from sim.federation.protocol import (
+    Actions,
+    MessageType,
+    Register,
+    decode,
+    encode,
+    end_message,
+)
+from sim.meter import MeteringDomain, SignedReading
 
 log = logging.getLogger("sim.federation")
 
@@ -27,11 +36,14 @@ CLOSE_LINGER_MS = 200
 
 @dataclass(frozen=True, slots=True)
 class Registration:
-    """A registered federate: its name, routing identity and controlled microgrids."""
+    """A registered federate: its name, routing identity, controlled microgrids, the
+    participant address of each microgrid it represents and their Metering domain."""
 
     name: str
     identity: bytes
     controls: tuple[str, ...]
+    participants: Mapping[str, str] = field(default_factory=dict)
+    metering: MeteringDomain | None = None
 
 
 class FederationBus:
@@ -42,6 +54,7 @@ class FederationBus:
     endpoint : where to bind (tcp://HOST:PORT or ipc://PATH)
     expected : names of the federates the run waits for
     controllable : microgrids a federate may control (those with a battery)
+    meterable : microgrids a federate may claim as a participant (the scenario's)
     timeout_s : how long [s] to wait for each tick's answers
     register_timeout_s : how long [s] to wait for all registrations (default: ``timeout_s``)
     """
@@ -54,6 +67,7 @@ class FederationBus:
         timeout_s: float,
         register_timeout_s: float | None = None,
         context: zmq.Context[zmq.Socket[bytes]] | None = None,
+        meterable: Collection[str] = (),
     ) -> None:
         if len(set(expected)) != len(expected):
             raise FederationError(f"federate names must be unique, got {list(expected)}")
@@ -61,6 +75,7 @@ class FederationBus:
             raise FederationError(f"timeout_s must be > 0, got {timeout_s}")
         self.expected = tuple(expected)
         self.controllable = frozenset(controllable)
+        self.meterable = frozenset(meterable)
         self.timeout_s = timeout_s
         self.register_timeout_s = timeout_s if register_timeout_s is None else register_timeout_s
         self._context = context or zmq.Context.instance()
@@ -108,9 +123,16 @@ class FederationBus:
         return parts[0], parts[1]
 
     def register_all(self, welcome: Callable[[str], bytes]) -> tuple[Registration, ...]:
-        """Wait for every expected federate to register; answer each with ``welcome(name)``."""
+        """Wait for every expected federate to register, then answer each with
+        ``welcome(name)``."""
+        self.await_registrations()
+        self.welcome_all(welcome)
+        return self.federates
+
+    def await_registrations(self) -> tuple[Registration, ...]:
+        """Wait for every expected federate to register (``register_timeout_s``); refuse
+        bad registrations. Nobody is welcomed yet."""
         deadline = time.monotonic() + self.register_timeout_s
-        claimed: dict[str, str] = {}
         while len(self.registrations) < len(self.expected):
             message = self._receive(deadline)
             if message is None:
@@ -121,17 +143,27 @@ class FederationBus:
             try:
                 _, body = decode(frame, (MessageType.REGISTER,))
                 reg = Register.parse(body)
-                self._check_registration(identity, reg, claimed)
+                self._check_registration(identity, reg)
             except ProtocolError as exc:
                 self._refuse(identity, repr(identity), str(exc))
                 continue
-            self.registrations[identity] = Registration(reg.federate, identity, reg.controls)
-            claimed.update({mg: reg.federate for mg in reg.controls})
-            log.info("federate %r registered, controls %s", reg.federate, list(reg.controls))
-            self._send(identity, welcome(reg.federate))
+            self.registrations[identity] = Registration(
+                reg.federate, identity, reg.controls, reg.participants, reg.metering
+            )
+            log.info(
+                "federate %r registered, controls %s, represents %s",
+                reg.federate,
+                list(reg.controls),
+                list(reg.participants),
+            )
         return self.federates
 
-    def _check_registration(self, identity: bytes, reg: Register, claimed: dict[str, str]) -> None:
+    def welcome_all(self, welcome: Callable[[str], bytes]) -> None:
+        """Send each registered federate its ``welcome(name)``."""
+        for identity, reg in self.registrations.items():
+            self._send(identity, welcome(reg.name))
+
+    def _check_registration(self, identity: bytes, reg: Register) -> None:
         if reg.federate not in self.expected:
             raise ProtocolError(
                 f"federate {reg.federate!r} is not expected ({list(self.expected)})"
@@ -140,11 +172,21 @@ class FederationBus:
             r.name for r in self.registrations.values()
         }:
             raise ProtocolError(f"federate {reg.federate!r} is already registered")
+        controlled = {mg: r.name for r in self.registrations.values() for mg in r.controls}
         for mg in reg.controls:
             if mg not in self.controllable:
                 raise ProtocolError(f"{mg!r} is not a microgrid with a battery")
+            if mg in controlled:
+                raise ProtocolError(f"{mg!r} is already controlled by {controlled[mg]!r}")
+        claimed = {mg: r.name for r in self.registrations.values() for mg in r.participants}
+        for mg in reg.participants:
+            if mg not in self.meterable:
+                raise ProtocolError(
+                    f"participants names {mg!r}, not a microgrid of the run "
+                    f"({sorted(self.meterable)})"
+                )
             if mg in claimed:
-                raise ProtocolError(f"{mg!r} is already controlled by {claimed[mg]!r}")
+                raise ProtocolError(f"{mg!r} is already represented by {claimed[mg]!r}")
 
     def exchange(self, tick: int, frame: bytes) -> dict[str, dict[str, float]]:
         """Send tick ``tick`` (its encoded ``frame``) to every federate and wait for all their
@@ -186,9 +228,12 @@ class FederationBus:
             )
         return actions.setpoints_w
 
-    def close(self, reason: str, ticks: int) -> None:
-        """Tell every federate the run ended (best effort) and close the socket."""
-        frame = encode(MessageType.END, reason=reason, ticks=ticks)
+    def close(
+        self, reason: str, ticks: int, readings: Mapping[str, SignedReading] | None = None
+    ) -> None:
+        """Tell every federate the run ended, with the readings of the last step (best
+        effort), and close the socket."""
+        frame = end_message(reason, ticks, readings)
         for identity in self.registrations:
             self._send(identity, frame)
         self._socket.close(linger=CLOSE_LINGER_MS)

@@ -1,7 +1,10 @@
 """A federate's end of the bus (ZMQ DEALER), and the federates gridledger ships.
 
 ``FederateClient`` registers, then answers every ``tick`` with ``actions`` computed by a
-policy (a function of the observation) until the simulator sends ``end``. Policies:
+policy (a function of the observation) until the simulator sends ``end``. A federate that
+represents microgrids (a prosumer node) declares their participant addresses and its
+Metering domain, and gets their meters' signed readings, checked against the welcome,
+through ``serve``'s ``on_readings``. Policies:
 
 - ``operator``: FED-MGDT's contract coordinator (``sim.controllers.OperatorRule``) over the
   microgrids it controls, built from the contracts the ``welcome`` message lists;
@@ -12,8 +15,7 @@ policy (a function of the observation) until the simulator sends ``end``. Polici
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import zmq
@@ -24,51 +26,20 @@ from sim.federation.protocol import (
     Actions,
     MessageType,
     Register,
+    Welcome,
     decode,
+    parse_end,
     parse_tick,
 )
-from sim.scenario import CapContract
+from sim.meter import MeteringDomain, SignedReading
 
 log = logging.getLogger("sim.federation")
 
 Policy = Callable[[Observation], dict[str, float]]
 """Battery set-points [W] (> 0 discharge) by microgrid for an observation."""
 
-
-@dataclass(frozen=True, slots=True)
-class Welcome:
-    """What the simulator told a federate about the run."""
-
-    scenario: str
-    dt_s: int
-    n_steps: int
-    start_ts: int
-    microgrids: dict[str, bool]
-    contracts: tuple[CapContract, ...]
-
-    @classmethod
-    def parse(cls, body: dict[str, Any]) -> Welcome:
-        try:
-            contracts = tuple(
-                CapContract(
-                    name=f"{c['microgrid']}-cap",
-                    microgrid=str(c["microgrid"]),
-                    cap_w=float(c["cap_w"]),
-                    window_start_s=int(c["window_start_s"]),
-                    window_end_s=int(c["window_end_s"]),
-                )
-                for c in body["contracts"]
-            )
-            return cls(
-                scenario=str(body["scenario"]),
-                dt_s=int(body["dt_s"]),
-                n_steps=int(body["n_steps"]),
-                start_ts=int(body["start_ts"]),
-                microgrids={str(k): bool(v) for k, v in body["microgrids"].items()},
-                contracts=contracts,
-            )
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise ProtocolError(f"malformed welcome: {exc!r}") from None
+ReadingsSink = Callable[[dict[str, SignedReading]], None]
+"""Takes the signed readings of one step by microgrid (a prosumer relays them to the chain)."""
 
 
 def operator_policy(welcome: Welcome, controls: Sequence[str]) -> Policy:
@@ -94,7 +65,12 @@ POLICIES: dict[str, Callable[[Welcome, Sequence[str]], Policy]] = {
 
 
 class FederateClient:
-    """One federate connected to the bus at ``endpoint``."""
+    """One federate connected to the bus at ``endpoint``.
+
+    ``participants`` ({microgrid: participant address}) are the microgrids it represents,
+    whose meters sign for ``metering``. ``welcome_timeout_s`` bounds the wait for the
+    welcome, which comes once every federate has registered (default ``timeout_s``).
+    """
 
     def __init__(
         self,
@@ -103,28 +79,40 @@ class FederateClient:
         controls: Sequence[str] = (),
         timeout_s: float = 10.0,
         context: zmq.Context[zmq.Socket[bytes]] | None = None,
+        participants: Mapping[str, str] | None = None,
+        metering: MeteringDomain | None = None,
+        welcome_timeout_s: float | None = None,
     ) -> None:
         self.name = name
         self.controls = tuple(controls)
+        self.participants = dict(participants or {})
+        self.metering = metering
         self.timeout_s = timeout_s
+        self.welcome_timeout_s = timeout_s if welcome_timeout_s is None else welcome_timeout_s
+        self.welcome: Welcome | None = None
         self._socket = (context or zmq.Context.instance()).socket(zmq.DEALER)
         self._socket.setsockopt(zmq.LINGER, 200)
-        self._socket.setsockopt(zmq.RCVTIMEO, max(1, int(timeout_s * 1000)))
         self._socket.connect(endpoint)
 
     def send(self, frame: bytes) -> None:
         """Send one raw frame (tests use it to send malformed messages)."""
         self._socket.send(frame)
 
-    def receive(self, expected: tuple[MessageType, ...]) -> tuple[MessageType, dict[str, Any]]:
-        """The next message of an expected type; ``refused`` notices are logged and skipped."""
+    def receive(
+        self, expected: tuple[MessageType, ...], timeout_s: float | None = None
+    ) -> tuple[MessageType, dict[str, Any]]:
+        """The next message of an expected type within ``timeout_s`` [s] (default
+        ``timeout_s``); ``refused`` notices are logged and skipped."""
+        wait_s = self.timeout_s if timeout_s is None else timeout_s
         while True:
-            try:
-                frame = self._socket.recv()
+            try:  # the next tick is often queued already: skip the poll system call
+                frame = self._socket.recv(zmq.NOBLOCK)
             except zmq.Again:
-                raise FederationError(
-                    f"{self.name}: no message from the simulator within {self.timeout_s:g} s"
-                ) from None
+                if not self._socket.poll(max(1, int(wait_s * 1000)), zmq.POLLIN):
+                    raise FederationError(
+                        f"{self.name}: no message from the simulator within {wait_s:g} s"
+                    ) from None
+                frame = self._socket.recv(zmq.NOBLOCK)
             msg_type, body = decode(frame, (*expected, MessageType.REFUSED))
             if msg_type is not MessageType.REFUSED:
                 return msg_type, body
@@ -132,20 +120,62 @@ class FederateClient:
 
     def register(self) -> Welcome:
         """Join the run; the simulator's description of it."""
-        self.send(Register(self.name, self.controls).encode())
-        _, body = self.receive((MessageType.WELCOME,))
-        body.pop("federate", None)
-        return Welcome.parse(body)
+        reg = Register(self.name, self.controls, self.participants, self.metering)
+        self.send(reg.encode())
+        msg_type, body = self.receive(
+            (MessageType.WELCOME, MessageType.END), self.welcome_timeout_s
+        )
+        if msg_type is MessageType.END:
+            raise FederationError(
+                f"{self.name}: the run ended before it began: {parse_end(body).reason}"
+            )
+        welcome = Welcome.parse(body)
+        if welcome.federate != self.name:
+            raise ProtocolError(f"a welcome for {welcome.federate!r}, this is {self.name!r}")
+        mine = {mg: a for mg, a in welcome.participants.items() if mg in self.participants}
+        if mine != self.participants:
+            raise ProtocolError(
+                f"the welcome meters {sorted(mine)} of the microgrids {self.name!r} "
+                f"represents, {sorted(self.participants)}"
+            )
+        self.welcome = welcome
+        return welcome
 
-    def serve(self, policy: Policy) -> int:
-        """Answer ticks with ``policy`` until ``end``; the number of ticks answered."""
+    def _check_readings(self, readings: dict[str, SignedReading]) -> dict[str, SignedReading]:
+        """The readings, if they come from the meters and participants the welcome named."""
+        if self.welcome is None:
+            raise FederationError(f"{self.name}: readings before the welcome")
+        for mg, signed in readings.items():
+            meter = self.welcome.meters.get(mg)
+            if meter is None:
+                raise ProtocolError(f"readings.{mg}: the welcome named no meter for {mg!r}")
+            if (signed.reading.meter, signed.reading.participant) != (
+                meter,
+                self.welcome.participants[mg],
+            ):
+                raise ProtocolError(
+                    f"readings.{mg}: meter {signed.reading.meter} for participant "
+                    f"{signed.reading.participant}, the welcome named meter {meter} for "
+                    f"{self.welcome.participants[mg]}"
+                )
+        return readings
+
+    def serve(self, policy: Policy, on_readings: ReadingsSink | None = None) -> int:
+        """Answer ticks with ``policy`` until ``end``, passing each non-empty set of signed
+        readings (those of ticks and of ``end``) to ``on_readings``; the ticks answered."""
         answered = 0
         while True:
             msg_type, body = self.receive((MessageType.TICK, MessageType.END))
             if msg_type is MessageType.END:
-                log.info("%s: run ended (%s)", self.name, body.get("reason"))
+                end = parse_end(body)
+                if end.readings and on_readings is not None:
+                    on_readings(self._check_readings(end.readings))
+                log.info("%s: run ended (%s)", self.name, end.reason)
                 return answered
-            obs = parse_tick(body)
+            tick = parse_tick(body)
+            if tick.readings and on_readings is not None:
+                on_readings(self._check_readings(tick.readings))
+            obs = tick.observation
             self.send(Actions(obs.tick, policy(obs)).encode())
             answered += 1
 
@@ -159,9 +189,13 @@ def run_federate(
     role: str,
     controls: Sequence[str] = (),
     timeout_s: float = 10.0,
+    welcome_timeout_s: float | None = None,
 ) -> int:
-    """Register as ``name`` with policy ``role`` (``POLICIES``) and serve the whole run."""
-    client = FederateClient(endpoint, name, controls, timeout_s)
+    """Register as ``name`` with policy ``role`` (``POLICIES``) and serve the whole run;
+    wait up to ``welcome_timeout_s`` [s] (default ``timeout_s``) for the others to register."""
+    client = FederateClient(
+        endpoint, name, controls, timeout_s, welcome_timeout_s=welcome_timeout_s
+    )
     try:
         welcome = client.register()
         return client.serve(POLICIES[role](welcome, controls))

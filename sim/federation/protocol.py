@@ -1,43 +1,104 @@
-"""The federation bus protocol, version 1: JSON messages, validated on the way in.
+"""The federation bus protocol, version 2: JSON messages, validated on the way in.
 
-Every message is one ZMQ frame holding a JSON object with ``"v": 1`` and a ``"type"``:
+Every message is one ZMQ frame holding a JSON object with ``"v": 2`` and a ``"type"``.
+A message of any other version (v1 peers included) is refused with ``protocol version 1
+(this bus speaks 2)``: v2 changed ``register``, ``welcome``, ``tick`` and ``end``.
 
 ====================  =========  ==========================================================
 type                  direction  fields
 ====================  =========  ==========================================================
 ``register``          fed -> sim ``federate`` (name), ``controls`` (microgrid names whose
-                                 battery set-points it will send)
+                                 battery set-points it will send), ``participants``
+                                 ({microgrid: participant address} for the microgrids it
+                                 represents, may be {}), ``metering`` (null, or
+                                 {chain_id, verifying_contract}: the Metering contract those
+                                 microgrids' meters sign for; required iff participants is
+                                 not empty)
 ``welcome``           sim -> fed ``federate``, ``scenario``, ``dt_s``, ``n_steps``,
                                  ``start_ts``, ``microgrids`` ({name: has_battery}),
                                  ``contracts`` (list of {microgrid, cap_w, window_start_s,
-                                 window_end_s})
+                                 window_end_s}), ``meters`` ({microgrid: meter address}),
+                                 ``participants`` ({microgrid: participant address}; the same
+                                 keys as ``meters``)
 ``tick``              sim -> fed ``tick``, ``time_ts``, ``t_day_s``, ``measurements``
-                                 ({name: {p_load_w, p_pv_w, e_battery_wh, soc_pct}})
+                                 ({name: {p_load_w, p_pv_w, e_battery_wh, soc_pct}}),
+                                 ``readings`` ({microgrid: signed reading} of the step that
+                                 ended at ``time_ts``; {} at tick 0)
 ``actions``           fed -> sim ``tick``, ``setpoints_w`` ({name: W, > 0 discharge}) for
                                  exactly the microgrids the federate controls
-``end``               sim -> fed ``reason``, ``ticks`` (ticks completed)
+``end``               sim -> fed ``reason``, ``ticks`` (ticks completed), ``readings``
+                                 (those of the last step, which no tick carries; {} if the
+                                 run stopped early)
 ``refused``           sim -> fed ``reason``: the last message was refused (and ignored)
 ====================  =========  ==========================================================
+
+Meters: only microgrids a federate claims in ``participants`` are metered (one claim per
+microgrid); nobody else's energy is signed for an address nobody declared. The simulator
+gives each claimed microgrid a meter with a fresh key from the OS's entropy
+(``sim.meter.new_meter_key``) for the run; the key never leaves the simulator. Welcomes go
+out once every expected federate has registered, so each lists every meter of the run. A
+signed reading (``sim.federation.readings``) is the ``MeterReading`` fields plus the
+signature::
+
+    {"meter": "0x<EIP-55>", "participant": "0x<EIP-55>", "interval_start_ts": 1800057600,
+     "duration_s": 60, "import_wh": 12, "export_wh": 0, "seq": 1,
+     "signature": {"v": 27, "r": "0x<64 hex>", "s": "0x<64 hex>"}}
+
+Its energies are the step's metered integers (``sim.pcc.metered_energy_wh`` of the PCC
+power, the grid limit applied, the same numbers as the run's ``ticks.csv``); ``seq``
+counts from 1 per meter, one reading per step; the EIP-712 domain is the claimant's
+``metering``. ``parse_signed_reading`` turns one back into a ``sim.meter.SignedReading``.
 
 Lockstep: the simulator sends ``tick`` t to every federate and computes t + 1 only after
 each has answered ``actions`` for t. Anything malformed, of another version, of an
 unexpected type or for the wrong tick raises ``ProtocolError`` with the reason; the bus
-logs it, answers ``refused`` and carries on. Numbers must be finite (no NaN/Infinity).
+logs it, answers ``refused`` and carries on. Numbers must be finite (no NaN/Infinity);
+addresses are ``0x`` and 40 hex digits, EIP-55 checksummed, never the zero address.
 """
 
 from __future__ import annotations
 
 import json
-import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from sim.controllers import MicrogridState, Observation
 from sim.errors import ProtocolError
-from sim.scenario import Scenario
+from sim.federation import checks
+from sim.federation.readings import (
+    metering_json,
+    parse_addresses,
+    parse_metering,
+    parse_readings,
+    parse_signed_reading,
+    readings_json,
+    signed_reading_json,
+)
+from sim.meter import MeteringDomain, SignedReading
+from sim.scenario import CapContract, Scenario
 
-PROTOCOL_VERSION = 1
+__all__ = [
+    "PROTOCOL_VERSION",
+    "Actions",
+    "End",
+    "MessageType",
+    "Register",
+    "Tick",
+    "Welcome",
+    "decode",
+    "encode",
+    "end_message",
+    "parse_end",
+    "parse_signed_reading",
+    "parse_tick",
+    "signed_reading_json",
+    "tick_message",
+    "welcome_message",
+]
+
+PROTOCOL_VERSION = 2
 
 
 class MessageType(StrEnum):
@@ -89,51 +150,51 @@ def decode(frame: bytes, expected: tuple[MessageType, ...]) -> tuple[MessageType
     return msg_type, body
 
 
-def _fields(body: dict[str, Any], msg_type: MessageType, names: tuple[str, ...]) -> None:
-    missing = [n for n in names if n not in body]
-    extra = sorted(set(body) - set(names))
-    if missing or extra:
-        raise ProtocolError(f"{msg_type.value}: missing fields {missing}, unknown fields {extra}")
-
-
-def _number(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ProtocolError(f"{what} must be a finite number, got {value!r}")
-    return float(value)
-
-
-def _int(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ProtocolError(f"{what} must be an integer >= 0, got {value!r}")
-    return value
-
-
-def _name(value: Any, what: str) -> str:
-    if not isinstance(value, str) or not 0 < len(value) <= 64:
-        raise ProtocolError(f"{what} must be a name of 1-64 characters, got {value!r}")
-    return value
+def _names(value: Any, what: str) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise ProtocolError(f"{what} must be a list of names, got {value!r}")
+    names = tuple(checks.name(c, f"{what}[]") for c in value)
+    if len(set(names)) != len(names):
+        raise ProtocolError(f"{what} lists a microgrid twice: {list(names)}")
+    return names
 
 
 @dataclass(frozen=True, slots=True)
 class Register:
-    """A federate asks to join: its name and the microgrids whose batteries it dispatches."""
+    """A federate asks to join: its name, the microgrids whose batteries it dispatches, the
+    participant address of each microgrid it represents and their Metering domain."""
 
     federate: str
     controls: tuple[str, ...]
+    participants: Mapping[str, str] = field(default_factory=dict)
+    metering: MeteringDomain | None = None
 
     def encode(self) -> bytes:
-        return encode(MessageType.REGISTER, federate=self.federate, controls=list(self.controls))
+        return encode(
+            MessageType.REGISTER,
+            federate=self.federate,
+            controls=list(self.controls),
+            participants=dict(self.participants),
+            metering=metering_json(self.metering),
+        )
 
     @classmethod
     def parse(cls, body: dict[str, Any]) -> Register:
-        _fields(body, MessageType.REGISTER, ("federate", "controls"))
-        controls = body["controls"]
-        if not isinstance(controls, list):
-            raise ProtocolError(f"controls must be a list of names, got {controls!r}")
-        names = tuple(_name(c, "controls[]") for c in controls)
-        if len(set(names)) != len(names):
-            raise ProtocolError(f"controls lists a microgrid twice: {list(names)}")
-        return cls(_name(body["federate"], "federate"), names)
+        checks.fields(body, "register", ("federate", "controls", "participants", "metering"))
+        participants = parse_addresses(body["participants"], "participants")
+        metering = parse_metering(body["metering"])
+        if participants and metering is None:
+            raise ProtocolError(
+                "participants need metering (the Metering contract their meters sign for)"
+            )
+        if metering is not None and not participants:
+            raise ProtocolError("metering given without participants")
+        return cls(
+            checks.name(body["federate"], "federate"),
+            _names(body["controls"], "controls"),
+            participants,
+            metering,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,18 +209,92 @@ class Actions:
 
     @classmethod
     def parse(cls, body: dict[str, Any]) -> Actions:
-        _fields(body, MessageType.ACTIONS, ("tick", "setpoints_w"))
+        checks.fields(body, "actions", ("tick", "setpoints_w"))
         raw = body["setpoints_w"]
         if not isinstance(raw, dict):
             raise ProtocolError(f"setpoints_w must be an object, got {raw!r}")
         setpoints = {
-            _name(k, "setpoints_w key"): _number(v, f"setpoints_w.{k}") for k, v in raw.items()
+            checks.name(k, "setpoints_w key"): checks.number(v, f"setpoints_w.{k}")
+            for k, v in raw.items()
         }
-        return cls(_int(body["tick"], "tick"), setpoints)
+        return cls(checks.integer(body["tick"], "tick"), setpoints)
 
 
-def welcome_message(federate: str, scenario: Scenario) -> bytes:
-    """The ``welcome`` answering a registration: what federates need to know of the run."""
+WELCOME_FIELDS = (
+    "federate", "scenario", "dt_s", "n_steps", "start_ts", "microgrids", "contracts", "meters",
+    "participants",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Welcome:
+    """What the simulator told a federate about the run: time base, microgrids (name: has a
+    battery), contracts, and the meter and participant address of each metered microgrid."""
+
+    federate: str
+    scenario: str
+    dt_s: int
+    n_steps: int
+    start_ts: int
+    microgrids: dict[str, bool]
+    contracts: tuple[CapContract, ...]
+    meters: dict[str, str]
+    participants: dict[str, str]
+
+    @classmethod
+    def parse(cls, body: dict[str, Any]) -> Welcome:
+        checks.fields(body, "welcome", WELCOME_FIELDS)
+        microgrids = checks.obj(body["microgrids"], "microgrids")
+        for mg, has_battery in microgrids.items():
+            if not isinstance(has_battery, bool):
+                raise ProtocolError(f"microgrids.{mg} must be true or false, got {has_battery!r}")
+        raw_contracts = body["contracts"]
+        if not isinstance(raw_contracts, list):
+            raise ProtocolError(f"contracts must be a list, got {raw_contracts!r}")
+        meters = parse_addresses(body["meters"], "meters")
+        participants = parse_addresses(body["participants"], "participants")
+        if set(meters) != set(participants) or not set(meters) <= set(microgrids):
+            raise ProtocolError(
+                f"meters {sorted(meters)} and participants {sorted(participants)} must name "
+                f"the same microgrids of {sorted(microgrids)}"
+            )
+        dt_s = checks.integer(body["dt_s"], "dt_s")
+        if dt_s == 0:
+            raise ProtocolError("dt_s must be > 0, got 0")
+        return cls(
+            federate=checks.name(body["federate"], "federate"),
+            scenario=checks.name(body["scenario"], "scenario"),
+            dt_s=dt_s,
+            n_steps=checks.integer(body["n_steps"], "n_steps"),
+            start_ts=checks.integer(body["start_ts"], "start_ts"),
+            microgrids={checks.name(k, "microgrids key"): v for k, v in microgrids.items()},
+            contracts=tuple(_contract(c, f"contracts[{i}]") for i, c in enumerate(raw_contracts)),
+            meters=meters,
+            participants=participants,
+        )
+
+
+def _contract(value: Any, what: str) -> CapContract:
+    body = checks.obj(value, what)
+    checks.fields(body, what, ("microgrid", "cap_w", "window_start_s", "window_end_s"))
+    microgrid = checks.name(body["microgrid"], f"{what}.microgrid")
+    return CapContract(
+        name=f"{microgrid}-cap",
+        microgrid=microgrid,
+        cap_w=checks.number(body["cap_w"], f"{what}.cap_w"),
+        window_start_s=checks.integer(body["window_start_s"], f"{what}.window_start_s"),
+        window_end_s=checks.integer(body["window_end_s"], f"{what}.window_end_s"),
+    )
+
+
+def welcome_message(
+    federate: str,
+    scenario: Scenario,
+    meters: Mapping[str, str] | None = None,
+    participants: Mapping[str, str] | None = None,
+) -> bytes:
+    """The ``welcome`` answering a registration: what federates need to know of the run,
+    with the meter and participant address of each metered microgrid (none by default)."""
     return encode(
         MessageType.WELCOME,
         federate=federate,
@@ -177,11 +312,22 @@ def welcome_message(federate: str, scenario: Scenario) -> bytes:
             }
             for c in scenario.contracts
         ],
+        meters=dict(meters or {}),
+        participants=dict(participants or {}),
     )
 
 
-def tick_message(obs: Observation) -> bytes:
-    """The ``tick`` message carrying observation ``obs``."""
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """A ``tick`` message: the observation of tick ``observation.tick`` and the signed
+    readings of the step that ended when it started."""
+
+    observation: Observation
+    readings: dict[str, SignedReading]
+
+
+def tick_message(obs: Observation, readings: Mapping[str, SignedReading] | None = None) -> bytes:
+    """The ``tick`` message carrying observation ``obs`` and the previous step's readings."""
     measurements = {
         name: {
             "p_load_w": s.p_load_w,
@@ -197,12 +343,13 @@ def tick_message(obs: Observation) -> bytes:
         time_ts=obs.time_ts,
         t_day_s=obs.t_day_s,
         measurements=measurements,
+        readings=readings_json(readings or {}),
     )
 
 
-def parse_tick(body: dict[str, Any]) -> Observation:
-    """The observation in a ``tick`` message body."""
-    _fields(body, MessageType.TICK, ("tick", "time_ts", "t_day_s", "measurements"))
+def parse_tick(body: dict[str, Any]) -> Tick:
+    """The observation and readings in a ``tick`` message body."""
+    checks.fields(body, "tick", ("tick", "time_ts", "t_day_s", "measurements", "readings"))
     raw = body["measurements"]
     if not isinstance(raw, dict):
         raise ProtocolError("measurements must be an object")
@@ -212,14 +359,42 @@ def parse_tick(body: dict[str, Any]) -> Observation:
             raise ProtocolError(f"measurements.{name} must be an object")
         e_wh, soc = m.get("e_battery_wh"), m.get("soc_pct")
         states[name] = MicrogridState(
-            _number(m.get("p_load_w"), f"{name}.p_load_w"),
-            _number(m.get("p_pv_w"), f"{name}.p_pv_w"),
-            None if e_wh is None else _number(e_wh, f"{name}.e_battery_wh"),
-            None if soc is None else _number(soc, f"{name}.soc_pct"),
+            checks.number(m.get("p_load_w"), f"{name}.p_load_w"),
+            checks.number(m.get("p_pv_w"), f"{name}.p_pv_w"),
+            None if e_wh is None else checks.number(e_wh, f"{name}.e_battery_wh"),
+            None if soc is None else checks.number(soc, f"{name}.soc_pct"),
         )
-    return Observation(
-        _int(body["tick"], "tick"),
-        _int(body["time_ts"], "time_ts"),
-        _number(body["t_day_s"], "t_day_s"),
+    obs = Observation(
+        checks.integer(body["tick"], "tick"),
+        checks.integer(body["time_ts"], "time_ts"),
+        checks.number(body["t_day_s"], "t_day_s"),
         states,
     )
+    return Tick(obs, parse_readings(body["readings"]))
+
+
+@dataclass(frozen=True, slots=True)
+class End:
+    """The ``end`` message: why the run ended, the ticks completed and the last readings."""
+
+    reason: str
+    ticks: int
+    readings: dict[str, SignedReading]
+
+
+def end_message(
+    reason: str, ticks: int, readings: Mapping[str, SignedReading] | None = None
+) -> bytes:
+    """The ``end`` message."""
+    return encode(
+        MessageType.END, reason=reason, ticks=ticks, readings=readings_json(readings or {})
+    )
+
+
+def parse_end(body: dict[str, Any]) -> End:
+    """The ``end`` message body."""
+    checks.fields(body, "end", ("reason", "ticks", "readings"))
+    reason = body["reason"]
+    if not isinstance(reason, str):
+        raise ProtocolError(f"reason must be a string, got {reason!r}")
+    return End(reason, checks.integer(body["ticks"], "ticks"), parse_readings(body["readings"]))

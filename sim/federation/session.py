@@ -1,9 +1,12 @@
 """A federated run: the model stepped in lockstep with federates over the bus.
 
-For each tick t the session observes the model, publishes tick t on the bus, waits for every
-federate's actions for t (the time barrier), applies them (batteries no federate controls
-keep their built-in rule) and only then advances to t + 1. In real-time mode a ``Pacer``
-holds tick t back until ``t * dt_s / speed`` wall-clock seconds after the first.
+Once every federate has registered, the session gives each microgrid a federate represents
+a signing meter (``sim.federation.metering``) and welcomes the federates. For each tick t
+it observes the model, publishes tick t (with the signed readings of step t - 1) on the
+bus, waits for every federate's actions for t (the time barrier), applies them (batteries
+no federate controls keep their built-in rule) and only then advances to t + 1; the ``end``
+message carries the last step's readings. In real-time mode a ``Pacer`` holds tick t back
+until ``t * dt_s / speed`` wall-clock seconds after the first.
 
 If the bus fails (a federate does not answer in time), the run stops: the completed ticks
 are written like a finished run's, with ``run.json`` saying why it stopped.
@@ -23,7 +26,9 @@ from tqdm import tqdm
 
 from sim.errors import FederationError, SimError
 from sim.federation.bus import FederationBus
+from sim.federation.metering import RunMeters
 from sim.federation.protocol import tick_message, welcome_message
+from sim.meter import SignedReading
 from sim.model import GridModel
 from sim.runner import write_outputs
 from sim.scenario import Scenario
@@ -64,22 +69,28 @@ def run_lockstep(
     bus: FederationBus,
     pacer: Pacer | None = None,
     progress: Callable[[int], None] | None = None,
-) -> None:
-    """Step ``model`` to the end in lockstep with the bus's registered federates.
+    meters: RunMeters | None = None,
+) -> dict[str, SignedReading]:
+    """Step ``model`` to the end in lockstep with the bus's registered federates, each tick
+    carrying the ``meters``' readings of the step before; the last step's readings.
 
     Raises ``FederationError`` (the model keeps the ticks completed so far).
     """
+    readings: dict[str, SignedReading] = {}
     while not model.done:
         if pacer is not None:
             pacer.wait(model.tick)
         obs = model.observe()
-        answers = bus.exchange(obs.tick, tick_message(obs))
+        answers = bus.exchange(obs.tick, tick_message(obs, readings))
         setpoints = model.builtin_setpoints_w(obs)
         for federate_setpoints in answers.values():
             setpoints.update(federate_setpoints)
         model.step(setpoints)
+        if meters is not None:
+            readings = meters.read_step(model, obs.tick)
         if progress is not None:
             progress(1)
+    return readings
 
 
 def open_bus(
@@ -89,10 +100,18 @@ def open_bus(
     timeout_s: float,
     register_timeout_s: float | None = None,
 ) -> FederationBus:
-    """A bus for ``scenario`` whose batteries federates may control; ``timeout_s`` [s] per
-    tick, ``register_timeout_s`` [s] for all registrations (default ``timeout_s``)."""
+    """A bus for ``scenario`` whose batteries federates may control and whose microgrids
+    they may represent; ``timeout_s`` [s] per tick, ``register_timeout_s`` [s] for all
+    registrations (default ``timeout_s``)."""
     batteries = [mg.name for mg in scenario.microgrids if mg.battery is not None]
-    return FederationBus(endpoint, federates, batteries, timeout_s, register_timeout_s)
+    return FederationBus(
+        endpoint,
+        federates,
+        batteries,
+        timeout_s,
+        register_timeout_s,
+        meterable=[mg.name for mg in scenario.microgrids],
+    )
 
 
 def run_federated(
@@ -103,22 +122,30 @@ def run_federated(
     realtime_speed: float | None = None,
     plots: bool = True,
     progress: Callable[[int], None] | None = None,
+    start_ts: int | None = None,
 ) -> GridModel:
-    """Register the bus's federates, run ``run`` of ``scenario`` in lockstep, write outputs
-    (also when the bus fails, then re-raise) and close the bus."""
+    """Register the bus's federates, meter the microgrids they represent, run ``run`` of
+    ``scenario`` in lockstep (from ``start_ts`` [unix s] instead of the scenario's, if
+    given), write outputs (also when the bus fails, then re-raise) and close the bus."""
+    if start_ts is not None:
+        scenario = scenario.with_start_ts(start_ts)
     run_scenario_ = scenario.for_run(run)
     model = GridModel(run_scenario_)
     pacer = Pacer(scenario.dt_s, realtime_speed) if realtime_speed is not None else None
     status = "complete"
+    last_readings: dict[str, SignedReading] = {}
     try:
-        bus.register_all(lambda name: welcome_message(name, run_scenario_))
-        run_lockstep(model, bus, pacer, progress)
+        meters = RunMeters(run_scenario_, bus.await_registrations())
+        bus.welcome_all(
+            lambda name: welcome_message(name, run_scenario_, meters.addresses, meters.participants)
+        )
+        last_readings = run_lockstep(model, bus, pacer, progress, meters)
     except FederationError as exc:
         status = f"stopped at tick {model.tick}: {exc}"
         log.error("%s", status)
         raise
     finally:
-        bus.close(status, model.tick)
+        bus.close(status, model.tick, last_readings)
         if out_dir is not None:
             write_outputs(out_dir, scenario, [(run, model)], status=status, plots=plots)
     return model

@@ -14,6 +14,7 @@ from typing import Any
 from sim.controllers import Observation
 from sim.federation.federate import FederateClient, run_federate
 from sim.federation.protocol import Actions, MessageType, parse_tick
+from sim.meter import MeteringDomain
 
 TIMEOUT_S = 10.0
 
@@ -49,7 +50,7 @@ def lazy_federate(endpoint: str, name: str, answer_ticks: int) -> None:
             msg_type, body = client.receive((MessageType.TICK, MessageType.END))
             if msg_type is MessageType.END:
                 return
-            tick = parse_tick(body).tick
+            tick = parse_tick(body).observation.tick
             if tick < answer_ticks:
                 client.send(Actions(tick, {}).encode())
     finally:
@@ -84,13 +85,43 @@ def bad_frames(tick: int) -> list[bytes]:
     return [
         b"\xff\xfe not json",
         b"[1, 2]",
-        json.dumps({"v": 2, "type": "actions", "tick": tick, "setpoints_w": {}}).encode(),
-        json.dumps({"v": 1, "type": "register", "federate": "x", "controls": []}).encode(),
-        json.dumps({"v": 1, "type": "actions", "tick": tick + 7, "setpoints_w": {}}).encode(),
-        json.dumps({"v": 1, "type": "actions", "tick": tick, "setpoints_w": {"MG1": 5}}).encode(),
-        b'{"v": 1, "type": "actions", "tick": 0, "setpoints_w": {"MG1": NaN}}',
-        json.dumps({"v": 1, "type": "actions", "tick": tick}).encode(),
+        json.dumps({"v": 1, "type": "actions", "tick": tick, "setpoints_w": {}}).encode(),
+        json.dumps(
+            {
+                "v": 2,
+                "type": "register",
+                "federate": "x",
+                "controls": [],
+                "participants": {},
+                "metering": None,
+            }
+        ).encode(),
+        json.dumps({"v": 2, "type": "actions", "tick": tick + 7, "setpoints_w": {}}).encode(),
+        json.dumps({"v": 2, "type": "actions", "tick": tick, "setpoints_w": {"MG1": 5}}).encode(),
+        b'{"v": 2, "type": "actions", "tick": 0, "setpoints_w": {"MG1": NaN}}',
+        json.dumps({"v": 2, "type": "actions", "tick": tick}).encode(),
     ]
+
+
+def prosumer_federate(
+    endpoint: str,
+    name: str,
+    participants: dict[str, str],
+    metering: MeteringDomain,
+    got: dict[str, Any],
+    controls: tuple[str, ...] = (),
+) -> None:
+    """A node representing ``participants``: records its welcome, each batch of readings it
+    is handed, in order, and the ticks it answered; holds controlled batteries at rest."""
+    client = FederateClient(endpoint, name, controls, TIMEOUT_S, None, participants, metering)
+    got["batches"] = []
+    try:
+        got["welcome"] = client.register()
+        got["answered"] = client.serve(
+            lambda obs: {mg: 0.0 for mg in controls}, got["batches"].append
+        )
+    finally:
+        client.close()
 
 
 def dying_federate(endpoint: str, name: str, die_at_tick: int) -> None:

@@ -113,3 +113,15 @@ def test_bench_federation_reports_the_figures(capsys: pytest.CaptureFixture[str]
     )
     assert figures["steps"] == 40 and figures["federates"] == 4 and figures["microgrids"] == 3
     assert 0 < figures["standalone_day_s"] < figures["standalone_day_with_outputs_s"]
+
+
+def test_start_ts_moves_a_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    scenario = tmp_path / "tiny.toml"
+    scenario.write_text(TINY, encoding="utf-8")
+    start_ts = 1_800_057_600 + 5 * 86_400
+    run = ["sim", "run", str(scenario), "--out", str(tmp_path / "out"), "--no-plots", "--quiet"]
+    assert main([*run, "--start-ts", str(start_ts)]) == 0
+    ticks = pd.read_csv(tmp_path / "out" / "ticks.csv")
+    assert ticks["time_ts"].tolist() == [start_ts + 900 * k for k in range(96)]
+    assert main([*run, "--start-ts", "-1"]) == 1
+    assert "scenario.start_ts: must be an integer >= 0, got -1" in capsys.readouterr().err

@@ -16,13 +16,15 @@ import pytest
 
 from sim.battery import battery_step
 from sim.errors import FederateTimeoutError, FederationError, SimError
-from sim.federation.federate import run_federate
+from sim.federation.federate import FederateClient, run_federate
+from sim.federation.readings import metering_json
 from sim.federation.session import Pacer, open_bus, run_federated
 from sim.runner import simulate_run, tables_of
 from sim.scenario_load import scenario_from_dict
 from sim.scenarios import resolve
 from tests.sim import federates
 from tests.sim.federates import bad_frames, start_thread
+from tests.sim.meter_helpers import DOMAIN_A, PARTICIPANT_A
 from tests.sim.scenario_helpers import tiny_doc
 
 LOOPBACK = "tcp://127.0.0.1:*"
@@ -65,7 +67,7 @@ def test_actions_for_t_are_applied_before_t_plus_1(tmp_path: Path) -> None:
     trace = model.batteries["A"]
     np.testing.assert_array_equal(trace.p_request_w, [s["A"] for _, _, s in sent])
     # The energy it observed at t + 1 is the result of its own set-point at t.
-    params = scenario.microgrid("A").battery.params(scenario.dt_s)  # type: ignore[union-attr]
+    params = scenario.microgrid("A").battery.params(scenario.dt_s)
     for (_, e_wh, setpoints), (_, e_next_wh, _) in itertools.pairwise(sent):
         assert battery_step(params, e_wh, setpoints["A"], scenario.dt_s).e_wh == e_next_wh
     # B has no federate: its battery keeps the built-in self-consumption rule.
@@ -92,7 +94,7 @@ def test_malformed_and_unexpected_messages_are_refused_and_the_run_goes_on(
     expected = [
         "not a JSON message",
         "a message is a JSON object, got list",
-        "protocol version 2 (this bus speaks 1)",
+        "protocol version 1 (this bus speaks 2)",
         "unexpected 'register' message (expected actions)",
         "actions for tick 10, the bus is at tick 3",
         "set-points for ['MG1'], but 'rude' controls []",
@@ -109,32 +111,61 @@ def test_bad_registrations_are_refused() -> None:
     scenario = _tiny(4)
     bus = open_bus(scenario, LOOPBACK, ["ctl"], timeout_s=5.0)
     sim = start_thread(run_federated, scenario, "base", bus, None)
-    client = federates.FederateClient(bus.endpoint, "x", (), 5.0)
-    attempts = [
-        ({"federate": "intruder", "controls": []}, "federate 'intruder' is not expected"),
-        ({"federate": "ctl", "controls": ["B", "nope"]}, "'nope' is not a microgrid with a"),
-        ({"federate": "ctl", "controls": ["A", "A"]}, "controls lists a microgrid twice"),
-        ({"federate": "ctl"}, "register: missing fields ['controls']"),
+    client = FederateClient(bus.endpoint, "x", (), 5.0)
+    none: dict[str, Any] = {"participants": {}, "metering": None}
+    claim: dict[str, Any] = {
+        "participants": {"Z": PARTICIPANT_A},
+        "metering": metering_json(DOMAIN_A),
+    }
+    attempts: list[tuple[dict[str, Any], str]] = [
+        ({"federate": "intruder", "controls": [], **none}, "federate 'intruder' is not expected"),
+        ({"federate": "ctl", "controls": ["B", "nope"], **none}, "'nope' is not a microgrid with"),
+        ({"federate": "ctl", "controls": ["A", "A"], **none}, "controls lists a microgrid twice"),
+        ({"federate": "ctl", **none}, "register: missing fields ['controls']"),
+        (
+            {"federate": "ctl", "controls": [], **claim},
+            "participants names 'Z', not a microgrid of the run (['A', 'B'])",
+        ),
+        (
+            {"federate": "ctl", "controls": [], **claim, "metering": None},
+            "participants need metering",
+        ),
+        (
+            {"federate": "ctl", "controls": [], **claim, "participants": {"A": "0x" + "ab" * 20}},
+            "participants.A is not EIP-55 checksummed: got 0xabab",
+        ),
     ]
     for fields, reason in attempts:
-        client.send(json.dumps({"v": 1, "type": "register", **fields}).encode())
+        client.send(json.dumps({"v": 2, "type": "register", **fields}).encode())
         notice = json.loads(client._socket.recv())
         assert notice["type"] == "refused" and notice["reason"].startswith(reason), notice
     sent: list[Any] = []
     federates.recording_federate(bus.endpoint, "ctl", ["A"], sent)
     sim.join(timeout=5.0)
     client.close()
-    assert bus.refused == 4 and len(sent) == 4
+    assert bus.refused == len(attempts) and len(sent) == 4
     assert [r.name for r in bus.federates] == ["ctl"]
 
 
 def test_a_federate_that_never_registers_is_named() -> None:
     bus = open_bus(_tiny(4), LOOPBACK, ["here", "absent"], timeout_s=0.5)
-    thread = start_thread(run_federate, bus.endpoint, "here", "monitor", [], 5.0)
+    errors: list[Exception] = []
+
+    def here() -> None:
+        try:
+            run_federate(bus.endpoint, "here", "monitor", [], 5.0)
+        except FederationError as exc:
+            errors.append(exc)
+
+    thread = start_thread(here)
     with pytest.raises(FederateTimeoutError, match="federate 'absent' did not register within"):
         run_federated(_tiny(4), "base", bus, None)
     thread.join(timeout=5.0)
-    assert not thread.is_alive()  # told the run ended
+    assert not thread.is_alive()  # told the run ended, while it waited for its welcome
+    assert [str(e) for e in errors] == [
+        "here: the run ended before it began: stopped at tick 0: federate 'absent' did not "
+        "register within 0.5 s; the run stopped"
+    ]
 
 
 def test_a_silent_federate_stops_the_run_and_the_ticks_so_far_are_written(tmp_path: Path) -> None:

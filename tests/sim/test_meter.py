@@ -8,7 +8,7 @@ from eth_utils.crypto import keccak
 
 from contracts.typed import domain_separator, recover_meter
 from sim.errors import MeterError
-from sim.meter import Meter, new_meter_key
+from sim.meter import Meter, MeteringDomain, new_meter_key
 
 SEPARATOR = domain_separator(31337, "0x" + "11" * 20)
 PARTICIPANT = "0x" + "22" * 20
@@ -61,3 +61,13 @@ def test_the_key_stays_inside_the_meter() -> None:
     assert len(new_meter_key()) == 32
     with pytest.raises(MeterError, match="secp256k1 scalar"):
         Meter(b"\x00" * 32, PARTICIPANT, SEPARATOR)
+
+
+def test_a_metering_domain_is_a_chain_and_a_contract() -> None:
+    domain = MeteringDomain(31337, "0x" + "ab" * 20)
+    assert domain.verifying_contract == "0xABaBaBaBABabABabAbAbABAbABabababaBaBABaB"  # EIP-55
+    assert domain.separator == domain_separator(31337, "0x" + "ab" * 20)
+    with pytest.raises(MeterError, match=r"chain_id must be in \[1, 2\*\*256\), got 0"):
+        MeteringDomain(0, "0x" + "ab" * 20)
+    with pytest.raises(MeterError, match="verifying_contract is not an address"):
+        MeteringDomain(1, "0x12")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from sim.errors import ScenarioError
+from sim.exogenous import compute_exogenous
 from sim.scenario import BASE_RUN, EventKind, LoadProfile
 from sim.scenario_load import load_scenario, parse_scenario, scenario_from_dict
 from sim.scenarios import builtin_names, resolve
@@ -16,7 +19,7 @@ from tests.sim.scenario_helpers import builtin_doc, tiny_doc
 
 
 def test_builtins_are_listed_and_load() -> None:
-    assert builtin_names() == ("energytwin", "fedmgdt", "lem27")
+    assert builtin_names() == ("energytwin", "fedmgdt", "fedmgdt_demo", "lem27")
     for name in builtin_names():
         assert resolve(name).name == name
 
@@ -197,3 +200,85 @@ def test_csv_paths_resolve_against_the_scenario_file(tmp_path: Path) -> None:
 def test_unknown_run_is_refused() -> None:
     with pytest.raises(ScenarioError, match="no run named 'E5'"):
         resolve("fedmgdt").for_run("E5")
+
+
+def test_noise_as_shares_another_microgrids_load_noise() -> None:
+    doc = tiny_doc()
+    doc["microgrids"][1]["load"] = dict(doc["microgrids"][0]["load"])
+    exo = compute_exogenous(scenario_from_dict(doc))
+    assert not np.array_equal(exo.p_load_w["A"], exo.p_load_w["B"])  # own streams differ
+    doc["microgrids"][1]["noise_as"] = "A"
+    scenario = scenario_from_dict(doc)
+    assert scenario.microgrid("B").noise_as == "A"
+    exo = compute_exogenous(scenario)
+    np.testing.assert_array_equal(exo.p_load_w["A"], exo.p_load_w["B"])
+
+
+def test_copies_may_share_the_first_copys_noise() -> None:
+    doc = tiny_doc()
+    doc["microgrids"][1].update(count=3, noise_as="B-01")
+    scenario = scenario_from_dict(doc)
+    assert [mg.noise_as for mg in scenario.microgrids] == [None, None, "B-01", "B-01"]
+    loads = compute_exogenous(scenario).p_load_w
+    np.testing.assert_array_equal(loads["B-01"], loads["B-03"])
+
+
+@pytest.mark.parametrize(
+    ("noise_as", "message"),
+    [
+        ("Z", "microgrids[1].noise_as: no microgrid named 'Z'"),
+        (7, "microgrids[1].noise_as: must be a string, got an integer"),
+    ],
+)
+def test_bad_noise_as_is_refused(noise_as: object, message: str) -> None:
+    doc = tiny_doc()
+    doc["microgrids"][1]["noise_as"] = noise_as
+    with pytest.raises(ScenarioError) as info:
+        scenario_from_dict(doc)
+    assert str(info.value) == message
+
+
+def test_noise_as_names_a_microgrid_drawing_its_own_noise() -> None:
+    doc = tiny_doc()
+    doc["microgrids"][0]["noise_as"] = "B"
+    doc["microgrids"][1]["noise_as"] = "A"
+    with pytest.raises(ScenarioError) as info:
+        scenario_from_dict(doc)
+    assert str(info.value) == (
+        "microgrids[0].noise_as: 'B' draws its noise from 'A' itself; name 'A'"
+    )
+
+
+def test_a_measured_load_has_no_noise_to_share(tmp_path: Path) -> None:
+    (tmp_path / "load.csv").write_text("timestamp,p_w\n0,1\n", encoding="utf-8")
+    text = (
+        '[scenario]\nname = "m"\ndt_s = 3600\nn_steps = 1\n'
+        '[[microgrids]]\nname = "A"\n[microgrids.load]\npeak_w = 1.0\n'
+        '[[microgrids]]\nname = "B"\nnoise_as = "A"\n[microgrids.load]\n'
+        'csv = { path = "load.csv", column = "p_w" }\n'
+    )
+    with pytest.raises(ScenarioError, match=r"microgrids\[1\]\.noise_as: a measured load"):
+        parse_scenario(text, source=tmp_path / "m.toml")
+
+
+def test_fedmgdt_demo_is_four_mg1_copies_and_mg2_mg3() -> None:
+    demo, fedmgdt = resolve("fedmgdt_demo"), resolve("fedmgdt")
+    mg1 = fedmgdt.microgrid("MG1")
+    names = [mg.name for mg in demo.microgrids]
+    assert names == ["MG1-E1", "MG1-E2", "MG1-E3", "MG1-E4", "MG2", "MG3"]
+    for mg in demo.microgrids[:4]:
+        assert dataclasses.replace(mg, name="MG1", noise_as=None) == mg1
+    assert [mg.noise_as for mg in demo.microgrids] == [None, *["MG1-E1"] * 3, None, None]
+    assert demo.microgrids[4:] == fedmgdt.microgrids[1:]
+    assert (demo.dt_s, demo.n_steps, demo.start_ts % 86_400, demo.seed) == (60, 1440, 0, 0)
+    assert demo.weather == fedmgdt.weather
+    assert [(c.cap_w, c.window_start_s, c.window_end_s) for c in demo.contracts] == [
+        (cap_w, 61_200, 72_000) for cap_w in (4_000.0, 6_000.0, 8_000.0, 10_000.0)
+    ]
+
+
+def test_with_start_ts_moves_the_run_and_refuses_negative_times() -> None:
+    scenario = resolve("fedmgdt")
+    assert scenario.with_start_ts(86_400).start_ts == 86_400
+    with pytest.raises(ScenarioError, match=r"scenario\.start_ts: must be an integer >= 0, got -1"):
+        scenario.with_start_ts(-1)
