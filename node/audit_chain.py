@@ -17,11 +17,11 @@ from eth_typing import ChecksumAddress
 from eth_utils.address import to_checksum_address
 from web3 import Web3
 from web3.contract import Contract
-from web3.exceptions import MismatchedABI
-from web3.types import EventData, FilterParams
+from web3.types import EventData
 
 from contracts.artifacts import load_artifact
 from market.orders import Side
+from node import audit_logs
 from node.accounting import BoundKind, ContractTerms
 from node.audit_locate import AuditInputError, Located
 from node.errors import ContractRevertError
@@ -33,6 +33,9 @@ from node.rest.schemas import ReadingOut, StatusOut, ViolationOut
 
 ZERO_ADDRESS = "0x" + "00" * 20
 ALL = sys.maxsize  # no limit on scanned events
+READING_ACCEPTED = audit_logs.LogDecoder("Metering", "ReadingAccepted")
+VIOLATION_RECORDED = audit_logs.LogDecoder("ImportCap", "ViolationRecorded")
+ORDER_PLACED = audit_logs.LogDecoder("Market", "OrderPlaced")
 
 
 def terms_of(raw: Sequence[Any]) -> ContractTerms:
@@ -64,7 +67,6 @@ class ChainReader:
         self.located = located
         self.block = block
         self.import_cap = self._bind("ImportCap", located.import_cap)
-        self._template = w3.eth.contract(abi=load_artifact("Metering").abi)
         self._meterings: dict[str, bool] = {}
         self._check_import_cap()
         if located.metering is not None and not self._is_metering(located.metering):
@@ -123,9 +125,8 @@ class ChainReader:
             return []
         market = self._bind("Market", market_address)
         filters = {"owner": participant} if participant else {}
-        placed, _ = events.scan(
-            events.getter(market, "OrderPlaced", filters), 0, self.block, lambda _: True, ALL
-        )
+        get = audit_logs.getter(self.w3, ORDER_PLACED, market.address, filters)
+        placed, _ = events.scan(get, 0, self.block, lambda _: True, ALL)
         ids = []
         for e in placed:
             if Side(int(e["args"]["side"])) is not Side.SELL:
@@ -172,43 +173,19 @@ class ChainReader:
     def violations(self, participant: ChecksumAddress | None) -> list[ViolationOut]:
         """ViolationRecorded events (of `participant`, or all), in chain order."""
         filters = {"participant": participant} if participant else {}
-        get = events.getter(self.import_cap, "ViolationRecorded", filters)
+        get = audit_logs.getter(self.w3, VIOLATION_RECORDED, self.located.import_cap, filters)
         found, _ = events.scan(get, 0, self.block, lambda _: True, ALL)
         return [violation_out(e) for e in sorted(found, key=_chain_order)]
 
     def readings(self, participant: ChecksumAddress | None) -> list[ReadingOut]:
         """ReadingAccepted events (of `participant`, or all) of the Metering contracts that
         feed the audited ImportCap, in chain order."""
+        filters = {"participant": participant} if participant else {}
+        get = audit_logs.getter(self.w3, READING_ACCEPTED, self.located.metering, filters)
         found, _ = events.scan(
-            self._readings_getter(participant),
-            0,
-            self.block,
-            lambda e: self._is_metering(str(e["address"])),
-            ALL,
+            get, 0, self.block, lambda e: self._is_metering(str(e["address"])), ALL
         )
         return [reading_out(e) for e in sorted(found, key=_chain_order)]
-
-    def _readings_getter(self, participant: ChecksumAddress | None) -> events.Getter:
-        if self.located.metering is not None:
-            metering = self._bind("Metering", self.located.metering)
-            filters = {"participant": participant} if participant else {}
-            return events.getter(metering, "ReadingAccepted", filters)
-        event = self._template.events.ReadingAccepted()
-        topics: list[Any] = [event.topic]
-        if participant:
-            topics.append("0x" + bytes(Web3.to_bytes(hexstr=participant)).rjust(32, b"\0").hex())
-
-        def get(from_block: int, to_block: int) -> Sequence[EventData]:
-            params: FilterParams = {"fromBlock": from_block, "toBlock": to_block, "topics": topics}
-            decoded = []
-            for log in self.w3.eth.get_logs(params):
-                try:
-                    decoded.append(event.process_log(log))
-                except MismatchedABI:  # another contract's event with the same signature hash
-                    continue
-            return decoded
-
-        return get
 
 
 def open_reader(w3: Web3, located: Located, block: int | None) -> ChainReader:

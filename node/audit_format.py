@@ -16,7 +16,7 @@ from typing import Any
 from node.accounting import SECONDS_PER_DAY, WAD, BoundKind, ContractTerms
 from node.audit import AuditReport, ContractAudit, Mismatch
 from node.rest.audit_view import BOUND_KINDS
-from node.rest.schemas import TermsOut
+from node.rest.schemas import ContractKind, TermsOut
 
 WH_PER_KWH = 1000
 WAD_DIGITS = 18
@@ -61,6 +61,20 @@ class AuditContext:
 def exact(value: int, decimals: int) -> str:
     """`value` / 10**decimals as an exact decimal string."""
     return f"{Decimal(value).scaleb(-decimals):f}"
+
+
+def trimmed(value: int, decimals: int) -> str:
+    """`value` / 10**decimals, exact, without trailing zeros ("1", "0.5")."""
+    text = exact(value, decimals)
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def contract_title(c: ContractAudit) -> str:
+    """Import caps by number; deliveries by their hex id and market interval."""
+    if c.kind is ContractKind.DELIVERY:
+        interval = (c.contract_id >> 160) & (2**64 - 1)
+        return f"contract {c.contract_id:#x} (delivery, market interval {interval})"
+    return f"contract {c.contract_id} (import cap)"
 
 
 def terms_out(terms: ContractTerms) -> TermsOut:
@@ -114,12 +128,12 @@ def _derived(c: ContractAudit, decimals: int) -> dict[str, str]:
 def _contract_block(c: ContractAudit, decimals: int) -> list[str]:
     t, s = c.terms, c.chain
     lines = [
-        f"contract {c.contract_id} ({c.kind.value})",
+        contract_title(c),
         f"  importer      {t.importer}   counterparty {t.counterparty}",
         f"  bound         {t.kind.name.lower()}: {bound_text(t)}, window {window_text(t)}",
         f"  validity      {utc(t.valid_from_ts)} .. {utc(t.valid_to_ts)}",
-        f"  lambda, beta  {exact(t.lambda_units_per_kwh, decimals)} tokens/kWh, "
-        f"{exact(t.beta_wad_per_kwh, WAD_DIGITS)} /kWh",
+        f"  lambda, beta  {trimmed(t.lambda_units_per_kwh, decimals)} tokens/kWh, "
+        f"{trimmed(t.beta_wad_per_kwh, WAD_DIGITS)} /kWh",
         f"  E_viol        {exact(s.violation_wh, 3)} kWh "
         f"(|P| dt in the window: {exact(s.total_wh, 3)} kWh)",
         f"  R_comp        {s.compliance_wad / WAD:.6f}",

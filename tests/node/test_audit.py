@@ -1,37 +1,29 @@
-"""`gridledger audit`: against a node's /rpc with FED-MGDT readings, against anvil (any JSON-RPC
-endpoint) with import caps and market delivery obligations, mismatch detection through a
-tampering source, and bad input (exit 2)."""
+"""`gridledger audit` against a node's /rpc alone (FED-MGDT days of E1 and E3), its output
+formats, and mismatch detection through a source that tampers with what the chain returned.
+Anvil: test_audit_anvil.py; a testnet: test_audit_testnet.py."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import pytest
+from eth_abi.abi import encode
+from eth_utils.address import to_checksum_address
+from hexbytes import HexBytes
+from web3 import Web3
 
+from contracts.artifacts import load_artifact
 from contracts.typed import MeterReading, domain_separator, sign_reading
-from market.orders import Side
-from market.witness import witness_for
-from node import cli_audit
-from node.accounting import Accumulators, ContractTerms, account, status
+from node import audit_format, cli_audit
+from node.accounting import Accumulators, BoundKind, ContractTerms, account, status
 from node.audit_chain import ChainReader
+from node.audit_logs import LogDecoder
 from node.cli import build_parser
 from node.experiments import day_readings, fedmgdt_terms
-from node.launch import free_port
 from sim.fedmgdt import FEDMGDT_CAPS_W, simulate_mg1_day
-from tests.contracts.engine_anvil import AnvilEngine, AnvilUnavailableError, anvil_binary
-from tests.contracts.harness import DAY0_TS, Stack, build_stack
-from tests.contracts.market_helpers import (
-    INTERVAL_S,
-    clear_on_chain,
-    close_gate,
-    fund_all,
-    open_interval,
-    place,
-)
 from tests.node.rest.inprocess import InProcessNode
 
 BATCH = 120
@@ -167,7 +159,7 @@ def test_table_csv_participant_filter_and_earlier_block(
     e1 = on_node.placed[4000.0]
     code, out, _ = run_audit(capsys, "--rpc", on_node.rpc_url)
     assert code == 0
-    assert f"contract {e1.contract_id} (import-cap)" in out
+    assert f"contract {e1.contract_id} (import cap)" in out
     assert "upper: P <= 4000 W, window 17:00-20:00 UTC" in out
     assert "2 contract(s), 2 participant(s) audited" in out and "all match" in out
 
@@ -262,9 +254,10 @@ def test_a_dropped_event_and_a_wrong_bound_are_reported_in_json_and_on_stderr(
 ) -> None:
     e1, e3 = on_node.placed[4000.0], on_node.placed[8000.0]
 
-    def drop_last_event_of_e1(violations: list[Any]) -> list[Any]:
+    def drop_last_event_of_e1_add_one_of_999(violations: list[Any]) -> list[Any]:
         last = max(i for i, v in enumerate(violations) if v.contract_id == e1.contract_id)
-        return violations[:last] + violations[last + 1 :]
+        orphan = violations[0].model_copy(update={"contract_id": 999})
+        return [*violations[:last], *violations[last + 1 :], orphan]
 
     def raise_e3_bound(terms: ContractTerms) -> ContractTerms:
         mine = terms.importer == e3.terms.importer
@@ -276,7 +269,7 @@ def test_a_dropped_event_and_a_wrong_bound_are_reported_in_json_and_on_stderr(
         on_node.rpc_url,
         "--json",
         wrap=lambda reader: Tampered(
-            reader, violations=drop_last_event_of_e1, terms=raise_e3_bound
+            reader, violations=drop_last_event_of_e1_add_one_of_999, terms=raise_e3_bound
         ),
     )
     assert code == 1
@@ -294,201 +287,79 @@ def test_a_dropped_event_and_a_wrong_bound_are_reported_in_json_and_on_stderr(
     assert {"violation_wh", "penalty_units", "compliance_wad", "violation events"} <= e3_fields
     chain_wh = by_id[e3.contract_id]["status"]["violation_wh"]
     assert f"MISMATCH contract {e3.contract_id}: violation_wh: chain {chain_wh}, reference 0" in err
+    orphan = {
+        "subject": "contract 999",
+        "field": "violation events of a contract not audited",
+        "chain": 1,
+        "reference": 0,
+    }
+    assert orphan in doc["mismatches"]
 
 
-# ---------------------------------------------------------------- anvil: any JSON-RPC endpoint
+# ---------------------------------------------------------------- formatting
 
 
-@dataclass
-class AnvilScenario:
-    engine: AnvilEngine
-    stack: Stack
-    placed: dict[float, Placed]
-    # (seller index, delivery id, expected E_viol [Wh]) of the cleared sells with a fill.
-    deliveries: list[tuple[int, int, int]]
-
-
-def _delivery_readings(stack: Stack, who: int, interval: int, export_wh: int) -> list[MeterReading]:
-    p = stack.participants[who]
-    start = DAY0_TS + interval * INTERVAL_S
-    return [
-        MeterReading(p.meter, p.address, start + 60 * k, 60, 0, export_wh, 1441 + k)
-        for k in range(INTERVAL_S // 60)
-    ]
-
-
-@pytest.fixture(scope="module")
-def on_anvil() -> Iterator[AnvilScenario]:
-    """FED-MGDT E1-E4 (yesterday) and one market interval whose two filled sellers then
-    deliver: seller 0 exports 3.6 kW against a sold 4.8 kW, seller 1 3 kW against 2.8 kW."""
-    try:
-        anvil_binary()
-    except AnvilUnavailableError as exc:
-        pytest.skip(str(exc))
-    with AnvilEngine() as engine:
-        stack = build_stack(engine)
-        stack.at_time(DAY0_TS)
-        day_ts = DAY0_TS - 86_400
-        placed: dict[float, Placed] = {}
-        for p, cap_w in zip(stack.participants, FEDMGDT_CAPS_W, strict=False):
-            terms = fedmgdt_terms(p.address, stack.roles.operator, day_ts, cap_w)
-            receipt = stack.transact(
-                stack.import_cap.functions.createContract(terms.as_abi()), stack.roles.operator
-            )
-            (created,) = stack.events(stack.import_cap, "ContractCreated", receipt)
-            readings = day_readings(simulate_mg1_day(cap_w), p.meter, p.address, day_ts)
-            for i in range(0, len(readings), BATCH):
-                chunk = readings[i : i + BATCH]
-                stack.submit_readings(chunk, [p.meter_key] * len(chunk), gas=BATCH_GAS)
-            placed[cap_w] = Placed(int(created["args"]["contractId"]), terms, readings)
-
-        fund_all(stack)
-        interval = open_interval(stack)
-        book = [
-            (0, Side.SELL, 1_200, 90_000),
-            (1, Side.SELL, 800, 120_000),
-            (2, Side.SELL, 1_500, 200_000),
-            (3, Side.BUY, 1_000, 250_000),
-            (4, Side.BUY, 900, 180_000),
-            (5, Side.BUY, 1_100, 110_000),
-        ]
-        orders = [
-            place(stack, stack.participants[w], interval, s, q, pr).order for w, s, q, pr in book
-        ]
-        close_gate(stack, interval)
-        clear_on_chain(stack, interval, witness_for(orders))
-        stack.at_time(DAY0_TS + (interval + 1) * INTERVAL_S + 60)
-        for who, export_wh in ((0, 60), (1, 50), (2, 40)):
-            readings = _delivery_readings(stack, who, interval, export_wh)
-            stack.submit_readings(readings, [stack.participants[who].meter_key] * len(readings))
-        ids = [
-            (
-                who,
-                int(
-                    stack.import_cap.functions.deliveryId(
-                        stack.participants[who].address, interval
-                    ).call()
-                ),
-            )
-            for who in (0, 1)
-        ]
-        # V = 1,900 Wh: seller 0 fills 1,200 Wh (4,800 W), seller 1 700 Wh (2,800 W), seller 2
-        # nothing. Seller 0 falls 1,200 W short for 15 min: 300 Wh; seller 1 exceeds its bound.
-        deliveries = [(ids[0][0], ids[0][1], 300), (ids[1][0], ids[1][1], 0)]
-        yield AnvilScenario(engine, stack, placed, deliveries)
-
-
-def _contracts_file(tmp_path: Path, stack: Stack, chain_id: int) -> Path:
-    path = tmp_path / "contracts.json"
-    path.write_text(
-        json.dumps({"chainId": chain_id, "addresses": stack.deployment.addresses}), encoding="utf-8"
-    )
-    return path
-
-
-def test_anvil_with_a_contracts_file_audits_caps_and_deliveries(
-    on_anvil: AnvilScenario, capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
-    contracts = _contracts_file(tmp_path, on_anvil.stack, on_anvil.engine.w3.eth.chain_id)
-    code, out, err = run_audit(
-        capsys, "--rpc", on_anvil.engine.url, "--contracts", str(contracts), "--json"
-    )
-    assert (code, err) == (0, "")
-    doc = json.loads(out)
-    assert doc["ok"] is True and doc["addresses"]["Trust"] is not None
-    by_id = {c["id"]: c for c in doc["contracts"]}
-    expected_ids = [p.contract_id for p in on_anvil.placed.values()] + [
-        d[1] for d in on_anvil.deliveries
-    ]
-    assert sorted(by_id) == sorted(expected_ids)
-    e_viol = []
-    for placed in on_anvil.placed.values():
-        s = by_id[placed.contract_id]["status"]
-        got = [s["violation_wh"], s["total_wh"], s["compliance_wad"], s["penalty_units"]]
-        assert got == reference_status(placed)
-        e_viol.append(s["violation_wh"])
-    assert e_viol == sorted(e_viol, reverse=True) and e_viol[0] > 0 and e_viol[-1] == 0
-    upper_w = {0: -4800, 1: -2800}
-    for who, delivery_id, violation_wh in on_anvil.deliveries:
-        c = by_id[delivery_id]
-        assert c["kind"] == "delivery"
-        assert c["terms"]["upper_w"] == upper_w[who]
-        assert c["terms"]["importer"] == on_anvil.stack.participants[who].address
-        assert c["status"]["violation_wh"] == violation_wh
-        assert c["violation_events"] == (15 if violation_wh else 0)
-        assert c["readings_in_window"] == 15
-    seller0 = on_anvil.stack.participants[0].address
-    (p0,) = [p for p in doc["participants"] if p["address"] == seller0]
-    assert sorted(p0["contract_ids"]) == sorted(
-        [on_anvil.placed[4000.0].contract_id, on_anvil.deliveries[0][1]]
-    )
-    assert p0["exposure_wad"] == p0["reference_exposure_wad"]
-    assert p0["trust_wad"] == on_anvil.stack.trust.functions.trustOf(seller0).call()
-
-
-def test_anvil_with_the_import_cap_address_alone_finds_metering_itself(
-    on_anvil: AnvilScenario, capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
-    url = on_anvil.engine.url
-    code, out, _ = run_audit(
-        capsys, "--rpc", url, "--import-cap", on_anvil.stack.import_cap.address, "--json"
-    )
-    assert code == 0
-    alone = json.loads(out)
-    assert alone["addresses"]["Metering"] is None and alone["addresses_source"] == "--import-cap"
-    contracts = _contracts_file(tmp_path, on_anvil.stack, on_anvil.engine.w3.eth.chain_id)
-    _, out, _ = run_audit(capsys, "--rpc", url, "--contracts", str(contracts), "--json")
-    with_file = json.loads(out)
-    assert alone["contracts"] == with_file["contracts"]
-    assert len(alone["contracts"]) == 6
-
-
-# ---------------------------------------------------------------- bad input: exit 2
-
-
-def test_bad_input_is_a_clear_error_with_exit_status_2(
-    on_anvil: AnvilScenario, capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
-    url = on_anvil.engine.url
-    stack = on_anvil.stack
-    genesis_style = tmp_path / "genesis.json"
-    genesis_style.write_text(
-        json.dumps({"chain_id": 1, "contracts": stack.deployment.addresses}), encoding="utf-8"
-    )
-    no_cap = tmp_path / "partial.json"
-    no_cap.write_text(json.dumps({"Metering": stack.metering.address}), encoding="utf-8")
-    cases = [
-        (["--rpc", f"http://127.0.0.1:{free_port()}/rpc"], "cannot reach a JSON-RPC endpoint"),
-        (["--rpc", "localhost:8545"], "is not an http(s) URL"),
-        (["--rpc", url], "pass --contracts FILE"),
-        (["--rpc", url, "--import-cap", "0x1234"], "'0x1234' is not an address"),
-        (["--rpc", url, "--import-cap", stack.roles.operator], "no contract at ImportCap address"),
-        (["--rpc", url, "--import-cap", stack.metering.address], "not an ImportCap contract"),
-        (["--rpc", url, "--contracts", str(tmp_path / "none.json")], "does not exist"),
-        (["--rpc", url, "--contracts", str(genesis_style)], "is for chain 1, the endpoint"),
-        (["--rpc", url, "--contracts", str(no_cap)], "names no ImportCap address"),
+@pytest.mark.parametrize(
+    ("kind", "window", "bound", "window_text"),
+    [
+        (BoundKind.UPPER, (61_200, 72_000), "P <= 4000 W", "17:00-20:00 UTC"),
+        (BoundKind.LOWER, (0, 0), "P >= -2000 W", "all day"),
         (
-            ["--rpc", url, "--import-cap", stack.import_cap.address, "--participant", "nobody"],
-            "--participant 'nobody' is not an address",
+            BoundKind.RANGE,
+            (79_230, 21_600),
+            "-2000 W <= P <= 4000 W",
+            "22:00:30-06:00 UTC (wraps midnight)",
         ),
-        (
-            ["--rpc", url, "--import-cap", stack.import_cap.address, "--block", "99999999"],
-            "is not in 0..",
-        ),
-    ]
-    for argv, message in cases:
-        code, out, err = run_audit(capsys, *argv)
-        assert (code, out) == (2, ""), argv
-        assert err.startswith("error: ") and message in err, (argv, err)
-
-
-def test_a_metering_of_another_import_cap_is_refused(
-    on_anvil: AnvilScenario, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ],
+)
+def test_terms_are_written_as_formulas_and_clock_times(
+    kind: BoundKind, window: tuple[int, int], bound: str, window_text: str
 ) -> None:
-    addresses = dict(on_anvil.stack.deployment.addresses)
-    addresses["Metering"] = addresses["Registry"]
-    wrong = tmp_path / "wrong.json"
-    wrong.write_text(json.dumps(addresses), encoding="utf-8")
-    code, _, err = run_audit(capsys, "--rpc", on_anvil.engine.url, "--contracts", str(wrong))
-    assert code == 2
-    assert f"Metering {addresses['Registry']} does not forward readings to ImportCap" in err
+    terms = fedmgdt_terms("0x" + "11" * 20, "0x" + "22" * 20, 0, 4000)
+    terms = replace(
+        terms, kind=kind, window_start_s=window[0], window_end_s=window[1], lower_w=-2000
+    )
+    assert audit_format.bound_text(terms) == bound
+    assert audit_format.window_text(terms) == window_text
+    assert audit_format.terms_out(terms).kind == kind.name.lower()
+
+
+def test_exact_decimals() -> None:
+    assert audit_format.exact(10_120_333, 6) == "10.120333"
+    assert audit_format.exact(542_169_946_467_616_677, 18) == "0.542169946467616677"
+    assert audit_format.exact(10**18, 18) == "1.000000000000000000"
+    assert audit_format.exact(7, 3) == "0.007"
+    assert audit_format.trimmed(10**6, 6) == "1"
+    assert audit_format.trimmed(WAD // 2, 18) == "0.5"
+
+
+def test_log_decoder_agrees_with_web3_and_skips_other_layouts() -> None:
+    decoder = LogDecoder("Metering", "ReadingAccepted")
+    participant = to_checksum_address("0x" + "ab" * 20)
+    log: Any = {
+        "address": to_checksum_address("0x" + "cd" * 20),
+        "topics": [decoder.topic0, HexBytes(encode(["address"], [participant]))],
+        "data": HexBytes(
+            encode(["uint64", "uint32", "uint64", "uint64", "uint64"], [7, 60, 9, 2, 3])
+        ),
+        "blockNumber": 5,
+        "blockHash": HexBytes(b"\x01" * 32),
+        "logIndex": 2,
+        "transactionHash": HexBytes(b"\x02" * 32),
+        "transactionIndex": 0,
+        "removed": False,
+    }
+    ours = decoder.decode(log)
+    theirs = (
+        Web3()
+        .eth.contract(abi=load_artifact("Metering").abi)
+        .events.ReadingAccepted()
+        .process_log(log)
+    )
+    assert ours is not None and dict(ours["args"]) == dict(theirs["args"])
+    assert (ours["blockNumber"], ours["logIndex"], ours["address"]) == (5, 2, log["address"])
+    assert decoder.decode({**log, "topics": log["topics"][:1]}) is None
+    assert decoder.decode({**log, "data": HexBytes(b"\x00" * 31)}) is None
+    assert decoder.topics({"participant": participant})[1] == log["topics"][1]
+    with pytest.raises(ValueError, match=r"no indexed argument\(s\) \['seq'\]"):
+        decoder.topics({"seq": 3})
