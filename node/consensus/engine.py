@@ -30,6 +30,7 @@ from eth.abc import BlockAPI, BlockHeaderAPI
 
 from node.consensus.clock import Clock
 from node.consensus.forkchoice import ChainScore, prefer
+from node.consensus.schedule import AuthoritySchedule
 from node.ledger.embedded.aura import Aura, GridledgerVM, SealError, check_seal, step_of
 from node.ledger.embedded.aura import finalized_number as aura_finalized
 from node.ledger.embedded.chain import EmbeddedChain, TransactionRejectedError
@@ -92,9 +93,11 @@ class Consensus:
         key: Any | None,
         clock: Clock,
         name: str = "node",
+        authority_set: bytes | None = None,
     ) -> None:
         self.chain = chain
         self.aura = aura
+        self.schedule = AuthoritySchedule(chain, aura, authority_set)
         self.key = key
         self.address = bytes(key.public_key.to_canonical_address()) if key is not None else None
         self.clock = clock
@@ -135,9 +138,17 @@ class Consensus:
         with self.chain.lock:
             return ChainScore(self.chain.finalized_number(), self.chain.head_header().block_number)
 
-    def aura_for(self, number: int) -> Aura:
-        """The Aura parameters in force for block `number` (fixed authority set for now)."""
-        return self.aura
+    def aura_after(self, parent: BlockHeaderAPI) -> Aura:
+        """The Aura parameters (authority set) in force for the block on top of `parent`."""
+        return self.schedule.for_child_of(parent)
+
+    def _import(self, block: BlockAPI) -> None:
+        """Check and re-execute `block` on top of the head; finality follows the set in force."""
+        self.chain.import_sealed_block(block, self.aura_after(self.chain.head_header()))
+        self._refresh_finality_set()
+
+    def _refresh_finality_set(self) -> None:
+        self.chain.aura = self.aura_after(self.chain.head_header())
 
     def status_message(self) -> Status:
         with self.chain.lock:
@@ -230,11 +241,12 @@ class Consensus:
         with self.chain.lock:
             head = self.chain.head_header()
             number = int(head.block_number) + 1
-            aura = self.aura_for(number)
+            aura = self.aura_after(head)
             if step <= step_of(head) or aura.proposer(step) != self.address:
                 return None
             try:
                 mined = self.chain.produce_sealed_block(aura, step, self.key)
+                self._refresh_finality_set()
             except Exception:
                 log.exception("sealing block %d at step %d failed", number, step)
                 return None
@@ -356,7 +368,7 @@ class Consensus:
                 f"in the future (now {self.clock.now_ts():.0f})"
             )
         try:
-            check_seal(header, parent, self.aura_for(header.block_number))
+            check_seal(header, parent, self.aura_after(parent))
         except SealError as exc:
             raise RejectedBlockError(str(exc)) from exc
 
@@ -367,16 +379,16 @@ class Consensus:
             fork = self.chain.chain.get_block_header_by_hash(branch[0].header.parent_hash)
             head = self.chain.head_header()
             current = ChainScore(self.chain.finalized_number(), int(head.block_number))
-            parent = fork
-            for block in branch:
-                self._check_block(block.header, parent)
-                parent = block.header
+            # Seals are checked up front where the parent's state is held (the authority set
+            # comes from it); deeper blocks are checked as they are imported.
+            self._check_block(branch[0].header, fork)
             if fork.hash != head.hash:
                 headers = chained(
                     (b.header for b in reversed(branch)), self.chain.headers_down(fork)
                 )
                 candidate = ChainScore(
-                    aura_finalized(headers, self.aura), int(branch[-1].header.block_number)
+                    aura_finalized(headers, self.chain.aura or self.aura),
+                    int(branch[-1].header.block_number),
                 )
                 if not prefer(candidate, current, int(fork.block_number)):
                     return False
@@ -387,9 +399,9 @@ class Consensus:
         changed = False
         for block in branch:
             try:
-                self.chain.import_sealed_block(block, self.aura_for(block.number))
+                self._import(block)
             except Exception as exc:
-                self._offence(peer, f"block {block.number} does not re-execute: {exc}")
+                self._offence(peer, _refusal(block, exc))
                 return changed
             changed = True
         return changed
@@ -403,9 +415,9 @@ class Consensus:
         complete = len(branch)
         for index, block in enumerate(branch):
             try:
-                self.chain.import_sealed_block(block, self.aura_for(block.number))
+                self._import(block)
             except Exception as exc:
-                self._offence(peer, f"block {block.number} does not re-execute: {exc}")
+                self._offence(peer, _refusal(block, exc))
                 complete = index
                 break
         if complete < len(branch) and self.score() <= ChainScore(
@@ -414,7 +426,7 @@ class Consensus:
             # The branch broke half-way and is no better: back to our own blocks.
             self.chain.rewind_to(fork_number, repool=True)
             for block in old:
-                self.chain.import_sealed_block(block, self.aura_for(block.number))
+                self._import(block)
             return False
         self.reorgs += 1
         log.info(
@@ -450,3 +462,9 @@ def _check_linked(blocks: list[BlockAPI], start: int) -> None:
     for prev, block in pairwise(blocks):
         if block.header.parent_hash != prev.hash:
             raise RejectedBlockError(f"block {block.number} does not follow block {prev.number}")
+
+
+def _refusal(block: BlockAPI, exc: Exception) -> str:
+    if isinstance(exc, SealError):
+        return str(exc)
+    return f"block {block.number} does not re-execute: {exc}"

@@ -74,10 +74,17 @@ def open_replica(data_dir: Path, config: NodeConfig) -> Replica:
         raise ConfigError(f"{config.genesis_file}: a testnet genesis needs authorities")
     aura = Aura(authorities, genesis.period_s, genesis.timestamp_ts)
     key = load_or_create_authority_key(data_dir / "keystore")
-    own = bytes(key.public_key.to_canonical_address())
     clock: Clock = SimClock(genesis.timestamp_ts) if config.clock == "sim" else WallClock()
     chain = EmbeddedChain(data_dir / "chain", genesis, aura=aura)
-    consensus = Consensus(chain, aura, key if own in authorities else None, clock, name=config.name)
+    authority_set = contracts.get("AuthoritySet")
+    consensus = Consensus(
+        chain,
+        aura,
+        key,
+        clock,
+        name=config.name,
+        authority_set=bytes.fromhex(authority_set[2:]) if authority_set else None,
+    )
     peers = [Peer(p.name, p.endpoint, p.public_key.encode()) for p in config.peers]
     transport = Transport(
         config.name,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from enum import IntEnum
 from typing import Any
@@ -96,10 +97,15 @@ def _transact(w3: Web3, call: Any, sender: ChecksumAddress) -> None:
 
 
 def deploy_stack(
-    w3: Web3, roles: Roles, rules: RegulationRules, timing: MarketTiming
+    w3: Web3,
+    roles: Roles,
+    rules: RegulationRules,
+    timing: MarketTiming,
+    authorities: Sequence[str] = (),
 ) -> Deployment:
     """Deploy Registry, Regulation, GridToken, ImportCap, Trust, Metering and Market from
-    `roles.admin`, wire them, and grant the operator, regulator and contract roles."""
+    `roles.admin`, wire them, and grant the operator, regulator and contract roles; with
+    `authorities` (a proof-of-authority testnet), also AuthoritySet with that initial set."""
     admin = roles.admin
     a: dict[str, ChecksumAddress] = {}
     a["Registry"] = _deploy(w3, "Registry", admin, admin)
@@ -135,4 +141,7 @@ def deploy_stack(
     )
     for role, account in grants:
         _transact(w3, registry.functions.grantRole(role, account), admin)
+    if authorities:
+        members = [Web3.to_checksum_address(m) for m in authorities]
+        a["AuthoritySet"] = _deploy(w3, "AuthoritySet", admin, a["Registry"], members)
     return Deployment(dict(a))

@@ -58,7 +58,8 @@ def record_deployment(
     rules: RegulationRules,
     timing: MarketTiming,
 ) -> tuple[tuple[bytes, ...], dict[str, str]]:
-    """The raw deploy transactions of the contract stack and the addresses they create."""
+    """The raw deploy transactions of the contract stack (with AuthoritySet holding the
+    genesis authorities, if any) and the addresses they create."""
     bare = dataclasses.replace(genesis, authorities=(), deploy_txs=())
     fee_wei = Wei(2 * genesis.base_fee_wei)
     with tempfile.TemporaryDirectory(prefix="gridledger-genesis-") as tmp:
@@ -68,7 +69,7 @@ def record_deployment(
             w3 = Web3(provider)
             w3.middleware_onion.inject(SignAndSendRawMiddlewareBuilder.build(admin), layer=0)
             w3.eth.set_gas_price_strategy(_fixed_fee(fee_wei))
-            deployment = deploy_stack(w3, roles, rules, timing)
+            deployment = deploy_stack(w3, roles, rules, timing, genesis.authorities)
         finally:
             chain.close()
     return tuple(provider.raw_txs), dict(deployment.addresses)

@@ -385,10 +385,15 @@ class EmbeddedChain:
         return self.chain.get_vm(header).state
 
     def execute_call(self, tx: SpoofTransaction, number: int) -> Any:
-        """Run `tx` on the state after block `number` and discard the changes."""
+        """Run `tx` on the state after canonical block `number` and discard the changes."""
         with self.lock:
-            vm = self.chain.get_vm(self.header_by_number(number))
-            state = vm.state
+            return self.execute_call_at(tx, self.header_by_number(number))
+
+    def execute_call_at(self, tx: SpoofTransaction, header: BlockHeaderAPI) -> Any:
+        """Run `tx` on the state after `header` (any block held, canonical or not) and discard
+        the changes."""
+        with self.lock:
+            state = self.chain.get_vm(header).state
             snapshot = state.snapshot()
             try:
                 # Like geth's eth_call, a call does not need the caller to hold its gas money.
@@ -397,6 +402,24 @@ class EmbeddedChain:
                 return state.apply_transaction(cast(Any, tx))
             finally:
                 state.revert(snapshot)
+
+    def call_at(self, header: BlockHeaderAPI, to: bytes, data: bytes) -> bytes:
+        """The return data of a read-only call to `to` on the state after `header`;
+        LedgerError if it reverts."""
+        with self.lock:
+            nonce = self.chain.get_vm(header).state.get_nonce(Address(b"\x00" * 20))
+        unsigned = self.unsigned(
+            nonce=nonce,
+            gas_price=header.base_fee_per_gas or 0,
+            gas=header.gas_limit,
+            to=to,
+            value=0,
+            data=data,
+        )
+        computation = self.execute_call_at(SpoofTransaction(unsigned, from_=b"\x00" * 20), header)
+        if computation.is_error:
+            raise LedgerError(f"call to 0x{to.hex()} failed: {computation.error!r}")
+        return bytes(computation.output)
 
     def unsigned(self, **fields: Any) -> Any:
         with self.lock:

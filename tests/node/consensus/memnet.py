@@ -4,6 +4,7 @@ decide when each replica works (`settle`)."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from eth_account import Account
@@ -11,9 +12,11 @@ from eth_keys.datatypes import PrivateKey
 
 from node.consensus.clock import SimClock
 from node.consensus.engine import Consensus
+from node.ledger.deploy import MarketTiming, RegulationRules, Roles
 from node.ledger.embedded.aura import Aura
 from node.ledger.embedded.chain import EmbeddedChain
 from node.ledger.embedded.genesis import GenesisConfig
+from node.ledger.genesis_deploy import record_deployment
 from node.p2p.wire import Message
 
 USER = Account.from_key(b"\x0b" * 32)
@@ -42,18 +45,31 @@ class MemLink:
         return [p for p in self.net.nodes if p != self.name and self.net.linked(self.name, p)]
 
 
-class MemNet:
-    """`size` authority replicas n0..n{size-1} in `tmp`, on one SimClock."""
+ROLE_KEYS = [Account.from_key(bytes([0x31 + i]) * 32) for i in range(4)]
+"""admin, operator, regulator, treasury of the contracts deployed at genesis (`contracts`)."""
 
-    def __init__(self, tmp: Path, size: int) -> None:
+
+class MemNet:
+    """`size` authority replicas n0..n{size-1} in `tmp`, on one SimClock; with `contracts`,
+    the contract stack and AuthoritySet are deployed at genesis (`self.contracts`)."""
+
+    def __init__(self, tmp: Path, size: int, contracts: bool = False) -> None:
         self.keys = [PrivateKey(bytes([0x50 + i]) * 32) for i in range(size)]
         authorities = tuple(bytes(k.public_key.to_canonical_address()) for k in self.keys)
         self.genesis = GenesisConfig(
-            prefund={USER.address: 10**24},
+            prefund={USER.address: 10**24, **{a.address: 10**24 for a in ROLE_KEYS}},
             timestamp_ts=GENESIS_TS,
             authorities=tuple("0x" + a.hex() for a in authorities),
             period_s=PERIOD_S,
         )
+        self.contracts: dict[str, str] = {}
+        if contracts:
+            roles = Roles(*(a.address for a in ROLE_KEYS))
+            timing = MarketTiming(GENESIS_TS - GENESIS_TS % 86_400)
+            txs, self.contracts = record_deployment(
+                self.genesis, ROLE_KEYS[0], roles, RegulationRules(), timing
+            )
+            self.genesis = dataclasses.replace(self.genesis, deploy_txs=txs)
         self.aura = Aura(authorities, PERIOD_S, GENESIS_TS)
         self.clock = SimClock(GENESIS_TS)
         self.tmp = tmp
@@ -64,7 +80,15 @@ class MemNet:
 
     def add(self, name: str, key: PrivateKey | None) -> Consensus:
         chain = EmbeddedChain(self.tmp / name, self.genesis, aura=self.aura)
-        node = Consensus(chain, self.aura, key, self.clock, name=name)
+        authority_set = self.contracts.get("AuthoritySet")
+        node = Consensus(
+            chain,
+            self.aura,
+            key,
+            self.clock,
+            name=name,
+            authority_set=bytes.fromhex(authority_set[2:]) if authority_set else None,
+        )
         node.attach(MemLink(self, name))
         self.nodes[name] = node
         return node

@@ -11,12 +11,15 @@ from typing import Any
 
 import pytest
 import rlp
+from web3 import Web3
 
+from contracts.artifacts import load_artifact
 from node.consensus.engine import encode_block
+from node.ledger.embedded.aura import sealer_of, step_of
 from node.ledger.embedded.chain import EmbeddedChain
 from node.p2p.wire import Block
 from tests.node.consensus.forge import forged_blocks
-from tests.node.consensus.memnet import MemNet, transfer
+from tests.node.consensus.memnet import ROLE_KEYS, MemNet, transfer
 
 
 @pytest.fixture
@@ -178,3 +181,57 @@ def test_a_forged_sibling_of_the_head_is_checked_and_its_sender_named(net4: MemN
     # every kind but the bad state root fails its seal check against its own parent
     assert node.rejected.get("n3", 0) >= len(forged) - 1
     scratch.close()
+
+
+def test_an_authority_removed_by_the_regulator_stops_sealing_at_the_stated_block(
+    tmp_path: Path,
+) -> None:
+    net = MemNet(tmp_path, 4, contracts=True)
+    try:
+        net.run_steps(1, 3)
+        leaving = net.aura.authorities[3]
+        effective = 6
+        regulator = ROLE_KEYS[2]
+        authority_set = Web3().eth.contract(abi=load_artifact("AuthoritySet").abi)
+        data = authority_set.encode_abi(
+            "propose", args=[Web3.to_checksum_address(leaving), False, effective]
+        )
+        signed = regulator.sign_transaction(
+            {
+                "to": net.contracts["AuthoritySet"],
+                "data": data,
+                "gas": 500_000,
+                "nonce": 0,
+                "maxFeePerGas": 10**10,
+                "maxPriorityFeePerGas": 1,
+                "chainId": 31_337,
+                "type": 2,
+            }
+        )
+        net.nodes["n1"].chain.submit_raw(bytes(signed.raw_transaction))
+        net.run_steps(4, 16)
+        assert len(heads(net)) == 1
+        chain = net.nodes["n0"].chain
+        remaining = net.aura.authorities[:3]
+        for number in range(1, chain.head_header().block_number + 1):
+            header = chain.header_by_number(number)
+            set_in_force = net.aura.authorities if number < effective else remaining
+            assert sealer_of(header) == set_in_force[step_of(header) % len(set_in_force)]
+        assert chain.head_header().block_number >= 12
+        assert not any(
+            sealer_of(chain.header_by_number(n)) == leaving for n in range(effective, 13)
+        )
+        # Finality goes on with 2 of the 3 remaining authorities.
+        assert chain.finalized_number() >= chain.head_header().block_number - 1
+        # The removed authority's block at its old turn is refused by everyone.
+        old_turn = next(s for s in range(17, 30) if s % 4 == 3)
+        net.clock.advance_to(net.aura.slot_ts(old_turn))
+        forged = net.nodes["n3"].chain
+        assert net.nodes["n3"].seal_step(old_turn) is None  # it knows it is out
+        block = forged.produce_sealed_block(net.aura, old_turn, net.keys[3]).block
+        for node in list(net.nodes.values())[:3]:
+            node.handle("n3", Block(encode_block(block)))
+            node.drain()
+            assert node.rejected.get("n3", 0) >= 1
+    finally:
+        net.close()
