@@ -191,7 +191,8 @@ def compare_status(subject: str, chain: StatusOut, ref: ContractStatus) -> list[
 def compare_events(
     subject: str, chain: Sequence[ViolationOut], expected: Sequence[ExpectedViolation]
 ) -> list[Mismatch]:
-    """The contract's ViolationRecorded events against the expected ones, in order."""
+    """The contract's ViolationRecorded events against the expected ones, in order; event i
+    is the contract's i-th (from 0)."""
     out: list[Mismatch] = []
     if len(chain) != len(expected):
         out.append(Mismatch(subject, "violation events", len(chain), len(expected)))
@@ -207,8 +208,8 @@ def compare_events(
                 for f in fields
             ]
     if differing > MAX_EVENT_MISMATCHES:
-        more = differing - MAX_EVENT_MISMATCHES
-        out.append(Mismatch(subject, f"{more} more differing violation events", "", ""))
+        field = f"violation events differing (first {MAX_EVENT_MISMATCHES} listed)"
+        out.append(Mismatch(subject, field, differing, 0))
     return out
 
 

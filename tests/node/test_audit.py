@@ -214,6 +214,7 @@ def test_a_tampered_reading_is_reported_with_both_values(
 
     in_window = [r for r in e1.readings if e1.terms.applies_at(r.interval_start_ts)]
     target = next(r for r in in_window if r.interval_start_ts % 86_400 >= 64_800 and over_cap(r))
+    e1_events = sum(1 for r in in_window if over_cap(r))
     event_index = sum(
         1 for r in in_window if r.interval_start_ts < target.interval_start_ts and over_cap(r)
     )
@@ -240,6 +241,9 @@ def test_a_tampered_reading_is_reported_with_both_values(
     assert f"total_wh: chain {total_wh}, reference {total_wh + 100}" in out
     assert f"violation event {event_index} violation_wh: chain" in out
     assert f"violation event {event_index + 1} cumulative_violation_wh: chain" in out
+    differing = e1_events - event_index  # the tampered event and every later cumulative
+    listed = "violation events differing (first 10 listed)"
+    assert f"{listed}: chain {differing}, reference 0" in out
     assert f"MISMATCH participant {e1.terms.importer}: exposure_wad" in out
     assert out.splitlines()[-1].endswith("MISMATCH(ES)")
     assert err == ""
