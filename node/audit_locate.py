@@ -58,8 +58,13 @@ def connect(rpc_url: str) -> Web3:
     try:
         w3.eth.chain_id  # noqa: B018 - the connectivity check
     except Exception as exc:
+        hint = (
+            ""
+            if urlsplit(rpc_url).path.rstrip("/").endswith("/rpc")
+            else (" (a gridledger node serves JSON-RPC on /rpc)")
+        )
         raise AuditInputError(
-            f"cannot reach a JSON-RPC endpoint at {rpc_url}: {type(exc).__name__}: {exc}"
+            f"cannot reach a JSON-RPC endpoint at {rpc_url}{hint}: {type(exc).__name__}: {exc}"
         ) from exc
     return w3
 

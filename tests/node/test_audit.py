@@ -5,6 +5,8 @@ Anvil: test_audit_anvil.py; a testnet: test_audit_testnet.py."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -184,6 +186,29 @@ def test_table_csv_participant_filter_and_earlier_block(
     doc = json.loads(out)
     assert [c["status"]["violation_wh"] for c in doc["contracts"]] == [0, 0]
     assert [c["violation_events"] for c in doc["contracts"]] == [0, 0]
+
+
+def test_the_command_line_and_a_node_url_without_rpc(
+    on_node: NodeScenario, capsys: pytest.CaptureFixture[str]
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "node.cli", "audit", "--rpc", on_node.rpc_url, "--csv"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert (
+        done.stdout.startswith("contract_id,kind,importer,") and len(done.stdout.splitlines()) == 3
+    )
+    code, _, err = run_audit(capsys, "--rpc", on_node.node.url)
+    assert code == 2
+    assert "(a gridledger node serves JSON-RPC on /rpc)" in err
+    with pytest.raises(SystemExit) as exc:
+        build_parser().parse_args(["audit", "--help"])
+    assert exc.value.code == 0
+    assert "--import-cap ADDR" in capsys.readouterr().out
 
 
 # ---------------------------------------------------------------- mismatch detection

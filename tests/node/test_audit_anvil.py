@@ -234,3 +234,26 @@ def test_a_metering_of_another_import_cap_is_refused(
     code, _, err = run_audit(capsys, "--rpc", on_anvil.engine.url, "--contracts", str(wrong))
     assert code == 2
     assert f"Metering {addresses['Registry']} does not forward readings to ImportCap" in err
+
+
+def test_a_participant_without_contracts_is_said_not_an_error(
+    on_anvil: AnvilScenario, capsys: pytest.CaptureFixture[str]
+) -> None:
+    buyer = on_anvil.stack.participants[5].address  # bought in the market, holds no contract
+    code, out, err = run_audit(
+        capsys,
+        "--rpc",
+        on_anvil.engine.url,
+        "--import-cap",
+        on_anvil.stack.import_cap.address,
+        "--participant",
+        buyer,
+    )
+    assert code == 0
+    assert (
+        err
+        == f"no contracts of participant {buyer} on ImportCap {on_anvil.stack.import_cap.address}\n"
+    )
+    last = out.splitlines()[-1]
+    assert last.startswith("0 contract(s), 0 participant(s) audited at block ")
+    assert last.endswith(": all match the reference model")
