@@ -18,7 +18,7 @@ $(NPM_STAMP): contracts/package.json contracts/package-lock.json
 	touch $(NPM_STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/gridledger demo
+	GRIDLEDGER_PASSPHRASE="$${GRIDLEDGER_PASSPHRASE:-gridledger-demo}" $(VENV)/bin/gridledger demo
 
 test: $(STAMP) $(NPM_STAMP) lint typecheck pytest
 

@@ -18,6 +18,7 @@ import dataclasses
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -59,6 +60,25 @@ class NodeEntry:
         return f"http://127.0.0.1:{self.http_port}"
 
 
+def free_base_port(nodes: int) -> int:
+    """A base port whose HTTP and P2P ports for `nodes` nodes are all free right now."""
+    for base in range(30_000, 50_000, 37):
+        ports = [base + i for i in range(nodes)]
+        ports += [base + P2P_PORT_OFFSET + i for i in range(nodes)]
+        if all(_port_free(p) for p in ports):
+            return base
+    raise TestnetError("no free port range between 30000 and 51000")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def _layout_path(data_dir: Path) -> Path:
     return data_dir / "testnet.json"
 
@@ -85,6 +105,7 @@ def create(
     clock: str = "wall",
     genesis_ts: int | None = None,
     participants: dict[str, tuple[str, ...]] | None = None,
+    gate_closure_lead_s: int = 300,
 ) -> list[NodeEntry]:
     """Keys for every node, the shared genesis with the contracts, and each node's config.
     `participants` (node name -> microgrid names) adds a participant account per microgrid
@@ -135,7 +156,11 @@ def create(
     day_start_ts = base.timestamp_ts - base.timestamp_ts % 86_400
     say("recording the contracts' deployment into the genesis")
     txs, contracts = record_deployment(
-        base, operator["admin"], roles, RegulationRules(), MarketTiming(day_start_ts)
+        base,
+        operator["admin"],
+        roles,
+        RegulationRules(),
+        MarketTiming(day_start_ts, gate_closure_lead_s=gate_closure_lead_s),
     )
     write_genesis_file(
         data_dir / "genesis.json", dataclasses.replace(base, deploy_txs=txs), contracts
@@ -251,16 +276,27 @@ def up(
     clock: str = "wall",
     genesis_ts: int | None = None,
     participants: dict[str, tuple[str, ...]] | None = None,
+    gate_closure_lead_s: int = 300,
 ) -> list[NodeEntry]:
     """Create the testnet if `data_dir` has none, start every node that is not running, and
-        return once all serve. With `clock` "sim" the nodes seal only when told the simulation's
-        time (POST /v1/admin/clock); `genesis_ts` [unix s] sets a new testnet's genesis time
-    (default: now)."""
+    return once all serve. With `clock` "sim" the nodes seal only when told the simulation's
+    time (POST /v1/admin/clock); `genesis_ts` [unix s] sets a new testnet's genesis time
+    (default: now); `participants` and `gate_closure_lead_s` as for `create`."""
     if _layout_path(data_dir).exists():
         entries = load_layout(data_dir)
         say(f"resuming the testnet in {data_dir} ({len(entries)} nodes)")
     else:
-        entries = create(data_dir, nodes, base_port, period_s, say, clock, genesis_ts, participants)
+        entries = create(
+            data_dir,
+            nodes,
+            base_port,
+            period_s,
+            say,
+            clock,
+            genesis_ts,
+            participants,
+            gate_closure_lead_s,
+        )
     started: list[NodeEntry] = []
     for entry in entries:
         pid = running_pid(data_dir, entry)

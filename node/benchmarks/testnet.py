@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import statistics
 import tempfile
 import time
@@ -175,7 +174,7 @@ def measure_size(nodes: int, batches: int, progress: Progress) -> dict[str, floa
     workdir = Path(tempfile.mkdtemp(prefix=f"gridledger-bench-testnet{nodes}-"))
     os.environ.setdefault(PASSPHRASE_ENV, "bench")
     try:
-        base_port = _free_base(nodes)
+        base_port = testnet.free_base_port(nodes)
         entries = testnet.up(workdir, nodes, base_port, PERIOD_S, lambda m: None)
         urls = [e.url for e in entries]
         progress(f"{nodes} node(s) up on ports {base_port}..")
@@ -189,24 +188,6 @@ def measure_size(nodes: int, batches: int, progress: Progress) -> dict[str, floa
         testnet.down(workdir, lambda m: None)
         shutil.rmtree(workdir, ignore_errors=True)
     return figures
-
-
-def _free_base(nodes: int) -> int:
-    for base in range(30_000, 50_000, 37):
-        ports = [base + i for i in range(nodes)] + [
-            base + testnet.P2P_PORT_OFFSET + i for i in range(nodes)
-        ]
-        ok = True
-        for port in ports:
-            with socket.socket() as s:
-                try:
-                    s.bind(("127.0.0.1", port))
-                except OSError:
-                    ok = False
-                    break
-        if ok:
-            return base
-    raise RuntimeError("no free port range for the bench testnet")
 
 
 def measure(sizes: tuple[int, ...], batches: int, progress: Progress) -> dict[str, float]:

@@ -1,0 +1,136 @@
+"""The prosumer agent (L1): relays its microgrids' signed meter readings to the ledger in
+batches and places one order per microgrid and market interval.
+
+Bidding strategy (simple and documented, DESIGN.md L4): a persistence forecast — the net
+energy metered over the last market-interval's worth of readings is expected again in the
+next open interval. A forecast surplus (export > import) is offered as a sell at
+`sell_price_per_kwh`; a forecast deficit is bid as a buy at `buy_price_per_kwh`; nothing if
+the forecast is below `min_order_wh`. Orders go to the first interval whose gate is still
+open `order_lead_s` from now (time for the order to be mined before the gate). Each
+microgrid's participant account signs its own orders; readings are relayed by the
+node's relayer account (Metering checks the meters' signatures, not the relayer).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+
+from market.orders import Side
+from node.agents.ledger_client import LedgerClient
+from node.agents.market_clock import MarketClock
+from sim.meter import SignedReading
+
+log = logging.getLogger(__name__)
+
+READING_GAS = 40_000
+BATCH_BASE_GAS = 300_000
+ORDER_GAS = 400_000
+APPROVE_ALL = 2**255
+
+
+@dataclass
+class Strategy:
+    """Prices [units/kWh] and the smallest order [Wh] of the persistence strategy."""
+
+    buy_price_per_kwh: int = 250_000
+    sell_price_per_kwh: int = 100_000
+    min_order_wh: int = 50
+    interval_readings: int = 15
+    order_lead_s: int = 600
+
+
+@dataclass
+class _Microgrid:
+    client: LedgerClient
+    recent: deque[SignedReading] = field(default_factory=lambda: deque(maxlen=15))
+    last_interval: int = -1
+
+
+class ProsumerAgent:
+    """`participants`: microgrid -> its participant's ledger client; `relayer` sends readings."""
+
+    def __init__(
+        self,
+        participants: dict[str, LedgerClient],
+        relayer: LedgerClient,
+        batch_readings: int = 60,
+        strategy: Strategy | None = None,
+        trade: bool = True,
+    ) -> None:
+        self.strategy = strategy or Strategy()
+        self.grids = {
+            name: _Microgrid(client, deque(maxlen=self.strategy.interval_readings))
+            for name, client in participants.items()
+        }
+        self.relayer = relayer
+        self.metering = relayer.contract("Metering")
+        self.market = relayer.contract("Market")
+        self.clock = MarketClock.of(self.market)
+        self.batch_readings = batch_readings
+        self.trade = trade
+        self.pending: list[SignedReading] = []
+        self.relayed = 0
+        self.orders = 0
+
+    def participant_clients(self) -> dict[str, LedgerClient]:
+        return {name: grid.client for name, grid in self.grids.items()}
+
+    def approve(self, wait: bool = True) -> None:
+        """Let Market and ImportCap pull each participant's tokens (escrow, penalties)."""
+        sent = []
+        for grid in self.grids.values():
+            token = grid.client.contract("GridToken")
+            for spender in ("Market", "ImportCap"):
+                address = grid.client.deployment.addresses[spender]
+                sent.append(
+                    grid.client.send(token.functions.approve(address, APPROVE_ALL), 100_000)
+                )
+        if wait:
+            for grid in self.grids.values():
+                grid.client.wait([h for h in sent if h in grid.client.sent])
+
+    def on_tick(self, now_ts: int, readings: dict[str, SignedReading]) -> None:
+        """Take this tick's signed readings of our microgrids; relay a full batch; order."""
+        for name, signed in readings.items():
+            grid = self.grids.get(name)
+            if grid is None:
+                continue
+            self.pending.append(signed)
+            grid.recent.append(signed)
+        if len(self.pending) >= self.batch_readings:
+            self.flush()
+        if self.trade:
+            self._order(now_ts)
+
+    def flush(self) -> None:
+        """Relay every pending reading in one Metering batch."""
+        if not self.pending:
+            return
+        batch, self.pending = self.pending, []
+        call = self.metering.functions.submitReadings(
+            [s.reading.as_abi() for s in batch], [s.signature.as_abi() for s in batch]
+        )
+        self.relayer.send(call, BATCH_BASE_GAS + READING_GAS * len(batch))
+        self.relayed += len(batch)
+
+    def _order(self, now_ts: int) -> None:
+        interval = self.clock.next_open(now_ts + self.strategy.order_lead_s)
+        for name, grid in self.grids.items():
+            if grid.last_interval >= interval or len(grid.recent) < grid.recent.maxlen:  # type: ignore[operator]
+                continue
+            net_wh = sum(s.reading.import_wh - s.reading.export_wh for s in grid.recent)
+            grid.last_interval = interval
+            if abs(net_wh) < self.strategy.min_order_wh:
+                continue
+            side, price = (
+                (Side.BUY, self.strategy.buy_price_per_kwh)
+                if net_wh > 0
+                else (Side.SELL, self.strategy.sell_price_per_kwh)
+            )
+            market = grid.client.contract("Market")
+            call = market.functions.placeOrder(interval, int(side), abs(net_wh), price)
+            grid.client.send(call, ORDER_GAS)
+            self.orders += 1
+            log.debug("%s: %s %d Wh for interval %d", name, side.name, abs(net_wh), interval)

@@ -1,0 +1,351 @@
+"""The demo: FED-MGDT E1-E4 on a 3-node testnet, the simulator in lockstep with the agents.
+
+- node1 (operator): admits the participants with their meters, funds them, creates the four
+  import caps (4 / 6 / 8 / 10 kW, 17:00-20:00) on chain, dispatches the four MG1 batteries
+  over the bus (sim.controllers.OperatorRule), clears and settles every market interval.
+- node2 (prosumer) represents MG1-E1..MG1-E4, node3 (prosumer) MG2 and MG3: each relays its
+  meters' signed readings in batches and places orders from a persistence forecast.
+- the chain runs on the simulation's clock (`testnet up --clock sim`): a "clock" federate
+  posts every `CLOCK_EVERY_TICKS`-th tick's time to the nodes, which seal blocks in turn.
+Afterwards the clock runs on until every transaction is final; the results are read back from
+the chain, printed, written as CSV and plotted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from hexbytes import HexBytes
+
+from node import testnet
+from node.accounting import WAD
+from node.agents.chain_clock import ChainClock
+from node.agents.ledger_client import LedgerClient
+from node.agents.operator import Member, OperatorAgent
+from node.agents.prosumer import ProsumerAgent
+from node.demo import CapResult, write_csv
+from node.keys import load_or_create, load_or_create_key
+from node.launch import free_port
+from node.ledger.deploy import Deployment
+from sim.controllers import OperatorRule
+from sim.federation.federate import FederateClient
+from sim.federation.protocol import Welcome
+from sim.federation.session import open_bus, run_federated
+from sim.meter import MeteringDomain, SignedReading
+from sim.scenario import BASE_RUN, Scenario
+from sim.scenarios import resolve
+
+Progress = Callable[[str], None]
+SCENARIO = "fedmgdt_demo"
+PERIOD_S = 300
+CLOCK_EVERY_TICKS = 5
+GATE_CLOSURE_LEAD_S = 900
+"""Orders close 15 min before their interval: the operator's witness, sent at the gate, has
+two 5-minute blocks to be mined before the interval starts."""
+GENESIS_LEAD_S = 1_200
+REPRESENTS = {
+    "node2": ("MG1-E1", "MG1-E2", "MG1-E3", "MG1-E4"),
+    "node3": ("MG2", "MG3"),
+}
+BUS_TIMEOUT_S = 120.0
+
+
+@dataclass
+class DemoOutcome:
+    results: list[CapResult]
+    cleared_intervals: int
+    orders: int
+    readings: int
+    testnet_dir: Path
+    rpc_url: str
+
+
+def _scenario() -> Scenario:
+    scenario: Scenario = resolve(SCENARIO)
+    return scenario
+
+
+class _Agents:
+    """The three nodes' agents and their federates, each federate on its own thread."""
+
+    def __init__(self, data_dir: Path, entries: list[testnet.NodeEntry], endpoint: str) -> None:
+        urls = {e.name: f"{e.url}/rpc" for e in entries}
+        self.deployment = Deployment(testnet.status(data_dir)["contracts"])
+        operator_account = load_or_create(data_dir / "node1" / "keystore")["operator"]
+        self.operator = OperatorAgent(
+            LedgerClient(urls["node1"], operator_account, self.deployment)
+        )
+        self.prosumers: dict[str, ProsumerAgent] = {}
+        for node, microgrids in REPRESENTS.items():
+            node_dir = data_dir / node
+            relayer = load_or_create(node_dir / "keystore")["prosumer"]
+            participants = {
+                mg: LedgerClient(
+                    urls[node],
+                    load_or_create_key(testnet.participant_key_path(node_dir, mg)),
+                    self.deployment,
+                )
+                for mg in microgrids
+            }
+            relay = LedgerClient(urls[node], relayer, self.deployment)
+            self.prosumers[node] = ProsumerAgent(participants, relay)
+        self.clock = ChainClock(data_dir, entries)
+        self.endpoint = endpoint
+        self.errors: list[BaseException] = []
+        self.threads: list[threading.Thread] = []
+        self.welcome: Welcome | None = None
+
+    def start(self) -> None:
+        metering = MeteringDomain(31_337, self.deployment.addresses["Metering"])
+        specs: list[tuple[str, Callable[[], None]]] = [
+            ("operator", self._operator),
+            ("clock", self._clock),
+        ]
+        for node in self.prosumers:
+            specs.append((node, lambda n=node: self._prosumer(n, metering)))  # type: ignore[misc]
+        for name, target in specs:
+            thread = threading.Thread(target=self._guard(target), name=f"federate-{name}")
+            thread.start()
+            self.threads.append(thread)
+
+    def _guard(self, target: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                target()
+            except BaseException as exc:
+                self.errors.append(exc)
+
+        return run
+
+    def join(self) -> None:
+        for thread in self.threads:
+            thread.join()
+        if self.errors:
+            raise self.errors[0]
+
+    def _operator(self) -> None:
+        controls = REPRESENTS["node2"]
+        client = FederateClient(
+            self.endpoint, "operator", controls, BUS_TIMEOUT_S, welcome_timeout_s=BUS_TIMEOUT_S
+        )
+        try:
+            welcome = client.register()
+            self.welcome = welcome
+            rule = OperatorRule.for_contracts(welcome.contracts, controls, welcome.dt_s)
+            members = [
+                Member(mg, welcome.participants[mg], welcome.meters[mg]) for mg in welcome.meters
+            ]
+            self.operator.admit_and_fund(members, wait=False)
+            self.operator.send_contracts(
+                list(welcome.contracts), {m.microgrid: m for m in members}, welcome.start_ts
+            )
+
+            def policy(obs: Any) -> dict[str, float]:
+                self.operator.on_tick(int(obs.time_ts))
+                return rule.setpoints_w(obs)
+
+            client.serve(policy)
+        finally:
+            client.close()
+
+    def _prosumer(self, node: str, metering: MeteringDomain) -> None:
+        agent = self.prosumers[node]
+        participants = {mg: c.address for mg, c in agent.participant_clients().items()}
+        client = FederateClient(
+            self.endpoint,
+            node,
+            (),
+            BUS_TIMEOUT_S,
+            participants=participants,
+            metering=metering,
+            welcome_timeout_s=BUS_TIMEOUT_S,
+        )
+        latest: dict[str, SignedReading] = {}
+        try:
+            client.register()
+            agent.approve(wait=False)
+
+            def policy(obs: Any) -> dict[str, float]:
+                agent.on_tick(int(obs.time_ts), dict(latest))
+                latest.clear()
+                return {}
+
+            client.serve(policy, on_readings=latest.update)
+            agent.on_tick(0, dict(latest))  # the last step's readings came with `end`
+            agent.flush()
+        finally:
+            client.close()
+
+    def _clock(self) -> None:
+        client = FederateClient(
+            self.endpoint, "clock", (), BUS_TIMEOUT_S, welcome_timeout_s=BUS_TIMEOUT_S
+        )
+        try:
+            client.register()
+
+            def policy(obs: Any) -> dict[str, float]:
+                if obs.tick % CLOCK_EVERY_TICKS == 0:
+                    self.clock.advance(int(obs.time_ts))
+                return {}
+
+            client.serve(policy)
+        finally:
+            client.close()
+
+    def clients(self) -> list[LedgerClient]:
+        out = [self.operator.client]
+        for agent in self.prosumers.values():
+            out.append(agent.relayer)
+            out.extend(agent.participant_clients().values())
+        return out
+
+
+def _settle(agents: _Agents, progress: Progress, timeout_s: float = 300) -> int:
+    """Run the chain's clock on until every sent transaction is mined and final; the last
+    block holding one."""
+    deadline = time.monotonic() + timeout_s
+    w3 = agents.operator.client.w3
+    last_block = 0
+    pending = [(c, h) for c in agents.clients() for h in c.sent]
+    progress(f"waiting for {len(pending)} transactions to be mined and final")
+    while pending:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{len(pending)} transactions not mined in {timeout_s:.0f} s")
+        agents.clock.advance(agents.clock.now_ts + PERIOD_S)
+        time.sleep(0.3)
+        still = []
+        for client, tx_hash in pending:
+            try:
+                receipt = client.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
+            except Exception:
+                still.append((client, tx_hash))
+                continue
+            last_block = max(last_block, int(receipt["blockNumber"]))
+        pending = still
+    while int(w3.eth.get_block("finalized")["number"]) < last_block:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"block {last_block} not final in {timeout_s:.0f} s")
+        agents.clock.advance(agents.clock.now_ts + PERIOD_S)
+        time.sleep(0.3)
+    return last_block
+
+
+def _results(agents: _Agents) -> list[CapResult]:
+    ids = agents.operator.collect_contract_ids()
+    import_cap = agents.operator.import_cap
+    assert agents.welcome is not None
+    out = []
+    for contract in agents.welcome.contracts:
+        contract_id = ids[contract.name]
+        status = import_cap.functions.contractStatus(contract_id).call(block_identifier="finalized")
+        violation_wh, _, compliance_wad, penalty_units, trust_wad = status
+        out.append(
+            CapResult(
+                cap_kw=contract.cap_w / 1000,
+                violation_kwh=violation_wh / 1000,
+                compliance=compliance_wad / WAD,
+                penalty=penalty_units / 10**6,
+                trust=trust_wad / WAD,
+                contract_id=contract_id,
+            )
+        )
+    return sorted(out, key=lambda r: r.cap_kw)
+
+
+def run(out_dir: Path, keep: bool, progress: Progress, n_steps: int | None = None) -> DemoOutcome:
+    """The whole demo into `out_dir` (testnet data in out_dir/testnet, kept with `keep`);
+    `n_steps` cuts the simulated day short (tests)."""
+    scenario = _scenario()
+    if n_steps is not None:
+        scenario = dataclasses.replace(scenario, n_steps=n_steps)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tn_dir = out_dir / "testnet"
+    if (tn_dir / "testnet.json").exists():
+        testnet.down(tn_dir, progress)
+        shutil.rmtree(tn_dir)
+    progress("starting a 3-node testnet on loopback (keys, genesis with the contracts)")
+    entries = testnet.up(
+        tn_dir,
+        3,
+        testnet.free_base_port(3),
+        PERIOD_S,
+        progress,
+        clock="sim",
+        genesis_ts=scenario.start_ts - GENESIS_LEAD_S,
+        participants={k: tuple(v) for k, v in REPRESENTS.items()},
+        gate_closure_lead_s=GATE_CLOSURE_LEAD_S,
+    )
+    try:
+        endpoint = f"tcp://127.0.0.1:{free_port()}"
+        bus = open_bus(scenario, endpoint, ["operator", "clock", *REPRESENTS], BUS_TIMEOUT_S)
+        agents = _Agents(tn_dir, entries, endpoint)
+        agents.clock.advance(scenario.start_ts - GENESIS_LEAD_S + PERIOD_S)
+        agents.start()
+        progress(f"simulating {scenario.n_steps} one-minute ticks in lockstep with the agents")
+        done = [0]
+
+        def ticked(n: int) -> None:
+            done[0] += n
+            if done[0] % 240 == 0:
+                progress(f"  tick {done[0]}/{scenario.n_steps}")
+
+        try:
+            run_federated(scenario, BASE_RUN, bus, out_dir / "sim", plots=False, progress=ticked)
+        except Exception:
+            if agents.errors:
+                raise agents.errors[0] from None
+            raise
+        agents.join()
+        last = _settle(agents, progress)
+        progress(f"all transactions final (block {last}); reading the results from the chain")
+        results = _results(agents)
+        write_csv(results, out_dir / "results.csv")
+        _plot(results, out_dir)
+        readings = sum(a.relayed for a in agents.prosumers.values())
+        orders = sum(a.orders for a in agents.prosumers.values())
+        outcome = DemoOutcome(
+            results, len(agents.operator.cleared), orders, readings, tn_dir, f"{entries[0].url}/rpc"
+        )
+    finally:
+        if not keep:
+            testnet.down(tn_dir, progress)
+    return outcome
+
+
+def _plot(results: list[CapResult], out_dir: Path) -> None:
+    import matplotlib  # noqa: PLC0415 (matplotlib takes ~0.5 s to import)
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    ticks = pd.read_csv(out_dir / "sim" / "ticks.csv")
+    mg = ticks[ticks["microgrid"] == "MG1-E2"]
+    hours = (mg["t_s"] / 3600).to_numpy()
+    fig, ax = plt.subplots(figsize=(9, 4))
+    ax.plot(hours, mg["p_pcc_w"].to_numpy() / 1000, label="MG1 PCC power (E2)")
+    ax.axhline(6, color="tab:red", linestyle="--", label="cap 6 kW")
+    ax.axvspan(17, 20, color="tab:orange", alpha=0.15, label="enforcement window")
+    ax.set(xlabel="hour of day (UTC)", ylabel="power [kW] (> 0 import)", xlim=(0, 24))
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    fig.savefig(out_dir / "mg1_pcc_vs_cap_6kw.png", dpi=120)
+    plt.close(fig)
+    caps = [r.cap_kw for r in results]
+    for name, values, label in (
+        ("violation_vs_cap.png", [r.violation_kwh for r in results], "E_viol [kWh]"),
+        ("trust_vs_cap.png", [r.trust for r in results], "trust exp(-beta E_viol)"),
+    ):
+        fig, ax = plt.subplots(figsize=(5, 4))
+        ax.plot(caps, values, marker="o")
+        ax.set(xlabel="import cap [kW]", ylabel=label, xticks=caps)
+        fig.tight_layout()
+        fig.savefig(out_dir / name, dpi=120)
+        plt.close(fig)
