@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import contextlib
 from collections import OrderedDict
+from types import MappingProxyType
 from typing import Any
 
 from eth.abc import ComputationAPI, MessageAPI, StateAPI, TransactionContextAPI
+from eth.constants import STACK_DEPTH_LIMIT
 from eth.exceptions import Halt
 from eth.vm.computation import NO_RESULT
 from eth.vm.forks.cancun.computation import CancunComputation
 from eth.vm.forks.cancun.state import CancunState
 from eth.vm.logic.invalid import InvalidOpcode
 
+from node.ledger.embedded import fastvm_precompiles
 from node.ledger.embedded.fastvm_compile import Program
 from node.ledger.embedded.fastvm_ops import OpTable, op_table
 
@@ -115,8 +118,39 @@ def execute(c: Any) -> None:
             pc, gas = _interpret(c, program, ~pc, gas, stack)
 
 
+ECRECOVER_ADDRESS = b"\x00" * 19 + b"\x01"
+
+
 class GridledgerComputation(CancunComputation):
-    """Cancun computation of the embedded chain, with compiled code blocks."""
+    """Cancun computation of the embedded chain, with compiled code blocks and light calls
+    into precompiles (fastvm_precompiles)."""
+
+    _precompiles = MappingProxyType(
+        {**CancunComputation._precompiles, ECRECOVER_ADDRESS: fastvm_precompiles.ecrecover}
+    )
+
+    @classmethod
+    def apply_message(
+        cls,
+        state: StateAPI,
+        message: MessageAPI,
+        transaction_context: TransactionContextAPI,
+        parent_computation: ComputationAPI | None = None,
+    ) -> ComputationAPI:
+        precompile = cls._precompiles.get(message.code_address)
+        if (
+            precompile is None
+            or parent_computation is None
+            or message.is_create
+            or message.is_delegation
+            or (message.should_transfer_value and message.value)
+            or message.depth > STACK_DEPTH_LIMIT
+            or cls.logger.show_debug2
+        ):
+            return super().apply_message(state, message, transaction_context, parent_computation)
+        return fastvm_precompiles.apply_precompile_message(  # type: ignore[no-any-return]
+            cls, precompile, state, message, transaction_context, parent_computation
+        )
 
     @classmethod
     def apply_computation(
