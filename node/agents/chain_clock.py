@@ -42,4 +42,4 @@ class ChainClock:
                 if time.monotonic() > deadline:
                     self.waits_timed_out += 1
                     return
-                time.sleep(0.005)
+                time.sleep(0.02)
