@@ -11,10 +11,11 @@ from pathlib import Path
 from node import testnet
 from node.demo_testnet import run
 from node.keys import PASSPHRASE_ENV
+from tests.node.nodeproc import PASSPHRASE
 
 
 def test_a_short_demo_day_runs_end_to_end_and_audits_clean(tmp_path: Path) -> None:
-    os.environ.setdefault(PASSPHRASE_ENV, "demo-test")
+    os.environ[PASSPHRASE_ENV] = PASSPHRASE  # the tests' one passphrase (see nodeproc)
     lines: list[str] = []
     outcome = run(tmp_path, keep=True, progress=lines.append, n_steps=90)
     try:

@@ -19,8 +19,7 @@ from node import testnet
 from node.keys import PASSPHRASE_ENV, load_or_create
 from node.rest.auth import load_or_create_api_key
 from node.testnet import NodeEntry
-
-PASSPHRASE = "testnet-passphrase"
+from tests.node.nodeproc import PASSPHRASE  # one passphrase for every test in a worker
 
 
 def free_base_port(nodes: int) -> int:
