@@ -11,6 +11,7 @@ keeps stock py-evm, and tests/node/test_fastvm_diff.py checks the two agree.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections import OrderedDict
 from types import MappingProxyType
 from typing import Any
@@ -34,6 +35,7 @@ PROGRAM_CACHE_SIZE = 256
 
 _TABLES: dict[int, OpTable] = {}
 _PROGRAMS: OrderedDict[bytes, Program] = OrderedDict()
+_PROGRAMS_LOCK = threading.Lock()
 
 
 class Frame:
@@ -57,18 +59,21 @@ class Frame:
 
 
 def program_for(code: bytes, opcodes: dict[int, Any]) -> Program:
-    """The cached Program of `code` (least recently used ones are dropped)."""
-    program = _PROGRAMS.get(code)
-    if program is not None:
-        _PROGRAMS.move_to_end(code)
+    """The cached Program of `code` (least recently used ones are dropped). Chains on
+    several threads share the cache, hence the lock; a Program itself tolerates races (a
+    block compiled twice gives the same function)."""
+    with _PROGRAMS_LOCK:
+        program = _PROGRAMS.get(code)
+        if program is not None:
+            _PROGRAMS.move_to_end(code)
+            return program
+        table = _TABLES.get(id(opcodes))
+        if table is None:
+            table = _TABLES[id(opcodes)] = op_table(opcodes)
+        program = _PROGRAMS[code] = Program.build(code, table)
+        if len(_PROGRAMS) > PROGRAM_CACHE_SIZE:
+            _PROGRAMS.popitem(last=False)
         return program
-    table = _TABLES.get(id(opcodes))
-    if table is None:
-        table = _TABLES[id(opcodes)] = op_table(opcodes)
-    program = _PROGRAMS[code] = Program.build(code, table)
-    if len(_PROGRAMS) > PROGRAM_CACHE_SIZE:
-        _PROGRAMS.popitem(last=False)
-    return program
 
 
 def _interpret(c: Any, program: Program, pc: int, gas: int, stack: list[Any]) -> tuple[int, int]:
@@ -107,7 +112,7 @@ def execute(c: Any) -> None:
     gas = c._gas_meter.gas_remaining
     pc = 0
     while True:
-        fn = fns[pc]
+        fn = fns.get(pc)
         if fn is None:
             fn = program.block_at(pc, HOT_AFTER_RUNS)
             if fn is None:

@@ -46,7 +46,7 @@ EMPTY_KECCAK = int.from_bytes(keccak(b""), "big")
 BlockFn = Callable[[list[int], int, Any, Any], tuple[int, int]]
 
 _CODE_CACHE: dict[str, types.CodeType] = {}
-_CODE_CACHE_LIMIT = 20_000
+_CODE_CACHE_LIMIT = 4_096
 
 
 def analyse(code: bytes) -> tuple[frozenset[int], frozenset[int]]:
@@ -73,8 +73,8 @@ class Program:
     table: OpTable
     jumpdests: frozenset[int]
     starts: frozenset[int]
-    fns: list[BlockFn | None]
-    runs: list[int]
+    fns: dict[int, BlockFn]  # compiled blocks by start pc
+    runs: dict[int, int]  # runs of blocks not compiled yet, by start pc
     namespace: dict[str, Any] = field(repr=False)
 
     @classmethod
@@ -89,16 +89,16 @@ class Program:
             **HELPERS,
         }
         namespace.update({f"O{op}": table.objects[op] for op in table.called})
-        size = max(len(code), 1)
-        return cls(code, table, jumpdests, starts, [None] * size, [0] * size, namespace)
+        return cls(code, table, jumpdests, starts, {}, {}, namespace)
 
     def block_at(self, pc: int, hot_after_runs: int) -> BlockFn | None:
         """The compiled block at `pc`, compiled once it has run `hot_after_runs` times
         (None until then: the caller runs py-evm's loop)."""
-        runs = self.runs[pc] = self.runs[pc] + 1
+        runs = self.runs[pc] = self.runs.get(pc, 0) + 1
         if runs <= hot_after_runs:
             return None
         fn = self.fns[pc] = self.compile(pc)
+        self.runs.pop(pc, None)
         return fn
 
     def compile(self, start: int) -> BlockFn:
