@@ -30,7 +30,7 @@ from node.accounting import WAD
 from node.agents.chain_clock import ChainClock
 from node.agents.ledger_client import LedgerClient
 from node.agents.operator import Member, OperatorAgent
-from node.agents.prosumer import ProsumerAgent
+from node.agents.prosumer import ProsumerAgent, Strategy
 from node.demo import CapResult, write_csv
 from node.keys import load_or_create, load_or_create_key
 from node.launch import free_port
@@ -45,11 +45,14 @@ from sim.scenarios import resolve
 
 Progress = Callable[[str], None]
 SCENARIO = "fedmgdt_demo"
-PERIOD_S = 300
-CLOCK_EVERY_TICKS = 5
-GATE_CLOSURE_LEAD_S = 900
-"""Orders close 15 min before their interval: the operator's witness, sent at the gate, has
-two 5-minute blocks to be mined before the interval starts."""
+PERIOD_S = 600
+CLOCK_EVERY_TICKS = 10
+GATE_CLOSURE_LEAD_S = 1_800
+"""Orders close 30 min before their interval: the operator sends its witness once a block
+past the gate is on chain (up to one 10-minute block after the gate) and it is mined in the
+next block, so before the interval starts."""
+ORDER_LEAD_S = 1_200
+"""Prosumers bid for the first interval whose gate is at least two blocks away."""
 GENESIS_LEAD_S = 1_200
 REPRESENTS = {
     "node2": ("MG1-E1", "MG1-E2", "MG1-E3", "MG1-E4"),
@@ -96,7 +99,8 @@ class _Agents:
                 for mg in microgrids
             }
             relay = LedgerClient(urls[node], relayer, self.deployment)
-            self.prosumers[node] = ProsumerAgent(participants, relay)
+            strategy = Strategy(order_lead_s=ORDER_LEAD_S)
+            self.prosumers[node] = ProsumerAgent(participants, relay, strategy=strategy)
         self.clock = ChainClock(data_dir, entries)
         self.endpoint = endpoint
         self.errors: list[BaseException] = []
@@ -214,6 +218,8 @@ def _settle(agents: _Agents, progress: Progress, timeout_s: float = 300) -> int:
     deadline = time.monotonic() + timeout_s
     w3 = agents.operator.client.w3
     last_block = 0
+    for client in agents.clients():
+        client.flush()
     pending = [(c, h) for c in agents.clients() for h in c.sent]
     progress(f"waiting for {len(pending)} transactions to be mined and final")
     while pending:

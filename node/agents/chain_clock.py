@@ -13,18 +13,23 @@ from node.rest.auth import load_or_create_api_key
 
 
 class ChainClock:
-    """Posts the simulation's time to every node (POST /v1/admin/clock)."""
+    """Posts the simulation's time to every node (POST /v1/admin/clock).
+
+    Before moving the nodes to a new time it waits until every node holds the block of the
+    step it posted last, so the next proposer always builds on it (no forks from a lagging
+    node), while the block of the latest post is produced as the simulation goes on."""
 
     def __init__(self, data_dir: Path, entries: list[testnet.NodeEntry]) -> None:
         self.session = requests.Session()
         self.urls = [e.url for e in entries]
         self.keys = [load_or_create_api_key(data_dir / e.name) for e in entries]
         self.now_ts = 0
+        self.posted_step = -1
         self.waits_timed_out = 0
 
     def advance(self, now_ts: int, settle_timeout_s: float = 10.0) -> None:
-        """Move every node's clock to `now_ts`, then wait until every node holds the block of
-        the step reached (so the next proposer builds on it: no forks from a lagging node)."""
+        """Wait for the last posted step's block everywhere, then move every node to `now_ts`."""
+        self.settle(settle_timeout_s)
         self.now_ts = max(self.now_ts, now_ts)
         steps = set()
         for url, key in zip(self.urls, self.keys, strict=True):
@@ -35,11 +40,17 @@ class ChainClock:
             )
             reply.raise_for_status()
             steps.add(int(reply.json()["step"]))
-        step = max(steps)
-        deadline = time.monotonic() + settle_timeout_s
+        self.posted_step = max(steps)
+
+    def settle(self, timeout_s: float = 10.0) -> bool:
+        """Wait until every node's head is at the last posted step; False on timeout."""
+        deadline = time.monotonic() + timeout_s
         for url in self.urls:
-            while int(self.session.get(f"{url}/healthz").json().get("head_step", 0)) < step:
+            while int(self.session.get(f"{url}/healthz").json().get("head_step", 0)) < (
+                self.posted_step
+            ):
                 if time.monotonic() > deadline:
                     self.waits_timed_out += 1
-                    return
-                time.sleep(0.02)
+                    return False
+                time.sleep(0.01)
+        return True

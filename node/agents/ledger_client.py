@@ -1,8 +1,11 @@
-"""One account's access to a node's ledger over JSON-RPC: contract calls sent without waiting
-(nonces counted locally, so an agent can send a batch per tick), receipts on demand."""
+"""One account's access to a node's ledger over JSON-RPC: contract calls signed at once and
+sent in order by a background thread (nonces counted locally, so an agent answering a
+simulation tick never waits on the node), receipts on demand."""
 
 from __future__ import annotations
 
+import logging
+import queue
 import threading
 import time
 from collections.abc import Iterable
@@ -16,6 +19,8 @@ from web3.middleware import ExtraDataToPOAMiddleware
 
 from node.errors import LedgerError
 from node.ledger.deploy import Deployment
+
+log = logging.getLogger(__name__)
 
 MAX_FEE_WEI = 100 * 10**9
 PRIORITY_FEE_WEI = 10**9
@@ -40,12 +45,16 @@ class LedgerClient:
         self._nonce = int(self.w3.eth.get_transaction_count(account.address, "pending"))
         self._lock = threading.Lock()
         self.sent: list[bytes] = []
+        self.errors: list[str] = []
+        self._outbox: queue.Queue[bytes | None] = queue.Queue()
+        self._sender = threading.Thread(target=self._send_loop, daemon=True, name="ledger-send")
+        self._sender.start()
 
     def contract(self, name: str) -> Any:
         return self.deployment.contract(self.w3, name)
 
     def send(self, call: Any, gas: int) -> bytes:
-        """Sign and send `call` (a bound contract function); its hash once the node pooled it."""
+        """Sign `call` (a bound contract function) and queue it for sending; its hash."""
         with self._lock:
             tx = call.build_transaction(
                 cast(
@@ -61,13 +70,38 @@ class LedgerClient:
                 )
             )
             signed = self.account.sign_transaction(tx)
-            tx_hash = bytes(self.w3.eth.send_raw_transaction(signed.raw_transaction))
+            tx_hash = bytes(signed.hash)
             self._nonce += 1
             self.sent.append(tx_hash)
+            self._outbox.put(bytes(signed.raw_transaction))
             return tx_hash
+
+    def _send_loop(self) -> None:
+        while True:
+            raw = self._outbox.get()
+            if raw is None:
+                return
+            try:
+                self.w3.eth.send_raw_transaction(raw)
+            except Exception as exc:  # the node refused it: later nonces will not mine either
+                self.errors.append(str(exc)[:300])
+                log.error("%s: the node refused a transaction: %s", self.address, exc)
+            finally:
+                self._outbox.task_done()
+
+    def flush(self) -> None:
+        """Wait until every queued transaction was handed to the node; LedgerError if the node
+        refused any."""
+        self._outbox.join()
+        if self.errors:
+            raise LedgerError(f"{self.address}: the node refused transactions: {self.errors[0]}")
+
+    def close(self) -> None:
+        self._outbox.put(None)
 
     def wait(self, hashes: Iterable[bytes], timeout_s: float = 120) -> list[dict[str, Any]]:
         """The receipts of `hashes`; LedgerError if one reverted or is missing at the deadline."""
+        self.flush()
         deadline = time.monotonic() + timeout_s
         receipts = []
         for tx_hash in hashes:

@@ -40,6 +40,9 @@ log = logging.getLogger(__name__)
 
 FUTURE_TOLERANCE_S = 1.0
 """How far ahead of our clock a block's slot may be [s] (clock skew between nodes)."""
+HOLD_FUTURE_STEPS = 8
+"""A block up to this many steps ahead of our clock is held until its slot comes (a peer's
+clock ran ahead, e.g. the simulation's time reached it first); further ahead it is refused."""
 REQUEST_TIMEOUT_S = 2.0
 MAX_REORG_BLOCKS = 4096
 """Longest branch fetched back from a peer to find the common ancestor [blocks]."""
@@ -110,6 +113,7 @@ class Consensus:
         self._queue: queue.Queue[tuple[str, str, Any]] = queue.Queue(maxsize=10_000)
         self._sync_wanted: set[str] = set()
         self._stale_tips: dict[str, bytes] = {}
+        self._held: dict[bytes, tuple[float, str, bytes]] = {}
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         chain.tx_listeners.append(self._announce_tx)
@@ -258,21 +262,45 @@ class Consensus:
     def _work_loop(self) -> None:
         while not self._stop.is_set():
             try:
-                item = self._queue.get(timeout=0.2)
+                item = self._queue.get(timeout=0.01 if self._held else 0.2)
             except queue.Empty:
+                self._release_held()
                 continue
             self._process(*item)
+            self._release_held()
 
     def drain(self) -> int:
         """Process every queued message now (tests and simulation mode); how many."""
         done = 0
         while True:
+            self._release_held()
             try:
                 item = self._queue.get_nowait()
             except queue.Empty:
                 return done
             self._process(*item)
             done += 1
+
+    def _release_held(self) -> None:
+        """Queue the held blocks whose slot has come."""
+        if not self._held:
+            return
+        now_ts = self.clock.now_ts() + FUTURE_TOLERANCE_S
+        due = [k for k, (slot_ts, _, _) in self._held.items() if slot_ts <= now_ts]
+        for key in due:
+            _, peer, data = self._held.pop(key)
+            self._process("block", peer, data)
+
+    def _hold_if_early(self, block: BlockAPI, peer: str, data: bytes) -> bool:
+        """Hold a block whose slot is a little ahead of our clock; True if held."""
+        slot_ts = self.aura.slot_ts(step_of(block.header))
+        now_ts = self.clock.now_ts()
+        if slot_ts <= now_ts + FUTURE_TOLERANCE_S:
+            return False
+        if slot_ts > now_ts + HOLD_FUTURE_STEPS * self.aura.period_s or len(self._held) > 64:
+            return False  # refused by the checks, as a block from the future
+        self._held[bytes(block.hash)] = (slot_ts, peer, data)
+        return True
 
     def _process(self, kind: str, peer: str, payload: Any) -> None:
         try:
@@ -294,7 +322,7 @@ class Consensus:
 
     def _on_block(self, peer: str, data: bytes) -> None:
         block = decode_block(data)
-        if self.chain.is_canonical(block.hash):
+        if self.chain.is_canonical(block.hash) or self._hold_if_early(block, peer, data):
             return
         with self.chain.lock:
             head = self.chain.head_header()

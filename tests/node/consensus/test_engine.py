@@ -235,3 +235,19 @@ def test_an_authority_removed_by_the_regulator_stops_sealing_at_the_stated_block
             assert node.rejected.get("n3", 0) >= 1
     finally:
         net.close()
+
+
+def test_a_block_slightly_ahead_of_our_clock_is_held_until_its_slot(net3: MemNet) -> None:
+    net3.run_steps(1, 4)
+    proposer = next(n for n in net3.nodes.values() if n.address == net3.aura.proposer(5))
+    block = proposer.seal_step(5)  # its clock ran ahead of ours
+    assert block is not None
+    others = [n for n in net3.nodes.values() if n is not proposer]
+    for node in others:
+        node.drain()
+        assert node.chain.head_header().block_number == 4  # held, not refused
+        assert not node.rejected
+    net3.clock.advance_to(net3.aura.slot_ts(5))
+    for node in others:
+        node.drain()
+        assert node.chain.head_header().hash == block.hash
