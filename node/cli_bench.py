@@ -48,7 +48,7 @@ def _bench_testnet(args: argparse.Namespace) -> int:
     def progress(message: str) -> None:
         print(f"[bench testnet] {message}", file=sys.stderr, flush=True)
 
-    figures = measure(tuple(args.nodes), args.batches, progress)
+    figures = measure(tuple(args.nodes), args.batches, args.paced_batches_per_s, progress)
     if args.json:
         print(json.dumps(figures, indent=2))
     else:
@@ -97,5 +97,13 @@ def register(commands: Any) -> None:
     net.add_argument(
         "--nodes", type=int, nargs="+", default=[1, 3, 4], help="testnet sizes (default 1 3 4)"
     )
-    net.add_argument("--batches", type=int, default=40, help="batches of 60 readings (default 40)")
+    net.add_argument(
+        "--batches", type=int, default=120, help="batches of 60 readings per run (default 120)"
+    )
+    net.add_argument(
+        "--paced-batches-per-s",
+        type=float,
+        default=5.0,
+        help="offered load of the latency run [batches/s] (default 5: 300 readings/s)",
+    )
     net.set_defaults(handler=_bench_testnet)

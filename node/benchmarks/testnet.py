@@ -2,11 +2,14 @@
 
 Workload, the same for every size: node 1's operator admits 10 participants with their meters;
 then `batches` Metering batches of 60 EIP-712 signed readings (signed before the clock starts)
-are sent by one relayer, round-robin to every node's /rpc, in JSON-RPC batches of 10. The clock
+are sent by one relayer per node (meter k's batches by node k mod n, through that node's
+/rpc), in JSON-RPC batches of 10, the nodes taking turns. The clock
 runs from the first submission until node 1's finalized block holds the last transaction.
 Latency of a transaction: from its submission until node 1 reports a finalized block at or
-above the one holding it (polled every 20 ms). Each testnet runs as separate processes on
-loopback with 1 s blocks, in a temporary directory removed afterwards.
+above the one holding it (polled every 20 ms). Two runs per size: a burst (every batch
+submitted at once: the throughput, queueing included in its latency) and a paced run (batches
+offered at a fixed rate below capacity: the confirmation latency). Each testnet runs as
+separate processes on loopback with 1 s blocks, in a temporary directory removed afterwards.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import os
 import shutil
 import statistics
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -72,18 +76,26 @@ def _setup(w3: Web3, operator: LocalAccount, deployment: Deployment) -> list[Loc
 
 
 def _reading_txs(
-    w3: Web3, relayer: LocalAccount, deployment: Deployment, meters: list[LocalAccount], n: int
-) -> list[bytes]:
+    w3: Web3,
+    relayers: list[LocalAccount],
+    deployment: Deployment,
+    meters: list[LocalAccount],
+    n: int,
+) -> list[tuple[int, bytes]]:
+    """`n` signed batches as (node index, raw): meter k's batches are relayed by node
+    k mod len(relayers)'s relayer, each relayer through its own node (nonces in order)."""
     metering = deployment.contract(w3, "Metering")
     separator = domain_separator(31_337, deployment.addresses["Metering"])
     participants = [Account.from_key(bytes([0x70 + i]) * 32) for i in range(10)]
     head_ts = int(w3.eth.get_block("latest")["timestamp"])
     start_ts = head_ts - 3600 * (n // len(meters) + 2)
-    nonce = w3.eth.get_transaction_count(relayer.address)
+    nonces = [int(w3.eth.get_transaction_count(r.address)) for r in relayers]
     fees = _fees(w3)
-    raws = []
+    raws: list[tuple[int, bytes]] = []
     for b in range(n):
         k = b % len(meters)
+        node = k % len(relayers)
+        relayer = relayers[node]
         round_ = b // len(meters)
         readings = [
             MeterReading(
@@ -100,9 +112,10 @@ def _reading_txs(
         sigs = [sign_reading(r, bytes(meters[k].key), separator).as_abi() for r in readings]
         call = metering.functions.submitReadings([r.as_abi() for r in readings], sigs)
         tx = call.build_transaction(
-            cast(Any, {"from": relayer.address, "nonce": nonce + b, "gas": 2_000_000, **fees})
+            cast(Any, {"from": relayer.address, "nonce": nonces[node], "gas": 2_000_000, **fees})
         )
-        raws.append(bytes(relayer.sign_transaction(cast(Any, tx)).raw_transaction))
+        nonces[node] += 1
+        raws.append((node, bytes(relayer.sign_transaction(cast(Any, tx)).raw_transaction)))
     return raws
 
 
@@ -117,50 +130,100 @@ def _rpc(url: str, method: str, params: list[Any]) -> Any:
     return reply["result"]
 
 
-def _run(urls: list[str], raws: list[bytes], progress: Progress) -> dict[str, float]:
+def _chunks(raws: list[tuple[int, bytes]]) -> list[tuple[int, list[bytes]]]:
+    """Each node's transactions in chunks of SUBMIT_CHUNK, the nodes taking turns."""
+    per_node: dict[int, list[bytes]] = {}
+    for node, raw in raws:
+        per_node.setdefault(node, []).append(raw)
+    rounds = max(len(v) for v in per_node.values())
+    out = []
+    for start in range(0, rounds, SUBMIT_CHUNK):
+        for node, txs in sorted(per_node.items()):
+            if txs[start : start + SUBMIT_CHUNK]:
+                out.append((node, txs[start : start + SUBMIT_CHUNK]))
+    return out
+
+
+class _FinalityWatch:
+    """Polls node 1's finalized height every 20 ms on its own thread; when each height was
+    first seen."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.seen_s: dict[int, float] = {}
+        self.last = -1
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+
+    def _poll(self) -> None:
+        while not self._stop.wait(0.02):
+            final = int(_rpc(self.url, "eth_getBlockByNumber", ["finalized", False])["number"], 16)
+            now_s = time.perf_counter()
+            for number in range(self.last + 1, final + 1):
+                self.seen_s[number] = now_s
+            self.last = max(self.last, final)
+
+    def final_at_s(self, number: int) -> float:
+        return min(t for n, t in self.seen_s.items() if n >= number)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+def _submit(url: str, chunk: list[bytes]) -> list[str]:
+    body: Any = [
+        {"jsonrpc": "2.0", "id": k, "method": "eth_sendRawTransaction", "params": ["0x" + r.hex()]}
+        for k, r in enumerate(chunk)
+    ]
+    hashes = []
+    for reply in requests.post(f"{url}/rpc", json=body, timeout=120).json():
+        if "error" in reply:
+            raise RuntimeError(f"a node refused a transaction: {reply['error']}")
+        hashes.append(reply["result"])
+    return hashes
+
+
+def _run(
+    urls: list[str],
+    raws: list[tuple[int, bytes]],
+    progress: Progress,
+    pace_s: float | None = None,
+) -> dict[str, float]:
+    """Submit `raws` (in chunks as fast as possible, or one every `pace_s` [s]) and time them
+    until final."""
     sent_s: dict[str, float] = {}
-    started = time.perf_counter()
-    for i in range(0, len(raws), SUBMIT_CHUNK):
-        url = urls[(i // SUBMIT_CHUNK) % len(urls)]
-        body: Any = [
-            {
-                "jsonrpc": "2.0",
-                "id": k,
-                "method": "eth_sendRawTransaction",
-                "params": ["0x" + r.hex()],
-            }
-            for k, r in enumerate(raws[i : i + SUBMIT_CHUNK])
-        ]
-        now_s = time.perf_counter()
-        for reply in requests.post(f"{url}/rpc", json=body, timeout=120).json():
-            if "error" in reply:
-                raise RuntimeError(f"a node refused a transaction: {reply['error']}")
-            sent_s[reply["result"]] = now_s
-    progress(f"submitted {len(raws)} transactions in {time.perf_counter() - started:.1f} s")
-    block_of: dict[str, int] = {}
-    final_at_s: dict[int, float] = {}
-    last_final = -1
-    deadline = time.perf_counter() + 600
-    while len(block_of) < len(sent_s) or max(block_of.values()) > last_final:
-        if time.perf_counter() > deadline:
-            raise RuntimeError("transactions not finalized within 600 s")
-        final = int(_rpc(urls[0], "eth_getBlockByNumber", ["finalized", False])["number"], 16)
-        now_s = time.perf_counter()
-        for number in range(last_final + 1, final + 1):
-            final_at_s[number] = now_s
-        last_final = max(last_final, final)
-        for tx_hash in [h for h in sent_s if h not in block_of]:
-            receipt = _rpc(urls[0], "eth_getTransactionReceipt", [tx_hash])
-            if receipt is None:
-                break  # sent in order from one relayer: later ones are not mined either
-            if receipt["status"] != "0x1":
-                raise RuntimeError(f"transaction {tx_hash} reverted")
-            block_of[tx_hash] = int(receipt["blockNumber"], 16)
-        time.sleep(0.02)
-    elapsed_s = time.perf_counter() - started
-    latencies = sorted(
-        min(t for n, t in final_at_s.items() if n >= block_of[h]) - sent_s[h] for h in sent_s
-    )
+    watch = _FinalityWatch(urls[0])
+    try:
+        started = time.perf_counter()
+        chunks = _chunks(raws) if pace_s is None else [(n, [r]) for n, r in raws]
+        for index, (node, chunk) in enumerate(chunks):
+            if pace_s is not None:
+                delay_s = started + index * pace_s - time.perf_counter()
+                if delay_s > 0:
+                    time.sleep(delay_s)
+            now_s = time.perf_counter()
+            for tx_hash in _submit(urls[node], chunk):
+                sent_s[tx_hash] = now_s
+        progress(f"submitted {len(raws)} transactions in {time.perf_counter() - started:.1f} s")
+        block_of: dict[str, int] = {}
+        deadline = time.perf_counter() + 600
+        while len(block_of) < len(sent_s) or max(block_of.values()) > watch.last:
+            if time.perf_counter() > deadline:
+                raise RuntimeError("transactions not finalized within 600 s")
+            for tx_hash in [h for h in sent_s if h not in block_of]:
+                receipt = _rpc(urls[0], "eth_getTransactionReceipt", [tx_hash])
+                if receipt is None:
+                    continue
+                if receipt["status"] != "0x1":
+                    raise RuntimeError(f"transaction {tx_hash} reverted")
+                block_of[tx_hash] = int(receipt["blockNumber"], 16)
+            time.sleep(0.05)
+        elapsed_s = watch.final_at_s(max(block_of.values())) - started
+    finally:
+        watch.stop()
+    latencies = sorted(watch.final_at_s(block_of[h]) - sent_s[h] for h in sent_s)
     return {
         "finalized_readings_per_s": READINGS_PER_BATCH * len(raws) / elapsed_s,
         "finalized_tx_per_s": len(raws) / elapsed_s,
@@ -169,8 +232,11 @@ def _run(urls: list[str], raws: list[bytes], progress: Progress) -> dict[str, fl
     }
 
 
-def measure_size(nodes: int, batches: int, progress: Progress) -> dict[str, float]:
-    """Figures of one testnet of `nodes` nodes."""
+def measure_size(
+    nodes: int, batches: int, paced_batches_per_s: float, progress: Progress
+) -> dict[str, float]:
+    """Figures of one testnet of `nodes` nodes: throughput with every batch submitted at
+    once, then confirmation latency with batches offered at `paced_batches_per_s`."""
     workdir = Path(tempfile.mkdtemp(prefix=f"gridledger-bench-testnet{nodes}-"))
     os.environ.setdefault(PASSPHRASE_ENV, "bench")
     try:
@@ -179,23 +245,40 @@ def measure_size(nodes: int, batches: int, progress: Progress) -> dict[str, floa
         urls = [e.url for e in entries]
         progress(f"{nodes} node(s) up on ports {base_port}..")
         w3 = _w3(urls[0])
-        roles = load_or_create(workdir / "node1" / "keystore")
+        operator = load_or_create(workdir / "node1" / "keystore")["operator"]
+        relayers = [load_or_create(workdir / e.name / "keystore")["treasury"] for e in entries]
         deployment = Deployment(testnet.status(workdir)["contracts"])
-        meters = _setup(w3, roles["operator"], deployment)
-        raws = _reading_txs(w3, roles["treasury"], deployment, meters, batches)
-        figures = _run(urls, raws, progress)
+        meters = _setup(w3, operator, deployment)
+        raws = _reading_txs(w3, relayers, deployment, meters, 2 * batches)
+        burst = _run(urls, raws[:batches], progress)
+        paced = _run(urls, raws[batches:], progress, pace_s=1 / paced_batches_per_s)
+        figures = {
+            "finalized_readings_per_s": burst["finalized_readings_per_s"],
+            "burst_latency_p99_s": burst["latency_p99_s"],
+            "paced_offered_readings_per_s": READINGS_PER_BATCH * paced_batches_per_s,
+            "paced_finalized_readings_per_s": paced["finalized_readings_per_s"],
+            "latency_p50_s": paced["latency_p50_s"],
+            "latency_p99_s": paced["latency_p99_s"],
+            "latency_p99_periods": paced["latency_p99_s"] / PERIOD_S,
+        }
     finally:
         testnet.down(workdir, lambda m: None)
         shutil.rmtree(workdir, ignore_errors=True)
     return figures
 
 
-def measure(sizes: tuple[int, ...], batches: int, progress: Progress) -> dict[str, float]:
-    """`{size}_nodes.{figure}` for every size, plus the period and workload."""
-    out: dict[str, float] = {"block_period_s": PERIOD_S, "readings": batches * READINGS_PER_BATCH}
+def measure(
+    sizes: tuple[int, ...], batches: int, paced_batches_per_s: float, progress: Progress
+) -> dict[str, float]:
+    """`nodes_{size}.{figure}` for every size, plus the period and workload."""
+    out: dict[str, float] = {
+        "block_period_s": PERIOD_S,
+        "burst_readings": batches * READINGS_PER_BATCH,
+        "paced_readings": batches * READINGS_PER_BATCH,
+    }
     for nodes in sizes:
-        progress(f"{nodes} node(s): {batches} batches of {READINGS_PER_BATCH} readings")
-        for key, value in measure_size(nodes, batches, progress).items():
+        progress(f"{nodes} node(s): 2 x {batches} batches of {READINGS_PER_BATCH} readings")
+        for key, value in measure_size(nodes, batches, paced_batches_per_s, progress).items():
             out[f"nodes_{nodes}.{key}"] = round(value, 3)
     if 1 in sizes:
         for nodes in sizes:
