@@ -1,6 +1,7 @@
 """The demo: FED-MGDT E1-E4 on a 3-node testnet, the simulator in lockstep with the agents.
 
-- node1 (operator): admits the participants with their meters, funds them, creates the four
+- node1 (operator and regulator): sets the scenario's price band and network charge in
+  Regulation, admits the participants with their meters, funds them, creates the four
   import caps (4 / 6 / 8 / 10 kW, 17:00-20:00) on chain, dispatches the four MG1 batteries
   over the bus (sim.controllers.OperatorRule), clears and settles every market interval.
 - node2 (prosumer) represents MG1-E1..MG1-E4, node3 (prosumer) MG2 and MG3: each relays its
@@ -31,6 +32,7 @@ from node.agents.chain_clock import ChainClock
 from node.agents.ledger_client import LedgerClient
 from node.agents.operator import Member, OperatorAgent
 from node.agents.prosumer import ProsumerAgent, Strategy
+from node.agents.regulator import RegulatorAgent
 from node.demo import CapResult, write_csv
 from node.keys import load_or_create, load_or_create_key
 from node.launch import free_port
@@ -40,7 +42,7 @@ from sim.federation.federate import FederateClient
 from sim.federation.protocol import Welcome
 from sim.federation.session import open_bus, run_federated
 from sim.meter import MeteringDomain, SignedReading
-from sim.scenario import BASE_RUN, Scenario
+from sim.scenario import BASE_RUN, MarketSpec, Scenario
 from sim.scenarios import resolve
 
 Progress = Callable[[str], None]
@@ -79,13 +81,24 @@ def _scenario() -> Scenario:
 class _Agents:
     """The three nodes' agents and their federates, each federate on its own thread."""
 
-    def __init__(self, data_dir: Path, entries: list[testnet.NodeEntry], endpoint: str) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        entries: list[testnet.NodeEntry],
+        endpoint: str,
+        market_spec: MarketSpec | None,
+    ) -> None:
         urls = {e.name: f"{e.url}/rpc" for e in entries}
         self.deployment = Deployment(testnet.status(data_dir)["contracts"])
         operator_account = load_or_create(data_dir / "node1" / "keystore")["operator"]
         self.operator = OperatorAgent(
             LedgerClient(urls["node1"], operator_account, self.deployment)
         )
+        regulator_account = load_or_create(data_dir / "node1" / "keystore")["regulator"]
+        self.regulator = RegulatorAgent(
+            LedgerClient(urls["node1"], regulator_account, self.deployment)
+        )
+        self.market_spec = market_spec
         self.prosumers: dict[str, ProsumerAgent] = {}
         for node, microgrids in REPRESENTS.items():
             node_dir = data_dir / node
@@ -143,6 +156,8 @@ class _Agents:
         try:
             welcome = client.register()
             self.welcome = welcome
+            if self.market_spec is not None:  # the regulator sets the scenario's prices first
+                self.regulator.apply_market(self.market_spec)
             rule = OperatorRule.for_contracts(welcome.contracts, controls, welcome.dt_s)
             members = [
                 Member(mg, welcome.participants[mg], welcome.meters[mg]) for mg in welcome.meters
@@ -205,7 +220,7 @@ class _Agents:
             client.close()
 
     def clients(self) -> list[LedgerClient]:
-        out = [self.operator.client]
+        out = [self.operator.client, self.regulator.client]
         for agent in self.prosumers.values():
             out.append(agent.relayer)
             out.extend(agent.participant_clients().values())
@@ -292,7 +307,7 @@ def run(out_dir: Path, keep: bool, progress: Progress, n_steps: int | None = Non
     try:
         endpoint = f"tcp://127.0.0.1:{free_port()}"
         bus = open_bus(scenario, endpoint, ["operator", "clock", *REPRESENTS], BUS_TIMEOUT_S)
-        agents = _Agents(tn_dir, entries, endpoint)
+        agents = _Agents(tn_dir, entries, endpoint, scenario.market)
         agents.clock.advance(scenario.start_ts - GENESIS_LEAD_S + PERIOD_S)
         agents.start()
         progress(f"simulating {scenario.n_steps} one-minute ticks in lockstep with the agents")

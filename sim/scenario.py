@@ -197,6 +197,17 @@ BASE_RUN = "base"
 
 
 @dataclass(frozen=True, slots=True)
+class MarketSpec:
+    """The local market's regulated prices [token/kWh]: the band orders must lie in (floor: the
+    feed-in tariff, ceiling: the retail tariff) and the network charge on sellers. The
+    regulator sets them on chain (Regulation) from the scenario."""
+
+    price_floor_per_kwh: float
+    price_ceiling_per_kwh: float
+    network_charge_per_kwh: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class Scenario:
     """A whole scenario. ``default_runs`` are the runs ``sim run`` makes when none is named."""
 
@@ -213,6 +224,7 @@ class Scenario:
     variants: tuple[Variant, ...] = ()
     default_runs: tuple[str, ...] = (BASE_RUN,)
     source: Path | None = None
+    market: MarketSpec | None = None
 
     def microgrid(self, name: str) -> MicrogridSpec:
         """The microgrid called ``name``."""

@@ -17,7 +17,16 @@ from typing import Any
 from sim import scenario_parts as parts
 from sim.errors import ScenarioError
 from sim.profiles import SECONDS_PER_DAY
-from sim.scenario import BASE_RUN, CapContract, Event, EventKind, MicrogridSpec, Scenario, Variant
+from sim.scenario import (
+    BASE_RUN,
+    CapContract,
+    Event,
+    EventKind,
+    MarketSpec,
+    MicrogridSpec,
+    Scenario,
+    Variant,
+)
 from sim.tomlcheck import Table
 
 DEFAULT_START_TS = 1_800_057_600
@@ -193,6 +202,7 @@ def _scenario(root: Table) -> Scenario:
     for i, run in enumerate(default_runs):
         if run not in known_runs:
             raise head.error(f"default_runs[{i}]", f"no run named {run!r}")
+    market = _market(root.table("market"))
     head.done()
     root.done()
     return Scenario(
@@ -209,7 +219,21 @@ def _scenario(root: Table) -> Scenario:
         variants=variants,
         default_runs=default_runs,
         source=root.source,
+        market=market,
     )
+
+
+def _market(table: Table | None) -> MarketSpec | None:
+    """The optional [market] table: the regulated price band and network charge."""
+    if table is None:
+        return None
+    floor = table.number("price_floor_per_kwh", ge=0)
+    ceiling = table.number("price_ceiling_per_kwh", gt=0, le=1_000)
+    charge = table.number("network_charge_per_kwh", 0.0, ge=0)
+    if floor > ceiling:
+        raise table.error("price_floor_per_kwh", f"must be <= price_ceiling_per_kwh ({ceiling:g})")
+    table.done()
+    return MarketSpec(floor, ceiling, charge)
 
 
 def scenario_from_dict(data: dict[str, Any], source: Path | None = None) -> Scenario:

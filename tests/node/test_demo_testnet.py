@@ -9,8 +9,10 @@ import sys
 from pathlib import Path
 
 from node import testnet
+from node.agents.ledger_client import rpc_web3
 from node.demo_testnet import run
 from node.keys import PASSPHRASE_ENV
+from node.ledger.deploy import Deployment
 from tests.node.nodeproc import PASSPHRASE
 
 
@@ -37,6 +39,15 @@ def test_a_short_demo_day_runs_end_to_end_and_audits_clean(tmp_path: Path) -> No
             check=False,
         )
         assert audit.returncode == 0, audit.stdout + audit.stderr
+        # the regulator set the scenario's band ([market] in fedmgdt_demo.toml) on chain
+        w3 = rpc_web3(outcome.rpc_url)
+        regulation = Deployment(testnet.status(outcome.testnet_dir)["contracts"]).contract(
+            w3, "Regulation"
+        )
+        f = regulation.functions
+        band = (f.priceFloorPerKwh().call(), f.priceCeilingPerKwh().call())
+        assert band == (80_000, 280_000)
+        assert f.networkChargePerKwh().call() == 10_000
         assert "all match the reference model" in audit.stdout
     finally:
         testnet.down(outcome.testnet_dir, lines.append)

@@ -12,7 +12,7 @@ import pytest
 
 from sim.errors import ScenarioError
 from sim.exogenous import compute_exogenous
-from sim.scenario import BASE_RUN, EventKind, LoadProfile
+from sim.scenario import BASE_RUN, EventKind, LoadProfile, MarketSpec
 from sim.scenario_load import load_scenario, parse_scenario, scenario_from_dict
 from sim.scenarios import builtin_names, resolve
 from tests.sim.scenario_helpers import builtin_doc, tiny_doc
@@ -282,3 +282,17 @@ def test_with_start_ts_moves_the_run_and_refuses_negative_times() -> None:
     assert scenario.with_start_ts(86_400).start_ts == 86_400
     with pytest.raises(ScenarioError, match=r"scenario\.start_ts: must be an integer >= 0, got -1"):
         scenario.with_start_ts(-1)
+
+
+def test_the_market_table_gives_the_regulated_prices_with_precise_errors() -> None:
+    assert resolve("fedmgdt_demo").market == MarketSpec(0.08, 0.28, 0.01)
+    assert resolve("fedmgdt").market is None
+    base = builtin_doc("fedmgdt")
+    for market, message in (
+        ({"price_floor_per_kwh": 0.3, "price_ceiling_per_kwh": 0.2}, "must be <= price_ceiling"),
+        ({"price_ceiling_per_kwh": 0.2}, "price_floor_per_kwh"),
+        ({"price_floor_per_kwh": -1, "price_ceiling_per_kwh": 0.2}, "must be >= 0"),
+        ({"price_floor_per_kwh": 0.1, "price_ceiling_per_kwh": 0.2, "x": 1}, "x"),
+    ):
+        with pytest.raises(ScenarioError, match=message):
+            scenario_from_dict({**base, "market": market})
