@@ -61,22 +61,36 @@ class NodeEntry:
 
 
 def free_base_port(nodes: int) -> int:
-    """A base port whose HTTP and P2P ports for `nodes` nodes are all free right now."""
-    for base in range(30_000, 50_000, 37):
+    """A base port whose HTTP and P2P ports for `nodes` nodes are all free right now, below
+    Linux's ephemeral range (32768+), so no outgoing connection can take one while a node
+    restarts."""
+    for base in range(20_000, 31_700 - nodes, 37):
         ports = [base + i for i in range(nodes)]
         ports += [base + P2P_PORT_OFFSET + i for i in range(nodes)]
         if all(_port_free(p) for p in ports):
             return base
-    raise TestnetError("no free port range between 30000 and 51000")
+    raise TestnetError("no free port range between 20000 and 32700")
 
 
 def _port_free(port: int) -> bool:
+    """Whether a listener could bind `port` on loopback now (SO_REUSEADDR, as uvicorn and
+    ZMQ bind, so connections in TIME_WAIT do not count)."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
             return False
     return True
+
+
+def _wait_port_free(port: int, name: str, timeout_s: float = 15.0) -> None:
+    """Wait until `port` can be bound (a node just stopped may still hold it)."""
+    deadline = time.monotonic() + timeout_s
+    while not _port_free(port):
+        if time.monotonic() > deadline:
+            raise TestnetError(f"port {port} of {name} is in use by another program")
+        time.sleep(0.1)
 
 
 def _layout_path(data_dir: Path) -> Path:
@@ -303,6 +317,8 @@ def up(
         if pid is not None:
             say(f"{entry.name} already running (pid {pid})")
             continue
+        for port in (entry.http_port, entry.p2p_port):
+            _wait_port_free(port, entry.name)
         pid = _spawn(data_dir, entry)
         say(f"started {entry.name} (pid {pid}), HTTP {entry.url}, log {entry.name}/node.log")
         started.append(entry)
@@ -347,6 +363,9 @@ def down(data_dir: Path, say: Callable[[str], None], timeout_s: float = 15.0) ->
         if running_pid(data_dir, entry) is not None:
             os.kill(pid, signal.SIGKILL)
             say(f"{entry.name} (pid {pid}) did not stop in {timeout_s:.0f} s; killed")
+            killed_by = time.monotonic() + 5.0
+            while running_pid(data_dir, entry) is not None and time.monotonic() < killed_by:
+                time.sleep(0.05)
         else:
             say(f"stopped {entry.name} (pid {pid})")
         _pid_path(data_dir, entry).unlink(missing_ok=True)
