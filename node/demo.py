@@ -13,6 +13,7 @@ import csv
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from market.orders import Order, Side
 from market.witness import witness_for
@@ -148,15 +149,21 @@ def write_csv(results: list[CapResult], path: Path) -> None:
 
 def plot(results: list[CapResult], days: dict[float, Mg1Day], out_dir: Path) -> None:
     """The three FED-MGDT figures as PNG."""
+    day = days[6000.0]
+    plot_figures(results, day.t_s / 3600, day.p_pcc_w / 1000, out_dir)
+
+
+def plot_figures(
+    results: list[CapResult], hours: Any, p_pcc_kw: Any, out_dir: Path, label: str = "MG1"
+) -> None:
+    """MG1's PCC power [kW] over the day against the 6 kW cap, E_viol vs cap, trust vs cap."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    day = days[6000.0]
-    hours = day.t_s / 3600
     fig, ax = plt.subplots(figsize=(9, 4))
-    ax.plot(hours, day.p_pcc_w / 1000, label="MG1 PCC power")
+    ax.plot(hours, p_pcc_kw, label=f"{label} PCC power")
     ax.axhline(6, color="tab:red", linestyle="--", label="cap 6 kW")
     ax.axvspan(17, 20, color="tab:orange", alpha=0.15, label="enforcement window")
     ax.set(xlabel="hour of day (UTC)", ylabel="power [kW] (> 0 import)", xlim=(0, 24))
@@ -166,13 +173,13 @@ def plot(results: list[CapResult], days: dict[float, Mg1Day], out_dir: Path) -> 
     plt.close(fig)
 
     caps = [r.cap_kw for r in results]
-    for name, values, label in (
+    for name, values, ylabel in (
         ("violation_vs_cap.png", [r.violation_kwh for r in results], "E_viol [kWh]"),
         ("trust_vs_cap.png", [r.trust for r in results], "trust exp(-beta E_viol)"),
     ):
         fig, ax = plt.subplots(figsize=(5, 4))
         ax.plot(caps, values, marker="o")
-        ax.set(xlabel="import cap [kW]", ylabel=label, xticks=caps)
+        ax.set(xlabel="import cap [kW]", ylabel=ylabel, xticks=caps)
         fig.tight_layout()
         fig.savefig(out_dir / name, dpi=120)
         plt.close(fig)

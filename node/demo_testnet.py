@@ -33,7 +33,7 @@ from node.agents.ledger_client import LedgerClient
 from node.agents.operator import Member, OperatorAgent
 from node.agents.prosumer import ProsumerAgent, Strategy
 from node.agents.regulator import RegulatorAgent
-from node.demo import CapResult, write_csv
+from node.demo import CapResult, plot_figures, write_csv
 from node.keys import load_or_create, load_or_create_key
 from node.launch import free_port
 from node.ledger.deploy import Deployment
@@ -342,31 +342,7 @@ def run(out_dir: Path, keep: bool, progress: Progress, n_steps: int | None = Non
 
 
 def _plot(results: list[CapResult], out_dir: Path) -> None:
-    import matplotlib  # noqa: PLC0415 (matplotlib takes ~0.5 s to import)
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
     ticks = pd.read_csv(out_dir / "sim" / "ticks.csv")
     mg = ticks[ticks["microgrid"] == "MG1-E2"]
     hours = (mg["t_s"] / 3600).to_numpy()
-    fig, ax = plt.subplots(figsize=(9, 4))
-    ax.plot(hours, mg["p_pcc_w"].to_numpy() / 1000, label="MG1 PCC power (E2)")
-    ax.axhline(6, color="tab:red", linestyle="--", label="cap 6 kW")
-    ax.axvspan(17, 20, color="tab:orange", alpha=0.15, label="enforcement window")
-    ax.set(xlabel="hour of day (UTC)", ylabel="power [kW] (> 0 import)", xlim=(0, 24))
-    ax.legend(loc="upper left")
-    fig.tight_layout()
-    fig.savefig(out_dir / "mg1_pcc_vs_cap_6kw.png", dpi=120)
-    plt.close(fig)
-    caps = [r.cap_kw for r in results]
-    for name, values, label in (
-        ("violation_vs_cap.png", [r.violation_kwh for r in results], "E_viol [kWh]"),
-        ("trust_vs_cap.png", [r.trust for r in results], "trust exp(-beta E_viol)"),
-    ):
-        fig, ax = plt.subplots(figsize=(5, 4))
-        ax.plot(caps, values, marker="o")
-        ax.set(xlabel="import cap [kW]", ylabel=label, xticks=caps)
-        fig.tight_layout()
-        fig.savefig(out_dir / name, dpi=120)
-        plt.close(fig)
+    plot_figures(results, hours, mg["p_pcc_w"].to_numpy() / 1000, out_dir, "MG1 (E2)")

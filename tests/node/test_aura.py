@@ -13,6 +13,7 @@ from node.ledger.embedded.aura import Aura, SealError, seal
 from node.ledger.embedded.chain import EmbeddedChain
 from node.ledger.embedded.genesis import GenesisConfig
 from node.ledger.embedded.rpc import JsonRpc
+from tests.node.txs import signed_transfer
 
 KEYS = [PrivateKey(bytes([0x40 + i]) * 32) for i in range(3)]
 USER = Account.from_key(b"\x0a" * 32)
@@ -25,19 +26,7 @@ AURA = Aura(
 
 
 def transfer(nonce: int) -> bytes:
-    signed = USER.sign_transaction(
-        {
-            "to": "0x" + "33" * 20,
-            "value": 7,
-            "gas": 21_000,
-            "nonce": nonce,
-            "maxFeePerGas": 10**10,
-            "maxPriorityFeePerGas": 1,
-            "chainId": 31_337,
-            "type": 2,
-        }
-    )
-    return bytes(signed.raw_transaction)
+    return signed_transfer(USER, nonce, value=7, to="33")
 
 
 @pytest.fixture

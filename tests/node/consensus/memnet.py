@@ -18,6 +18,7 @@ from node.ledger.embedded.chain import EmbeddedChain
 from node.ledger.embedded.genesis import GenesisConfig
 from node.ledger.genesis_deploy import record_deployment
 from node.p2p.wire import Message
+from tests.node.txs import signed_transfer
 
 USER = Account.from_key(b"\x0b" * 32)
 GENESIS_TS = 1_800_000_000
@@ -127,16 +128,4 @@ class MemNet:
 
 
 def transfer(nonce: int, value: int = 7) -> bytes:
-    signed = USER.sign_transaction(
-        {
-            "to": "0x" + "44" * 20,
-            "value": value,
-            "gas": 21_000,
-            "nonce": nonce,
-            "maxFeePerGas": 10**10,
-            "maxPriorityFeePerGas": 1,
-            "chainId": 31_337,
-            "type": 2,
-        }
-    )
-    return bytes(signed.raw_transaction)
+    return signed_transfer(USER, nonce, value=value, to="44")

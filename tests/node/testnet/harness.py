@@ -20,6 +20,7 @@ from node.keys import PASSPHRASE_ENV, load_or_create
 from node.rest.auth import load_or_create_api_key
 from node.testnet import NodeEntry
 from tests.node.nodeproc import PASSPHRASE  # one passphrase for every test in a worker
+from tests.node.txs import signed_transfer
 
 
 def free_base_port(nodes: int) -> int:
@@ -111,16 +112,5 @@ def transfer(
     net: LocalTestnet, via: str, sender: LocalAccount, nonce: int, value: int = 1
 ) -> bytes:
     """Send a signed transfer through node `via`; its hash once the node acknowledged it."""
-    signed = sender.sign_transaction(
-        {
-            "to": "0x" + "66" * 20,
-            "value": value,
-            "gas": 21_000,
-            "nonce": nonce,
-            "maxFeePerGas": 10**10,
-            "maxPriorityFeePerGas": 1,
-            "chainId": 31_337,
-            "type": 2,
-        }
-    )
-    return bytes(net.w3(via).eth.send_raw_transaction(signed.raw_transaction))
+    raw = signed_transfer(sender, nonce, value=value)
+    return bytes(net.w3(via).eth.send_raw_transaction(raw))

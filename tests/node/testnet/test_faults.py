@@ -21,7 +21,6 @@ import pytest
 import requests
 import rlp
 from eth.abc import BlockAPI
-from eth_account.signers.local import LocalAccount
 from eth_keys.datatypes import PrivateKey
 
 from node.config import load_config
@@ -36,6 +35,7 @@ from node.p2p.transport import Transport
 from node.p2p.wire import Block, Blocks, GetBlocks, Message
 from tests.node.consensus.forge import forged_blocks
 from tests.node.testnet.harness import LocalTestnet, wait_for
+from tests.node.txs import signed_transfer
 
 HONEST = ("node1", "node2", "node3")
 IMPERSONATED = "node4"
@@ -199,22 +199,6 @@ def holds_until(check: Callable[[], bool], deadline_ts: float) -> bool:
 
 
 # ---------------------------------------------------------------- forged blocks
-def signed_transfer(sender: LocalAccount, nonce: int) -> bytes:
-    signed = sender.sign_transaction(
-        {
-            "to": b"\x66" * 20,
-            "value": 1,
-            "gas": 21_000,
-            "nonce": nonce,
-            "maxFeePerGas": 10**10,
-            "maxPriorityFeePerGas": 1,
-            "chainId": 31_337,
-            "type": 2,
-        }
-    )
-    return bytes(signed.raw_transaction)
-
-
 def with_signature_r(raw: bytes, r: int) -> bytes:
     """A typed transaction `raw` with its signature's r replaced."""
     fields = rlp.decode(raw[1:])
