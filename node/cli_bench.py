@@ -5,56 +5,66 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable, Mapping
 from typing import Any
+
+
+def progress_printer(bench: str) -> Callable[[str], None]:
+    """A progress callback printing `[bench NAME] message` lines to stderr."""
+
+    def progress(message: str) -> None:
+        print(f"[bench {bench}] {message}", file=sys.stderr, flush=True)
+
+    return progress
+
+
+def print_figures(
+    figures: Mapping[str, float], as_json: bool, sort: bool = False, decimals: int = 3
+) -> None:
+    """Print flat figures as JSON, or one aligned `key  value` line each (sorted by key if
+    ``sort``, else in the benchmark's order)."""
+    if as_json:
+        print(json.dumps(figures, indent=2, sort_keys=sort))
+        return
+    width = max(len(k) for k in figures)
+    for key, value in sorted(figures.items()) if sort else figures.items():
+        print(f"{key:<{width}}  {value:>12,.{decimals}f}")
+
+
+def flatten(figures: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested figures as one level of dotted keys (`step_overhead_us.gridledger`), the shape
+    ``print_figures`` prints."""
+    flat: dict[str, Any] = {}
+    for key, value in figures.items():
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
 
 
 def _bench_gas(args: argparse.Namespace) -> int:
     from node.benchmarks.gas import CLEARING_SIZES, measure
 
     sizes = tuple(args.orders) if args.orders else CLEARING_SIZES
-
-    def progress(message: str) -> None:
-        print(f"[bench gas] {message}", file=sys.stderr, flush=True)
-
-    figures = measure(sizes, progress)
-    if args.json:
-        print(json.dumps(figures, indent=2, sort_keys=True))
-    else:
-        width = max(len(k) for k in figures)
-        for key, gas in sorted(figures.items()):
-            print(f"{key:<{width}}  {gas:>12,.1f}")
+    print_figures(measure(sizes, progress_printer("gas")), args.json, sort=True, decimals=1)
     return 0
 
 
 def _bench_ledger(args: argparse.Namespace) -> int:
     from node.benchmarks.ledger import measure
 
-    def progress(message: str) -> None:
-        print(f"[bench ledger] {message}", file=sys.stderr, flush=True)
-
-    figures = measure(args.calls, args.reading_batches, args.history_txs, progress)
-    if args.json:
-        print(json.dumps(figures, indent=2))
-    else:
-        width = max(len(k) for k in figures)
-        for key, value in figures.items():
-            print(f"{key:<{width}}  {value:>12,.3f}")
+    progress = progress_printer("ledger")
+    print_figures(measure(args.calls, args.reading_batches, args.history_txs, progress), args.json)
     return 0
 
 
 def _bench_testnet(args: argparse.Namespace) -> int:
     from node.benchmarks.testnet import measure
 
-    def progress(message: str) -> None:
-        print(f"[bench testnet] {message}", file=sys.stderr, flush=True)
-
+    progress = progress_printer("testnet")
     figures = measure(tuple(args.nodes), args.batches, args.paced_batches_per_s, progress)
-    if args.json:
-        print(json.dumps(figures, indent=2))
-    else:
-        width = max(len(k) for k in figures)
-        for key, value in figures.items():
-            print(f"{key:<{width}}  {value:>12,.3f}")
+    print_figures(figures, args.json)
     return 0
 
 

@@ -75,9 +75,9 @@ def _sim_federate(args: argparse.Namespace) -> int:
 
 def _sim_bench_federation(args: argparse.Namespace) -> int:
     import importlib.util
-    import json
 
     from node.benchmarks.federation import measure
+    from node.cli_bench import flatten, print_figures, progress_printer
 
     helics = not args.no_helics
     if helics and importlib.util.find_spec("helics") is None:
@@ -86,29 +86,9 @@ def _sim_bench_federation(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-
-    def progress(message: str) -> None:
-        print(f"[bench federation] {message}", file=sys.stderr, flush=True)
-
-    figures = flatten(measure(args.steps, args.repeats, helics, progress))
-    if args.json:
-        print(json.dumps(figures, indent=2, sort_keys=True))
-        return 0
-    for key, value in sorted(figures.items()):
-        print(f"{key:<40} {value:>12,.3f}")
+    figures = measure(args.steps, args.repeats, helics, progress_printer("federation"))
+    print_figures(flatten(figures), args.json, sort=True)
     return 0
-
-
-def flatten(figures: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested figures as one level of dotted keys (`step_overhead_us.gridledger`), the shape
-    every `gridledger bench` command prints."""
-    flat: dict[str, Any] = {}
-    for key, value in figures.items():
-        if isinstance(value, dict):
-            flat.update(flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
 
 
 def _sim_list(args: argparse.Namespace) -> int:
