@@ -10,7 +10,6 @@ audited ImportCap counts as one.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 from typing import Any
 
 from eth_typing import ChecksumAddress
@@ -22,12 +21,12 @@ from web3.types import EventData
 from contracts.artifacts import load_artifact
 from market.orders import Side
 from node import audit_logs
-from node.accounting import BoundKind, ContractTerms
+from node.accounting import ContractTerms
 from node.audit_locate import AuditInputError, Located
 from node.errors import ContractRevertError
 from node.ledger.reverts import decoded_reverts
 from node.rest import events
-from node.rest.audit_view import reading_out, violation_out
+from node.rest.audit_view import reading_out, status_out, terms_of, violation_out
 from node.rest.market_view import delivery_id, split_order_id
 from node.rest.schemas import ReadingOut, StatusOut, ViolationOut
 
@@ -36,23 +35,6 @@ ALL = sys.maxsize  # no limit on scanned events
 READING_ACCEPTED = audit_logs.LogDecoder("Metering", "ReadingAccepted")
 VIOLATION_RECORDED = audit_logs.LogDecoder("ImportCap", "ViolationRecorded")
 ORDER_PLACED = audit_logs.LogDecoder("Market", "OrderPlaced")
-
-
-def terms_of(raw: Sequence[Any]) -> ContractTerms:
-    """contractTerms(id)'s tuple as the reference model's ContractTerms."""
-    return ContractTerms(
-        importer=to_checksum_address(raw[0]),
-        kind=BoundKind(int(raw[1])),
-        window_start_s=int(raw[2]),
-        window_end_s=int(raw[3]),
-        counterparty=to_checksum_address(raw[4]),
-        valid_from_ts=int(raw[5]),
-        valid_to_ts=int(raw[6]),
-        lower_w=int(raw[7]),
-        upper_w=int(raw[8]),
-        lambda_units_per_kwh=int(raw[9]),
-        beta_wad_per_kwh=int(raw[10]),
-    )
 
 
 def _chain_order(e: EventData) -> tuple[int, int]:
@@ -141,18 +123,7 @@ class ChainReader:
         return terms_of(self.call(self.import_cap.functions.contractTerms(contract_id)))
 
     def status(self, contract_id: int) -> StatusOut:
-        cap = self.import_cap.functions
-        violation_wh, total_wh, compliance_wad, penalty_units, trust_wad = self.call(
-            cap.contractStatus(contract_id)
-        )
-        return StatusOut(
-            violation_wh=int(violation_wh),
-            total_wh=int(total_wh),
-            compliance_wad=int(compliance_wad),
-            penalty_units=int(penalty_units),
-            penalty_paid_units=int(self.call(cap.penaltyPaidUnits(contract_id))),
-            trust_wad=int(trust_wad),
-        )
+        return status_out(self.call, self.import_cap.functions, contract_id)
 
     def exposure_wad(self, participant: str) -> int:
         return int(self.call(self.import_cap.functions.exposureOf(participant)))

@@ -15,8 +15,8 @@ from typing import Any
 
 from node.accounting import SECONDS_PER_DAY, WAD, BoundKind, ContractTerms
 from node.audit import AuditReport, ContractAudit, Mismatch
-from node.rest.audit_view import BOUND_KINDS
-from node.rest.schemas import ContractKind, TermsOut
+from node.rest.audit_view import BOUND_KINDS, terms_out
+from node.rest.schemas import ContractKind
 
 WH_PER_KWH = 1000
 WAD_DIGITS = 18
@@ -75,13 +75,6 @@ def contract_title(c: ContractAudit) -> str:
         interval = (c.contract_id >> 160) & (2**64 - 1)
         return f"contract {c.contract_id:#x} (delivery, market interval {interval})"
     return f"contract {c.contract_id} (import cap)"
-
-
-def terms_out(terms: ContractTerms) -> TermsOut:
-    """The reference model's terms in the REST API's shape."""
-    fields = asdict(terms)
-    fields["kind"] = BOUND_KINDS[terms.kind]
-    return TermsOut(**fields)
 
 
 def bound_text(terms: ContractTerms) -> str:

@@ -8,15 +8,19 @@ end, so the search starts at the first block whose timestamp is >= from.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from typing import Any
 
 from eth_typing import ChecksumAddress
+from eth_utils.address import to_checksum_address
 from web3 import Web3
 from web3.types import EventData
 
-from node.accounting import BoundKind
+from node.accounting import WAD, BoundKind, ContractTerms
 from node.rest import events
 from node.rest.chain import ChainView
+from node.rest.market_view import DELIVERY_FLAG
 from node.rest.schemas import (
     ContractKind,
     ContractOut,
@@ -30,13 +34,51 @@ from node.rest.schemas import (
     ViolationsOut,
 )
 
-WAD = 10**18
-DELIVERY_FLAG = 1 << 255
 BOUND_KINDS = {BoundKind.UPPER: "upper", BoundKind.LOWER: "lower", BoundKind.RANGE: "range"}
 
 
 def contract_kind(contract_id: int) -> ContractKind:
     return ContractKind.DELIVERY if contract_id & DELIVERY_FLAG else ContractKind.IMPORT_CAP
+
+
+def terms_of(raw: Sequence[Any]) -> ContractTerms:
+    """contractTerms(id)'s tuple as the reference model's ContractTerms."""
+    return ContractTerms(
+        importer=to_checksum_address(raw[0]),
+        kind=BoundKind(int(raw[1])),
+        window_start_s=int(raw[2]),
+        window_end_s=int(raw[3]),
+        counterparty=to_checksum_address(raw[4]),
+        valid_from_ts=int(raw[5]),
+        valid_to_ts=int(raw[6]),
+        lower_w=int(raw[7]),
+        upper_w=int(raw[8]),
+        lambda_units_per_kwh=int(raw[9]),
+        beta_wad_per_kwh=int(raw[10]),
+    )
+
+
+def terms_out(terms: ContractTerms) -> TermsOut:
+    """The reference model's terms in the REST API's shape."""
+    fields = asdict(terms)
+    fields["kind"] = BOUND_KINDS[terms.kind]
+    return TermsOut(**fields)
+
+
+def status_out(call: Callable[[Any], Any], cap: Any, contract_id: int) -> StatusOut:
+    """contractStatus(id) and penaltyPaidUnits(id) of ImportCap functions `cap`, read with
+    `call` (a view call at the head or at an audited block)."""
+    violation_wh, total_wh, compliance_wad, penalty_units, trust_wad = call(
+        cap.contractStatus(contract_id)
+    )
+    return StatusOut(
+        violation_wh=int(violation_wh),
+        total_wh=int(total_wh),
+        compliance_wad=int(compliance_wad),
+        penalty_units=int(penalty_units),
+        penalty_paid_units=int(call(cap.penaltyPaidUnits(contract_id))),
+        trust_wad=int(trust_wad),
+    )
 
 
 def _tx(event: EventData) -> str:
@@ -80,35 +122,11 @@ class AuditView:
     def contract(self, contract_id: int) -> ContractOut:
         """Contract `contract_id` (an import cap or a delivery obligation); 404 if unknown."""
         cap = self.chain.contract("ImportCap").functions
-        terms = self.chain.call(cap.contractTerms(contract_id))
-        violation_wh, total_wh, compliance_wad, penalty_units, trust_wad = self.chain.call(
-            cap.contractStatus(contract_id)
-        )
-        paid_units = self.chain.call(cap.penaltyPaidUnits(contract_id))
         return ContractOut(
             id=contract_id,
             kind=contract_kind(contract_id),
-            terms=TermsOut(
-                importer=str(terms[0]),
-                kind=BOUND_KINDS[BoundKind(int(terms[1]))],
-                window_start_s=int(terms[2]),
-                window_end_s=int(terms[3]),
-                counterparty=str(terms[4]),
-                valid_from_ts=int(terms[5]),
-                valid_to_ts=int(terms[6]),
-                lower_w=int(terms[7]),
-                upper_w=int(terms[8]),
-                lambda_units_per_kwh=int(terms[9]),
-                beta_wad_per_kwh=int(terms[10]),
-            ),
-            status=StatusOut(
-                violation_wh=int(violation_wh),
-                total_wh=int(total_wh),
-                compliance_wad=int(compliance_wad),
-                penalty_units=int(penalty_units),
-                penalty_paid_units=int(paid_units),
-                trust_wad=int(trust_wad),
-            ),
+            terms=terms_out(terms_of(self.chain.call(cap.contractTerms(contract_id)))),
+            status=status_out(self.chain.call, cap, contract_id),
         )
 
     def contracts(self, offset: int, limit: int) -> ContractsPage:
