@@ -15,9 +15,9 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 from eth_typing import ChecksumAddress
 from eth_utils.address import is_hex_address, to_checksum_address
-from web3 import HTTPProvider, Web3
-from web3.middleware import ExtraDataToPOAMiddleware
+from web3 import Web3
 
+from node.agents.ledger_client import rpc_web3
 from node.errors import NodeError
 
 HTTP_TIMEOUT_S = 30.0
@@ -53,8 +53,7 @@ def connect(rpc_url: str) -> Web3:
     """web3 on `rpc_url`, answering eth_chainId; Aura-sealed blocks (73-byte extraData) decode."""
     if urlsplit(rpc_url).scheme not in ("http", "https"):
         raise AuditInputError(f"--rpc {rpc_url!r} is not an http(s) URL")
-    w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": HTTP_TIMEOUT_S}))
-    w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
+    w3 = rpc_web3(rpc_url, HTTP_TIMEOUT_S)
     try:
         w3.eth.chain_id  # noqa: B018 - the connectivity check
     except Exception as exc:
