@@ -1,18 +1,23 @@
-"""The embedded chain persists: reopened, it has every block, receipt, log and pooled tx."""
+"""The embedded chain persists: reopened, it has every block, receipt, log and pooled tx;
+it mines past a pooled transaction that no longer applies."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from eth_account import Account
+from eth_keys.datatypes import PrivateKey
 from web3 import Web3
 from web3.middleware import SignAndSendRawMiddlewareBuilder
 
 from contracts.artifacts import load_artifact
+from node.ledger.embedded.aura import Aura
 from node.ledger.embedded.chain import EmbeddedChain
 from node.ledger.embedded.genesis import GenesisConfig
 from node.ledger.embedded.provider import EmbeddedProvider
 from node.ledger.embedded.rpc import JsonRpc
+from tests.node.txs import signed_transfer
 
 ADMIN = Account.from_key(b"\x02" * 32)
 GENESIS = GenesisConfig(prefund={ADMIN.address: 10**24})
@@ -89,3 +94,28 @@ def test_rewind_drops_blocks_logs_and_lookups(tmp_path: Path) -> None:
     reopened = EmbeddedChain(tmp_path, GENESIS)
     assert reopened.head_header().block_number == 2
     assert reopened.transaction_location(bytes(tx)) is None
+
+
+@pytest.mark.parametrize("sealed", [False, True], ids=["unsealed", "sealed"])
+def test_a_pooled_transaction_that_cannot_pay_when_mined_is_dropped(
+    tmp_path: Path, sealed: bool
+) -> None:
+    # The pool does not reserve a sender's funds: both transfers are admitted, the first one
+    # leaves too little for the second, which must leave the pool rather than block it.
+    fee_wei = 21_000 * 10**10
+    poor = Account.from_key(b"\x0b" * 32)
+    key = PrivateKey(b"\x40" * 32)
+    genesis = GenesisConfig(prefund={ADMIN.address: 10**24, poor.address: 2 * fee_wei + 10})
+    aura = Aura((key.public_key.to_canonical_address(),), 1, genesis.timestamp_ts)
+    chain = EmbeddedChain(tmp_path, genesis)
+    paying = chain.submit_raw(signed_transfer(poor, 0, value=fee_wei))
+    unpaid = chain.submit_raw(signed_transfer(poor, 1, value=fee_wei))
+    mined = chain.produce_sealed_block(aura, 1, key) if sealed else chain.produce_block()
+    assert mined is not None
+    assert [tx.hash for tx in mined.block.transactions] == [paying]
+    assert chain.pool == {}
+    assert chain.transaction_location(unpaid) is None
+    assert chain.pending_nonce(bytes.fromhex(poor.address[2:])) == 1
+    chain.submit_raw(signed_transfer(ADMIN, 0))  # the chain goes on
+    again = chain.produce_sealed_block(aura, 2, key) if sealed else chain.produce_block()
+    assert again is not None and len(again.block.transactions) == 1

@@ -47,6 +47,16 @@ class GenesisMismatchError(LedgerError):
 
 
 @dataclass(frozen=True, slots=True)
+class _Built:
+    """A block built on the pool: its receipts, and the pooled transactions it takes out
+    (mined, or dropped because they no longer apply)."""
+
+    block: BlockAPI
+    receipts: tuple[ReceiptAPI, ...]
+    dropped: tuple[SignedTransactionAPI, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class MinedBlock:
     """A block and its receipts, as mined or read back."""
 
@@ -165,7 +175,7 @@ class EmbeddedChain:
                 f"max fee per gas {max_fee} is below the base fee {head.base_fee_per_gas}"
             )
         # Funds for every pooled transaction of the sender are not reserved: a transaction
-        # that cannot pay when mined is dropped then (see produce_block).
+        # that cannot pay when mined is dropped then (see _build).
         balance = self._state().get_balance(sender)
         cost = tx.gas * max_fee + tx.value
         if balance < cost:
@@ -177,46 +187,53 @@ class EmbeddedChain:
     def produce_block(
         self, timestamp_ts: int | None = None, empty_ok: bool = False
     ) -> MinedBlock | None:
-        """Mine the pooled transactions that fit into one block; None if the pool is empty
-        (unless `empty_ok`: then an empty block, e.g. to move the clock)."""
+        """Mine the pooled transactions that fit and apply into one block; None if the pool is
+        empty (unless `empty_ok`: then an empty block, e.g. to move the clock)."""
         with self.lock:
             if not self.pool and not empty_ok:
                 return None
-            txs = self._fitting(list(self.pool.values()))
             if timestamp_ts is not None:
                 self.chain.set_header_timestamp(max(timestamp_ts, self.head_header().timestamp + 1))
             try:
-                result, receipts, _ = self.chain.mine_all(txs)
+                vm, built = self._build(self.chain.header)
+                vm.validate_block(built.block)
+                self.chain.persist_block(built.block)
             except Exception:
                 self.store.discard_pending()
                 raise
-            return self._committed(result.imported_block, tuple(receipts), txs)
+            return self._committed(built.block, built.receipts, built.dropped)
 
     def produce_sealed_block(self, aura: Aura, step: int, key: Any) -> MinedBlock:
         """Build, seal (as `key`, the proposer of `step`) and persist the block of `step`,
-        with the pooled transactions that fit and apply (possibly none). A pooled transaction
-        that no longer applies (nonce or funds, e.g. after a reorg) is dropped from the pool."""
+        with the pooled transactions that fit and apply (possibly none)."""
         with self.lock:
             head = self.head_header()
             base = self.chain.create_header_from_parent(head).copy(
                 timestamp=aura.slot_ts(step), extra_data=step.to_bytes(8, "big")
             )
-            vm = self.chain.get_vm(base)
             try:
-                header, receipts, txs, invalid = _apply_valid(
-                    vm, self._fitting(list(self.pool.values())), base
-                )
-                filled = vm.set_block_transactions_and_withdrawals(
-                    vm.get_block(), header, txs, receipts
-                )
-                block = vm.finalize_block(vm.pack_block(filled)).block
+                _, built = self._build(base)
+                block = built.block
                 sealed = block.copy(header=block.header.copy(extra_data=seal(block.header, key)))
                 check_seal(sealed.header, head, aura)
                 self.chain.persist_block(sealed)
             except Exception:
                 self.store.discard_pending()
                 raise
-            return self._committed(sealed, tuple(receipts), [*txs, *invalid])
+            return self._committed(sealed, built.receipts, built.dropped)
+
+    def _build(self, base: BlockHeaderAPI) -> tuple[Any, _Built]:
+        """The VM of `base` and the block on it with the pooled transactions that fit and
+        apply, not persisted. A pooled transaction that no longer applies (nonce or funds:
+        the pool does not reserve a sender's funds, and a reorg can change both) is in
+        `dropped`, to leave the pool with the mined ones."""
+        vm = self.chain.get_vm(base)
+        header, receipts, txs, invalid = _apply_valid(
+            vm, self._fitting(list(self.pool.values())), base
+        )
+        filled = vm.set_block_transactions_and_withdrawals(vm.get_block(), header, txs, receipts)
+        block = vm.finalize_block(vm.pack_block(filled)).block
+        return vm, _Built(block, tuple(receipts), (*txs, *invalid))
 
     def import_sealed_block(self, block: BlockAPI, aura: Aura) -> MinedBlock:
         """Check a peer's block (seal, step, proposer, timestamp, parent), re-execute it
