@@ -20,7 +20,8 @@ def _up(args: argparse.Namespace) -> int:
     from node.errors import NodeError
 
     try:
-        testnet.up(args.data_dir, args.nodes, args.base_port, args.period, _say, args.clock)
+        spec = testnet.TestnetSpec(args.nodes, args.base_port, args.period, args.clock)
+        testnet.up(args.data_dir, spec, _say)
         doc = testnet.status(args.data_dir)
     except NodeError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -293,17 +293,16 @@ def run(out_dir: Path, keep: bool, progress: Progress, n_steps: int | None = Non
         testnet.down(tn_dir, progress)
         shutil.rmtree(tn_dir)
     progress("starting a 3-node testnet on loopback (keys, genesis with the contracts)")
-    entries = testnet.up(
-        tn_dir,
-        3,
-        testnet.free_base_port(3),
-        PERIOD_S,
-        progress,
+    spec = testnet.TestnetSpec(
+        nodes=3,
+        base_port=testnet.free_base_port(3),
+        period_s=PERIOD_S,
         clock="sim",
         genesis_ts=scenario.start_ts - GENESIS_LEAD_S,
-        participants={k: tuple(v) for k, v in REPRESENTS.items()},
+        participants=REPRESENTS,
         gate_closure_lead_s=GATE_CLOSURE_LEAD_S,
     )
+    entries = testnet.up(tn_dir, spec, progress)
     try:
         endpoint = f"tcp://127.0.0.1:{free_port()}"
         bus = open_bus(scenario, endpoint, ["operator", "clock", *REPRESENTS], BUS_TIMEOUT_S)

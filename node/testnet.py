@@ -15,6 +15,7 @@ P2P port: base + 1000 + K - 1.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import os
 import signal
@@ -23,7 +24,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -60,11 +61,11 @@ class NodeEntry:
         return f"http://127.0.0.1:{self.http_port}"
 
 
-def free_base_port(nodes: int) -> int:
-    """A base port whose HTTP and P2P ports for `nodes` nodes are all free right now, below
-    Linux's ephemeral range (32768+), so no outgoing connection can take one while a node
-    restarts."""
-    for base in range(20_000, 31_700 - nodes, 37):
+def free_base_port(nodes: int, first: int = 20_000) -> int:
+    """A base port from `first` on whose HTTP and P2P ports for `nodes` nodes are all free
+    right now, below Linux's ephemeral range (32768+), so no outgoing connection can take one
+    while a node restarts. (Parallel callers pass different `first`s.)"""
+    for base in itertools.chain(range(first, 31_700 - nodes, 37), range(20_000, first, 37)):
         ports = [base + i for i in range(nodes)]
         ports += [base + P2P_PORT_OFFSET + i for i in range(nodes)]
         if all(_port_free(p) for p in ports):
@@ -110,26 +111,34 @@ def load_layout(data_dir: Path) -> list[NodeEntry]:
         raise TestnetError(f"{path} is damaged: {exc}") from exc
 
 
-def create(
-    data_dir: Path,
-    nodes: int,
-    base_port: int,
-    period_s: int,
-    say: Callable[[str], None],
-    clock: str = "wall",
-    genesis_ts: int | None = None,
-    participants: dict[str, tuple[str, ...]] | None = None,
-    gate_closure_lead_s: int = 300,
-) -> list[NodeEntry]:
-    """Keys for every node, the shared genesis with the contracts, and each node's config.
-    `participants` (node name -> microgrid names) adds a participant account per microgrid
-    to that node's keystore (keystore/participants/MG.json), funded at genesis."""
-    if clock not in ("wall", "sim"):
-        raise TestnetError(f"--clock must be wall or sim, got {clock!r}")
-    if not 1 <= nodes <= 16:
-        raise TestnetError(f"--nodes must be 1..16, got {nodes}")
-    if not 1024 <= base_port <= 65535 - P2P_PORT_OFFSET - nodes:
-        raise TestnetError(f"--base-port must leave room for {nodes} HTTP and P2P ports")
+@dataclass(frozen=True, slots=True)
+class TestnetSpec:
+    """What a new testnet is made of: `nodes` processes, HTTP ports from `base_port`, blocks
+    every `period_s` [s] on the "wall" or "sim" clock, the genesis time `genesis_ts` [unix s]
+    (default: now), `participants` (node name -> microgrid names: a funded participant key per
+    microgrid in that node's keystore/participants/MG.json) and the market's gate closure lead
+    [s]. Only `up` on an empty data dir reads it; a resumed testnet keeps its own."""
+
+    nodes: int = 4
+    base_port: int = 8545
+    period_s: int = 1
+    clock: str = "wall"
+    genesis_ts: int | None = None
+    participants: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    gate_closure_lead_s: int = 300
+
+    def __post_init__(self) -> None:
+        if self.clock not in ("wall", "sim"):
+            raise TestnetError(f"--clock must be wall or sim, got {self.clock!r}")
+        if not 1 <= self.nodes <= 16:
+            raise TestnetError(f"--nodes must be 1..16, got {self.nodes}")
+        if not 1024 <= self.base_port <= 65535 - P2P_PORT_OFFSET - self.nodes:
+            raise TestnetError(f"--base-port must leave room for {self.nodes} HTTP and P2P ports")
+
+
+def create(data_dir: Path, spec: TestnetSpec, say: Callable[[str], None]) -> list[NodeEntry]:
+    """Keys for every node, the shared genesis with the contracts, and each node's config."""
+    nodes, base_port, period_s = spec.nodes, spec.base_port, spec.period_s
     passphrase()  # fail before creating anything
     data_dir.mkdir(parents=True, exist_ok=True)
     entries = [
@@ -153,12 +162,12 @@ def create(
     prefund: dict[str, int] = {
         str(a.address): FUND_WEI for roles in accounts for a in roles.values()
     }
-    for node_name, microgrids in (participants or {}).items():
+    for node_name, microgrids in spec.participants.items():
         for microgrid in microgrids:
             account = load_or_create_key(participant_key_path(data_dir / node_name, microgrid))
             prefund[str(account.address)] = FUND_WEI
     prefund.update({address: FUND_WEI for address in authorities})
-    now_ts = int(time.time()) if genesis_ts is None else genesis_ts
+    now_ts = int(time.time()) if spec.genesis_ts is None else spec.genesis_ts
     base = GenesisConfig(
         timestamp_ts=now_ts - now_ts % period_s,
         prefund=prefund,
@@ -174,13 +183,13 @@ def create(
         operator["admin"],
         roles,
         RegulationRules(),
-        MarketTiming(day_start_ts, gate_closure_lead_s=gate_closure_lead_s),
+        MarketTiming(day_start_ts, gate_closure_lead_s=spec.gate_closure_lead_s),
     )
     write_genesis_file(
         data_dir / "genesis.json", dataclasses.replace(base, deploy_txs=txs), contracts
     )
     for entry in entries:
-        _write_node_config(data_dir, entry, entries, clock)
+        _write_node_config(data_dir, entry, entries, spec.clock)
     layout = {"nodes": [asdict(e) for e in entries], "period_s": period_s}
     _layout_path(data_dir).write_text(json.dumps(layout, indent=1), encoding="utf-8")
     return entries
@@ -281,36 +290,15 @@ def health(entry: NodeEntry, timeout_s: float = 1.0) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
-def up(
-    data_dir: Path,
-    nodes: int,
-    base_port: int,
-    period_s: int,
-    say: Callable[[str], None],
-    clock: str = "wall",
-    genesis_ts: int | None = None,
-    participants: dict[str, tuple[str, ...]] | None = None,
-    gate_closure_lead_s: int = 300,
-) -> list[NodeEntry]:
-    """Create the testnet if `data_dir` has none, start every node that is not running, and
-    return once all serve. With `clock` "sim" the nodes seal only when told the simulation's
-    time (POST /v1/admin/clock); `genesis_ts` [unix s] sets a new testnet's genesis time
-    (default: now); `participants` and `gate_closure_lead_s` as for `create`."""
+def up(data_dir: Path, spec: TestnetSpec, say: Callable[[str], None]) -> list[NodeEntry]:
+    """Create the testnet of `spec` if `data_dir` has none, start every node that is not
+    running, and return once all serve. With the "sim" clock the nodes seal only when told
+    the simulation's time (POST /v1/admin/clock)."""
     if _layout_path(data_dir).exists():
         entries = load_layout(data_dir)
         say(f"resuming the testnet in {data_dir} ({len(entries)} nodes)")
     else:
-        entries = create(
-            data_dir,
-            nodes,
-            base_port,
-            period_s,
-            say,
-            clock,
-            genesis_ts,
-            participants,
-            gate_closure_lead_s,
-        )
+        entries = create(data_dir, spec, say)
     started: list[NodeEntry] = []
     for entry in entries:
         pid = running_pid(data_dir, entry)

@@ -241,7 +241,8 @@ def measure_size(
     os.environ.setdefault(PASSPHRASE_ENV, "bench")
     try:
         base_port = testnet.free_base_port(nodes)
-        entries = testnet.up(workdir, nodes, base_port, PERIOD_S, lambda m: None)
+        spec = testnet.TestnetSpec(nodes, base_port, PERIOD_S)
+        entries = testnet.up(workdir, spec, lambda m: None)
         urls = [e.url for e in entries]
         progress(f"{nodes} node(s) up on ports {base_port}..")
         w3 = _w3(urls[0])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import random
-import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,28 +22,6 @@ from tests.node.nodeproc import PASSPHRASE  # one passphrase for every test in a
 from tests.node.txs import signed_transfer
 
 
-def free_base_port(nodes: int) -> int:
-    """A base port whose HTTP and P2P ports are all free right now."""
-    for _ in range(200):
-        # below the ephemeral range (32768+): a restarting node's port can't be taken by a
-        # client connection meanwhile
-        base = random.randrange(20_000, 31_700 - nodes)
-        ports = [base + i for i in range(nodes)]
-        ports += [base + testnet.P2P_PORT_OFFSET + i for i in range(nodes)]
-        if all(_free(p) for p in ports):
-            return base
-    raise RuntimeError("no free port range")
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 def wait_for(what: str, check: Callable[[], bool], timeout_s: float = 60.0) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -58,18 +35,16 @@ class LocalTestnet:
     """`nodes` node processes in `data_dir` (1 s blocks)."""
 
     def __init__(self, data_dir: Path, nodes: int, clock: str = "wall") -> None:
-        self.clock = clock
         os.environ[PASSPHRASE_ENV] = PASSPHRASE
         self.data_dir = data_dir
-        self.size = nodes
-        self.base_port = free_base_port(nodes)
+        # a random first port: parallel test workers look for free ranges at the same time
+        base_port = testnet.free_base_port(nodes, first=random.randrange(20_000, 31_000, 37))
+        self.spec = testnet.TestnetSpec(nodes, base_port, period_s=1, clock=clock)
         self.entries: list[NodeEntry] = []
         self.lines: list[str] = []
 
     def up(self) -> LocalTestnet:
-        self.entries = testnet.up(
-            self.data_dir, self.size, self.base_port, 1, self.lines.append, self.clock
-        )
+        self.entries = testnet.up(self.data_dir, self.spec, self.lines.append)
         return self
 
     def down(self) -> None:
