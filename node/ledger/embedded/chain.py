@@ -344,10 +344,6 @@ class EmbeddedChain:
             except (HeaderNotFound, LedgerError, KeyError, ValueError):
                 return False
 
-    def headers_down(self, head: BlockHeaderAPI) -> Iterator[BlockHeaderAPI]:
-        """`head` and its ancestors, down to genesis."""
-        return self._headers_down(head)
-
     def finalized_number(self) -> int:
         """The highest final block: by Aura's rule on a sealed chain, the head otherwise
         (a lone node has nobody to disagree with)."""
@@ -355,9 +351,10 @@ class EmbeddedChain:
             head = self.head_header()
             if self.aura is None:
                 return int(head.block_number)
-            return finalized_number(self._headers_down(head), self.aura)
+            return finalized_number(self.headers_down(head), self.aura)
 
-    def _headers_down(self, head: BlockHeaderAPI) -> Iterator[BlockHeaderAPI]:
+    def headers_down(self, head: BlockHeaderAPI) -> Iterator[BlockHeaderAPI]:
+        """`head` and its ancestors, down to genesis."""
         header = head
         while True:
             yield header
