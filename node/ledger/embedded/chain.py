@@ -398,12 +398,29 @@ class EmbeddedChain:
         header = self.header_by_number(number)
         return self.chain.get_vm(header).state
 
-    def execute_call(self, tx: SpoofTransaction, number: int) -> Any:
-        """Run `tx` on the state after canonical block `number` and discard the changes."""
+    def call_transaction(
+        self,
+        header: BlockHeaderAPI,
+        sender: bytes,
+        to: bytes,
+        data: bytes,
+        value: int = 0,
+        gas: int | None = None,
+    ) -> SpoofTransaction:
+        """An unsigned call from `sender` for the state after `header`: the sender's nonce
+        there, the block's base fee as gas price, and its gas limit unless `gas` is given."""
         with self.lock:
-            return self.execute_call_at(tx, self.header_by_number(number))
+            unsigned = self.chain.create_unsigned_transaction(
+                nonce=self.chain.get_vm(header).state.get_nonce(Address(sender)),
+                gas_price=header.base_fee_per_gas or 0,
+                gas=header.gas_limit if gas is None else gas,
+                to=Address(to),
+                value=value,
+                data=data,
+            )
+        return SpoofTransaction(unsigned, from_=sender)
 
-    def execute_call_at(self, tx: SpoofTransaction, header: BlockHeaderAPI) -> Any:
+    def execute_call(self, tx: SpoofTransaction, header: BlockHeaderAPI) -> Any:
         """Run `tx` on the state after `header` (any block held, canonical or not) and discard
         the changes."""
         with self.lock:
@@ -420,24 +437,11 @@ class EmbeddedChain:
     def call_at(self, header: BlockHeaderAPI, to: bytes, data: bytes) -> bytes:
         """The return data of a read-only call to `to` on the state after `header`;
         LedgerError if it reverts."""
-        with self.lock:
-            nonce = self.chain.get_vm(header).state.get_nonce(Address(b"\x00" * 20))
-        unsigned = self.unsigned(
-            nonce=nonce,
-            gas_price=header.base_fee_per_gas or 0,
-            gas=header.gas_limit,
-            to=to,
-            value=0,
-            data=data,
-        )
-        computation = self.execute_call_at(SpoofTransaction(unsigned, from_=b"\x00" * 20), header)
+        tx = self.call_transaction(header, b"\x00" * 20, to, data)
+        computation = self.execute_call(tx, header)
         if computation.is_error:
             raise LedgerError(f"call to 0x{to.hex()} failed: {computation.error!r}")
         return bytes(computation.output)
-
-    def unsigned(self, **fields: Any) -> Any:
-        with self.lock:
-            return self.chain.create_unsigned_transaction(**fields)
 
     def close(self) -> None:
         with self.lock:

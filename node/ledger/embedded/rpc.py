@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from eth.abc import BlockHeaderAPI
 from eth.vm.spoof import SpoofTransaction
 from eth_utils.exceptions import ValidationError
 
@@ -222,65 +223,58 @@ class JsonRpc:
         return out
 
     # ------------------------------------------------------------------ execution
-    def _spoof(self, obj: Any, number: int) -> SpoofTransaction:
+    def _spoof(self, obj: Any, header: BlockHeaderAPI) -> SpoofTransaction:
         if not isinstance(obj, dict):
             raise p.invalid("transaction must be an object")
         sender = p.address(obj["from"], "from") if obj.get("from") else b"\x00" * 20
         to = p.address(obj["to"], "to") if obj.get("to") else b""
-        head = self.chain.header_by_number(number)
-        gas = p.quantity(obj["gas"], "gas") if obj.get("gas") else head.gas_limit
-        if gas > head.gas_limit:
-            raise p.invalid(f"gas {gas} exceeds the block gas limit {head.gas_limit}")
+        gas = p.quantity(obj["gas"], "gas") if obj.get("gas") else header.gas_limit
+        if gas > header.gas_limit:
+            raise p.invalid(f"gas {gas} exceeds the block gas limit {header.gas_limit}")
         value = p.quantity(obj["value"], "value") if obj.get("value") else 0
         payload = obj.get("input", obj.get("data"))
         input_data = p.data(payload, "input") if payload else b""
-        state = self.chain.state_at(number)
-        unsigned = self.chain.unsigned(
-            nonce=state.get_nonce(sender),
-            gas_price=head.base_fee_per_gas or 0,
-            gas=gas,
-            to=to,
-            value=value,
-            data=input_data,
-        )
-        return SpoofTransaction(unsigned, from_=sender)
+        return self.chain.call_transaction(header, sender, to, input_data, value, gas)
 
-    def _run(self, obj: Any, number: int) -> Any:
+    def _run(self, obj: Any, header: BlockHeaderAPI) -> Any:
         try:
-            computation = self.chain.execute_call(self._spoof(obj, number), number)
+            computation = self.chain.execute_call(self._spoof(obj, header), header)
         except ValidationError as exc:  # e.g. gas below the intrinsic cost of the call
             raise RpcError(-32000, f"invalid transaction: {exc}") from exc
         if computation.is_error:
             raise _revert(computation)
         return computation
 
+    def _header(self, tag: Any) -> BlockHeaderAPI:
+        return self.chain.header_by_number(self._number(tag))
+
     def _call(self, params: list[Any]) -> Any:
-        number = self._number(p.arg(params, 1, "block", "latest"))
-        return p.hexb(self._run(p.arg(params, 0, "transaction"), number).output)
+        header = self._header(p.arg(params, 1, "block", "latest"))
+        return p.hexb(self._run(p.arg(params, 0, "transaction"), header).output)
 
     def _estimate_gas(self, params: list[Any]) -> Any:
         obj = p.arg(params, 0, "transaction")
-        number = self._number(p.arg(params, 1, "block", "latest"))
-        first = self._run({**obj, "gas": None} if isinstance(obj, dict) else obj, number)
+        header = self._header(p.arg(params, 1, "block", "latest"))
+        first = self._run({**obj, "gas": None} if isinstance(obj, dict) else obj, header)
         # The gas a call needs can exceed the gas it uses (the 63/64 rule, refunds): search
         # for the smallest limit that succeeds, starting from a bound that usually does.
         used = int(first.get_gas_used())
-        low, high = used - 1, self.chain.header_by_number(number).gas_limit
+        low, high = used - 1, header.gas_limit
         guess = min(high, used * 64 // 63 + 5_000)
-        if self._succeeds(obj, number, guess):
+        if self._succeeds(obj, header, guess):
             high = guess
         while high - low > 1:
             mid = (low + high) // 2
-            if self._succeeds(obj, number, mid):
+            if self._succeeds(obj, header, mid):
                 high = mid
             else:
                 low = mid
         return p.hexq(high)
 
-    def _succeeds(self, obj: dict[str, Any], number: int, gas: int) -> bool:
-        tx = self._spoof({**obj, "gas": hex(gas)}, number)
+    def _succeeds(self, obj: dict[str, Any], header: BlockHeaderAPI, gas: int) -> bool:
+        tx = self._spoof({**obj, "gas": hex(gas)}, header)
         try:
-            return not self.chain.execute_call(tx, number).is_error
+            return not self.chain.execute_call(tx, header).is_error
         except ValidationError:  # below the intrinsic gas: this limit cannot succeed
             return False
 
