@@ -68,9 +68,8 @@ class OrderRequest(BaseModel):
     interval: Interval | None = None
 
 
-class OrderPlaced(_Out):
-    """A placed order: its id ((interval << 32) | index) and the transaction that placed it;
-    `approval_tx_hash` is set when a buy first approved its escrow to the Market."""
+class _OrderFields(_Out):
+    """What every order answer starts with: id ((interval << 32) | index), owner and terms."""
 
     order_id: int
     interval: int
@@ -79,25 +78,24 @@ class OrderPlaced(_Out):
     side: OrderSide
     quantity_wh: int
     limit_price_per_kwh: int
+
+
+class OrderPlaced(_OrderFields):
+    """A placed order: its id ((interval << 32) | index) and the transaction that placed it;
+    `approval_tx_hash` is set when a buy first approved its escrow to the Market."""
+
     tx_hash: str
     block_number: int
     approval_tx_hash: str | None
 
 
-class OrderOut(_Out):
+class OrderOut(_OrderFields):
     """An order as stored on-chain, with its fill (0 before clearing) and settlement.
 
     `credited_units` is what settlement credited its owner (a buyer's refund, a seller's net
     proceeds), None until settled. `delivery_contract_id` (sells) is the ImportCap id of its
     delivery obligation."""
 
-    order_id: int
-    interval: int
-    index: int
-    owner: str
-    side: OrderSide
-    quantity_wh: int
-    limit_price_per_kwh: int
     escrow_units: int
     phase: IntervalPhase
     filled_wh: int
