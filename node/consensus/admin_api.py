@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from node.consensus.clock import SimClock
+from node.consensus.replica import Replica
 from node.rest.deps import Authorized
 from node.rest.errors import RestError
 from node.rest.schemas import ErrorOut
@@ -44,6 +45,13 @@ class NotASimClockError(RestError):
     error = "NotASimulationClock"
 
 
+def _replica(request: Request) -> Replica:
+    replica: Replica | None = request.app.state.service.replica
+    if replica is None:
+        raise NotATestnetNodeError("this node runs no consensus or P2P (not a testnet node)")
+    return replica
+
+
 class ClockRequest(BaseModel):
     """The simulation's time [unix s]; the clock never moves backwards."""
 
@@ -58,9 +66,7 @@ class ClockRequest(BaseModel):
 )
 def clock(body: ClockRequest, request: Request) -> dict[str, Any]:
     """Advance the simulation clock to `now_ts`; answers the clock and the current step."""
-    replica = request.app.state.service.replica
-    if replica is None:
-        raise NotATestnetNodeError("this node runs no consensus (not a testnet node)")
+    replica = _replica(request)
     sim = replica.clock
     if not isinstance(sim, SimClock):
         raise NotASimClockError("this node's consensus runs on the wall clock (node.clock)")
@@ -76,9 +82,7 @@ def clock(body: ClockRequest, request: Request) -> dict[str, Any]:
 )
 def links(body: LinksRequest, request: Request) -> dict[str, Any]:
     """Partition this node from `drop`, or heal with `restore`; answers the dropped peers."""
-    replica = request.app.state.service.replica
-    if replica is None:
-        raise NotATestnetNodeError("this node has no P2P links (not a testnet node)")
+    replica = _replica(request)
     transport = replica.transport
     unknown = sorted(set(body.drop) - set(transport.peers))
     if unknown:

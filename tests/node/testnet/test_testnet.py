@@ -13,8 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from node import testnet
+from node.rest.auth import load_or_create_api_key
+from tests.node.nodeproc import start_node, write_config
 from tests.node.testnet.harness import LocalTestnet, transfer, wait_for
 
 
@@ -185,3 +188,26 @@ def test_a_simulation_clock_testnet_seals_at_the_ticks_it_is_given(tmp_path: Pat
         assert net.health("node1").get("finalized") == 2
     finally:
         net.down()
+
+
+def test_admin_endpoints_need_the_key_and_say_what_is_wrong(net3: LocalTestnet) -> None:
+    url = net3.entry("node1").url
+    key = {"Authorization": "Bearer " + load_or_create_api_key(net3.data_dir / "node1")}
+    no_key = requests.post(f"{url}/v1/admin/links", json={"drop": ["node2"]}, timeout=10)
+    assert no_key.status_code == 401
+    unknown = requests.post(f"{url}/v1/admin/links", json={"drop": ["node9"]}, headers=key)
+    assert unknown.status_code == 422 and "node9" in unknown.json()["message"]
+    wall = requests.post(f"{url}/v1/admin/clock", json={"now_ts": 1}, headers=key)
+    assert wall.status_code == 409 and wall.json()["error"] == "NotASimulationClock"
+    assert net3.health("node1").get("dropped_links") == []  # nothing was dropped
+
+
+def test_admin_endpoints_on_a_lone_node_are_refused(tmp_path: Path) -> None:
+    node = start_node(tmp_path / "lone", write_config(tmp_path / "lone.toml", {}))
+    try:
+        key = {"Authorization": "Bearer " + load_or_create_api_key(tmp_path / "lone")}
+        for path, body in (("/v1/admin/clock", {"now_ts": 1}), ("/v1/admin/links", {})):
+            reply = requests.post(f"{node.url}{path}", json=body, headers=key, timeout=10)
+            assert reply.status_code == 409 and reply.json()["error"] == "NotATestnetNode"
+    finally:
+        node.stop()
