@@ -90,32 +90,21 @@ def test_bad_params_are_refused_precisely(
     assert fragment in response["error"]["message"]
 
 
+def _legacy_transfer(nonce: int, chain_id: int) -> str:
+    """A signed legacy transfer of 1 wei from RICH to itself, as 0x-hex."""
+    tx = {"to": RICH.address, "value": 1, "gas": 21_000, "gasPrice": 2 * 10**9}
+    signed = RICH.sign_transaction({**tx, "nonce": nonce, "chainId": chain_id})
+    return "0x" + bytes(signed.raw_transaction).hex()
+
+
 def test_rejected_transactions_and_unchanged_state(rpc: JsonRpc) -> None:
     before = ask(rpc, "eth_getBalance", RICH.address, "latest")["result"]
-    bad_nonce = RICH.sign_transaction(
-        {
-            "to": RICH.address,
-            "value": 1,
-            "gas": 21_000,
-            "gasPrice": 2 * 10**9,
-            "nonce": 5,
-            "chainId": 31_337,
-        }
-    )
-    response = ask(rpc, "eth_sendRawTransaction", "0x" + bad_nonce.raw_transaction.hex())
+    bad_nonce = _legacy_transfer(nonce=5, chain_id=31_337)
+    response = ask(rpc, "eth_sendRawTransaction", bad_nonce)
     assert error_code(response) == -32000
     assert "nonce too high: got 5, expected 0" in response["error"]["message"]
-    wrong_chain = RICH.sign_transaction(
-        {
-            "to": RICH.address,
-            "value": 1,
-            "gas": 21_000,
-            "gasPrice": 2 * 10**9,
-            "nonce": 0,
-            "chainId": 1,
-        }
-    )
-    response = ask(rpc, "eth_sendRawTransaction", "0x" + wrong_chain.raw_transaction.hex())
+    wrong_chain = _legacy_transfer(nonce=0, chain_id=1)
+    response = ask(rpc, "eth_sendRawTransaction", wrong_chain)
     assert "chain id 1 does not match" in response["error"]["message"]
     assert error_code(ask(rpc, "eth_sendRawTransaction", "0x01")) == -32000
     assert ask(rpc, "eth_getBalance", RICH.address, "latest")["result"] == before
