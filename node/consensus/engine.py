@@ -67,7 +67,6 @@ class PeerStatus:
     head_number: int
     head_hash: bytes
     finalized_number: int
-    seen_ts: float
 
 
 class RejectedBlockError(Exception):
@@ -109,6 +108,7 @@ class Consensus:
         self.genesis_hash = bytes(chain.header_by_number(0).hash)
         self.peers: dict[str, PeerStatus] = {}
         self.rejected: dict[str, int] = {}  # peer -> blocks rejected (offences)
+        self.foreign_peers: set[str] = set()  # peers announcing another genesis
         self.reorgs = 0
         self._queue: queue.Queue[tuple[str, str, Any]] = queue.Queue(maxsize=10_000)
         self._sync_wanted: set[str] = set()
@@ -182,18 +182,16 @@ class Consensus:
 
     def _on_status(self, peer: str, status: Status) -> None:
         if status.genesis_hash != self.genesis_hash:
-            if peer not in self.rejected:
+            if peer not in self.foreign_peers:
                 log.warning(
                     "peer %s runs another chain (genesis 0x%s, ours 0x%s); ignoring it",
                     peer,
                     status.genesis_hash.hex()[:12],
                     self.genesis_hash.hex()[:12],
                 )
-            self.rejected[peer] = self.rejected.get(peer, 0) + 1
+            self.foreign_peers.add(peer)
             return
-        self.peers[peer] = PeerStatus(
-            status.head_number, status.head_hash, status.finalized_number, time.time()
-        )
+        self.peers[peer] = PeerStatus(status.head_number, status.head_hash, status.finalized_number)
         theirs = ChainScore(status.finalized_number, status.head_number)
         if theirs > self.score() and self._stale_tips.get(peer) != status.head_hash:
             self._enqueue("sync", peer, None)

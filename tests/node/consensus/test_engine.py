@@ -17,7 +17,7 @@ from contracts.artifacts import load_artifact
 from node.consensus.engine import encode_block
 from node.ledger.embedded.aura import sealer_of, step_of
 from node.ledger.embedded.chain import EmbeddedChain
-from node.p2p.wire import Block
+from node.p2p.wire import Block, Status
 from tests.node.consensus.forge import forged_blocks
 from tests.node.consensus.memnet import ROLE_KEYS, MemNet, transfer
 
@@ -251,3 +251,20 @@ def test_a_block_slightly_ahead_of_our_clock_is_held_until_its_slot(net3: MemNet
     for node in others:
         node.drain()
         assert node.chain.head_header().hash == block.hash
+
+
+def test_a_peer_on_another_chain_is_ignored_and_named_once(
+    net3: MemNet, caplog: pytest.LogCaptureFixture
+) -> None:
+    net3.run_steps(1, 2)
+    node = net3.nodes["n0"]
+    caplog.set_level(logging.WARNING, logger="node.consensus.engine")
+    other = Status(
+        head_number=50, head_hash=b"\x01" * 32, finalized_number=49, genesis_hash=b"\x02" * 32
+    )
+    for _ in range(3):
+        node.handle("stranger", other)
+    assert node.drain() == 0  # no sync towards its "better" chain
+    assert node.foreign_peers == {"stranger"} and "stranger" not in node.peers
+    assert not node.rejected  # not counted as rejected blocks
+    assert caplog.text.count("peer stranger runs another chain") == 1
