@@ -6,30 +6,18 @@ Shared by the demo and the scenario test, so both run the same experiment.
 from __future__ import annotations
 
 from contracts.typed import MeterReading
-from node.accounting import WAD, BoundKind, ContractTerms
-from sim.fedmgdt import Mg1Day
-
-WINDOW_START_S = 61_200  # 17:00 UTC
-WINDOW_END_S = 72_000  # 20:00 UTC
-LAMBDA_UNITS_PER_KWH = 10**6  # FED-MGDT lambda = 1.0 token per kWh
-BETA_WAD_PER_KWH = WAD // 2  # FED-MGDT beta = 0.5 per kWh
+from node.accounting import ContractTerms
+from node.agents.operator import cap_terms
+from sim.fedmgdt import Mg1Config, Mg1Day
+from sim.scenario import CapContract
 
 
 def fedmgdt_terms(importer: str, counterparty: str, day_ts: int, cap_w: float) -> ContractTerms:
-    """MG1's import cap of `cap_w` [W] during 17:00-20:00 of the day starting at `day_ts`."""
-    return ContractTerms(
-        importer=importer,
-        kind=BoundKind.UPPER,
-        window_start_s=WINDOW_START_S,
-        window_end_s=WINDOW_END_S,
-        counterparty=counterparty,
-        valid_from_ts=day_ts,
-        valid_to_ts=day_ts + 86_400,
-        lower_w=0,
-        upper_w=int(cap_w),
-        lambda_units_per_kwh=LAMBDA_UNITS_PER_KWH,
-        beta_wad_per_kwh=BETA_WAD_PER_KWH,
-    )
+    """MG1's import cap of `cap_w` [W] during its 17:00-20:00 window of the day starting at
+    `day_ts`, with FED-MGDT's lambda (1 token per kWh) and beta (0.5 per kWh)."""
+    mg1 = Mg1Config()
+    cap = CapContract("MG1-cap", "MG1", cap_w, mg1.window_start_s, mg1.window_end_s, 1.0, 0.5)
+    return cap_terms(cap, importer, counterparty, day_ts)
 
 
 def day_readings(day: Mg1Day, meter: str, participant: str, day_ts: int) -> list[MeterReading]:
