@@ -18,14 +18,12 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 
 from eth_abi.abi import decode
-from eth_utils.crypto import keccak
 
 from node.errors import LedgerError
+from node.ledger.deploy import ROLE_REGULATOR
 
 MAX_AUTHORITIES = 32
 ADDRESS_BYTES = 20
-# Registry role id of the regulator (GridRoles.REGULATOR; node.ledger.deploy.ROLE_REGULATOR).
-ROLE_REGULATOR = keccak(text="gridledger.role.regulator")
 
 
 class ProposalState(IntEnum):
