@@ -79,13 +79,15 @@ def test_genesis_file_round_trip_and_errors(
         ({"chain_id": "1"}, "chain_id must be an integer"),
         ({"deploy_txs": ["zz"]}, r"deploy_txs\[0\]: expected 0x-prefixed hex"),
         ({"authorities": ["0x12"]}, "is not an address"),
+        ({"authorities": [5]}, "is not an address"),
         ({"prefund": {ROLE_KEYS[0].address: 5}}, "must be a decimal string"),
         ({"surprise": 1}, r"unknown keys \['surprise'\]"),
         ({"period_s": 0}, "period_s: must be in 1..3600"),
     ):
         path.write_text(json.dumps({**doc, **change}))
-        with pytest.raises(ConfigError, match=message):
+        with pytest.raises(ConfigError, match=message) as refused:
             load_genesis_file(path)
+        assert str(refused.value).startswith(f"{path}: "), refused.value
     with pytest.raises(ConfigError, match="does not exist"):
         load_genesis_file(tmp_path / "none.json")
     authorities = (ROLE_KEYS[0].address, ROLE_KEYS[0].address.lower())

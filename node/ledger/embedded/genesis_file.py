@@ -83,19 +83,14 @@ def load_genesis_file(path: Path) -> tuple[GenesisConfig, dict[str, str]]:
     for name, address in contracts.items():
         if not isinstance(address, str) or not is_hex_address(address):
             raise ConfigError(f"{path}: contracts.{name} is not an address: {address!r}")
-    for address in authorities:
-        if not isinstance(address, str):
-            raise ConfigError(f"{path}: authorities: {address!r} is not an address")
-    genesis = GenesisConfig(
-        chain_id=_int(doc, "chain_id", path),
-        gas_limit=_int(doc, "gas_limit", path),
-        timestamp_ts=_int(doc, "timestamp_ts", path),
-        base_fee_wei=_int(doc, "base_fee_wei", path),
-        prefund=prefund,
-        authorities=tuple(authorities),
-        period_s=_int(doc, "period_s", path),
-        deploy_txs=tuple(
-            _hex_bytes(raw, f"{path}: deploy_txs[{i}]") for i, raw in enumerate(deploy_raw)
-        ),
+    fields = {key: _int(doc, key, path) for key in INT_KEYS}
+    deploy_txs = tuple(
+        _hex_bytes(raw, f"{path}: deploy_txs[{i}]") for i, raw in enumerate(deploy_raw)
     )
+    try:  # GenesisConfig checks the values (addresses, ranges); the error names the file
+        genesis = GenesisConfig(
+            **fields, prefund=prefund, authorities=tuple(authorities), deploy_txs=deploy_txs
+        )
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
     return genesis, {name: to_checksum_address(a) for name, a in contracts.items()}
