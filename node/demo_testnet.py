@@ -37,6 +37,7 @@ from node.demo import CapResult, plot_figures, write_csv
 from node.keys import load_or_create, load_or_create_key
 from node.launch import free_port
 from node.ledger.deploy import Deployment
+from node.ledger.stack import TOKEN_UNITS
 from sim.controllers import OperatorRule
 from sim.federation.federate import FederateClient
 from sim.federation.protocol import Welcome
@@ -273,7 +274,7 @@ def _results(agents: _Agents) -> list[CapResult]:
                 cap_kw=contract.cap_w / 1000,
                 violation_kwh=violation_wh / 1000,
                 compliance=compliance_wad / WAD,
-                penalty=penalty_units / 10**6,
+                penalty=penalty_units / TOKEN_UNITS,
                 trust=trust_wad / WAD,
                 contract_id=contract_id,
             )
@@ -327,6 +328,8 @@ def run(out_dir: Path, keep: bool, progress: Progress, n_steps: int | None = Non
         last = _settle(agents, progress)
         progress(f"all transactions final (block {last}); reading the results from the chain")
         results = _results(agents)
+        for client in agents.clients():
+            client.close()
         write_csv(results, out_dir / "results.csv")
         _plot(results, out_dir)
         readings = sum(a.relayed for a in agents.prosumers.values())

@@ -17,11 +17,11 @@ from market.witness import witness_for
 from node.accounting import WAD, BoundKind, ContractTerms
 from node.agents.ledger_client import LedgerClient
 from node.agents.market_clock import MarketClock
+from node.ledger.stack import TOKEN_UNITS
 from sim.scenario import CapContract
 
 log = logging.getLogger(__name__)
 
-TOKEN_UNITS = 10**6
 FUNDING_UNITS = 10_000 * TOKEN_UNITS
 PHASE_CLEARED = 3
 SETTLE_BATCH = 100

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from market.orders import Side
 from node.agents.ledger_client import LedgerClient
@@ -44,7 +44,7 @@ class Strategy:
 @dataclass
 class _Microgrid:
     client: LedgerClient
-    recent: deque[SignedReading] = field(default_factory=lambda: deque(maxlen=15))
+    recent: deque[SignedReading]  # the last interval's worth of readings
     last_interval: int = -1
 
 
@@ -118,7 +118,8 @@ class ProsumerAgent:
     def _order(self, now_ts: int) -> None:
         interval = self.clock.next_open(now_ts + self.strategy.order_lead_s)
         for name, grid in self.grids.items():
-            if grid.last_interval >= interval or len(grid.recent) < grid.recent.maxlen:  # type: ignore[operator]
+            full = len(grid.recent) == self.strategy.interval_readings
+            if grid.last_interval >= interval or not full:
                 continue
             net_wh = sum(s.reading.import_wh - s.reading.export_wh for s in grid.recent)
             grid.last_interval = interval

@@ -4,9 +4,8 @@ Regulation from the scenario, with the node's regulator account."""
 from __future__ import annotations
 
 from node.agents.ledger_client import LedgerClient
+from node.ledger.stack import TOKEN_UNITS
 from sim.scenario import MarketSpec
-
-TOKEN_UNITS = 10**6
 
 
 def units_per_kwh(tokens_per_kwh: float) -> int:

@@ -1,10 +1,10 @@
 """Finalized signed readings per second and confirmation latency on 1, 3 and 4-node testnets.
 
-Workload, the same for every size: node 1's operator admits 10 participants with their meters;
-then `batches` Metering batches of 60 EIP-712 signed readings (signed before the clock starts)
-are sent by one relayer per node (meter k's batches by node k mod n, through that node's
-/rpc), in JSON-RPC batches of 10, the nodes taking turns. The clock
-runs from the first submission until node 1's finalized block holds the last transaction.
+Workload, the same for every size: node 1's operator admits (and funds) 10 participants with
+their meters; then `batches` Metering batches of 60 EIP-712 signed readings (signed before the
+clock starts) are sent by one relayer per node (meter k's batches by node k mod n, through
+that node's /rpc), in JSON-RPC batches of 10, the nodes taking turns. The clock runs from the
+first submission until node 1's finalized block holds the last transaction.
 Latency of a transaction: from its submission until node 1 reports a finalized block at or
 above the one holding it (polled every 20 ms). Two runs per size: a burst (every batch
 submitted at once: the throughput, queueing included in its latency) and a paced run (batches
@@ -27,11 +27,12 @@ from typing import Any, cast
 import requests
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from web3 import HTTPProvider, Web3
-from web3.middleware import ExtraDataToPOAMiddleware
+from web3 import Web3
 
 from contracts.typed import MeterReading, domain_separator, sign_reading
 from node import testnet
+from node.agents.ledger_client import LedgerClient, rpc_web3
+from node.agents.operator import Member, OperatorAgent
 from node.keys import PASSPHRASE_ENV, load_or_create
 from node.ledger.deploy import Deployment
 
@@ -41,37 +42,22 @@ SUBMIT_CHUNK = 10
 PERIOD_S = 1
 
 
-def _w3(url: str) -> Web3:
-    w3 = Web3(HTTPProvider(f"{url}/rpc", request_kwargs={"timeout": 120}))
-    w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
-    return w3
-
-
-def _send(w3: Web3, account: LocalAccount, tx: Any) -> Any:
-    signed = account.sign_transaction(tx)
-    return w3.eth.send_raw_transaction(signed.raw_transaction)
-
-
 def _fees(w3: Web3) -> Any:
     base = int(w3.eth.get_block("latest")["baseFeePerGas"])
     return {"maxFeePerGas": 2 * base + 10**9, "maxPriorityFeePerGas": 10**9, "chainId": 31_337}
 
 
-def _setup(w3: Web3, operator: LocalAccount, deployment: Deployment) -> list[LocalAccount]:
-    """Admit 10 participants with their meters; the meters' keys."""
-    registry = deployment.contract(w3, "Registry")
+def _setup(rpc_url: str, operator: LocalAccount, deployment: Deployment) -> list[LocalAccount]:
+    """Admit (and fund) 10 participants with their meters; the meters' keys."""
     meters = [Account.from_key(bytes([0x60 + i]) * 32) for i in range(10)]
     participants = [Account.from_key(bytes([0x70 + i]) * 32) for i in range(10)]
-    nonce = w3.eth.get_transaction_count(operator.address)
-    hashes = []
-    for k, (p, m) in enumerate(zip(participants, meters, strict=True)):
-        tx = registry.functions.admit(p.address, m.address).build_transaction(
-            cast(Any, {"from": operator.address, "nonce": nonce + k, "gas": 300_000, **_fees(w3)})
-        )
-        hashes.append(_send(w3, operator, tx))
-    for tx_hash in hashes:
-        if w3.eth.wait_for_transaction_receipt(tx_hash, timeout=60)["status"] != 1:
-            raise RuntimeError("admitting a bench participant failed")
+    agent = OperatorAgent(LedgerClient(rpc_url, operator, deployment))
+    members = [
+        Member(f"bench{i}", p.address, m.address)
+        for i, (p, m) in enumerate(zip(participants, meters, strict=True))
+    ]
+    agent.admit_and_fund(members)
+    agent.client.close()
     return meters
 
 
@@ -245,11 +231,11 @@ def measure_size(
         entries = testnet.up(workdir, spec, lambda m: None)
         urls = [e.url for e in entries]
         progress(f"{nodes} node(s) up on ports {base_port}..")
-        w3 = _w3(urls[0])
+        w3 = rpc_web3(f"{urls[0]}/rpc")
         operator = load_or_create(workdir / "node1" / "keystore")["operator"]
         relayers = [load_or_create(workdir / e.name / "keystore")["treasury"] for e in entries]
         deployment = Deployment(testnet.status(workdir)["contracts"])
-        meters = _setup(w3, operator, deployment)
+        meters = _setup(f"{urls[0]}/rpc", operator, deployment)
         raws = _reading_txs(w3, relayers, deployment, meters, 2 * batches)
         burst = _run(urls, raws[:batches], progress)
         paced = _run(urls, raws[batches:], progress, pace_s=1 / paced_batches_per_s)
