@@ -22,12 +22,10 @@ def _up(args: argparse.Namespace) -> int:
     try:
         spec = testnet.TestnetSpec(args.nodes, args.base_port, args.period, args.clock)
         testnet.up(args.data_dir, spec, _say)
-        doc = testnet.status(args.data_dir)
     except NodeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(json.dumps(doc, indent=1) if args.json else testnet.format_status(doc))
-    return 0
+    return _status(args)
 
 
 def _down(args: argparse.Namespace) -> int:

@@ -25,6 +25,7 @@ from typing import Any
 
 import pandas as pd
 from hexbytes import HexBytes
+from web3.exceptions import TransactionNotFound
 
 from node import testnet
 from node.accounting import WAD
@@ -247,7 +248,7 @@ def _settle(agents: _Agents, progress: Progress, timeout_s: float = 300) -> int:
         for client, tx_hash in pending:
             try:
                 receipt = client.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
-            except Exception:
+            except TransactionNotFound:
                 still.append((client, tx_hash))
                 continue
             last_block = max(last_block, int(receipt["blockNumber"]))

@@ -23,7 +23,6 @@ from sim.scenario import CapContract
 log = logging.getLogger(__name__)
 
 FUNDING_UNITS = 10_000 * TOKEN_UNITS
-PHASE_CLEARED = 3
 SETTLE_BATCH = 100
 
 
