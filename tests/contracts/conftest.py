@@ -12,9 +12,12 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 
 import pytest
+from eth_typing import ChecksumAddress
+from eth_utils.crypto import keccak
 
 from node.ledger.ephemeral import EphemeralChain
 from node.ledger.stack import Engine
+from tests.contracts.authority_helpers import N_CANDIDATES, Auth, deploy_authority_set
 from tests.contracts.engine_anvil import AnvilEngine
 from tests.contracts.engine_embedded import EmbeddedEngine
 from tests.contracts.harness import DAY0_TS, Stack, build_stack
@@ -57,3 +60,18 @@ def stack(session_stack: Stack) -> Iterator[Stack]:
     snapshot = session_stack.engine.snapshot()
     yield session_stack
     session_stack.engine.revert(snapshot)
+
+
+@pytest.fixture(scope="session")
+def candidates(session_stack: Stack) -> tuple[ChecksumAddress, ...]:
+    """Funded accounts that may become authorities (session-wide, before any snapshot)."""
+    return tuple(
+        session_stack.engine.add_account(keccak(text=f"gridledger-sandbox:authority-{i}"))
+        for i in range(N_CANDIDATES)
+    )
+
+
+@pytest.fixture
+def auth(stack: Stack, candidates: tuple[ChecksumAddress, ...]) -> Auth:
+    """An AuthoritySet with candidates[:3] as its initial set, on the per-test stack."""
+    return Auth(stack, deploy_authority_set(stack, list(candidates[:3])), candidates)
