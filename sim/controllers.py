@@ -7,21 +7,21 @@ it runs inside a standalone run or in a federate process across the bus.
 - The operator (FED-MGDT's contract coordinator, CCF) dispatches each *controllable*
   microgrid that has an import cap: in the window it discharges the excess of net load over
   the metered cap target, outside it absorbs PV surplus and never discharges
-  (``sim.fedmgdt.coordinator_request_w``), bounded by power and energy in the battery step.
+  (``coordinator_request_w``), bounded by power and energy in the battery step.
 - Any other battery runs self-consumption (EnergyTwin's myopic baseline): discharge to
   cover net load, charge from surplus.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from sim.fedmgdt import coordinator_request_w, metered_cap_target_w
-from sim.profiles import SECONDS_PER_DAY, in_window
+from sim.profiles import SECONDS_PER_DAY, SECONDS_PER_HOUR, in_window
 from sim.scenario import CapContract, MicrogridSpec
 
 
@@ -74,6 +74,30 @@ def window_mask(t_day_s: npt.ArrayLike, start_s: float, end_s: float) -> npt.NDA
     return in_window(t_day_s, start_s, end_s)
 
 
+def metered_cap_target_w(cap_w: float, dt_s: float) -> float:
+    """Highest PCC power [W] whose metered energy over ``dt_s`` [s] stays within ``cap_w`` [W].
+
+    The contract sees ``round(P * dt / 3600)`` integer Wh, so holding P exactly at the cap
+    can meter above it (10 kW over 60 s is 166.7 Wh, metered 167 Wh = 10.02 kW). The
+    coordinator therefore aims at the largest whole-Wh step energy not above the cap.
+    """
+    wh_per_w = dt_s / SECONDS_PER_HOUR
+    return math.floor(cap_w * wh_per_w) / wh_per_w
+
+
+def coordinator_request_w(p_net_w: float, in_window: bool, target_w: float) -> float:
+    """Battery power the MG1 coordinator requests [W], > 0 discharge, < 0 charge.
+
+    In the window, a net load ``p_net_w = p_load - p_pv`` [W] above ``target_w`` [W] is
+    met by discharging the excess (the battery step then clips it to power and energy).
+    Otherwise, and outside the window always, the rule is self-consumption: absorb PV
+    surplus, never discharge, so the battery is full for the evening.
+    """
+    if in_window and p_net_w > target_w:
+        return p_net_w - target_w
+    return min(p_net_w, 0.0)
+
+
 def self_consumption_request_w(p_net_w: float) -> float:
     """Self-consumption request [W], > 0 discharge: cover net load ``p_net_w`` [W], absorb
     a surplus. The battery step clips it to power and energy."""
@@ -102,7 +126,7 @@ class OperatorRule:
         cls, contracts: Iterable[CapContract], controlled: Iterable[str], dt_s: float
     ) -> OperatorRule:
         """Dispatch every controlled microgrid under a contract; aim at the metered cap
-        target (``sim.fedmgdt.metered_cap_target_w``) for steps of ``dt_s`` [s]."""
+        target (``metered_cap_target_w``) for steps of ``dt_s`` [s]."""
         names = set(controlled)
         return cls(
             tuple(

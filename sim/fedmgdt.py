@@ -23,17 +23,24 @@ is computed from those integers, as the ImportCap contract computes it on chain.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from sim.battery import BatteryParams, battery_step, self_discharge_per_step, soc_pct
-from sim.loads import residential_load_w
+from sim.model import GridModel
 from sim.pcc import metered_energy_wh, pcc_power_w
 from sim.profiles import SECONDS_PER_DAY, SECONDS_PER_HOUR, FloatArray, IntArray, in_window
-from sim.pv import PvArray, pv_power_w
-from sim.weather import air_temperature_c, ghi_w_m2
+from sim.pv import PvArray
+from sim.scenario import (
+    BatterySpec,
+    CapContract,
+    LoadProfile,
+    LoadSpec,
+    MicrogridSpec,
+    PvSpec,
+    Scenario,
+    WeatherSpec,
+)
 
 FEDMGDT_CAPS_W: tuple[float, ...] = (4_000.0, 6_000.0, 8_000.0, 10_000.0)
 """MG1 import caps of FED-MGDT experiments E1-E4 [W]."""
@@ -105,19 +112,47 @@ class Mg1Config:
         """The MG1 PV array (EnergyTwin's module, ``pv_n_panels`` of them)."""
         return PvArray(n_panels=self.pv_n_panels)
 
-    def battery(self) -> BatteryParams:
-        """The MG1 battery, its self-discharge rescaled to ``dt_s``."""
-        return BatteryParams(
+    def scenario(self, cap_w: float) -> Scenario:
+        """MG1 alone as a one-day scenario from 00:00 UTC, its battery dispatched by the
+        operator against an import cap of ``cap_w`` [W] in the window (FED-MGDT's lambda and
+        beta, ``CapContract``'s defaults)."""
+        weather = WeatherSpec(
+            peak_ghi_w_m2=self.peak_ghi_w_m2,
+            sunrise_h=self.sunrise_h,
+            sunset_h=self.sunset_h,
+            ghi_noise_std_w_m2=self.ghi_noise_std_w_m2,
+            t_air_mean_c=self.t_air_mean_c,
+            t_air_amplitude_c=self.t_air_amplitude_c,
+            t_air_noise_std_c=self.t_air_noise_std_c,
+        )
+        battery = BatterySpec(
             capacity_wh=self.battery_capacity_wh,
             max_charge_w=self.battery_max_charge_w,
             max_discharge_w=self.battery_max_discharge_w,
             eta_charge=self.battery_eta,
             eta_discharge=self.battery_eta,
-            self_discharge_per_step=self_discharge_per_step(
-                self.battery_self_discharge_per_h, self.dt_s
-            ),
+            self_discharge_per_h=self.battery_self_discharge_per_h,
             soc_min_pct=self.soc_min_pct,
             soc_max_pct=self.soc_max_pct,
+            initial_soc_pct=self.initial_soc_pct,
+        )
+        mg1 = MicrogridSpec(
+            name="MG1",
+            load=LoadSpec(LoadProfile.RESIDENTIAL, self.load_peak_w, self.load_noise_frac),
+            pv=PvSpec(self.pv_array()),
+            battery=battery,
+            controllable=True,
+        )
+        cap = CapContract("MG1-cap", "MG1", cap_w, self.window_start_s, self.window_end_s)
+        return Scenario(
+            name="mg1",
+            dt_s=self.dt_s,
+            n_steps=SECONDS_PER_DAY // self.dt_s,
+            start_ts=0,
+            seed=self.seed,
+            weather=weather,
+            microgrids=(mg1,),
+            contracts=(cap,),
         )
 
 
@@ -155,36 +190,14 @@ class Mg1Day:
     window_end_s: int
 
 
-def metered_cap_target_w(cap_w: float, dt_s: float) -> float:
-    """Highest PCC power [W] whose metered energy over ``dt_s`` [s] stays within ``cap_w`` [W].
-
-    The contract sees ``round(P * dt / 3600)`` integer Wh, so holding P exactly at the cap
-    can meter above it (10 kW over 60 s is 166.7 Wh, metered 167 Wh = 10.02 kW). The
-    coordinator therefore aims at the largest whole-Wh step energy not above the cap.
-    """
-    wh_per_w = dt_s / SECONDS_PER_HOUR
-    return math.floor(cap_w * wh_per_w) / wh_per_w
-
-
-def coordinator_request_w(p_net_w: float, in_window: bool, target_w: float) -> float:
-    """Battery power the MG1 coordinator requests [W], > 0 discharge, < 0 charge.
-
-    In the window, a net load ``p_net_w = p_load - p_pv`` [W] above ``target_w`` [W] is
-    met by discharging the excess (the battery step then clips it to power and energy).
-    Otherwise, and outside the window always, the rule is self-consumption: absorb PV
-    surplus, never discharge, so the battery is full for the evening.
-    """
-    if in_window and p_net_w > target_w:
-        return p_net_w - target_w
-    return min(p_net_w, 0.0)
-
-
 def simulate_mg1_day(cap_w: float, config: Mg1Config = Mg1Config()) -> Mg1Day:
     """Simulate MG1 for 24 h under import cap ``cap_w`` [W] enforced in the config's window.
 
     Weather and load noise derive from ``config.seed`` alone, so days simulated with
     different caps see the same weather and load and differ only by the battery dispatch.
-    In the window the coordinator aims at ``metered_cap_target_w(cap_w, dt_s)``.
+    The day is ``config.scenario(cap_w)`` stepped by ``sim.model.GridModel`` under the
+    built-in rules: in the window the coordinator aims at
+    ``sim.controllers.metered_cap_target_w(cap_w, dt_s)``.
 
     Parameters
     ----------
@@ -196,51 +209,16 @@ def simulate_mg1_day(cap_w: float, config: Mg1Config = Mg1Config()) -> Mg1Day:
     The day's per-step arrays, metered energies included.
     """
     dt_s = config.dt_s
-    t_s = np.arange(0, SECONDS_PER_DAY, dt_s, dtype=np.float64)
-    # One root seed, three well-separated seeds (SeedSequence hashing), so the weather and
-    # load noise streams are independent of each other yet all fixed by config.seed.
-    ghi_seed, t_air_seed, load_seed = (
-        int(s) for s in np.random.SeedSequence(config.seed).generate_state(3)
-    )
-    ghi = ghi_w_m2(
-        t_s,
-        peak_ghi_w_m2=config.peak_ghi_w_m2,
-        sunrise_h=config.sunrise_h,
-        sunset_h=config.sunset_h,
-        noise_std_w_m2=config.ghi_noise_std_w_m2,
-        seed=ghi_seed,
-    )
-    t_air = air_temperature_c(
-        t_s,
-        mean_c=config.t_air_mean_c,
-        amplitude_c=config.t_air_amplitude_c,
-        noise_std_c=config.t_air_noise_std_c,
-        seed=t_air_seed,
-    )
-    p_pv = pv_power_w(ghi, t_air, config.pv_array())
-    p_load = residential_load_w(
-        t_s, peak_w=config.load_peak_w, noise_frac=config.load_noise_frac, seed=load_seed
-    )
-    window = in_window(t_s, config.window_start_s, config.window_end_s)
-
-    battery = config.battery()
-    target_w = metered_cap_target_w(cap_w, dt_s)
-    e_wh = battery.capacity_wh * config.initial_soc_pct / 100.0
-    n = t_s.size
-    p_battery = np.empty(n)
-    clipped = np.empty(n)
-    soc = np.empty(n)
-    for k in range(n):
-        request_w = coordinator_request_w(float(p_load[k] - p_pv[k]), bool(window[k]), target_w)
-        step = battery_step(battery, e_wh, request_w, dt_s)
-        e_wh = step.e_wh
-        p_battery[k] = step.p_delivered_w
-        clipped[k] = step.p_clipped_w
-        soc[k] = soc_pct(e_wh, battery.capacity_wh)
-
+    model = GridModel(config.scenario(cap_w))
+    model.run_builtin()
+    t_s = model.exo.t_day_s
+    p_load, p_pv = model.exo.p_load_w["MG1"], model.exo.p_pv_w["MG1"]
+    battery = model.batteries["MG1"]
+    p_battery, clipped = battery.p_w, battery.p_clipped_w
+    soc = 100.0 * battery.e_wh / battery.params.capacity_wh
     p_pcc = pcc_power_w(p_load, p_pv, p_battery)
     import_wh, export_wh = metered_energy_wh(p_pcc, dt_s)
-    for arr in (t_s, p_load, p_pv, p_battery, clipped, soc, p_pcc, import_wh, export_wh):
+    for arr in (p_battery, clipped, soc, p_pcc, import_wh, export_wh):
         arr.flags.writeable = False
     return Mg1Day(
         t_s=t_s,

@@ -11,12 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sim.fedmgdt
+from sim.controllers import coordinator_request_w, metered_cap_target_w
 from sim.fedmgdt import (
     FEDMGDT_CAPS_W,
     Mg1Config,
     Mg1Day,
-    coordinator_request_w,
-    metered_cap_target_w,
     simulate_mg1_day,
     violation_sweep_wh,
     violation_wh,
