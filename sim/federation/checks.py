@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from eth_utils.address import to_checksum_address
 
@@ -16,6 +16,8 @@ from sim.errors import ProtocolError
 
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 _BYTES32 = re.compile(r"0x[0-9a-fA-F]{64}")
+
+T = TypeVar("T")
 
 
 def fields(body: dict[str, Any], what: str, names: Iterable[str]) -> None:
@@ -32,6 +34,11 @@ def obj(value: Any, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ProtocolError(f"{what} must be an object, got {value!r}")
     return value
+
+
+def keyed(value: Any, what: str, parse: Callable[[Any, str], T]) -> dict[str, T]:
+    """A JSON object ``{name: value}``, each value checked by ``parse(value, "what.name")``."""
+    return {name(k, f"{what} key"): parse(v, f"{what}.{k}") for k, v in obj(value, what).items()}
 
 
 def number(value: Any, what: str) -> float:

@@ -210,13 +210,7 @@ class Actions:
     @classmethod
     def parse(cls, body: dict[str, Any]) -> Actions:
         checks.fields(body, "actions", ("tick", "setpoints_w"))
-        raw = body["setpoints_w"]
-        if not isinstance(raw, dict):
-            raise ProtocolError(f"setpoints_w must be an object, got {raw!r}")
-        setpoints = {
-            checks.name(k, "setpoints_w key"): checks.number(v, f"setpoints_w.{k}")
-            for k, v in raw.items()
-        }
+        setpoints = checks.keyed(body["setpoints_w"], "setpoints_w", checks.number)
         return cls(checks.integer(body["tick"], "tick"), setpoints)
 
 
@@ -347,23 +341,21 @@ def tick_message(obs: Observation, readings: Mapping[str, SignedReading] | None 
     )
 
 
+def _state(value: Any, what: str) -> MicrogridState:
+    m = checks.obj(value, what)
+    e_wh, soc = m.get("e_battery_wh"), m.get("soc_pct")
+    return MicrogridState(
+        checks.number(m.get("p_load_w"), f"{what}.p_load_w"),
+        checks.number(m.get("p_pv_w"), f"{what}.p_pv_w"),
+        None if e_wh is None else checks.number(e_wh, f"{what}.e_battery_wh"),
+        None if soc is None else checks.number(soc, f"{what}.soc_pct"),
+    )
+
+
 def parse_tick(body: dict[str, Any]) -> Tick:
     """The observation and readings in a ``tick`` message body."""
     checks.fields(body, "tick", ("tick", "time_ts", "t_day_s", "measurements", "readings"))
-    raw = body["measurements"]
-    if not isinstance(raw, dict):
-        raise ProtocolError("measurements must be an object")
-    states = {}
-    for name, m in raw.items():
-        if not isinstance(m, dict):
-            raise ProtocolError(f"measurements.{name} must be an object")
-        e_wh, soc = m.get("e_battery_wh"), m.get("soc_pct")
-        states[name] = MicrogridState(
-            checks.number(m.get("p_load_w"), f"{name}.p_load_w"),
-            checks.number(m.get("p_pv_w"), f"{name}.p_pv_w"),
-            None if e_wh is None else checks.number(e_wh, f"{name}.e_battery_wh"),
-            None if soc is None else checks.number(soc, f"{name}.soc_pct"),
-        )
+    states = checks.keyed(body["measurements"], "measurements", _state)
     obs = Observation(
         checks.integer(body["tick"], "tick"),
         checks.integer(body["time_ts"], "time_ts"),

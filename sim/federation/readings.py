@@ -78,11 +78,7 @@ def parse_signed_reading(value: Any, what: str = "reading") -> SignedReading:
 
 def parse_readings(value: Any, what: str = "readings") -> dict[str, SignedReading]:
     """A ``readings`` object: ``{microgrid: reading}``."""
-    raw = checks.obj(value, what)
-    return {
-        checks.name(mg, f"{what} key"): parse_signed_reading(r, f"{what}.{mg}")
-        for mg, r in raw.items()
-    }
+    return checks.keyed(value, what, parse_signed_reading)
 
 
 def metering_json(domain: MeteringDomain | None) -> dict[str, Any] | None:
@@ -107,10 +103,7 @@ def parse_metering(value: Any, what: str = "metering") -> MeteringDomain | None:
 
 def parse_addresses(value: Any, what: str) -> dict[str, str]:
     """A ``{microgrid: address}`` object."""
-    raw = checks.obj(value, what)
-    return {
-        checks.name(mg, f"{what} key"): checks.address(a, f"{what}.{mg}") for mg, a in raw.items()
-    }
+    return checks.keyed(value, what, checks.address)
 
 
 def readings_json(readings: Mapping[str, SignedReading]) -> dict[str, JsonReading]:

@@ -69,6 +69,29 @@ def test_tick_round_trips_to_the_same_observation_and_readings() -> None:
     assert empty.readings == {}
 
 
+def _tick_body(**measurements: Any) -> dict[str, Any]:
+    body = decode(tick_message(OBS), (MessageType.TICK,))[1]
+    body["measurements"].update(measurements)
+    return body
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ({**_tick_body(), "measurements": [1.0]}, "measurements must be an object, got [1.0]"),
+        (_tick_body(A=[1.0]), "measurements.A must be an object, got [1.0]"),
+        (_tick_body(A={"p_load_w": "1 kW", "p_pv_w": 0.0}), "measurements.A.p_load_w must be"),
+        (_tick_body(B={"p_load_w": 1.0, "p_pv_w": 0.0, "soc_pct": True}), "measurements.B.soc"),
+        (_tick_body(**{"": {"p_load_w": 1.0, "p_pv_w": 0.0}}), "measurements key must be a name"),
+        ({**_tick_body(), "readings": {"A": {}}}, "readings.A: missing fields ['meter'"),
+    ],
+)
+def test_bad_ticks_are_refused(body: dict[str, Any], reason: str) -> None:
+    with pytest.raises(ProtocolError) as info:
+        parse_tick(body)
+    assert str(info.value).startswith(reason)
+
+
 def test_a_reading_on_the_bus_is_the_meter_reading_fields_and_the_signature() -> None:
     meter = _meter()
     body = signed_reading_json(meter.read(1_800_057_600, 60, 12, 0))
