@@ -15,6 +15,11 @@ import requests
 from node.keys import PASSPHRASE_ENV
 
 
+def node_run_command(data_dir: Path, *args: str) -> list[str]:
+    """`gridledger node run --data-dir DATA_DIR ARGS...` with this Python."""
+    return [sys.executable, "-m", "node.cli", "node", "run", "--data-dir", str(data_dir), *args]
+
+
 def free_port() -> int:
     """A TCP port on loopback that was free a moment ago."""
     with socket.socket() as s:
@@ -45,18 +50,7 @@ class NodeProcess:
         self, ready: Callable[[NodeProcess], bool] | None = None, timeout_s: float = 60
     ) -> NodeProcess:
         """Start the node and wait until `ready` (default: /healthz answers) [s]."""
-        command = [
-            sys.executable,
-            "-m",
-            "node.cli",
-            "node",
-            "run",
-            "--data-dir",
-            str(self.data_dir),
-            "--port",
-            str(self.port),
-            *self.extra_args,
-        ]
+        command = node_run_command(self.data_dir, "--port", str(self.port), *self.extra_args)
         env = {**os.environ, PASSPHRASE_ENV: self.passphrase}
         if self.log_path is None:
             self.proc = subprocess.Popen(

@@ -24,7 +24,7 @@ from node.errors import LedgerError
 from node.keys import load_or_create
 from node.ledger.deploy import Deployment, MarketTiming, RegulationRules, Roles, deploy_stack
 from node.ledger.embedded.chain import EmbeddedChain
-from node.ledger.embedded.genesis import ETHER_WEI, GenesisConfig
+from node.ledger.embedded.genesis import ROLE_FUND_WEI, GenesisConfig
 from node.ledger.embedded.provider import BlockProducer, EmbeddedProvider
 from node.ledger.embedded.rpc import JsonRpc
 
@@ -151,7 +151,7 @@ def _external(rpc_url: str, accounts: dict[str, LocalAccount]) -> NodeService:
 def _with_role_funds(genesis: GenesisConfig, accounts: dict[str, LocalAccount]) -> GenesisConfig:
     prefund = dict(genesis.prefund)
     for account in accounts.values():
-        prefund.setdefault(account.address, 1_000_000 * ETHER_WEI)
+        prefund.setdefault(account.address, ROLE_FUND_WEI)
     return dataclasses.replace(genesis, prefund=prefund)
 
 

@@ -21,7 +21,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -34,14 +33,14 @@ from eth_account.signers.local import LocalAccount
 from node.consensus.authority_key import load_or_create_authority_key
 from node.errors import ConfigError, NodeError
 from node.keys import PASSPHRASE_ENV, load_or_create, load_or_create_key, passphrase
+from node.launch import node_run_command
 from node.ledger.deploy import MarketTiming, RegulationRules, Roles
-from node.ledger.embedded.genesis import ETHER_WEI, GenesisConfig
+from node.ledger.embedded.genesis import ROLE_FUND_WEI, GenesisConfig
 from node.ledger.embedded.genesis_file import load_genesis_file, write_genesis_file
 from node.ledger.genesis_deploy import record_deployment
 from node.p2p.keys import load_or_create_curve_keys, read_public_key
 
 P2P_PORT_OFFSET = 1000
-FUND_WEI = 1_000_000 * ETHER_WEI
 START_TIMEOUT_S = 90.0
 
 
@@ -160,13 +159,13 @@ def create(data_dir: Path, spec: TestnetSpec, say: Callable[[str], None]) -> lis
         authorities.append(key.public_key.to_checksum_address())
         load_or_create_curve_keys(node_dir / "p2p")
     prefund: dict[str, int] = {
-        str(a.address): FUND_WEI for roles in accounts for a in roles.values()
+        str(a.address): ROLE_FUND_WEI for roles in accounts for a in roles.values()
     }
     for node_name, microgrids in spec.participants.items():
         for microgrid in microgrids:
             account = load_or_create_key(participant_key_path(data_dir / node_name, microgrid))
-            prefund[str(account.address)] = FUND_WEI
-    prefund.update({address: FUND_WEI for address in authorities})
+            prefund[str(account.address)] = ROLE_FUND_WEI
+    prefund.update({address: ROLE_FUND_WEI for address in authorities})
     now_ts = int(time.time()) if spec.genesis_ts is None else spec.genesis_ts
     base = GenesisConfig(
         timestamp_ts=now_ts - now_ts % period_s,
@@ -256,17 +255,7 @@ def running_pid(data_dir: Path, entry: NodeEntry) -> int | None:
 
 def _spawn(data_dir: Path, entry: NodeEntry) -> int:
     node_dir = data_dir.resolve() / entry.name
-    command = [
-        sys.executable,
-        "-m",
-        "node.cli",
-        "node",
-        "run",
-        "--data-dir",
-        str(node_dir),
-        "--config",
-        str(node_dir / "node.toml"),
-    ]
+    command = node_run_command(node_dir, "--config", str(node_dir / "node.toml"))
     env = {**os.environ, PASSPHRASE_ENV: passphrase()}
     with (node_dir / "node.log").open("ab") as log:
         proc = subprocess.Popen(

@@ -13,6 +13,8 @@ from eth_utils.address import is_hex_address, to_canonical_address, to_checksum_
 from node.errors import ConfigError
 
 ETHER_WEI = 10**18
+ROLE_FUND_WEI = 1_000_000 * ETHER_WEI
+"""What a node's own accounts get at genesis [wei]."""
 
 
 @dataclass(frozen=True, slots=True)
