@@ -3,8 +3,5 @@
 # bench/results/federation.json and prints the machine it ran on. Recorded in BENCHMARKS.md.
 # Needs the HELICS baseline: .venv/bin/pip install helics (or '.[bench]').
 set -euo pipefail
-cd "$(dirname "$0")/.."
-mkdir -p bench/results
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(.venv/bin/python --version)" >&2
-time .venv/bin/gridledger sim bench federation --json > bench/results/federation.json
-cat bench/results/federation.json
+source "$(dirname "$0")/run_bench.sh"
+run_bench federation sim bench federation

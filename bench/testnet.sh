@@ -3,9 +3,5 @@
 # (separate processes on loopback, 1 s blocks), the same workload for each. Recorded in
 # BENCHMARKS.md.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-mkdir -p bench/results
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(.venv/bin/python --version)" >&2
-export GRIDLEDGER_PASSPHRASE="${GRIDLEDGER_PASSPHRASE:-bench}"
-time .venv/bin/gridledger bench testnet --json > bench/results/testnet.json
-cat bench/results/testnet.json
+source "$(dirname "$0")/run_bench.sh"
+run_bench testnet bench testnet
