@@ -20,7 +20,6 @@ from web3.types import EventData
 
 from contracts.artifacts import load_artifact
 from market.orders import Side
-from node import audit_logs
 from node.accounting import ContractTerms
 from node.audit_locate import AuditInputError, Located
 from node.errors import ContractRevertError
@@ -32,9 +31,9 @@ from node.rest.schemas import ReadingOut, StatusOut, ViolationOut
 
 ZERO_ADDRESS = "0x" + "00" * 20
 ALL = sys.maxsize  # no limit on scanned events
-READING_ACCEPTED = audit_logs.LogDecoder("Metering", "ReadingAccepted")
-VIOLATION_RECORDED = audit_logs.LogDecoder("ImportCap", "ViolationRecorded")
-ORDER_PLACED = audit_logs.LogDecoder("Market", "OrderPlaced")
+READING_ACCEPTED = events.LogDecoder(load_artifact("Metering").abi, "ReadingAccepted")
+VIOLATION_RECORDED = events.LogDecoder(load_artifact("ImportCap").abi, "ViolationRecorded")
+ORDER_PLACED = events.LogDecoder(load_artifact("Market").abi, "OrderPlaced")
 
 
 def _chain_order(e: EventData) -> tuple[int, int]:
@@ -107,7 +106,7 @@ class ChainReader:
             return []
         market = self._bind("Market", market_address)
         filters = {"owner": participant} if participant else {}
-        get = audit_logs.getter(self.w3, ORDER_PLACED, market.address, filters)
+        get = events.log_getter(self.w3, ORDER_PLACED, market.address, filters)
         placed, _ = events.scan(get, 0, self.block, lambda _: True, ALL)
         ids = []
         for e in placed:
@@ -144,7 +143,7 @@ class ChainReader:
     def violations(self, participant: ChecksumAddress | None) -> list[ViolationOut]:
         """ViolationRecorded events (of `participant`, or all), in chain order."""
         filters = {"participant": participant} if participant else {}
-        get = audit_logs.getter(self.w3, VIOLATION_RECORDED, self.located.import_cap, filters)
+        get = events.log_getter(self.w3, VIOLATION_RECORDED, self.located.import_cap, filters)
         found, _ = events.scan(get, 0, self.block, lambda _: True, ALL)
         return [violation_out(e) for e in sorted(found, key=_chain_order)]
 
@@ -152,7 +151,7 @@ class ChainReader:
         """ReadingAccepted events (of `participant`, or all) of the Metering contracts that
         feed the audited ImportCap, in chain order."""
         filters = {"participant": participant} if participant else {}
-        get = audit_logs.getter(self.w3, READING_ACCEPTED, self.located.metering, filters)
+        get = events.log_getter(self.w3, READING_ACCEPTED, self.located.metering, filters)
         found, _ = events.scan(
             get, 0, self.block, lambda e: self._is_metering(str(e["address"])), ALL
         )

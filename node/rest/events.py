@@ -2,16 +2,27 @@
 the ledger refuses a range as too large, a time -> block search, and the latest event.
 
 Block timestamps never decrease, so the first block at or after a time is found by bisection.
+
+Logs are decoded straight from their ABI with eth_abi: the events read here carry only static
+types, and web3's contract-event layer, which normalises every value through several generic
+layers, takes about 7 times as long per log (docs/audit.md). A decoded log carries the
+EventData fields callers read: event, args, address, blockNumber, blockHash, logIndex,
+transactionHash, transactionIndex.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from functools import lru_cache
+from typing import Any, cast
 
+from eth_abi.abi import decode, encode
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
+from hexbytes import HexBytes
 from web3 import Web3
 from web3.exceptions import Web3RPCError
-from web3.types import EventData
+from web3.types import EventData, FilterParams, LogReceipt
 
 # Blocks per get_logs query; halved (down to one block) when the ledger refuses a range.
 WINDOW_BLOCKS = 50_000
@@ -21,6 +32,100 @@ LATEST_SEARCH_BLOCKS = 2_000_000
 TOPICS_PER_QUERY = 100
 
 Getter = Callable[[int, int], Sequence[EventData]]
+
+# A history names few distinct addresses; checksumming (a keccak each) is the next cost.
+_checksum = lru_cache(maxsize=4096)(to_checksum_address)
+
+
+class LogDecoder:
+    """Decoder of event `event` of a contract ABI `abi`."""
+
+    def __init__(self, abi: Sequence[Mapping[str, Any]], event: str) -> None:
+        (item,) = [e for e in abi if e["type"] == "event" and e.get("name") == event]
+        inputs = item["inputs"]
+        self.event = event
+        self.types = {str(i["name"]): str(i["type"]) for i in inputs}
+        self.indexed = [str(i["name"]) for i in inputs if i["indexed"]]
+        self.data = [str(i["name"]) for i in inputs if not i["indexed"]]
+        signature = f"{event}({','.join(str(i['type']) for i in inputs)})"
+        self.topic0 = HexBytes(keccak(text=signature))
+
+    def _topic(self, name: str, value: Any) -> HexBytes:
+        return HexBytes(encode([self.types[name]], [value]))
+
+    def topics(self, filters: Mapping[str, Any]) -> list[Any]:
+        """eth_getLogs topics matching `filters` (indexed argument name -> value, or a list
+        of values any of which matches)."""
+        unknown = set(filters) - set(self.indexed)
+        if unknown:
+            raise ValueError(f"{self.event} has no indexed argument(s) {sorted(unknown)}")
+        out: list[Any] = [self.topic0]
+        for name in self.indexed:
+            value = filters.get(name)
+            if value is None:
+                out.append(None)
+            elif isinstance(value, list | tuple):
+                out.append([self._topic(name, v) for v in value])
+            else:
+                out.append(self._topic(name, value))
+        while out[-1] is None:
+            out.pop()
+        return out
+
+    def _value(self, name: str, value: Any) -> Any:
+        return _checksum(value) if self.types[name] == "address" else value
+
+    def decode(self, log: LogReceipt) -> EventData | None:
+        """The decoded log, or None if it is not this event (another signature or layout)."""
+        topics = log["topics"]
+        if not topics or HexBytes(topics[0]) != self.topic0 or len(topics) != 1 + len(self.indexed):
+            return None
+        args: dict[str, Any] = {}
+        for name, topic in zip(self.indexed, topics[1:], strict=True):
+            (value,) = decode([self.types[name]], bytes(topic))
+            args[name] = self._value(name, value)
+        try:
+            values = decode([self.types[n] for n in self.data], bytes(log["data"]))
+        except Exception:  # data of another layout under the same signature hash
+            return None
+        for name, value in zip(self.data, values, strict=True):
+            args[name] = self._value(name, value)
+        return cast(
+            EventData,
+            {
+                "event": self.event,
+                "args": args,
+                "address": _checksum(log["address"]),
+                "blockNumber": int(log["blockNumber"]),
+                "blockHash": log["blockHash"],
+                "logIndex": int(log["logIndex"]),
+                "transactionHash": log["transactionHash"],
+                "transactionIndex": int(log["transactionIndex"]),
+            },
+        )
+
+
+def _hex(topic: Any) -> Any:
+    if isinstance(topic, list):
+        return [_hex(t) for t in topic]
+    return None if topic is None else HexBytes(topic).to_0x_hex()
+
+
+def log_getter(
+    w3: Web3, decoder: LogDecoder, address: str | None, filters: Mapping[str, Any]
+) -> Getter:
+    """A (from_block, to_block) -> decoded logs function; `address` None: any emitter."""
+    # As 0x-hex strings: the embedded ledger takes the params as they are, not as JSON.
+    topics = [_hex(t) for t in decoder.topics(filters)]
+
+    def get(from_block: int, to_block: int) -> Sequence[EventData]:
+        params: FilterParams = {"fromBlock": from_block, "toBlock": to_block, "topics": topics}
+        if address is not None:
+            params["address"] = to_checksum_address(address)
+        decoded = (decoder.decode(log) for log in w3.eth.get_logs(params))
+        return [e for e in decoded if e is not None]
+
+    return get
 
 
 def first_block_at(w3: Web3, ts: int) -> int:
@@ -90,17 +195,9 @@ def latest(get: Getter, head: int) -> EventData | None:
     return None
 
 
-def getter(contract: Any, event: str, filters: dict[str, Any] | None = None) -> Getter:
+def getter(contract: Any, event: str, filters: Mapping[str, Any] | None = None) -> Getter:
     """A (from_block, to_block) -> logs function for `event` of a web3 contract."""
-    bound = getattr(contract.events, event)()
-
-    def get(from_block: int, to_block: int) -> Sequence[EventData]:
-        logs: Sequence[EventData] = bound.get_logs(
-            from_block=from_block, to_block=to_block, argument_filters=filters or {}
-        )
-        return logs
-
-    return get
+    return log_getter(contract.w3, LogDecoder(contract.abi, event), contract.address, filters or {})
 
 
 def by_values(

@@ -22,9 +22,10 @@ from contracts.typed import MeterReading, domain_separator, sign_reading
 from node import audit_format, cli_audit
 from node.accounting import Accumulators, BoundKind, ContractTerms, account, status
 from node.audit_chain import ChainReader
-from node.audit_logs import LogDecoder
 from node.cli import build_parser
 from node.experiments import day_readings, fedmgdt_terms
+from node.rest.audit_view import terms_out
+from node.rest.events import LogDecoder
 from sim.fedmgdt import FEDMGDT_CAPS_W, simulate_mg1_day
 from tests.node.rest.inprocess import InProcessNode
 
@@ -350,7 +351,7 @@ def test_terms_are_written_as_formulas_and_clock_times(
     )
     assert audit_format.bound_text(terms) == bound
     assert audit_format.window_text(terms) == window_text
-    assert audit_format.terms_out(terms).kind == kind.name.lower()
+    assert terms_out(terms).kind == kind.name.lower()
 
 
 def test_exact_decimals() -> None:
@@ -363,7 +364,7 @@ def test_exact_decimals() -> None:
 
 
 def test_log_decoder_agrees_with_web3_and_skips_other_layouts() -> None:
-    decoder = LogDecoder("Metering", "ReadingAccepted")
+    decoder = LogDecoder(load_artifact("Metering").abi, "ReadingAccepted")
     participant = to_checksum_address("0x" + "ab" * 20)
     log: Any = {
         "address": to_checksum_address("0x" + "cd" * 20),
@@ -390,5 +391,8 @@ def test_log_decoder_agrees_with_web3_and_skips_other_layouts() -> None:
     assert decoder.decode({**log, "topics": log["topics"][:1]}) is None
     assert decoder.decode({**log, "data": HexBytes(b"\x00" * 31)}) is None
     assert decoder.topics({"participant": participant})[1] == log["topics"][1]
+    other = to_checksum_address("0x" + "ef" * 20)
+    either = decoder.topics({"participant": [participant, other]})[1]
+    assert either == [log["topics"][1], HexBytes(encode(["address"], [other]))]
     with pytest.raises(ValueError, match=r"no indexed argument\(s\) \['seq'\]"):
         decoder.topics({"seq": 3})
