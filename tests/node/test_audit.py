@@ -8,7 +8,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import pytest
@@ -352,6 +352,8 @@ def test_terms_are_written_as_formulas_and_clock_times(
     assert audit_format.bound_text(terms) == bound
     assert audit_format.window_text(terms) == window_text
     assert terms_out(terms).kind == kind.name.lower()
+    # TermsOut is the API's copy of ContractTerms: a field added to one must reach the other.
+    assert list(terms_out(terms).model_dump()) == [f.name for f in fields(ContractTerms)]
 
 
 def test_exact_decimals() -> None:

@@ -291,3 +291,11 @@ def test_layers_report_the_last_clearing_and_the_live_rules(flow: Flow) -> None:
     assert market["last_volume_wh"] == SELL_WH
     network = layers["L2"]["state"]
     assert (network["last_seq"], network["last_reading_end_ts"]) == (2, flow.start_ts + 1800)
+
+
+def test_a_voided_interval_reads_as_voided(fresh_node: InProcessNode) -> None:
+    # Its own node: voiding emits IntervalCleared, which the layer table would report.
+    fresh_node.send("operator", fresh_node.contract("Market").functions.voidInterval(1))
+    got = fresh_node.get("/v1/market/intervals/1").json()
+    assert (got["phase"], got["cleared"], got["voided"]) == ("cleared", True, True)
+    assert fresh_node.get("/v1/market/intervals/2").json()["voided"] is False
