@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 from market.orders import Order, Side
 from market.witness import witness_for
-from node.accounting import WAD, BoundKind, ContractTerms
 from node.agents.ledger_client import LedgerClient
 from node.agents.market_clock import MarketClock
+from node.experiments import cap_terms
 from node.ledger.stack import TOKEN_UNITS
 from sim.scenario import CapContract
 
@@ -33,23 +33,6 @@ class Member:
     microgrid: str
     participant: str
     meter: str
-
-
-def cap_terms(contract: CapContract, participant: str, operator: str, day_ts: int) -> ContractTerms:
-    """The on-chain terms of a scenario cap for the day starting at `day_ts` [unix s]."""
-    return ContractTerms(
-        importer=participant,
-        kind=BoundKind.UPPER,
-        window_start_s=contract.window_start_s,
-        window_end_s=contract.window_end_s,
-        counterparty=operator,
-        valid_from_ts=day_ts,
-        valid_to_ts=day_ts + 86_400,
-        lower_w=0,
-        upper_w=round(contract.cap_w),
-        lambda_units_per_kwh=round(contract.lambda_per_kwh * TOKEN_UNITS),
-        beta_wad_per_kwh=round(contract.beta_per_kwh * WAD),
-    )
 
 
 class OperatorAgent:
