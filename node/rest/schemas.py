@@ -13,8 +13,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, Strict
 
-UINT40_LIMIT = 2**40
-UINT64_LIMIT = 2**64
+from market.orders import UINT40_LIMIT, UINT64_LIMIT
+
 UINT256_LIMIT = 2**256
 ADDRESS_PATTERN = r"^0x[0-9a-fA-F]{40}$"
 

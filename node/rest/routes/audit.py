@@ -13,10 +13,10 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.exceptions import RequestValidationError
 from web3 import Web3
 
+from market.orders import UINT64_LIMIT
 from node.rest.deps import Context
 from node.rest.schemas import (
     ADDRESS_PATTERN,
-    UINT64_LIMIT,
     ErrorOut,
     ReadingsOut,
     TrustOut,

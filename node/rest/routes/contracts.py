@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
+from market.orders import UINT64_LIMIT
 from node.rest.deps import Context
 from node.rest.schemas import UINT256_LIMIT, ContractOut, ContractsPage, ErrorOut
 
@@ -17,7 +18,7 @@ MAX_PAGE = 500
 @router.get("", responses={422: {"model": ErrorOut}})
 def list_contracts(
     context: Context,
-    offset: Annotated[int, Query(ge=0, lt=2**64)] = 0,
+    offset: Annotated[int, Query(ge=0, lt=UINT64_LIMIT)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> ContractsPage:
     """Import-cap contracts with their terms and status as on-chain, by id."""
