@@ -15,7 +15,7 @@ from typing import Any
 
 import requests
 from eth_account.signers.local import LocalAccount
-from web3 import HTTPProvider, Web3
+from web3 import Web3
 from web3.middleware import ExtraDataToPOAMiddleware, SignAndSendRawMiddlewareBuilder
 
 from node.config import NodeConfig
@@ -27,6 +27,7 @@ from node.ledger.embedded.chain import EmbeddedChain
 from node.ledger.embedded.genesis import ROLE_FUND_WEI, GenesisConfig
 from node.ledger.embedded.provider import BlockProducer, EmbeddedProvider
 from node.ledger.embedded.rpc import JsonRpc
+from node.ledger.http import rpc_web3
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +140,7 @@ def _external(rpc_url: str, accounts: dict[str, LocalAccount]) -> NodeService:
         )
         return reply.content or None
 
-    w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": 60}))
+    w3 = rpc_web3(rpc_url)  # PoA networks (Energy Web Chain's Aura) have long extraData
     try:
         chain_id = w3.eth.chain_id
     except Exception as exc:

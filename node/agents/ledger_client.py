@@ -13,24 +13,16 @@ from typing import Any, cast
 
 from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
-from web3 import HTTPProvider, Web3
 from web3.exceptions import TransactionNotFound
-from web3.middleware import ExtraDataToPOAMiddleware
 
 from node.errors import LedgerError
 from node.ledger.deploy import Deployment
+from node.ledger.http import rpc_web3
 
 log = logging.getLogger(__name__)
 
 MAX_FEE_WEI = 100 * 10**9
 PRIORITY_FEE_WEI = 10**9
-
-
-def rpc_web3(rpc_url: str, timeout_s: float = 60) -> Web3:
-    """web3 over HTTP to a node's /rpc (Aura blocks carry a 73-byte extraData)."""
-    w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": timeout_s}))
-    w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
-    return w3
 
 
 class LedgerClient:

@@ -31,10 +31,11 @@ from web3 import Web3
 
 from contracts.typed import MeterReading, domain_separator, sign_reading
 from node import testnet
-from node.agents.ledger_client import LedgerClient, rpc_web3
+from node.agents.ledger_client import LedgerClient
 from node.agents.operator import Member, OperatorAgent
 from node.keys import PASSPHRASE_ENV, load_or_create
 from node.ledger.deploy import Deployment
+from node.ledger.http import rpc_web3
 
 Progress = Callable[[str], None]
 READINGS_PER_BATCH = 60

@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 from node import testnet
-from node.agents.ledger_client import rpc_web3
 from node.demo_testnet import run
 from node.keys import PASSPHRASE_ENV
 from node.ledger.deploy import Deployment
+from node.ledger.http import rpc_web3
 from tests.node.nodeproc import PASSPHRASE
 
 

@@ -12,10 +12,10 @@ from typing import Any
 import requests
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
-from web3.middleware import ExtraDataToPOAMiddleware
 
 from node import testnet
 from node.keys import PASSPHRASE_ENV, load_or_create
+from node.ledger.http import rpc_web3
 from node.rest.auth import load_or_create_api_key
 from node.testnet import NodeEntry
 from tests.node.nodeproc import PASSPHRASE  # one passphrase for every test in a worker
@@ -60,9 +60,7 @@ class LocalTestnet:
         return testnet.health(self.entry(name), timeout_s=3.0) or {}
 
     def w3(self, name: str) -> Web3:
-        w3 = Web3(Web3.HTTPProvider(f"{self.entry(name).url}/rpc", request_kwargs={"timeout": 10}))
-        w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
-        return w3
+        return rpc_web3(f"{self.entry(name).url}/rpc", timeout_s=10)
 
     def account(self, name: str, role: str = "treasury") -> LocalAccount:
         return load_or_create(self.data_dir / name / "keystore")[role]
