@@ -10,14 +10,27 @@ then bent: v, r and s at and around their limits, short and long input, too litt
 from __future__ import annotations
 
 from eth import constants
+from eth.vm.forks.cancun.computation import CancunComputation
+from eth.vm.forks.cancun.transactions import CancunTransactionBuilder
 from eth_keys.datatypes import PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.node.test_fastvm_diff import _asm, _push, assert_same
+from node.ledger.embedded.fastvm import GridledgerComputation
+from tests.node.test_fastvm_diff import (
+    _CHAIN,
+    CALLEE,
+    CONTRACT,
+    ECRECOVER,
+    _asm,
+    _push,
+    assert_same,
+    compile_threshold,
+)
 
 STATICCALL, CALL, CALLCODE, DELEGATECALL = 0xFA, 0xF1, 0xF2, 0xF4
 N = constants.SECPK1_N
+TX_KEY = PrivateKey(b"\x42" * 32)
 
 
 def _caller(op: int, precompile: int, gas: int, value: int = 0) -> bytes:
@@ -86,3 +99,54 @@ def test_every_precompile_with_value_without_and_out_of_gas() -> None:
                     assert_same(_caller(op, precompile, gas, value), gas=500_000, calldata=data)
                 except AssertionError as exc:
                     raise AssertionError(f"precompile {precompile} op {op:#x}: {exc}") from exc
+
+
+def _call_and_pop(op: int, precompile: int, gas: int) -> bytes:
+    """Calldata -> memory 0, `op` to `precompile` with `gas`, output to 0x400, result popped."""
+    return _asm(
+        0x36, 0x5F, 0x5F, 0x37, _push(64), _push(0x400), 0x36, 0x5F, _push(precompile),
+        _push(gas), op, 0x50,
+    )  # fmt: skip
+
+
+def _tx_outcome(
+    computation_class: type[CancunComputation], code: bytes, callee_code: bytes, one: str
+) -> tuple[bool, int, bytes]:
+    """A whole transaction (EIP-161 clearing included) calling `code` at CONTRACT, with the
+    ecrecover account 0x01 `one` ("absent", "empty": existing and empty, "funded") before it;
+    (success, gas used, state root after the transaction)."""
+    state = _CHAIN.get_vm().state
+    state.set_code(CONTRACT, code)
+    state.set_code(CALLEE, callee_code)
+    if one == "empty":
+        state.touch_account(ECRECOVER)
+    elif one == "funded":
+        state.set_balance(ECRECOVER, 1)
+    state.persist()
+    assert state.account_exists(ECRECOVER) is (one != "absent")
+    tx = CancunTransactionBuilder.new_unsigned_dynamic_fee_transaction(
+        chain_id=1337, nonce=0, max_priority_fee_per_gas=0, max_fee_per_gas=10**10,
+        gas=1_000_000, to=CONTRACT, value=0, data=bytes(range(128)), access_list=(),
+    ).as_signed_transaction(TX_KEY)  # fmt: skip
+    state.set_balance(TX_KEY.public_key.to_canonical_address(), 10**18)
+    state.computation_class = computation_class  # type: ignore[misc]
+    computation = state.apply_transaction(tx)
+    return computation.is_success, computation.get_gas_used(), state.make_state_root()
+
+
+def test_ecrecover_touch_at_transaction_end() -> None:
+    """py-evm touches 0x01 in every successful call and clears it at the end of the
+    transaction if empty; the compiled STATICCALL's single touch and record must leave the
+    same state with 0x01 absent, existing empty or funded, and a reverted frame between."""
+    twice = _call_and_pop(STATICCALL, 1, 100_000) * 2
+    reverting_callee = _call_and_pop(STATICCALL, 1, 100_000) + _asm(0x5F, 0x5F, 0xFD)
+    callee = _push(int.from_bytes(CALLEE, "big"))
+    call_callee = _asm(0x5F, 0x5F, 0x5F, 0x5F, 0x5F, callee, 0x5A, 0xF1, 0x50)  # CALL, POP
+    for code in (twice + call_callee + twice, call_callee + twice, call_callee):
+        for one in ("absent", "empty", "funded"):
+            stock = _tx_outcome(CancunComputation, code, reverting_callee, one)
+            assert stock[0]
+            for threshold in (0, 2):
+                with compile_threshold(threshold):
+                    fast = _tx_outcome(GridledgerComputation, code, reverting_callee, one)
+                assert fast == stock, f"0x01 {one}, threshold {threshold}: {code.hex()}"

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth.vm import opcode_values as ov
+from eth.vm.forks.berlin.logic import StaticCallEIP2929
 from eth.vm.logic import (
     arithmetic,
     comparison,
@@ -25,6 +26,8 @@ from eth.vm.logic import (
     stack,
     swap,
 )
+
+from node.ledger.embedded.fastvm_precompiles import StaticCallIntoEcrecover
 
 UINT_256_MAX = 2**256 - 1
 UINT_256_CEILING = 2**256
@@ -218,4 +221,9 @@ def op_table(opcodes: Mapping[int, Any]) -> OpTable:
         else:
             continue
         gas[value] = cost
-    return OpTable(frozenset(inline), called, gas, dict(opcodes))
+    objects = dict(opcodes)
+    staticcall = objects.get(ov.STATICCALL)
+    if staticcall is not None and type(staticcall).__bases__ == (StaticCallEIP2929,):
+        # Cancun's STATICCALL exactly (a later fork's subclass keeps py-evm's object).
+        objects[ov.STATICCALL] = StaticCallIntoEcrecover(staticcall)
+    return OpTable(frozenset(inline), called, gas, objects)

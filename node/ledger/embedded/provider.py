@@ -40,7 +40,9 @@ class EmbeddedProvider(BaseProvider):
 
 class BlockProducer:
     """Seals a block whenever transactions wait: after `coalesce_s` to gather a batch, and at
-    most one block per `min_period_s` [s]. Stops when `stop()` is called."""
+    most one block per `min_period_s` [s], counted from one block's start to the next (a block
+    that took longer to build than the period is followed at once, after `coalesce_s`). Stops
+    when `stop()` is called."""
 
     def __init__(self, chain: EmbeddedChain, min_period_s: float = 0.2, coalesce_s: float = 0.02):
         self.chain = chain
@@ -70,10 +72,10 @@ class BlockProducer:
             wait_s = max(self.coalesce_s, self.min_period_s - (time.monotonic() - last))
             if self._stop.wait(wait_s):
                 return
+            last = time.monotonic()
             try:
                 self.chain.produce_block()
             except Exception as exc:  # keep serving; the error is logged and kept
                 self.last_error = exc
                 log.exception("block production failed")
                 self._stop.wait(1.0)
-            last = time.monotonic()
