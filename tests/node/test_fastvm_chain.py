@@ -3,8 +3,9 @@
 The contract stack is deployed and wired, participants admitted, signed meter readings
 relayed in batches of 60 (the benchmark's workload) and tokens transferred on an embedded
 chain; every block is then replayed, with the same transactions and timestamps, on a second
-chain whose computations are py-evm's CancunComputation. Equal block hashes mean equal state
-roots, receipts (status, gas used, logs) and bloom filters.
+chain whose computations are py-evm's CancunComputation and whose receipts are py-evm's
+(not fastreceipt's). Equal block hashes mean equal state roots, receipts (status, gas used,
+logs) and bloom filters.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from eth.vm.forks.cancun import CancunVM
 from eth.vm.forks.cancun.computation import CancunComputation
 from eth_account import Account
 
 from contracts.typed import MeterReading, domain_separator, sign_reading
 from node.ledger.deploy import MarketTiming, RegulationRules, Roles, deploy_stack
 from node.ledger.embedded import fastvm
+from node.ledger.embedded.aura import GridledgerVM
 from node.ledger.embedded.chain import EmbeddedChain
 from tests.contracts.engine_embedded import FUNDER, EmbeddedEngine
 
@@ -72,6 +75,8 @@ def test_blocks_equal_stock_py_evm(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         head = fast.head_header().block_number
         blocks = [fast.block_by_number(n) for n in range(1, head + 1)]
         monkeypatch.setattr(fastvm.GridledgerState, "computation_class", CancunComputation)
+        # ... and py-evm's own receipts (bloom and RLP), not fastreceipt's
+        monkeypatch.setattr(GridledgerVM, "make_receipt", CancunVM.make_receipt)
         stock = EmbeddedChain(tmp_path, engine.chain.genesis)
         try:
             for block in blocks:
