@@ -136,6 +136,7 @@ class EmbeddedChain:
         """Check and pool a signed raw transaction; return its hash once it is on disk.
         A transaction new to the pool is handed to `tx_listeners` (gossip) if `announce`."""
         tx = self._decode(raw)
+        self._check_signature(tx)  # outside the lock: the recovery need not stop block building
         with self.lock:
             if tx.hash in self.pool:
                 return bytes(tx.hash)
@@ -149,12 +150,20 @@ class EmbeddedChain:
                 listener(raw)
         return bytes(tx.hash)
 
-    def _admit(self, tx: SignedTransactionAPI) -> None:
+    @staticmethod
+    def _check_signature(tx: SignedTransactionAPI) -> None:
+        """py-evm's checks of the fields and the signature; the sender is recovered (and
+        kept by the transaction)."""
         try:
             tx.validate()
-            sender = tx.sender
+            _ = tx.sender
         except Exception as exc:
             raise TransactionRejectedError(f"invalid transaction: {exc}") from exc
+
+    def _admit(self, tx: SignedTransactionAPI) -> None:
+        """Pool rules for a transaction whose signature was checked: chain id, pool size,
+        nonce, gas limit, fee, funds."""
+        sender = tx.sender
         if tx.chain_id is not None and tx.chain_id != self.genesis.chain_id:
             raise TransactionRejectedError(
                 f"chain id {tx.chain_id} does not match this chain's {self.genesis.chain_id}"
@@ -198,7 +207,7 @@ class EmbeddedChain:
             try:
                 vm, built = self._build(self.chain.header)
                 vm.validate_block(built.block)
-                self.chain.persist_block(built.block)
+                self._persist(built.block)
             except Exception:
                 self.store.discard_pending()
                 raise
@@ -217,11 +226,16 @@ class EmbeddedChain:
                 block = built.block
                 sealed = block.copy(header=block.header.copy(extra_data=seal(block.header, key)))
                 check_seal(sealed.header, head, aura)
-                self.chain.persist_block(sealed)
+                self._persist(sealed)
             except Exception:
                 self.store.discard_pending()
                 raise
             return self._committed(sealed, built.receipts, built.dropped)
+
+    def _persist(self, block: BlockAPI) -> None:
+        """py-evm's Chain.persist_block without reading the new canonical blocks back."""
+        self.chain.validate_block(block)
+        self.chain.chaindb.persist_block(block)
 
     def _build(self, base: BlockHeaderAPI) -> tuple[Any, _Built]:
         """The VM of `base` and the block on it with the pooled transactions that fit and

@@ -134,20 +134,25 @@ class StaticCallIntoEcrecover:
         state = c.state
         # From here on py-evm's order: the opcode's gas, the pops, both memory extensions,
         # the input read, the account load, the 63/64 child gas.
-        c.consume_gas(self.gas_cost, self.mnemonic)
+        meter = c._gas_meter
+        meter.consume_gas(self.gas_cost, self.mnemonic)
         del values[-6:]
-        c.extend_memory(in_start, in_size)
-        c.extend_memory(out_start, out_size)
-        call_data = c._memory.read_bytes(in_start, in_size)
+        mem = c._memory._bytes  # its length is a multiple of 32: reaching it costs nothing
+        if in_size and in_start + in_size > len(mem):
+            c.extend_memory(in_start, in_size)
+        if out_size and out_start + out_size > len(mem):
+            c.extend_memory(out_start, out_size)
+        mem = c._memory._bytes  # an extension may have replaced the buffer
+        call_data = bytes(mem[in_start : in_start + in_size])
         if state.is_address_warm(ECRECOVER_ADDRESS):
             load_gas = berlin_constants.WARM_STORAGE_READ_COST
         else:
             state.mark_address_warm(ECRECOVER_ADDRESS)
             load_gas = berlin_constants.COLD_ACCOUNT_ACCESS_COST
-        c.consume_gas(load_gas, self.mnemonic)
-        remaining = c._gas_meter.gas_remaining
+        meter.consume_gas(load_gas, self.mnemonic)
+        remaining = meter.gas_remaining
         child_gas = min(gas, remaining - remaining // 64)
-        c.consume_gas(child_gas, self.mnemonic)
+        meter.consume_gas(child_gas, self.mnemonic)
         if child_gas < constants.GAS_ECRECOVER:
             # The precompile runs out of gas: the child's gas is burnt, no output, no touch.
             c.return_data = b""
@@ -166,8 +171,8 @@ class StaticCallIntoEcrecover:
         values.append(1)
         size = min(out_size, len(output))
         if size:
-            c._memory.write(out_start, size, output[:size])
-        c._gas_meter.return_gas(child_gas - constants.GAS_ECRECOVER)
+            mem[out_start : out_start + size] = output[:size]
+        meter.return_gas(child_gas - constants.GAS_ECRECOVER)
         return None
 
 
