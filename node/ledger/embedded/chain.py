@@ -28,7 +28,7 @@ from eth_utils.crypto import keccak
 from eth_utils.exceptions import ValidationError
 
 from node.errors import LedgerError
-from node.ledger.embedded import fasttrie
+from node.ledger.embedded import fasttrie, txsender
 from node.ledger.embedded.aura import Aura, GridledgerVM, check_seal, finalized_number, seal
 from node.ledger.embedded.genesis import GenesisConfig
 from node.ledger.embedded.genesis_build import create_genesis
@@ -156,6 +156,7 @@ class EmbeddedChain:
         kept by the transaction)."""
         try:
             tx.validate()
+            txsender.cache_sender(tx)
             _ = tx.sender
         except Exception as exc:
             raise TransactionRejectedError(f"invalid transaction: {exc}") from exc
