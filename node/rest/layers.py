@@ -103,13 +103,20 @@ class LayerTable:
         market = self.chain.contract("Market")
         head = int(self.chain.w3.eth.block_number)
         last = events.latest(events.getter(market, "IntervalCleared"), head)
+        last_interval = int(last["args"]["interval"]) if last else None
+        # voidInterval also emits IntervalCleared(interval, 0, 0): a voided interval has no price.
+        voided = last_interval is not None and bool(
+            events.by_values(market, "IntervalVoided", "interval", [last_interval], head)
+        )
+        priced = last if last is not None and not voided else None
         grid = self.chain.grid()
         open_interval = self.desk.default_interval()
         phase = PHASES[int(self.chain.call(market.functions.phaseOf(open_interval)))]
         return {
-            "last_cleared_interval": int(last["args"]["interval"]) if last else None,
-            "last_price_per_kwh": int(last["args"]["priceUnitsPerKwh"]) if last else None,
-            "last_volume_wh": int(last["args"]["volumeWh"]) if last else None,
+            "last_cleared_interval": last_interval,
+            "last_interval_voided": voided,
+            "last_price_per_kwh": int(priced["args"]["priceUnitsPerKwh"]) if priced else None,
+            "last_volume_wh": int(priced["args"]["volumeWh"]) if priced else None,
             "next_open_interval": open_interval,
             "next_open_interval_phase": str(phase),
             "interval_length_s": grid.interval_length_s,

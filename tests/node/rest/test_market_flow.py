@@ -289,6 +289,7 @@ def test_layers_report_the_last_clearing_and_the_live_rules(flow: Flow) -> None:
         PRICE,
     )
     assert market["last_volume_wh"] == SELL_WH
+    assert market["last_interval_voided"] is False
     network = layers["L2"]["state"]
     assert (network["last_seq"], network["last_reading_end_ts"]) == (2, flow.start_ts + 1800)
 
@@ -299,3 +300,7 @@ def test_a_voided_interval_reads_as_voided(fresh_node: InProcessNode) -> None:
     got = fresh_node.get("/v1/market/intervals/1").json()
     assert (got["phase"], got["cleared"], got["voided"]) == ("cleared", True, True)
     assert fresh_node.get("/v1/market/intervals/2").json()["voided"] is False
+    layers = {row["layer"]: row for row in fresh_node.get("/v1/layers").json()["layers"]}
+    market = layers["L4"]["state"]
+    assert (market["last_cleared_interval"], market["last_interval_voided"]) == (1, True)
+    assert (market["last_price_per_kwh"], market["last_volume_wh"]) == (None, None)
