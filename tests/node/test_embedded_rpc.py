@@ -128,3 +128,54 @@ def test_estimate_gas_of_an_empty_creation_and_too_little_gas(rpc: JsonRpc) -> N
     response = ask(rpc, "eth_call", {"to": RICH.address, "gas": "0x1"}, "latest")
     assert error_code(response) == -32000
     assert "invalid transaction" in response["error"]["message"]
+
+
+LOGGER_RUNTIME = bytes.fromhex("365f5f37365fa033365fa100")  # LOG0(calldata), LOG1(calldata, caller)
+LOGGER_INIT = b"\x6b" + LOGGER_RUNTIME + bytes.fromhex("5f52600c6014f3")
+
+
+def _raw(nonce: int, to: str | None, data: bytes = b"", value: int = 0) -> str:
+    tx: dict[str, Any] = {
+        "nonce": nonce, "gas": 200_000, "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 1,
+        "chainId": 31_337, "value": value, "data": data, "type": 2,
+    }  # fmt: skip
+    if to is not None:
+        tx["to"] = to
+    return "0x" + RICH.sign_transaction(tx).raw_transaction.hex()
+
+
+def test_receipts_of_a_block_with_several_transactions(rpc: JsonRpc) -> None:
+    """Each receipt of a 4-transaction block (logs in the 1st, 3rd, 4th) has its own gas,
+    block-wide log indexes and the block's hash, as read from the whole block."""
+    chain = rpc.chain
+    created = ask(rpc, "eth_sendRawTransaction", _raw(0, None, LOGGER_INIT))["result"]
+    chain.produce_block()
+    logger = ask(rpc, "eth_getTransactionReceipt", created)["result"]["contractAddress"]
+    sent = [
+        ask(rpc, "eth_sendRawTransaction", raw)["result"]
+        for raw in (
+            _raw(1, logger, b"\x01" * 5),
+            _raw(2, "0x" + "42" * 20, value=7),
+            _raw(3, logger, b"\x02" * 40),
+            _raw(4, logger, b""),
+        )
+    ]
+    mined = chain.produce_block()
+    assert mined is not None and len(mined.block.transactions) == 4
+    receipts = chain.receipts_of(mined.block)
+    log_index = 0
+    for index, tx_hash in enumerate(sent):
+        got = ask(rpc, "eth_getTransactionReceipt", tx_hash)["result"]
+        previous = receipts[index - 1].gas_used if index else 0
+        assert got["transactionIndex"] == hex(index)
+        assert got["blockHash"] == "0x" + mined.block.hash.hex()
+        assert got["cumulativeGasUsed"] == hex(receipts[index].gas_used)
+        assert got["gasUsed"] == hex(receipts[index].gas_used - previous)
+        logs = receipts[index].logs
+        assert [int(log["logIndex"], 16) for log in got["logs"]] == list(
+            range(log_index, log_index + len(logs))
+        )
+        assert [bytes.fromhex(log["data"][2:]) for log in got["logs"]] == [x.data for x in logs]
+        assert all(log["transactionHash"] == tx_hash for log in got["logs"])
+        log_index += len(logs)
+    assert log_index == 6

@@ -401,6 +401,22 @@ class EmbeddedChain:
         with self.lock:
             return tuple(block.get_receipts(self.chain.chaindb))
 
+    def mined_receipt(self, number: int, index: int) -> MinedReceipt:
+        """Transaction `index` of canonical block `number` with its receipt, without loading
+        the rest of the block: one transaction and one or two receipts from the block's tries,
+        its logs from the log index."""
+        with self.lock:
+            header = self.header_by_number(number)
+            vm_class = self.chain.get_vm_class(header)
+            db = self.chain.chaindb
+            at = BlockNumber(number)
+            tx = db.get_transaction_by_index(at, index, vm_class.get_transaction_builder())
+            receipts = vm_class.get_receipt_builder()
+            receipt = db.get_receipt_by_index(at, index, receipts)
+            previous = db.get_receipt_by_index(at, index - 1, receipts).gas_used if index else 0
+            logs = self.store.logs_of_transaction(number, index)
+        return MinedReceipt(header, tx, index, receipt, receipt.gas_used - previous, logs)
+
     def transaction_location(self, tx_hash: bytes) -> tuple[int, int] | None:
         """(block number, index) of a mined transaction, from py-evm's hash index."""
         with self.lock:
@@ -465,6 +481,18 @@ class EmbeddedChain:
 
 
 Txs = list[SignedTransactionAPI]
+
+
+@dataclass(frozen=True, slots=True)
+class MinedReceipt:
+    """A mined transaction's receipt with what eth_getTransactionReceipt reports beside it."""
+
+    header: BlockHeaderAPI
+    tx: SignedTransactionAPI
+    index: int
+    receipt: ReceiptAPI
+    gas_used: int  # by this transaction alone [gas]
+    logs: list[LogRow]
 
 
 def _apply_valid(

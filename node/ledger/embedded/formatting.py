@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import rlp
-from eth.abc import BlockAPI, ReceiptAPI, SignedTransactionAPI
+from eth.abc import BlockAPI, SignedTransactionAPI
 
-from node.ledger.embedded.chain import contract_address
+from node.ledger.embedded.chain import MinedReceipt, contract_address
 from node.ledger.embedded.params import checksum, hexb, hexq
 from node.ledger.embedded.store import LogRow
 
@@ -107,39 +107,21 @@ def log_json(row: LogRow) -> dict[str, Any]:
     }
 
 
-def receipt_json(block: BlockAPI, receipts: tuple[ReceiptAPI, ...], index: int) -> dict[str, Any]:
-    tx = block.transactions[index]
-    receipt = receipts[index]
-    previous = receipts[index - 1].gas_used if index else 0
-    first_log = sum(len(r.logs) for r in receipts[:index])
-    logs = [
-        log_json(
-            LogRow(
-                block.number,
-                first_log + k,
-                index,
-                tx.hash,
-                block.hash,
-                log.address,
-                tuple(t.to_bytes(32, "big") for t in log.topics),
-                log.data,
-            )
-        )
-        for k, log in enumerate(receipt.logs)
-    ]
+def receipt_json(mined: MinedReceipt) -> dict[str, Any]:
+    tx, receipt, header = mined.tx, mined.receipt, mined.header
     created = contract_address(tx.sender, tx.nonce) if not tx.to else None
     return {
         "transactionHash": hexb(tx.hash),
-        "transactionIndex": hexq(index),
-        "blockHash": hexb(block.hash),
-        "blockNumber": hexq(block.number),
+        "transactionIndex": hexq(mined.index),
+        "blockHash": hexb(header.hash),
+        "blockNumber": hexq(header.block_number),
         "from": checksum(tx.sender),
         "to": checksum(tx.to) if tx.to else None,
         "cumulativeGasUsed": hexq(receipt.gas_used),
-        "gasUsed": hexq(receipt.gas_used - previous),
-        "effectiveGasPrice": hexq(_effective_gas_price(tx, block.header.base_fee_per_gas or 0)),
+        "gasUsed": hexq(mined.gas_used),
+        "effectiveGasPrice": hexq(_effective_gas_price(tx, header.base_fee_per_gas or 0)),
         "contractAddress": checksum(created) if created else None,
-        "logs": logs,
+        "logs": [log_json(row) for row in mined.logs],
         "logsBloom": hexb(receipt.bloom.to_bytes(256, "big")),
         "status": hexq(1 if receipt.state_root == b"\x01" else 0),
         "type": hexq(tx.type_id or 0),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from eth_utils.address import to_checksum_address
@@ -70,7 +71,9 @@ def address(value: Any, name: str) -> bytes:
     return fixed(value, name, 20)
 
 
+@functools.lru_cache(maxsize=4096)
 def checksum(raw: bytes) -> str:
+    """EIP-55 form of a 20-byte address (cached: the same few addresses fill most replies)."""
     return str(to_checksum_address(raw))
 
 

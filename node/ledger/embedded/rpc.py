@@ -299,8 +299,7 @@ class JsonRpc:
         location = self.chain.transaction_location(tx_hash)
         if location is None:
             return None
-        block = self.chain.block_by_number(location[0])
-        return receipt_json(block, self.chain.receipts_of(block), location[1])
+        return receipt_json(self.chain.mined_receipt(*location))
 
     def _logs(self, params: list[Any]) -> Any:
         spec = p.arg(params, 0, "filter")

@@ -204,6 +204,15 @@ class ChainStore(BaseDB):
             rows = self._conn.execute(" ".join(sql), args).fetchall()
         return [_log_row(r) for r in rows]
 
+    def logs_of_transaction(self, block_number: int, tx_index: int) -> list[LogRow]:
+        """The logs of transaction `tx_index` of block `block_number`, in order."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT * FROM logs WHERE block_number = ? AND tx_index = ? ORDER BY log_index",
+                (block_number, tx_index),
+            ).fetchall()
+        return [_log_row(r) for r in rows]
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()
