@@ -28,7 +28,7 @@ from typing import Any, Protocol
 import rlp
 from eth.abc import BlockAPI, BlockHeaderAPI
 
-from node.consensus.clock import Clock
+from node.consensus.clock import Clock, WallClock
 from node.consensus.forkchoice import ChainScore, prefer
 from node.consensus.schedule import AuthoritySchedule
 from node.ledger.embedded.aura import Aura, GridledgerVM, SealError, check_seal, step_of
@@ -50,6 +50,12 @@ BLOCKS_PER_REQUEST = 128
 STATUS_PERIOD_S = 0.5
 REGOSSIP_PERIOD_S = 3.0
 REGOSSIP_MAX_TXS = 256
+BUILD_SHARE_OF_PERIOD = 0.5
+"""A proposer on the wall clock starts no transaction after this share of the period has gone
+into its block (the first excepted): the other replicas must re-execute the block, and the
+next proposer build its own, within the following slot. Measured on 1, 3 and 4 nodes sharing
+2 cores (BENCHMARKS.md, "Testnet"): 0.5 finalized more than no limit (blocks too long to
+re-execute in time) and than 0.3 (blocks too small)."""
 
 
 class Network(Protocol):
@@ -235,6 +241,13 @@ class Consensus:
             if not self.clock.wait_until(self.aura.slot_ts(step + 1), self._stop):
                 return
 
+    def _build_budget_s(self) -> float | None:
+        """Wall-clock seconds a block may take to build; none in simulation time (the
+        simulation waits for the block before moving on)."""
+        if isinstance(self.clock, WallClock):
+            return self.aura.period_s * BUILD_SHARE_OF_PERIOD
+        return None
+
     def seal_step(self, step: int) -> BlockAPI | None:
         """Seal and broadcast the block of `step` if this node is its proposer and the head
         is older; the block, or None."""
@@ -247,7 +260,9 @@ class Consensus:
             if step <= step_of(head) or aura.proposer(step) != self.address:
                 return None
             try:
-                mined = self.chain.produce_sealed_block(aura, step, self.key)
+                mined = self.chain.produce_sealed_block(
+                    aura, step, self.key, self._build_budget_s()
+                )
                 self._refresh_finality_set()
             except Exception:
                 log.exception("sealing block %d at step %d failed", number, step)

@@ -10,6 +10,7 @@ A pooled transaction that no longer applies when mined leaves the pool.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -214,16 +215,22 @@ class EmbeddedChain:
                 raise
             return self._committed(built.block, built.receipts, built.dropped)
 
-    def produce_sealed_block(self, aura: Aura, step: int, key: Any) -> MinedBlock:
+    def produce_sealed_block(
+        self, aura: Aura, step: int, key: Any, build_budget_s: float | None = None
+    ) -> MinedBlock:
         """Build, seal (as `key`, the proposer of `step`) and persist the block of `step`,
-        with the pooled transactions that fit and apply (possibly none)."""
+        with the pooled transactions that fit and apply (possibly none). With
+        `build_budget_s` [s], no transaction is started once that much time has gone into
+        the block (at least one is): the rest wait for the next block, so that a block can
+        be built, and re-executed by the other replicas, within its slot."""
         with self.lock:
             head = self.head_header()
             base = self.chain.create_header_from_parent(head).copy(
                 timestamp=aura.slot_ts(step), extra_data=step.to_bytes(8, "big")
             )
             try:
-                _, built = self._build(base)
+                deadline = None if build_budget_s is None else time.monotonic() + build_budget_s
+                _, built = self._build(base, deadline)
                 block = built.block
                 sealed = block.copy(header=block.header.copy(extra_data=seal(block.header, key)))
                 check_seal(sealed.header, head, aura)
@@ -238,14 +245,15 @@ class EmbeddedChain:
         self.chain.validate_block(block)
         self.chain.chaindb.persist_block(block)
 
-    def _build(self, base: BlockHeaderAPI) -> tuple[Any, _Built]:
+    def _build(self, base: BlockHeaderAPI, deadline: float | None = None) -> tuple[Any, _Built]:
         """The VM of `base` and the block on it with the pooled transactions that fit and
-        apply, not persisted. A pooled transaction that no longer applies (nonce or funds:
-        the pool does not reserve a sender's funds, and a reorg can change both) is in
-        `dropped`, to leave the pool with the mined ones."""
+        apply (none started after the monotonic `deadline`, if any, but the first), not
+        persisted. A pooled transaction that no longer applies (nonce or funds: the pool does
+        not reserve a sender's funds, and a reorg can change both) is in `dropped`, to leave
+        the pool with the mined ones."""
         vm = self.chain.get_vm(base)
         header, receipts, txs, invalid = _apply_valid(
-            vm, self._fitting(list(self.pool.values())), base
+            vm, self._fitting(list(self.pool.values())), base, deadline
         )
         filled = vm.set_block_transactions_and_withdrawals(vm.get_block(), header, txs, receipts)
         block = vm.finalize_block(vm.pack_block(filled)).block
@@ -496,16 +504,20 @@ class MinedReceipt:
 
 
 def _apply_valid(
-    vm: Any, txs: Sequence[SignedTransactionAPI], base: BlockHeaderAPI
+    vm: Any, txs: Sequence[SignedTransactionAPI], base: BlockHeaderAPI, deadline: float | None
 ) -> tuple[BlockHeaderAPI, list[ReceiptAPI], Txs, Txs]:
     """py-evm's apply_all_transactions, skipping transactions that fail validation (nonce,
-    funds, gas): (header, receipts, applied, invalid)."""
+    funds, gas) and starting none after the monotonic `deadline` but the first:
+    (header, receipts, applied, invalid). Stopping early keeps each sender's nonces in
+    order: what is left is a suffix of `txs`."""
     header = base
     receipts: list[ReceiptAPI] = []
     applied: Txs = []
     invalid: Txs = []
     bad_senders: set[bytes] = set()
     for tx in txs:
+        if deadline is not None and applied and time.monotonic() >= deadline:
+            break
         if tx.sender in bad_senders:  # a later nonce of a sender whose earlier one failed
             continue
         try:  # validation fails before the transaction changes any state
