@@ -76,21 +76,25 @@ def _run_cap(stack: Stack, p: Participant, cap_w: float) -> tuple[CapResult, Mg1
     return result, day
 
 
+# The demo's order book: (participant index, side, quantity [Wh], limit [token units/kWh]);
+# three sellers with PV surplus, three buyers.
+DEMO_BOOK: tuple[tuple[int, Side, int, int], ...] = (
+    (0, Side.SELL, 1_200, 90_000),
+    (1, Side.SELL, 800, 120_000),
+    (2, Side.SELL, 1_500, 200_000),
+    (3, Side.BUY, 1_000, 250_000),
+    (4, Side.BUY, 900, 180_000),
+    (5, Side.BUY, 1_100, 110_000),
+)
+
+
 def _run_market(stack: Stack) -> MarketResult:
     """Three sellers with PV surplus and three buyers trade one 15-minute interval."""
     for p in stack.participants:
         stack.fund_tokens(p.address, 1_000 * TOKEN_UNITS)
     interval = (stack.engine.now() - DAY0_TS + 300) // 900 + 1
-    book = [
-        (0, Side.SELL, 1_200, 90_000),
-        (1, Side.SELL, 800, 120_000),
-        (2, Side.SELL, 1_500, 200_000),
-        (3, Side.BUY, 1_000, 250_000),
-        (4, Side.BUY, 900, 180_000),
-        (5, Side.BUY, 1_100, 110_000),
-    ]
     orders: list[Order] = []
-    for who, side, qty, price in book:
+    for who, side, qty, price in DEMO_BOOK:
         p = stack.participants[who]
         stack.transact(
             stack.market.functions.placeOrder(interval, int(side), qty, price), p.address

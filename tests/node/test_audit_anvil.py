@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from contracts.typed import MeterReading
-from market.orders import Side
 from market.witness import witness_for
+from node.demo import DEMO_BOOK
 from node.experiments import day_readings, fedmgdt_terms
 from node.launch import free_port
 from sim.fedmgdt import FEDMGDT_CAPS_W, simulate_mg1_day
@@ -77,16 +77,9 @@ def on_anvil() -> Iterator[AnvilScenario]:
 
         fund_all(stack)
         interval = open_interval(stack)
-        book = [
-            (0, Side.SELL, 1_200, 90_000),
-            (1, Side.SELL, 800, 120_000),
-            (2, Side.SELL, 1_500, 200_000),
-            (3, Side.BUY, 1_000, 250_000),
-            (4, Side.BUY, 900, 180_000),
-            (5, Side.BUY, 1_100, 110_000),
-        ]
         orders = [
-            place(stack, stack.participants[w], interval, s, q, pr).order for w, s, q, pr in book
+            place(stack, stack.participants[w], interval, s, q, pr).order
+            for w, s, q, pr in DEMO_BOOK
         ]
         close_gate(stack, interval)
         clear_on_chain(stack, interval, witness_for(orders))
