@@ -118,7 +118,17 @@ def test_killing_a_minority_repeatedly_loses_nothing(net4: LocalTestnet) -> None
     for _ in range(3):
         alive = [n for n in names(net4) if net4.pid(n) is not None]
         for _ in range(3):
-            acknowledged.append(transfer(net4, rng.choice(alive), sender, nonce))
+            via = rng.choice(alive)
+            # As a wallet would: the next nonce goes out once that node knows the previous
+            # one (gossip, or its catch-up after a restart); a node refuses a nonce gap.
+            wait_for(
+                f"{via} to expect nonce {nonce}",
+                lambda v=via, k=nonce: (
+                    net4.w3(v).eth.get_transaction_count(sender.address, "pending") == k
+                ),
+                30,
+            )
+            acknowledged.append(transfer(net4, via, sender, nonce))
             nonce += 1
         victim = rng.choice(names(net4))
         time.sleep(rng.uniform(0.0, 1.5))
