@@ -19,9 +19,11 @@ from web3.exceptions import ContractCustomError, ContractLogicError, ContractPan
 from contracts.artifacts import DEPLOYABLE, load_artifact
 from node.errors import ContractRevertError
 
-_BUILTIN = {
-    keccak(text="Error(string)")[:4]: ("Error", ["string"]),
-    keccak(text="Panic(uint256)")[:4]: ("Panic", ["uint256"]),
+ErrorSpec = tuple[str, list[str], tuple[str, ...]]  # (name, argument ABI types, argument names)
+
+_BUILTIN: dict[bytes, ErrorSpec] = {
+    keccak(text="Error(string)")[:4]: ("Error", ["string"], ("message",)),
+    keccak(text="Panic(uint256)")[:4]: ("Panic", ["uint256"], ("code",)),
 }
 
 
@@ -34,8 +36,9 @@ def _abi_type(item: dict[str, Any]) -> str:
 
 
 @cache
-def error_table() -> dict[bytes, tuple[str, list[str]]]:
-    """selector -> (error name, argument ABI types) over every contract's ABI."""
+def error_table() -> dict[bytes, ErrorSpec]:
+    """selector -> (error name, argument ABI types, argument names) over every contract's
+    ABI."""
     table = dict(_BUILTIN)
     for name in DEPLOYABLE:
         for item in load_artifact(name).abi:
@@ -43,8 +46,15 @@ def error_table() -> dict[bytes, tuple[str, list[str]]]:
                 continue
             types = [_abi_type(i) for i in item["inputs"]]
             signature = f"{item['name']}({','.join(types)})"
-            table[keccak(text=signature)[:4]] = (str(item["name"]), types)
+            arg_names = tuple(str(i["name"]) for i in item["inputs"])
+            table[keccak(text=signature)[:4]] = (str(item["name"]), types, arg_names)
     return table
+
+
+@cache
+def error_arg_names() -> dict[str, tuple[str, ...]]:
+    """Solidity error name -> its parameter names (Error: message, Panic: code)."""
+    return {name: arg_names for name, _, arg_names in error_table().values()}
 
 
 def decode_revert(data: bytes | str) -> ContractRevertError:
@@ -53,7 +63,7 @@ def decode_revert(data: bytes | str) -> ContractRevertError:
     entry = error_table().get(raw[:4])
     if entry is None:
         return ContractRevertError("Unknown", (), raw)
-    name, types = entry
+    name, types, _ = entry
     try:
         values = decode(types, raw[4:])
     except Exception:  # malformed payload after a known selector

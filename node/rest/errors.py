@@ -8,7 +8,6 @@ build error responses themselves; they raise, and `install_handlers` maps.
 from __future__ import annotations
 
 import logging
-from functools import cache
 from http import HTTPStatus
 from typing import Any
 
@@ -20,8 +19,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from web3.exceptions import TimeExhausted, Web3RPCError
 
-from contracts.artifacts import DEPLOYABLE, load_artifact
 from node.errors import ContractRevertError, LedgerError, NodeError
+from node.ledger.reverts import error_arg_names
 
 log = logging.getLogger(__name__)
 
@@ -78,19 +77,6 @@ REVERT_STATUS: dict[str, int] = {
 UNDECODED_REVERT_STATUS = 400
 _KNOWN_STATUSES = {s.value for s in HTTPStatus}
 
-_BUILTIN_ARG_NAMES = {"Error": ("message",), "Panic": ("code",)}
-
-
-@cache
-def _error_arg_names() -> dict[str, tuple[str, ...]]:
-    """Solidity error name -> its parameter names, over every deployed contract's ABI."""
-    names: dict[str, tuple[str, ...]] = dict(_BUILTIN_ARG_NAMES)
-    for contract in DEPLOYABLE:
-        for item in load_artifact(contract).abi:
-            if item["type"] == "error":
-                names[str(item["name"])] = tuple(str(i["name"]) for i in item["inputs"])
-    return names
-
 
 def json_value(value: object) -> object:
     """A decoded ABI value as JSON: bytes as 0x-hex, addresses checksummed, tuples as lists."""
@@ -107,7 +93,7 @@ def json_value(value: object) -> object:
 
 def revert_body(exc: ContractRevertError) -> dict[str, Any]:
     """The JSON body of a contract revert: name, named arguments, message and raw data."""
-    names = _error_arg_names().get(exc.name, ())
+    names = error_arg_names().get(exc.name, ())
     args: dict[str, object] = {}
     for position, value in enumerate(exc.error_args):
         key = names[position] if position < len(names) and names[position] else f"arg{position}"

@@ -43,7 +43,7 @@ def test_unknown_and_malformed_data_keep_the_raw_bytes() -> None:
 
 
 def test_every_contract_error_is_in_the_table() -> None:
-    names = {name for name, _ in error_table().values()}
+    names = {name for name, *_ in error_table().values()}
     for expected in (
         "ImportCapRetroactive",
         "MarketVolumeNotMaximal",
