@@ -13,7 +13,7 @@ from web3.middleware import SignAndSendRawMiddlewareBuilder
 
 from contracts.artifacts import load_artifact
 from node.ledger.embedded.aura import Aura
-from node.ledger.embedded.chain import EmbeddedChain
+from node.ledger.embedded.chain import EmbeddedChain, TransactionRejectedError
 from node.ledger.embedded.genesis import GenesisConfig
 from node.ledger.embedded.provider import EmbeddedProvider
 from node.ledger.embedded.rpc import JsonRpc
@@ -136,3 +136,54 @@ def test_a_build_budget_leaves_the_rest_in_the_pool_in_nonce_order(tmp_path: Pat
     rest = chain.produce_sealed_block(aura, 3, key)
     assert [tx.hash for tx in rest.block.transactions] == sent[2:]
     assert chain.pool == {}
+
+
+def test_nonces_ahead_are_queued_until_the_gap_fills(tmp_path: Path) -> None:
+    """Nonces 2 and 1 wait (no block is made for them, the pending nonce stays 0); nonce 0
+    makes all three ready, mined in nonce order. The queued ones are on disk: a reopened
+    chain still holds them. A nonce already pooled, too low or too far ahead is refused."""
+    chain = EmbeddedChain(tmp_path, GENESIS)
+    admin = bytes.fromhex(ADMIN.address[2:])
+    later = [chain.submit_raw(signed_transfer(ADMIN, nonce)) for nonce in (2, 1)]
+    assert chain.pending_nonce(admin) == 0
+    assert not chain.has_ready_transactions()
+    assert chain.produce_block() is None
+    with pytest.raises(TransactionRejectedError, match=r"nonce 2 of \w+ is already pooled"):
+        chain.submit_raw(signed_transfer(ADMIN, 2, value=5))
+    with pytest.raises(TransactionRejectedError, match="nonce too high: got 64, expected 0"):
+        chain.submit_raw(signed_transfer(ADMIN, 64))
+    chain.close()
+    chain = EmbeddedChain(tmp_path, GENESIS)
+    assert set(chain.pool) == set(later) and chain.pending_nonce(admin) == 0
+    first = chain.submit_raw(signed_transfer(ADMIN, 0))
+    assert chain.pending_nonce(admin) == 3 and chain.has_ready_transactions()
+    mined = chain.produce_block()
+    assert mined is not None
+    assert [tx.nonce for tx in mined.block.transactions] == [0, 1, 2]
+    assert [tx.hash for tx in mined.block.transactions] == [first, later[1], later[0]]
+    assert chain.pool == {} and chain.pending_nonce(admin) == 3
+    with pytest.raises(TransactionRejectedError, match="nonce too low: got 1, expected 3"):
+        chain.submit_raw(signed_transfer(ADMIN, 1, value=9))
+
+
+def test_a_queued_transaction_behind_a_dropped_one_waits_for_its_gap(tmp_path: Path) -> None:
+    """The pool does not reserve funds: nonce 1 cannot pay once nonce 0 is mined and is
+    dropped; nonce 2 behind it is kept, queued, and mined once a new nonce 1 fills the gap."""
+    fee_wei = 21_000 * 10**10  # gas x max fee of signed_transfer
+    poor = Account.from_key(b"\x0c" * 32)
+    genesis = GenesisConfig(prefund={ADMIN.address: 10**24, poor.address: 3 * fee_wei + 10})
+    chain = EmbeddedChain(tmp_path, genesis)
+    sender = bytes.fromhex(poor.address[2:])
+    chain.submit_raw(signed_transfer(poor, 0, value=3 * fee_wei // 2))
+    unpaid = chain.submit_raw(signed_transfer(poor, 1, value=3 * fee_wei // 2))
+    kept = chain.submit_raw(signed_transfer(poor, 2))
+    mined = chain.produce_block()
+    assert mined is not None and [tx.nonce for tx in mined.block.transactions] == [0]
+    assert list(chain.pool) == [kept] and unpaid not in chain.pool
+    assert chain.pending_nonce(sender) == 1 and not chain.has_ready_transactions()
+    assert chain.produce_block() is None
+    refill = chain.submit_raw(signed_transfer(poor, 1))
+    mined = chain.produce_block()
+    assert mined is not None
+    assert [tx.hash for tx in mined.block.transactions] == [refill, kept]
+    assert chain.pool == {} and chain.pending_nonce(sender) == 3

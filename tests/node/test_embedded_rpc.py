@@ -99,10 +99,10 @@ def _legacy_transfer(nonce: int, chain_id: int) -> str:
 
 def test_rejected_transactions_and_unchanged_state(rpc: JsonRpc) -> None:
     before = ask(rpc, "eth_getBalance", RICH.address, "latest")["result"]
-    bad_nonce = _legacy_transfer(nonce=5, chain_id=31_337)
+    bad_nonce = _legacy_transfer(nonce=64, chain_id=31_337)  # 0..63 would be queued
     response = ask(rpc, "eth_sendRawTransaction", bad_nonce)
     assert error_code(response) == -32000
-    assert "nonce too high: got 5, expected 0" in response["error"]["message"]
+    assert "nonce too high: got 64, expected 0 (at most 63 ahead" in response["error"]["message"]
     wrong_chain = _legacy_transfer(nonce=0, chain_id=1)
     response = ask(rpc, "eth_sendRawTransaction", wrong_chain)
     assert "chain id 1 does not match" in response["error"]["message"]

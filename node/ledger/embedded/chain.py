@@ -36,6 +36,9 @@ from node.ledger.embedded.genesis_build import create_genesis
 from node.ledger.embedded.store import ChainStore, LogRow
 
 MAX_POOL_TXS = 50_000
+MAX_NONCE_AHEAD = 64
+"""A transaction up to this many nonces past its sender's next one is queued until the gap
+fills (as geth and anvil do); further ahead it is refused."""
 
 fasttrie.install()  # block tries in one pass: same roots and nodes (tested), far faster
 
@@ -102,7 +105,9 @@ class EmbeddedChain:
         else:
             self.chain = chain_class(AtomicDB(self.store))
         self.pool: dict[bytes, SignedTransactionAPI] = {}
-        # Next nonce per sender with pooled transactions; admission is O(1), not a pool scan.
+        # Pooled nonces per sender, and the next nonce after the sender's run of pooled nonces
+        # contiguous from its account nonce: admission is O(1), not a pool scan.
+        self._pooled: dict[bytes, set[int]] = {}
         self._pool_nonces: dict[bytes, int] = {}
         self._head_state: Any = None  # state after the head block, cached between blocks
         self.new_block = threading.Condition(self.lock)
@@ -141,10 +146,16 @@ class EmbeddedChain:
         with self.lock:
             if tx.hash in self.pool:
                 return bytes(tx.hash)
-            self._admit(tx)
+            expected = self._admit(tx)
             self.store.add_pool_tx(tx.hash, raw)
             self.pool[tx.hash] = tx
-            self._pool_nonces[tx.sender] = tx.nonce + 1
+            nonces = self._pooled.setdefault(tx.sender, set())
+            nonces.add(tx.nonce)
+            if tx.nonce == expected:  # it may close a gap: the queued ones behind become ready
+                following = tx.nonce + 1
+                while following in nonces:
+                    following += 1
+                self._pool_nonces[tx.sender] = following
             self.new_block.notify_all()
         if announce:
             for listener in self.tx_listeners:
@@ -162,9 +173,10 @@ class EmbeddedChain:
         except Exception as exc:
             raise TransactionRejectedError(f"invalid transaction: {exc}") from exc
 
-    def _admit(self, tx: SignedTransactionAPI) -> None:
+    def _admit(self, tx: SignedTransactionAPI) -> int:
         """Pool rules for a transaction whose signature was checked: chain id, pool size,
-        nonce, gas limit, fee, funds."""
+        nonce (the sender's next, or queued up to MAX_NONCE_AHEAD past it), gas limit, fee,
+        funds. Returns the sender's next nonce before this transaction."""
         sender = tx.sender
         if tx.chain_id is not None and tx.chain_id != self.genesis.chain_id:
             raise TransactionRejectedError(
@@ -173,9 +185,17 @@ class EmbeddedChain:
         if len(self.pool) >= MAX_POOL_TXS:
             raise TransactionRejectedError(f"the pool is full ({MAX_POOL_TXS} transactions)")
         expected = self.pending_nonce(sender)
-        if tx.nonce != expected:
-            kind = "too low" if tx.nonce < expected else "too high"
-            raise TransactionRejectedError(f"nonce {kind}: got {tx.nonce}, expected {expected}")
+        if tx.nonce < expected:
+            raise TransactionRejectedError(f"nonce too low: got {tx.nonce}, expected {expected}")
+        if tx.nonce >= expected + MAX_NONCE_AHEAD:
+            raise TransactionRejectedError(
+                f"nonce too high: got {tx.nonce}, expected {expected} "
+                f"(at most {MAX_NONCE_AHEAD - 1} ahead are queued)"
+            )
+        if tx.nonce in self._pooled.get(sender, ()):
+            raise TransactionRejectedError(
+                f"nonce {tx.nonce} of {sender.hex()} is already pooled (no replacement)"
+            )
         head = self.head_header()
         if tx.gas > head.gas_limit:
             raise TransactionRejectedError(
@@ -194,6 +214,7 @@ class EmbeddedChain:
             raise TransactionRejectedError(
                 f"insufficient funds: balance {balance} wei, gas * max fee + value = {cost}"
             )
+        return expected
 
     # ------------------------------------------------------------------ blocks
     def produce_block(
@@ -202,7 +223,7 @@ class EmbeddedChain:
         """Mine the pooled transactions that fit and apply into one block; None if the pool is
         empty (unless `empty_ok`: then an empty block, e.g. to move the clock)."""
         with self.lock:
-            if not self.pool and not empty_ok:
+            if not self.has_ready_transactions() and not empty_ok:
                 return None
             if timestamp_ts is not None:
                 self.chain.set_header_timestamp(max(timestamp_ts, self.head_header().timestamp + 1))
@@ -252,9 +273,9 @@ class EmbeddedChain:
         not reserve a sender's funds, and a reorg can change both) is in `dropped`, to leave
         the pool with the mined ones."""
         vm = self.chain.get_vm(base)
-        header, receipts, txs, invalid = _apply_valid(
-            vm, self._fitting(list(self.pool.values())), base, deadline
-        )
+        ready, stale = self._ready()
+        header, receipts, txs, invalid = _apply_valid(vm, self._fitting(ready), base, deadline)
+        invalid += stale
         filled = vm.set_block_transactions_and_withdrawals(vm.get_block(), header, txs, receipts)
         block = vm.finalize_block(vm.pack_block(filled)).block
         return vm, _Built(block, tuple(receipts), (*txs, *invalid))
@@ -286,9 +307,7 @@ class EmbeddedChain:
             self.pool.pop(tx.hash, None)
         self.chain.header = self.chain.create_header_from_parent(block.header)
         self._head_state = None
-        self._pool_nonces = {}
-        for tx in self.pool.values():
-            self._pool_nonces[tx.sender] = max(self._pool_nonces.get(tx.sender, 0), tx.nonce + 1)
+        self._recount_nonces()
         self.new_block.notify_all()
         return MinedBlock(block, receipts)
 
@@ -335,9 +354,63 @@ class EmbeddedChain:
             self.store.commit_block(mined_tx_hashes=[tx.hash for tx in stale])
             for tx in stale:
                 del self.pool[tx.hash]
+        self._recount_nonces()
+
+    def _recount_nonces(self) -> None:
+        """Rebuild the pooled nonces per sender and each sender's next nonce (its account
+        nonce on the head state, past every pooled nonce contiguous from it)."""
+        self._pooled = {}
+        for tx in self.pool.values():
+            self._pooled.setdefault(tx.sender, set()).add(tx.nonce)
+        state = self._state()
         self._pool_nonces = {}
-        for tx in sorted(self.pool.values(), key=lambda t: t.nonce):
-            self._pool_nonces[tx.sender] = max(self._pool_nonces.get(tx.sender, 0), tx.nonce + 1)
+        for sender, nonces in self._pooled.items():
+            following = int(state.get_nonce(Address(sender)))
+            while following in nonces:
+                following += 1
+            self._pool_nonces[sender] = following
+
+    def has_ready_transactions(self) -> bool:
+        """Whether some pooled transaction can go into the next block (its sender's next
+        nonce), not only queued ones waiting for a gap to fill."""
+        with self.lock:
+            if not self.pool:
+                return False
+            state = self._state()
+            return any(
+                following > state.get_nonce(Address(sender))
+                for sender, following in self._pool_nonces.items()
+            )
+
+    def _ready(self) -> tuple[list[SignedTransactionAPI], list[SignedTransactionAPI]]:
+        """The pooled transactions that can be mined now, in arrival order with each sender's
+        nonces consecutive from its account nonce (a queued one right after the one that
+        closes its gap); and the stale ones (nonce below the account's), to drop."""
+        state = self._state()
+        following: dict[bytes, int] = {}
+        waiting: dict[bytes, dict[int, SignedTransactionAPI]] = {}
+        ready: list[SignedTransactionAPI] = []
+        stale: list[SignedTransactionAPI] = []
+        for tx in self.pool.values():
+            sender = tx.sender
+            n = following.get(sender)
+            if n is None:
+                n = int(state.get_nonce(Address(sender)))
+            if tx.nonce < n:
+                stale.append(tx)
+                continue
+            if tx.nonce > n:
+                waiting.setdefault(sender, {})[tx.nonce] = tx
+                following[sender] = n
+                continue
+            ready.append(tx)
+            n += 1
+            queued = waiting.get(sender, {})
+            while n in queued:
+                ready.append(queued.pop(n))
+                n += 1
+            following[sender] = n
+        return ready, stale
 
     def _fitting(self, txs: Sequence[SignedTransactionAPI]) -> list[SignedTransactionAPI]:
         limit = self.head_header().gas_limit

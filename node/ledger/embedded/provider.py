@@ -65,7 +65,7 @@ class BlockProducer:
         last = 0.0
         while not self._stop.is_set():
             with self.chain.new_block:
-                while not self.chain.pool and not self._stop.is_set():
+                while not self.chain.has_ready_transactions() and not self._stop.is_set():
                     self.chain.new_block.wait(0.5)
             if self._stop.is_set():
                 return
