@@ -71,6 +71,18 @@ def test_a_rest_bid_on_node2_clears_settles_and_shows_on_node3(net: LocalTestnet
             Member("MG-seller", seller.address, meters[1]),
         ]
     )
+    for name, participant in (("node2", buyer.address), ("node3", seller.address)):
+        # Mined on node 1 is not yet seen by the others: each prosumer's own node must have
+        # the admission and the funds before it bids (its REST API checks on its replica).
+        registry = deployment.contract(net.w3(name), "Registry")
+        token = deployment.contract(net.w3(name), "GridToken")
+        wait_for(
+            f"{name} to see its prosumer admitted and funded",
+            lambda r=registry, t=token, a=participant: (
+                bool(r.functions.isActive(a).call()) and t.functions.balanceOf(a).call() > 0
+            ),
+            30,
+        )
     market = MarketClock.of(deployment.contract(net.w3("node1"), "Market"))
     now_ts = int(net.w3("node1").eth.get_block("latest")["timestamp"])
     interval = market.next_open(now_ts + 4 * TICK_S)
