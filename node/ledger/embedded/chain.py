@@ -220,8 +220,9 @@ class EmbeddedChain:
     def produce_block(
         self, timestamp_ts: int | None = None, empty_ok: bool = False
     ) -> MinedBlock | None:
-        """Mine the pooled transactions that fit and apply into one block; None if the pool is
-        empty (unless `empty_ok`: then an empty block, e.g. to move the clock)."""
+        """Mine the pooled transactions that are ready (each sender's next nonces), fit and
+        apply into one block; None if none is ready (unless `empty_ok`: then an empty block,
+        e.g. to move the clock)."""
         with self.lock:
             if not self.has_ready_transactions() and not empty_ok:
                 return None
