@@ -32,7 +32,8 @@ from eth_account import Account
 from web3 import HTTPProvider, Web3
 from web3.middleware import SignAndSendRawMiddlewareBuilder
 
-from contracts.typed import MeterReading, domain_separator, sign_reading
+from contracts.typed import domain_separator
+from node.benchmarks.workload import READINGS_PER_BATCH, reading_batch
 from node.keys import PASSPHRASE_ENV
 from node.launch import NodeProcess, free_port
 from node.ledger.deploy import Deployment, MarketTiming, RegulationRules, Roles, deploy_stack
@@ -216,29 +217,21 @@ def _workloads(
     separator = domain_separator(CHAIN_ID, d.addresses["Metering"])
     head_ts = int(w3.eth.get_block("latest")["timestamp"])
     start_ts = head_ts - 60 * 60 * reading_batches
-    batches = []
-    for b in range(reading_batches):
-        k = b % len(meters)
-        seq0 = 1 + (b // len(meters)) * 60
-        ts0 = start_ts + (b // len(meters)) * 3600
-        readings = [
-            MeterReading(
-                meters[k].address,
-                participants[k].address,
-                ts0 + 60 * i,
-                60,
-                40 + i % 7,
-                i % 3,
-                seq0 + i,
-            )
-            for i in range(60)
-        ]
-        sigs = [sign_reading(r, bytes(meters[k].key), separator).as_abi() for r in readings]
-        batches.append(metering.functions.submitReadings([r.as_abi() for r in readings], sigs))
+    batches = [
+        reading_batch(
+            metering,
+            meters[b % len(meters)],
+            participants[b % len(meters)].address,
+            start_ts,
+            b // len(meters),
+            separator,
+        )
+        for b in range(reading_batches)
+    ]
     readings_s = _send_all(endpoint, _signed(w3, batches, 2_000_000))
     return {
         "calls_per_s": calls_txs / calls_s,
-        "readings_per_s": 60 * reading_batches / readings_s,
+        "readings_per_s": READINGS_PER_BATCH * reading_batches / readings_s,
     }
 
 

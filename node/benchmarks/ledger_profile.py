@@ -25,7 +25,8 @@ from eth_account import Account
 from web3 import Web3
 from web3.middleware import SignAndSendRawMiddlewareBuilder
 
-from contracts.typed import MeterReading, domain_separator, sign_reading
+from contracts.typed import domain_separator
+from node.benchmarks.workload import READINGS_PER_BATCH, reading_batch
 from node.ledger.deploy import MarketTiming, RegulationRules, Roles, deploy_stack
 from node.ledger.embedded.chain import EmbeddedChain
 from node.ledger.embedded.genesis import GenesisConfig
@@ -36,7 +37,6 @@ CHAIN_ID = 31_337
 DEPLOYER = Account.from_key(b"\x0f" * 32)
 METERS = [Account.from_key(bytes([0x30 + i]) * 32) for i in range(10)]
 PARTICIPANTS = [Account.from_key(bytes([0x50 + i]) * 32) for i in range(10)]
-READINGS_PER_BATCH = 60
 
 
 class _MiningProvider(EmbeddedProvider):
@@ -63,16 +63,9 @@ def _signed_batches(
     raws = []
     for b in range(first, first + n):
         k = b % len(METERS)
-        hour = b // len(METERS)
-        readings = [
-            MeterReading(
-                METERS[k].address, PARTICIPANTS[k].address, start_ts + 3600 * hour + 60 * i, 60,
-                40 + i % 7, i % 3, 1 + READINGS_PER_BATCH * hour + i,
-            )
-            for i in range(READINGS_PER_BATCH)
-        ]  # fmt: skip
-        sigs = [sign_reading(r, bytes(METERS[k].key), separator).as_abi() for r in readings]
-        tx = metering.functions.submitReadings([r.as_abi() for r in readings], sigs)
+        tx = reading_batch(
+            metering, METERS[k], PARTICIPANTS[k].address, start_ts, b // len(METERS), separator
+        )
         fields = {
             "from": DEPLOYER.address, "nonce": nonce + b - first, "gas": 2_000_000,
             "chainId": CHAIN_ID, "maxFeePerGas": 10**9, "maxPriorityFeePerGas": 0,

@@ -32,16 +32,16 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from contracts.typed import MeterReading, domain_separator, sign_reading
+from contracts.typed import domain_separator
 from node import testnet
 from node.agents.ledger_client import LedgerClient
 from node.agents.operator import Member, OperatorAgent
+from node.benchmarks.workload import READINGS_PER_BATCH, reading_batch
 from node.keys import PASSPHRASE_ENV, load_or_create
 from node.ledger.deploy import Deployment
 from node.ledger.http import rpc_web3
 
 Progress = Callable[[str], None]
-READINGS_PER_BATCH = 60
 SUBMIT_CHUNK = 10
 PERIOD_S = 1
 GAS_MARGIN = 1.25  # gas limit of a batch = its estimate x this
@@ -88,21 +88,9 @@ def _reading_txs(
         k = b % len(meters)
         node = k % len(relayers)
         relayer = relayers[node]
-        round_ = b // len(meters)
-        readings = [
-            MeterReading(
-                meters[k].address,
-                participants[k].address,
-                start_ts + round_ * 3600 + 60 * i,
-                60,
-                40 + i % 7,
-                i % 3,
-                1 + round_ * READINGS_PER_BATCH + i,
-            )
-            for i in range(READINGS_PER_BATCH)
-        ]
-        sigs = [sign_reading(r, bytes(meters[k].key), separator).as_abi() for r in readings]
-        call = metering.functions.submitReadings([r.as_abi() for r in readings], sigs)
+        call = reading_batch(
+            metering, meters[k], participants[k].address, start_ts, b // len(meters), separator
+        )
         if gas is None:
             # As a wallet would: the estimate (of the costliest case, a meter's first batch,
             # which turns its state slots from zero) with a margin, not a blanket limit that

@@ -17,7 +17,8 @@ from eth.vm.forks.cancun import CancunVM
 from eth.vm.forks.cancun.computation import CancunComputation
 from eth_account import Account
 
-from contracts.typed import MeterReading, domain_separator, sign_reading
+from contracts.typed import domain_separator
+from node.benchmarks.workload import reading_batch
 from node.ledger.deploy import MarketTiming, RegulationRules, Roles, deploy_stack
 from node.ledger.embedded import fastvm
 from node.ledger.embedded.aura import GridledgerVM
@@ -45,20 +46,9 @@ def _readings_workload(engine: EmbeddedEngine, batches: int) -> None:
     start_ts = engine.now() - 3600 * batches
     for b in range(batches):
         k = b % len(METERS)
-        readings = [
-            MeterReading(
-                METERS[k].address,
-                PARTICIPANTS[k].address,
-                start_ts + 3600 * (b // len(METERS)) + 60 * i,
-                60,
-                40 + i % 7,
-                i % 3,
-                1 + 60 * (b // len(METERS)) + i,
-            )
-            for i in range(60)
-        ]
-        sigs = [sign_reading(r, bytes(METERS[k].key), separator).as_abi() for r in readings]
-        call = metering.functions.submitReadings([r.as_abi() for r in readings], sigs)
+        call = reading_batch(
+            metering, METERS[k], PARTICIPANTS[k].address, start_ts, b // len(METERS), separator
+        )
         receipt = w3.eth.wait_for_transaction_receipt(
             call.transact({"from": RELAYER.address, "gas": 2_000_000})
         )
