@@ -123,15 +123,15 @@ def execute(c: Any) -> None:
             pc, gas = _interpret(c, program, ~pc, gas, stack)
 
 
-ECRECOVER_ADDRESS = b"\x00" * 19 + b"\x01"
-
-
 class GridledgerComputation(CancunComputation):
     """Cancun computation of the embedded chain, with compiled code blocks and light calls
     into precompiles (fastvm_precompiles)."""
 
     _precompiles = MappingProxyType(
-        {**CancunComputation._precompiles, ECRECOVER_ADDRESS: fastvm_precompiles.ecrecover}
+        {
+            **CancunComputation._precompiles,
+            fastvm_precompiles.ECRECOVER_ADDRESS: fastvm_precompiles.ecrecover,
+        }
     )
 
     @classmethod

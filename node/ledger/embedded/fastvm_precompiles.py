@@ -11,7 +11,7 @@ precompiles read no state, so touching after is the same). Calls that move value
 create or exceed the depth limit take py-evm's path.
 
 `ecrecover` is py-evm's ecrecover precompile (eth/precompiles/ecrecover.py) with the same
-checks in the same order, calling libsecp256k1 through coincurve directly.
+checks, calling libsecp256k1 through coincurve directly (secp256k1.recover_address).
 
 `StaticCallIntoEcrecover` goes one step further for the compiled code's STATICCALL into
 ecrecover (every signed reading makes one): it does what py-evm's StaticCallEIP2929 plus the
@@ -29,18 +29,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from coincurve import PublicKey
 from eth import constants
 from eth.vm.code_stream import CodeStream
 from eth.vm.forks.berlin import constants as berlin_constants
 from eth.vm.memory import Memory
 from eth.vm.stack import Stack
-from eth_utils.crypto import keccak
 
-SECP256K1_N = constants.SECPK1_N
-
+from node.ledger.embedded.secp256k1 import recover_address
 
 ECRECOVER_ADDRESS = b"\x00" * 19 + b"\x01"
+ECRECOVER = int.from_bytes(ECRECOVER_ADDRESS, "big")
 ADDRESS_MASK = (1 << 160) - 1
 RECORDED = "_gridledger_ecrecover_recorded"  # set on a computation that has its record
 
@@ -51,20 +49,11 @@ def ecrecover_output(call_data: bytes) -> bytes:
     below n, or no recovery."""
     data = call_data[:128].ljust(128, b"\x00")
     v = int.from_bytes(data[32:64], "big")
-    r_bytes, s_bytes = data[64:96], data[96:128]
-    if (
-        int.from_bytes(r_bytes, "big") >= SECP256K1_N
-        or int.from_bytes(s_bytes, "big") >= SECP256K1_N
-        or not 27 <= v <= 28
-    ):
+    if not 27 <= v <= 28:
         return b""
-    try:
-        public_key = PublicKey.from_signature_and_message(
-            r_bytes + s_bytes + bytes([v - 27]), data[:32], hasher=None
-        ).format(compressed=False)[1:]
-    except Exception:  # eth_keys turns every recovery failure into BadSignature: no output
-        return b""
-    return bytes(12) + keccak(public_key)[12:]
+    r, s = int.from_bytes(data[64:96], "big"), int.from_bytes(data[96:128], "big")
+    address = recover_address(data[:32], r, s, v - 27)
+    return b"" if address is None else bytes(12) + address
 
 
 def ecrecover(computation: Any) -> Any:
@@ -126,7 +115,7 @@ class StaticCallIntoEcrecover:
         gas, to, in_start, in_size, out_start, out_size = values[-1:-7:-1]
         if (
             to.__class__ is not int
-            or to & ADDRESS_MASK != 1
+            or to & ADDRESS_MASK != ECRECOVER
             or not all(v.__class__ is int for v in (gas, in_start, in_size, out_start, out_size))
             or self.logger.show_debug2
         ):

@@ -2,38 +2,28 @@
 
 py-evm's `tx.sender` goes through eth_keys (a lazily looked-up backend, Signature and
 PublicKey objects with their validations) around the same libsecp256k1 recovery that
-coincurve exposes; for a plain token transfer that wrapping cost about as much as the
-recovery. `cache_sender` recovers exactly what py-evm's `extract_transaction_sender` does
-(y parity, r and s over the transaction's message for signing) and stores it where the
-`sender` cached property keeps its value; if anything is out of range or the recovery fails,
-nothing is stored and py-evm's own path runs (and raises its own error) on first use.
+coincurve exposes (secp256k1.recover_address); for a plain token transfer that wrapping cost
+about as much as the recovery. `cache_sender` recovers exactly what py-evm's
+`extract_transaction_sender` does (y parity, r and s over the transaction's message for
+signing) and stores it where the `sender` cached property keeps its value; if anything is
+out of range or the recovery fails, nothing is stored and py-evm's own path runs (and raises
+its own error) on first use.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from coincurve import PublicKey
-from eth.constants import SECPK1_N
 from eth_utils.crypto import keccak
+
+from node.ledger.embedded.secp256k1 import recover_address
 
 SENDER_ATTRIBUTE = "sender"  # the name of py-evm's cached property
 
 
 def recover_sender(tx: Any) -> bytes | None:
     """The address that signed `tx`, or None if the fields or the recovery are not valid."""
-    y_parity, r, s = tx.y_parity, tx.r, tx.s
-    if y_parity not in (0, 1) or not (0 <= r < SECPK1_N and 0 <= s < SECPK1_N):
-        return None
-    try:
-        public_key = PublicKey.from_signature_and_message(
-            r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes((y_parity,)),
-            keccak(tx.get_message_for_signing()),
-            hasher=None,
-        ).format(compressed=False)[1:]
-    except Exception:  # py-evm's path reports it
-        return None
-    return keccak(public_key)[12:]
+    return recover_address(keccak(tx.get_message_for_signing()), tx.r, tx.s, tx.y_parity)
 
 
 def cache_sender(tx: Any) -> None:
