@@ -9,6 +9,7 @@ then bent: v, r and s at and around their limits, short and long input, too litt
 
 from __future__ import annotations
 
+import pytest
 from eth import constants
 from eth.vm.forks.cancun.computation import CancunComputation
 from eth.vm.forks.cancun.transactions import CancunTransactionBuilder
@@ -16,6 +17,7 @@ from eth_keys.datatypes import PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from node.ledger.embedded import fastvm_precompiles
 from node.ledger.embedded.fastvm import GridledgerComputation
 from tests.node.test_fastvm_diff import (
     _CHAIN,
@@ -33,12 +35,19 @@ N = constants.SECPK1_N
 TX_KEY = PrivateKey(b"\x42" * 32)
 
 
-def _caller(op: int, precompile: int, gas: int, value: int = 0) -> bytes:
-    """Calldata -> memory 0, `op` to `precompile` with `gas`, return [success, data...]."""
+def _call(op: int, precompile: int, gas: int, value: int = 0) -> bytes:
+    """Calldata -> memory 0, `op` to `precompile` with `gas`, its output to 0x400 (64 bytes);
+    the success flag is left on the stack."""
     value_push = _push(value) if op in (CALL, CALLCODE) else b""
     return _asm(
         0x36, 0x5F, 0x5F, 0x37,  # CALLDATACOPY(0, 0, CALLDATASIZE)
         _push(64), _push(0x400), 0x36, 0x5F, value_push, _push(precompile), _push(gas), op,
+    )  # fmt: skip
+
+
+def _caller(op: int, precompile: int, gas: int, value: int = 0) -> bytes:
+    """`_call`, then return [success, data...]."""
+    return _call(op, precompile, gas, value) + _asm(
         _push(0x3E0), 0x52,  # success at 0x3E0, the output at 0x400
         _push(0x60), _push(0x3E0), 0xF3,
     )  # fmt: skip
@@ -101,14 +110,6 @@ def test_every_precompile_with_value_without_and_out_of_gas() -> None:
                     raise AssertionError(f"precompile {precompile} op {op:#x}: {exc}") from exc
 
 
-def _call_and_pop(op: int, precompile: int, gas: int) -> bytes:
-    """Calldata -> memory 0, `op` to `precompile` with `gas`, output to 0x400, result popped."""
-    return _asm(
-        0x36, 0x5F, 0x5F, 0x37, _push(64), _push(0x400), 0x36, 0x5F, _push(precompile),
-        _push(gas), op, 0x50,
-    )  # fmt: skip
-
-
 def _tx_outcome(
     computation_class: type[CancunComputation], code: bytes, callee_code: bytes, one: str
 ) -> tuple[bool, int, bytes]:
@@ -134,12 +135,21 @@ def _tx_outcome(
     return computation.is_success, computation.get_gas_used(), state.make_state_root()
 
 
-def test_ecrecover_touch_at_transaction_end() -> None:
+def test_ecrecover_touch_at_transaction_end(monkeypatch: pytest.MonkeyPatch) -> None:
     """py-evm touches 0x01 in every successful call and clears it at the end of the
     transaction if empty; the compiled STATICCALL's single touch and record must leave the
     same state with 0x01 absent, existing empty or funded, and a reverted frame between."""
-    twice = _call_and_pop(STATICCALL, 1, 100_000) * 2
-    reverting_callee = _call_and_pop(STATICCALL, 1, 100_000) + _asm(0x5F, 0x5F, 0xFD)
+    records: list[object] = []
+
+    class CountedRecord(fastvm_precompiles.PrecompileCallRecord):
+        def __init__(self, state: object, to: bytes) -> None:
+            super().__init__(state, to)
+            records.append(self)
+
+    monkeypatch.setattr(fastvm_precompiles, "PrecompileCallRecord", CountedRecord)
+    call_and_pop = _call(STATICCALL, 1, 100_000) + b"\x50"
+    twice = call_and_pop * 2
+    reverting_callee = call_and_pop + _asm(0x5F, 0x5F, 0xFD)  # ..., REVERT
     callee = _push(int.from_bytes(CALLEE, "big"))
     call_callee = _asm(0x5F, 0x5F, 0x5F, 0x5F, 0x5F, callee, 0x5A, 0xF1, 0x50)  # CALL, POP
     for code in (twice + call_callee + twice, call_callee + twice, call_callee):
@@ -150,3 +160,4 @@ def test_ecrecover_touch_at_transaction_end() -> None:
                 with compile_threshold(threshold):
                     fast = _tx_outcome(GridledgerComputation, code, reverting_callee, one)
                 assert fast == stock, f"0x01 {one}, threshold {threshold}: {code.hex()}"
+    assert records, "the compiled STATICCALL into ecrecover did not run"
