@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
+import pytest
 import rlp
+from eth.abc import ReceiptAPI
 from eth.rlp.logs import Log
 from eth.rlp.receipts import Receipt
 from eth.vm.forks.cancun.transactions import CancunTransactionBuilder
@@ -11,7 +16,10 @@ from eth_keys.datatypes import PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from node.ledger.embedded import fastreceipt
+from node.ledger.embedded.chain import EmbeddedChain
 from node.ledger.embedded.fastreceipt import build_receipt, log_bloom, receipt_payload
+from node.ledger.embedded.genesis import GenesisConfig
 
 KEY = PrivateKey(b"\x07" * 32)
 entries_strategy = st.lists(
@@ -76,3 +84,23 @@ def test_long_payloads_take_long_prefixes() -> None:
         assert receipt_payload(b"\x01", 21_000, inner.bloom, entries) == rlp.encode(
             inner, cache=False
         )
+
+
+def test_the_embedded_chain_builds_its_receipts_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A mined block's receipts come from fastreceipt (py-evm's would pass the equality
+    tests above just as well, so this is what shows the chain uses them)."""
+    built: list[ReceiptAPI] = []
+
+    def counted(*args: Any) -> ReceiptAPI:
+        built.append(build_receipt(*args))
+        return built[-1]
+
+    monkeypatch.setattr(fastreceipt, "build_receipt", counted)
+    sender = "0x" + KEY.public_key.to_canonical_address().hex()
+    genesis = GenesisConfig(chain_id=1, base_fee_wei=1, prefund={sender: 10**18})
+    chain = EmbeddedChain(tmp_path, genesis)
+    chain.submit_raw(_typed_tx().encode())  # type: ignore[attr-defined]
+    mined = chain.produce_block()
+    assert mined is not None and list(mined.receipts) == built and len(built) == 1

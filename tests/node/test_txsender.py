@@ -3,6 +3,7 @@ and leaves bad signatures to py-evm's own error."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +15,9 @@ from eth_utils.exceptions import ValidationError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from node.ledger.embedded import txsender
+from node.ledger.embedded.chain import EmbeddedChain
+from node.ledger.embedded.genesis import GenesisConfig
 from node.ledger.embedded.txsender import cache_sender, recover_sender
 
 B = CancunTransactionBuilder
@@ -60,3 +64,20 @@ def test_bad_signatures_are_left_to_py_evm() -> None:
         assert "sender" not in bent.__dict__
         with pytest.raises((ValidationError, BadSignature)):
             _ = bent.sender
+
+
+def test_the_chain_admits_through_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pool admission recovers the sender here, not through py-evm's path."""
+    recovered: list[bytes | None] = []
+
+    def counted(tx: Any) -> bytes | None:
+        recovered.append(recover_sender(tx))
+        return recovered[-1]
+
+    monkeypatch.setattr(txsender, "recover_sender", counted)
+    key = PrivateKey(b"\x06" * 32)
+    sender = key.public_key.to_canonical_address()
+    genesis = GenesisConfig(base_fee_wei=1, prefund={"0x" + sender.hex(): 10**18})
+    chain = EmbeddedChain(tmp_path, genesis)
+    chain.submit_raw(_tx("typed", key, 0, b"").encode())
+    assert recovered == [sender]
