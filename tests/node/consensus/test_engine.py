@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -14,7 +15,8 @@ import rlp
 from web3 import Web3
 
 from contracts.artifacts import load_artifact
-from node.consensus.engine import encode_block
+from node.consensus.clock import SimClock, WallClock
+from node.consensus.engine import Consensus, encode_block
 from node.ledger.embedded.aura import sealer_of, step_of
 from node.ledger.embedded.chain import EmbeddedChain
 from node.p2p.wire import Block, Status
@@ -268,3 +270,11 @@ def test_a_peer_on_another_chain_is_ignored_and_named_once(
     assert node.foreign_peers == {"stranger"} and "stranger" not in node.peers
     assert not node.rejected  # not counted as rejected blocks
     assert caplog.text.count("peer stranger runs another chain") == 1
+
+
+def test_a_proposer_on_the_wall_clock_has_half_a_period_to_build() -> None:
+    """The build budget is half the period on the wall clock; none in simulation time."""
+    wall = SimpleNamespace(clock=WallClock(), aura=SimpleNamespace(period_s=4))
+    sim = SimpleNamespace(clock=SimClock(0.0), aura=SimpleNamespace(period_s=4))
+    assert Consensus._build_budget_s(wall) == 2.0  # type: ignore[arg-type]
+    assert Consensus._build_budget_s(sim) is None  # type: ignore[arg-type]
