@@ -65,14 +65,20 @@ class LocalTestnet:
     def account(self, name: str, role: str = "treasury") -> LocalAccount:
         return load_or_create(self.data_dir / name / "keystore")[role]
 
-    def admin(self, name: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    def post(
+        self, name: str, path: str, body: dict[str, Any], timeout_s: float = 10
+    ) -> requests.Response:
+        """POST `body` to `path` on node `name` with its API key."""
         key = load_or_create_api_key(self.data_dir / name)
-        reply = requests.post(
+        return requests.post(
             f"{self.entry(name).url}{path}",
             json=body,
             headers={"Authorization": f"Bearer {key}"},
-            timeout=10,
+            timeout=timeout_s,
         )
+
+    def admin(self, name: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        reply = self.post(name, path, body)
         reply.raise_for_status()
         result: dict[str, Any] = reply.json()
         return result

@@ -19,7 +19,6 @@ from node.agents.ledger_client import LedgerClient
 from node.agents.market_clock import MarketClock
 from node.agents.operator import Member, OperatorAgent
 from node.ledger.deploy import Deployment
-from node.rest.auth import load_or_create_api_key
 from tests.node.testnet.harness import LocalTestnet, wait_for
 
 TICK_S = 60
@@ -46,13 +45,7 @@ def net(tmp_path: Path) -> Iterator[LocalTestnet]:
 
 
 def post_order(net: LocalTestnet, node: str, body: dict[str, object]) -> dict[str, object]:
-    key = load_or_create_api_key(net.data_dir / node)
-    reply = requests.post(
-        f"{net.entry(node).url}/v1/orders",
-        json=body,
-        headers={"Authorization": f"Bearer {key}"},
-        timeout=60,
-    )
+    reply = net.post(node, "/v1/orders", body, timeout_s=60)
     assert reply.status_code == 201, reply.text
     result: dict[str, object] = reply.json()
     return result
