@@ -25,12 +25,13 @@ def mount(app: FastAPI, service: NodeService, data_dir: Path | None) -> None:
     `data_dir`/api-key (created on first start); without a data dir, writes are refused."""
     chain = ChainView(service)
     desk = OrderDesk(chain)
+    market = MarketView(chain)
     api_key = load_or_create_api_key(data_dir) if data_dir is not None else None
     app.state.rest = RestContext(
-        market=MarketView(chain),
+        market=market,
         audit=AuditView(chain),
         desk=desk,
-        layers=LayerTable(chain, desk),
+        layers=LayerTable(chain, desk, market),
         api_key=ApiKeyCheck(api_key),
     )
     install_handlers(app)

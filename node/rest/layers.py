@@ -17,7 +17,7 @@ from node.errors import NodeError
 from node.ledger.deploy import AdmissionPolicy
 from node.rest import events
 from node.rest.chain import ChainView
-from node.rest.market_view import PHASES
+from node.rest.market_view import PHASES, MarketView
 from node.rest.orders import OrderDesk
 from node.rest.schemas import LayerOut, LayersOut
 
@@ -28,9 +28,10 @@ READ_ERRORS = (NodeError, Web3RPCError, requests.ConnectionError)
 class LayerTable:
     """Builds the layer table from the node's service and deployment."""
 
-    def __init__(self, chain: ChainView, desk: OrderDesk) -> None:
+    def __init__(self, chain: ChainView, desk: OrderDesk, market: MarketView) -> None:
         self.chain = chain
         self.desk = desk
+        self.market = market
 
     def layers(self) -> LayersOut:
         status = self.chain.service.status()
@@ -105,9 +106,7 @@ class LayerTable:
         last = events.latest(events.getter(market, "IntervalCleared"), head)
         last_interval = int(last["args"]["interval"]) if last else None
         # voidInterval also emits IntervalCleared(interval, 0, 0): a voided interval has no price.
-        voided = last_interval is not None and bool(
-            events.by_values(market, "IntervalVoided", "interval", [last_interval], head)
-        )
+        voided = last_interval is not None and self.market.voided(last_interval, head)
         priced = last if last is not None and not voided else None
         grid = self.chain.grid()
         open_interval = self.desk.default_interval()

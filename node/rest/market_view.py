@@ -97,6 +97,11 @@ class MarketView:
     def result(self, interval: int) -> Result:
         return Result.of(self.chain.call(self._market().functions.resultOf(interval)))
 
+    def voided(self, interval: int, head: int) -> bool:
+        """Whether `interval` was voided (IntervalVoided up to block `head`)."""
+        market = self._market()
+        return bool(events.by_values(market, "IntervalVoided", "interval", [interval], head))
+
     def order(self, order_id: int) -> OrderOut:
         """Order `order_id`; MarketUnknownOrder (404) if there is none."""
         m = self._market().functions
@@ -132,7 +137,7 @@ class MarketView:
         book = self.chain.call(market.functions.bookOf(interval))
         settled_count = int(book[2])
         dust = events.by_values(market, "IntervalSettled", "interval", [interval], head)
-        voided = events.by_values(market, "IntervalVoided", "interval", [interval], head)
+        voided = self.voided(interval, head)
         priced = result.cleared
         return IntervalOut(
             interval=interval,
@@ -140,7 +145,7 @@ class MarketView:
             start_ts=grid.start_ts(interval),
             gate_closure_ts=grid.gate_closure_ts(interval),
             cleared=result.cleared,
-            voided=bool(voided),
+            voided=voided,
             price_per_kwh=result.price_per_kwh if priced else None,
             volume_wh=result.volume_wh if priced else None,
             network_charge_per_kwh=result.network_charge_per_kwh if priced else None,
