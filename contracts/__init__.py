@@ -11,8 +11,8 @@ import os as _os
 # default pycryptodome backend, and py-evm hashes a lot per block. Set before any hashing.
 _os.environ.setdefault("ETH_HASH_BACKEND", "pysha3")
 
-from contracts.artifacts import DEPLOYABLE, Artifact, load_artifact
-from contracts.errors import (
+from gridledger.contracts.artifacts import DEPLOYABLE, Artifact, load_artifact
+from gridledger.contracts.errors import (
     ArtifactMissingError,
     ContractBuildError,
     ContractsError,

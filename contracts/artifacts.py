@@ -8,7 +8,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from contracts.errors import ArtifactMissingError
+from gridledger.contracts.errors import ArtifactMissingError
 
 # Contracts that get an artifact; abstract bases, libraries and interfaces do not.
 DEPLOYABLE = (
@@ -39,7 +39,7 @@ class Artifact:
 @cache
 def load_artifact(name: str) -> Artifact:
     """Return the committed artifact of contract ``name`` (e.g. ``"ImportCap"``)."""
-    path = resources.files("contracts").joinpath("build", f"{name}.json")
+    path = resources.files("gridledger.contracts").joinpath("build", f"{name}.json")
     if not path.is_file():
         raise ArtifactMissingError(
             f"no artifact for contract {name!r}; run `gridledger contracts build`"

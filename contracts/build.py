@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from contracts.artifacts import DEPLOYABLE
-from contracts.errors import ContractBuildError
+from gridledger.contracts.artifacts import DEPLOYABLE
+from gridledger.contracts.errors import ContractBuildError
 
 CONTRACTS_DIR = Path(__file__).resolve().parent
 SOURCE_DIR = CONTRACTS_DIR / "src"

@@ -15,7 +15,7 @@ from eth_keys.datatypes import PrivateKey, Signature
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
-from contracts.errors import ReadingInputError
+from gridledger.contracts.errors import ReadingInputError
 
 DOMAIN_NAME = "gridledger.Metering"
 DOMAIN_VERSION = "1"

@@ -16,8 +16,8 @@ from typing import ClassVar
 
 from typing_extensions import override
 
-from market.errors import MarketInputError, MarketInvariantError
-from market.orders import Match, Order, PriceBand, RankedBook
+from gridledger.market.errors import MarketInputError, MarketInvariantError
+from gridledger.market.orders import Match, Order, PriceBand, RankedBook
 
 
 @dataclass(frozen=True, slots=True)

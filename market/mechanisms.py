@@ -15,9 +15,9 @@ from types import MappingProxyType
 
 from typing_extensions import override
 
-from market.clearing import ClearingMechanism, Trade, UniformPriceAuction, pair_price
-from market.errors import MarketInvariantError
-from market.orders import Match, Order, PriceBand, RankedBook, Side
+from gridledger.market.clearing import ClearingMechanism, Trade, UniformPriceAuction, pair_price
+from gridledger.market.errors import MarketInvariantError
+from gridledger.market.orders import Match, Order, PriceBand, RankedBook, Side
 
 __all__ = [
     "MECHANISMS",

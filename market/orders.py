@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-from market.errors import MarketInputError
+from gridledger.market.errors import MarketInputError
 
 WH_PER_KWH = 1000
 UINT40_LIMIT = 2**40

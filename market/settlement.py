@@ -17,9 +17,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from market.clearing import Clearing
-from market.errors import MarketInputError, MarketInvariantError
-from market.orders import WH_PER_KWH, Order, Side
+from gridledger.market.clearing import Clearing
+from gridledger.market.errors import MarketInputError, MarketInvariantError
+from gridledger.market.orders import WH_PER_KWH, Order, Side
 
 
 @dataclass(frozen=True, slots=True)

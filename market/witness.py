@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from market.clearing import MarginalOrder
-from market.errors import MarketInputError, MarketWitnessError
-from market.orders import UINT64_LIMIT, Order, RankedBook, Side, rank_key
+from gridledger.market.clearing import MarginalOrder
+from gridledger.market.errors import MarketInputError, MarketWitnessError
+from gridledger.market.orders import UINT64_LIMIT, Order, RankedBook, Side, rank_key
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from enum import IntEnum
 
-from contracts.typed import MeterReading
+from gridledger.contracts.typed import MeterReading
 
 J_PER_WH = 3600
 J_PER_KWH = 3_600_000

@@ -9,10 +9,10 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from node import rest
-from node.consensus import admin_api
-from node.ledger.embedded.rpc import MAX_BODY_BYTES
-from node.service import NodeService
+from gridledger.node import rest
+from gridledger.node.consensus import admin_api
+from gridledger.node.ledger.embedded.rpc import MAX_BODY_BYTES
+from gridledger.node.service import NodeService
 
 TOO_LARGE = (
     b'{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"request body too large"}}'

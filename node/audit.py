@@ -18,8 +18,8 @@ from typing import Protocol
 
 from eth_typing import ChecksumAddress
 
-from contracts.typed import MeterReading
-from node.accounting import (
+from gridledger.contracts.typed import MeterReading
+from gridledger.node.accounting import (
     J_PER_WH,
     WAD,
     Accumulators,
@@ -29,8 +29,8 @@ from node.accounting import (
     status,
     trust_from_exposure,
 )
-from node.rest.audit_view import contract_kind
-from node.rest.schemas import ContractKind, ReadingOut, StatusOut, ViolationOut
+from gridledger.node.rest.audit_view import contract_kind
+from gridledger.node.rest.schemas import ContractKind, ReadingOut, StatusOut, ViolationOut
 
 # PRBMath's exp agrees with math.exp to 1e-12 absolute over its range (docs/contracts.md).
 TRUST_TOLERANCE = 1e-12

@@ -18,16 +18,16 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.types import EventData
 
-from contracts.artifacts import load_artifact
-from market.orders import Side
-from node.accounting import ContractTerms
-from node.audit_locate import AuditInputError, Located
-from node.errors import ContractRevertError
-from node.ledger.reverts import decoded_reverts
-from node.rest import events
-from node.rest.audit_view import reading_out, status_out, terms_of, violation_out
-from node.rest.market_view import delivery_id, split_order_id
-from node.rest.schemas import ReadingOut, StatusOut, ViolationOut
+from gridledger.contracts.artifacts import load_artifact
+from gridledger.market.orders import Side
+from gridledger.node.accounting import ContractTerms
+from gridledger.node.audit_locate import AuditInputError, Located
+from gridledger.node.errors import ContractRevertError
+from gridledger.node.ledger.reverts import decoded_reverts
+from gridledger.node.rest import events
+from gridledger.node.rest.audit_view import reading_out, status_out, terms_of, violation_out
+from gridledger.node.rest.market_view import delivery_id, split_order_id
+from gridledger.node.rest.schemas import ReadingOut, StatusOut, ViolationOut
 
 ZERO_ADDRESS = "0x" + "00" * 20
 ALL = sys.maxsize  # no limit on scanned events

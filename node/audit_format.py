@@ -13,11 +13,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from market.orders import WH_PER_KWH
-from node.accounting import SECONDS_PER_DAY, WAD, BoundKind, ContractTerms
-from node.audit import AuditReport, ContractAudit, Mismatch
-from node.rest.audit_view import BOUND_KINDS, terms_out
-from node.rest.schemas import ContractKind
+from gridledger.market.orders import WH_PER_KWH
+from gridledger.node.accounting import SECONDS_PER_DAY, WAD, BoundKind, ContractTerms
+from gridledger.node.audit import AuditReport, ContractAudit, Mismatch
+from gridledger.node.rest.audit_view import BOUND_KINDS, terms_out
+from gridledger.node.rest.schemas import ContractKind
 
 WAD_DIGITS = 18
 CSV_COLUMNS = (

@@ -17,8 +17,8 @@ from eth_typing import ChecksumAddress
 from eth_utils.address import is_hex_address, to_checksum_address
 from web3 import Web3
 
-from node.errors import NodeError
-from node.ledger.http import rpc_web3
+from gridledger.node.errors import NodeError
+from gridledger.node.ledger.http import rpc_web3
 
 HTTP_TIMEOUT_S = 30.0
 WHERE_TO_LOOK = (

@@ -10,8 +10,8 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def _contracts_build(args: argparse.Namespace) -> int:
-    from contracts.build import BUILD_DIR, build
-    from contracts.errors import ContractBuildError
+    from gridledger.contracts.build import BUILD_DIR, build
+    from gridledger.contracts.errors import ContractBuildError
 
     try:
         result = build(out_dir=args.out or BUILD_DIR)
@@ -42,7 +42,15 @@ def build_parser() -> argparse.ArgumentParser:
     build_cmd.add_argument("--out", type=Path, default=None, help="output folder")
     build_cmd.set_defaults(handler=_contracts_build)
 
-    from node import cli_audit, cli_bench, cli_bid, cli_demo, cli_node, cli_sim, cli_testnet
+    from gridledger.node import (
+        cli_audit,
+        cli_bench,
+        cli_bid,
+        cli_demo,
+        cli_node,
+        cli_sim,
+        cli_testnet,
+    )
 
     cli_bench.register(commands)
     cli_demo.register(commands)

@@ -44,7 +44,7 @@ def flatten(figures: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def _bench_gas(args: argparse.Namespace) -> int:
-    from node.benchmarks.gas import CLEARING_SIZES, measure
+    from gridledger.node.benchmarks.gas import CLEARING_SIZES, measure
 
     sizes = tuple(args.orders) if args.orders else CLEARING_SIZES
     print_figures(measure(sizes, progress_printer("gas")), args.json, sort=True, decimals=1)
@@ -52,7 +52,7 @@ def _bench_gas(args: argparse.Namespace) -> int:
 
 
 def _bench_ledger(args: argparse.Namespace) -> int:
-    from node.benchmarks.ledger import measure
+    from gridledger.node.benchmarks.ledger import measure
 
     progress = progress_printer("ledger")
     print_figures(measure(args.calls, args.reading_batches, args.history_txs, progress), args.json)
@@ -60,7 +60,7 @@ def _bench_ledger(args: argparse.Namespace) -> int:
 
 
 def _bench_testnet(args: argparse.Namespace) -> int:
-    from node.benchmarks.testnet import measure
+    from gridledger.node.benchmarks.testnet import measure
 
     progress = progress_printer("testnet")
     figures = measure(tuple(args.nodes), args.batches, args.paced_batches_per_s, progress)
@@ -72,7 +72,7 @@ def register(commands: Any) -> None:
     """Add `bench` and its subcommands to the CLI."""
     bench = commands.add_parser("bench", help="measure gas and speed (see BENCHMARKS.md)")
     kinds = bench.add_subparsers(dest="bench_command", required=True)
-    from node.cli_sim import register_bench_federation
+    from gridledger.node.cli_sim import register_bench_federation
 
     register_bench_federation(kinds)  # `gridledger bench federation` = `sim bench federation`
     gas = kinds.add_parser("gas", help="exact gas per reading, per order, per order cleared")

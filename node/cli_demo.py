@@ -22,7 +22,7 @@ def _print_table(results: Any) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from node.errors import NodeError
+    from gridledger.node.errors import NodeError
 
     started = time.monotonic()
 
@@ -31,7 +31,7 @@ def _demo(args: argparse.Namespace) -> int:
 
     print()
     if args.in_process:
-        from node.demo import run as run_in_process
+        from gridledger.node.demo import run as run_in_process
 
         results, market = run_in_process(args.out, progress)
         print()
@@ -41,7 +41,7 @@ def _demo(args: argparse.Namespace) -> int:
             f"{market.volume_kwh:.3f} kWh at {market.price_per_kwh:.4f} tokens/kWh"
         )
     else:
-        from node.demo_testnet import run
+        from gridledger.node.demo_testnet import run
 
         try:
             outcome = run(args.out, args.keep, progress)

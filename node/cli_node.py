@@ -12,10 +12,10 @@ from typing import Any
 def _node_run(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from node.app import create_app
-    from node.config import load_config
-    from node.errors import NodeError
-    from node.service import start
+    from gridledger.node.app import create_app
+    from gridledger.node.config import load_config
+    from gridledger.node.errors import NodeError
+    from gridledger.node.service import start
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:

@@ -25,9 +25,9 @@ def _print_summary(summary: Any) -> None:
 
 
 def _sim_run(args: argparse.Namespace) -> int:
-    from sim.errors import SimError
-    from sim.runner import run_scenario
-    from sim.scenarios import resolve
+    from gridledger.sim.errors import SimError
+    from gridledger.sim.runner import run_scenario
+    from gridledger.sim.scenarios import resolve
 
     started = time.perf_counter()
     try:
@@ -38,7 +38,7 @@ def _sim_run(args: argparse.Namespace) -> int:
             scenario = scenario.with_start_ts(args.start_ts)
         out_dir = args.out or Path("out/sim") / scenario.name
         if args.federation:
-            from sim.federation.session import run_federated_cli
+            from gridledger.sim.federation.session import run_federated_cli
 
             return run_federated_cli(scenario, out_dir, args)
         outputs = run_scenario(
@@ -57,8 +57,8 @@ def _sim_run(args: argparse.Namespace) -> int:
 def _sim_federate(args: argparse.Namespace) -> int:
     import logging
 
-    from sim.errors import SimError
-    from sim.federation.federate import run_federate
+    from gridledger.sim.errors import SimError
+    from gridledger.sim.federation.federate import run_federate
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     controls = [c.strip() for c in args.controls.split(",") if c.strip()]
@@ -76,8 +76,8 @@ def _sim_federate(args: argparse.Namespace) -> int:
 def _sim_bench_federation(args: argparse.Namespace) -> int:
     import importlib.util
 
-    from node.benchmarks.federation import measure
-    from node.cli_bench import flatten, print_figures, progress_printer
+    from gridledger.node.benchmarks.federation import measure
+    from gridledger.node.cli_bench import flatten, print_figures, progress_printer
 
     helics = not args.no_helics
     if helics and importlib.util.find_spec("helics") is None:
@@ -92,7 +92,7 @@ def _sim_bench_federation(args: argparse.Namespace) -> int:
 
 
 def _sim_list(args: argparse.Namespace) -> int:
-    from sim.scenarios import builtin_names, resolve
+    from gridledger.sim.scenarios import builtin_names, resolve
 
     for name in builtin_names():
         scenario = resolve(name)

@@ -16,8 +16,8 @@ def _say(message: str) -> None:
 
 
 def _up(args: argparse.Namespace) -> int:
-    from node import testnet
-    from node.errors import NodeError
+    from gridledger.node import testnet
+    from gridledger.node.errors import NodeError
 
     try:
         spec = testnet.TestnetSpec(args.nodes, args.base_port, args.period, args.clock)
@@ -29,8 +29,8 @@ def _up(args: argparse.Namespace) -> int:
 
 
 def _down(args: argparse.Namespace) -> int:
-    from node import testnet
-    from node.errors import NodeError
+    from gridledger.node import testnet
+    from gridledger.node.errors import NodeError
 
     try:
         stopped = testnet.down(args.data_dir, _say)
@@ -42,8 +42,8 @@ def _down(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from node import testnet
-    from node.errors import NodeError
+    from gridledger.node import testnet
+    from gridledger.node.errors import NodeError
 
     try:
         doc = testnet.status(args.data_dir)

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from node.errors import ConfigError
-from node.ledger.embedded.genesis import GenesisConfig
+from gridledger.node.errors import ConfigError
+from gridledger.node.ledger.embedded.genesis import GenesisConfig
 
 
 @dataclass(frozen=True, slots=True)

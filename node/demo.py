@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from market.orders import Order, Side
-from market.witness import witness_for
-from node.accounting import WAD
-from node.experiments import day_readings, fedmgdt_terms
-from node.ledger.ephemeral import EphemeralChain
-from node.ledger.stack import DAY0_TS, TOKEN_UNITS, Participant, Stack, build_stack
-from sim.fedmgdt import FEDMGDT_CAPS_W, Mg1Day, simulate_mg1_day
+from gridledger.market.orders import Order, Side
+from gridledger.market.witness import witness_for
+from gridledger.node.accounting import WAD
+from gridledger.node.experiments import day_readings, fedmgdt_terms
+from gridledger.node.ledger.ephemeral import EphemeralChain
+from gridledger.node.ledger.stack import DAY0_TS, TOKEN_UNITS, Participant, Stack, build_stack
+from gridledger.sim.fedmgdt import FEDMGDT_CAPS_W, Mg1Day, simulate_mg1_day
 
 Progress = Callable[[str], None]
 DAY_TS = DAY0_TS - 86400  # the simulated day ends before the chain's clock

@@ -27,25 +27,25 @@ import pandas as pd
 from hexbytes import HexBytes
 from web3.exceptions import TransactionNotFound
 
-from node import testnet
-from node.accounting import WAD
-from node.agents.chain_clock import ChainClock
-from node.agents.ledger_client import LedgerClient
-from node.agents.operator import Member, OperatorAgent
-from node.agents.prosumer import ProsumerAgent, Strategy
-from node.agents.regulator import RegulatorAgent
-from node.demo import CapResult, plot_figures, write_csv
-from node.keys import load_or_create, load_or_create_key
-from node.launch import free_port
-from node.ledger.deploy import Deployment
-from node.ledger.stack import TOKEN_UNITS
-from sim.controllers import OperatorRule
-from sim.federation.federate import FederateClient
-from sim.federation.protocol import Welcome
-from sim.federation.session import open_bus, run_federated
-from sim.meter import MeteringDomain, SignedReading
-from sim.scenario import BASE_RUN, MarketSpec, Scenario
-from sim.scenarios import resolve
+from gridledger.node import testnet
+from gridledger.node.accounting import WAD
+from gridledger.node.agents.chain_clock import ChainClock
+from gridledger.node.agents.ledger_client import LedgerClient
+from gridledger.node.agents.operator import Member, OperatorAgent
+from gridledger.node.agents.prosumer import ProsumerAgent, Strategy
+from gridledger.node.agents.regulator import RegulatorAgent
+from gridledger.node.demo import CapResult, plot_figures, write_csv
+from gridledger.node.keys import load_or_create, load_or_create_key
+from gridledger.node.launch import free_port
+from gridledger.node.ledger.deploy import Deployment
+from gridledger.node.ledger.stack import TOKEN_UNITS
+from gridledger.sim.controllers import OperatorRule
+from gridledger.sim.federation.federate import FederateClient
+from gridledger.sim.federation.protocol import Welcome
+from gridledger.sim.federation.session import open_bus, run_federated
+from gridledger.sim.meter import MeteringDomain, SignedReading
+from gridledger.sim.scenario import BASE_RUN, MarketSpec, Scenario
+from gridledger.sim.scenarios import resolve
 
 Progress = Callable[[str], None]
 SCENARIO = "fedmgdt_demo"

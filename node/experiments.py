@@ -6,11 +6,11 @@ Shared by the demo and the scenario test, so both run the same experiment.
 
 from __future__ import annotations
 
-from contracts.typed import MeterReading
-from node.accounting import WAD, BoundKind, ContractTerms
-from node.ledger.stack import TOKEN_UNITS
-from sim.fedmgdt import Mg1Config, Mg1Day
-from sim.scenario import CapContract
+from gridledger.contracts.typed import MeterReading
+from gridledger.node.accounting import WAD, BoundKind, ContractTerms
+from gridledger.node.ledger.stack import TOKEN_UNITS
+from gridledger.sim.fedmgdt import Mg1Config, Mg1Day
+from gridledger.sim.scenario import CapContract
 
 
 def cap_terms(contract: CapContract, participant: str, operator: str, day_ts: int) -> ContractTerms:

@@ -14,7 +14,7 @@ from pathlib import Path
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from node.errors import ConfigError
+from gridledger.node.errors import ConfigError
 
 ROLES = ("admin", "operator", "regulator", "treasury", "prosumer")
 PASSPHRASE_ENV = "GRIDLEDGER_PASSPHRASE"

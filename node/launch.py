@@ -12,12 +12,21 @@ from pathlib import Path
 
 import requests
 
-from node.keys import PASSPHRASE_ENV
+from gridledger.node.keys import PASSPHRASE_ENV
 
 
 def node_run_command(data_dir: Path, *args: str) -> list[str]:
     """`gridledger node run --data-dir DATA_DIR ARGS...` with this Python."""
-    return [sys.executable, "-m", "node.cli", "node", "run", "--data-dir", str(data_dir), *args]
+    return [
+        sys.executable,
+        "-m",
+        "gridledger.node.cli",
+        "node",
+        "run",
+        "--data-dir",
+        str(data_dir),
+        *args,
+    ]
 
 
 def free_port() -> int:

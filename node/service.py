@@ -18,16 +18,22 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.middleware import ExtraDataToPOAMiddleware, SignAndSendRawMiddlewareBuilder
 
-from node.config import NodeConfig
-from node.consensus.replica import Replica, open_replica
-from node.errors import LedgerError
-from node.keys import load_or_create
-from node.ledger.deploy import Deployment, MarketTiming, RegulationRules, Roles, deploy_stack
-from node.ledger.embedded.chain import EmbeddedChain
-from node.ledger.embedded.genesis import ROLE_FUND_WEI, GenesisConfig
-from node.ledger.embedded.provider import BlockProducer, EmbeddedProvider
-from node.ledger.embedded.rpc import JsonRpc
-from node.ledger.http import rpc_web3
+from gridledger.node.config import NodeConfig
+from gridledger.node.consensus.replica import Replica, open_replica
+from gridledger.node.errors import LedgerError
+from gridledger.node.keys import load_or_create
+from gridledger.node.ledger.deploy import (
+    Deployment,
+    MarketTiming,
+    RegulationRules,
+    Roles,
+    deploy_stack,
+)
+from gridledger.node.ledger.embedded.chain import EmbeddedChain
+from gridledger.node.ledger.embedded.genesis import ROLE_FUND_WEI, GenesisConfig
+from gridledger.node.ledger.embedded.provider import BlockProducer, EmbeddedProvider
+from gridledger.node.ledger.embedded.rpc import JsonRpc
+from gridledger.node.ledger.http import rpc_web3
 
 log = logging.getLogger(__name__)
 

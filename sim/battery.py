@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sim.profiles import SECONDS_PER_HOUR
+from gridledger.sim.profiles import SECONDS_PER_HOUR
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from sim.profiles import SECONDS_PER_DAY, SECONDS_PER_HOUR, in_window
-from sim.scenario import CapContract, MicrogridSpec
+from gridledger.sim.profiles import SECONDS_PER_DAY, SECONDS_PER_HOUR, in_window
+from gridledger.sim.scenario import CapContract, MicrogridSpec
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,19 +16,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.loads import (
+from gridledger.sim.loads import (
     CAMPUS_FACTORS,
     COMMERCIAL_FACTORS,
     CRITICAL_FACTORS,
     RESIDENTIAL_FACTORS,
     profile_w,
 )
-from sim.measured import read_series_csv
-from sim.profiles import SECONDS_PER_DAY, FloatArray, IntArray
-from sim.pv import pv_power_w
-from sim.pv_pvlib import pv_power_pvlib_w
-from sim.scenario import EventKind, LoadProfile, MicrogridSpec, Scenario
-from sim.weather import air_temperature_c, ghi_w_m2
+from gridledger.sim.measured import read_series_csv
+from gridledger.sim.profiles import SECONDS_PER_DAY, FloatArray, IntArray
+from gridledger.sim.pv import pv_power_w
+from gridledger.sim.pv_pvlib import pv_power_pvlib_w
+from gridledger.sim.scenario import EventKind, LoadProfile, MicrogridSpec, Scenario
+from gridledger.sim.weather import air_temperature_c, ghi_w_m2
 
 _FACTORS = {
     LoadProfile.RESIDENTIAL: RESIDENTIAL_FACTORS,

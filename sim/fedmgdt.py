@@ -27,11 +27,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.model import GridModel
-from sim.pcc import metered_energy_wh, pcc_power_w
-from sim.profiles import SECONDS_PER_DAY, SECONDS_PER_HOUR, FloatArray, IntArray, in_window
-from sim.pv import PvArray
-from sim.scenario import (
+from gridledger.sim.model import GridModel
+from gridledger.sim.pcc import metered_energy_wh, pcc_power_w
+from gridledger.sim.profiles import (
+    SECONDS_PER_DAY,
+    SECONDS_PER_HOUR,
+    FloatArray,
+    IntArray,
+    in_window,
+)
+from gridledger.sim.pv import PvArray
+from gridledger.sim.scenario import (
     BatterySpec,
     CapContract,
     LoadProfile,

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from sim.profiles import FloatArray, gaussian_noise, periodic_hourly_interp
+from gridledger.sim.profiles import FloatArray, gaussian_noise, periodic_hourly_interp
 
 # Hourly factors at 00:00, 01:00, ..., 23:00.
 # Residential: night trough, a breakfast bump, a daytime lull, the evening peak at 19:00

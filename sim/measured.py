@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.errors import MeasuredDataError
-from sim.profiles import FloatArray
-from sim.scenario import CsvSeries
+from gridledger.sim.errors import MeasuredDataError
+from gridledger.sim.profiles import FloatArray
+from gridledger.sim.scenario import CsvSeries
 
 
 def parse_timestamp_ts(text: str) -> float:

@@ -20,17 +20,17 @@ from dataclasses import dataclass
 from eth_keys.datatypes import PrivateKey
 from eth_utils.address import to_checksum_address
 
-from contracts.errors import ReadingInputError
-from contracts.typed import (
+from gridledger.contracts.errors import ReadingInputError
+from gridledger.contracts.typed import (
     SECP256K1_N,
     MeterReading,
     MeterSignature,
     domain_separator,
     sign_reading,
 )
-from sim.errors import MeterError
-from sim.pcc import metered_energy_wh
-from sim.profiles import IntArray
+from gridledger.sim.errors import MeterError
+from gridledger.sim.pcc import metered_energy_wh
+from gridledger.sim.profiles import IntArray
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,18 +14,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.battery import BatteryParams, battery_step
-from sim.controllers import (
+from gridledger.sim.battery import BatteryParams, battery_step
+from gridledger.sim.controllers import (
     MicrogridState,
     Observation,
     OperatorRule,
     builtin_rules,
     self_consumption_request_w,
 )
-from sim.errors import SimError
-from sim.exogenous import Exogenous, compute_exogenous
-from sim.profiles import FloatArray
-from sim.scenario import Scenario
+from gridledger.sim.errors import SimError
+from gridledger.sim.exogenous import Exogenous, compute_exogenous
+from gridledger.sim.profiles import FloatArray
+from gridledger.sim.scenario import Scenario
 
 LIMIT_CODES = {"none": 0, "power": 1, "energy": 2}
 """Integer codes of ``sim.battery.BatteryLimit`` in the per-tick arrays."""

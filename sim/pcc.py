@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from sim.profiles import SECONDS_PER_HOUR, FloatArray, IntArray, as_float_array
+from gridledger.sim.profiles import SECONDS_PER_HOUR, FloatArray, IntArray, as_float_array
 
 
 def pcc_power_w(

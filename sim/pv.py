@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from sim.profiles import FloatArray, as_float_array
+from gridledger.sim.profiles import FloatArray, as_float_array
 
 NOCT_AIR_C = 20.0
 """Air temperature of the NOCT test condition [degC]."""

@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from sim.errors import SimError
-from sim.profiles import FloatArray, as_float_array
-from sim.pv import ENERGYTWIN_CAMPUS_PV, PvArray
+from gridledger.sim.errors import SimError
+from gridledger.sim.profiles import FloatArray, as_float_array
+from gridledger.sim.pv import ENERGYTWIN_CAMPUS_PV, PvArray
 
 
 def pv_power_pvlib_w(

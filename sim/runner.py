@@ -22,9 +22,9 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from sim.model import GridModel
-from sim.scenario import Scenario
-from sim.tables import summary_frame, tick_frame
+from gridledger.sim.model import GridModel
+from gridledger.sim.scenario import Scenario
+from gridledger.sim.tables import summary_frame, tick_frame
 
 Progress = Callable[[int], None]
 """Called with the number of ticks just completed."""
@@ -78,7 +78,7 @@ def write_outputs(
     summary.to_parquet(files[3], index=False)
     if plots and len(ticks):
         # Imported here: matplotlib takes ~0.5 s to import, a cost runs without plots skip.
-        from sim.plots import plot_pcc_vs_cap, plot_pv_load, plot_soc  # noqa: PLC0415
+        from gridledger.sim.plots import plot_pcc_vs_cap, plot_pv_load, plot_soc  # noqa: PLC0415
 
         files.append(plot_pcc_vs_cap(ticks, out_dir / "pcc_vs_cap.png"))
         files.append(plot_soc(ticks, out_dir / "soc.png"))

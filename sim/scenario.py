@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from sim.battery import BatteryParams, self_discharge_per_step
-from sim.errors import ScenarioError
-from sim.pv import PvArray
+from gridledger.sim.battery import BatteryParams, self_discharge_per_step
+from gridledger.sim.errors import ScenarioError
+from gridledger.sim.pv import PvArray
 
 
 class LoadProfile(StrEnum):

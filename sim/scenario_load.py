@@ -14,10 +14,10 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from sim import scenario_parts as parts
-from sim.errors import ScenarioError
-from sim.profiles import SECONDS_PER_DAY
-from sim.scenario import (
+from gridledger.sim import scenario_parts as parts
+from gridledger.sim.errors import ScenarioError
+from gridledger.sim.profiles import SECONDS_PER_DAY
+from gridledger.sim.scenario import (
     BASE_RUN,
     CapContract,
     Event,
@@ -27,7 +27,7 @@ from sim.scenario import (
     Scenario,
     Variant,
 )
-from sim.tomlcheck import Table
+from gridledger.sim.tomlcheck import Table
 
 DEFAULT_START_TS = 1_800_057_600
 """2027-01-16 00:00:00 UTC, the sandbox chain's day 0 (``node.ledger.stack.DAY0_TS``)."""

@@ -9,9 +9,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sim.pv import PvArray
-from sim.scenario import BatterySpec, CsvSeries, LoadProfile, LoadSpec, PvSpec, WeatherSpec
-from sim.tomlcheck import Table
+from gridledger.sim.pv import PvArray
+from gridledger.sim.scenario import (
+    BatterySpec,
+    CsvSeries,
+    LoadProfile,
+    LoadSpec,
+    PvSpec,
+    WeatherSpec,
+)
+from gridledger.sim.tomlcheck import Table
 
 
 def csv_series(table: Table, key: str) -> CsvSeries | None:

@@ -12,11 +12,11 @@ import math
 import numpy as np
 import pandas as pd
 
-from sim.controllers import window_mask
-from sim.model import LIMIT_CODES, GridModel
-from sim.pcc import metered_energy_wh, pcc_power_w
-from sim.profiles import SECONDS_PER_HOUR, FloatArray
-from sim.scenario import MicrogridSpec
+from gridledger.sim.controllers import window_mask
+from gridledger.sim.model import LIMIT_CODES, GridModel
+from gridledger.sim.pcc import metered_energy_wh, pcc_power_w
+from gridledger.sim.profiles import SECONDS_PER_HOUR, FloatArray
+from gridledger.sim.scenario import MicrogridSpec
 
 TICK_COLUMNS: tuple[str, ...] = (
     "run", "tick", "time_ts", "t_s", "microgrid", "ghi_w_m2", "t_air_c", "p_load_w",

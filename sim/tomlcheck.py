@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
-from sim.errors import ScenarioError
+from gridledger.sim.errors import ScenarioError
 
 
 class _Required:

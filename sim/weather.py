@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from sim.profiles import FloatArray, gaussian_noise, hour_of_day
+from gridledger.sim.profiles import FloatArray, gaussian_noise, hour_of_day
 
 
 def ghi_w_m2(

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import requests
 
-from node import testnet
-from node.rest.auth import load_or_create_api_key
+from gridledger.node import testnet
+from gridledger.node.rest.auth import load_or_create_api_key
 
 
 class ChainClock:

@@ -15,9 +15,9 @@ from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 from web3.exceptions import TransactionNotFound
 
-from node.errors import LedgerError
-from node.ledger.deploy import Deployment
-from node.ledger.http import rpc_web3
+from gridledger.node.errors import LedgerError
+from gridledger.node.ledger.deploy import Deployment
+from gridledger.node.ledger.http import rpc_web3
 
 log = logging.getLogger(__name__)
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from market.orders import Order, Side
-from market.witness import witness_for
-from node.agents.ledger_client import LedgerClient
-from node.agents.market_clock import MarketClock
-from node.experiments import cap_terms
-from node.ledger.stack import TOKEN_UNITS
-from sim.scenario import CapContract
+from gridledger.market.orders import Order, Side
+from gridledger.market.witness import witness_for
+from gridledger.node.agents.ledger_client import LedgerClient
+from gridledger.node.agents.market_clock import MarketClock
+from gridledger.node.experiments import cap_terms
+from gridledger.node.ledger.stack import TOKEN_UNITS
+from gridledger.sim.scenario import CapContract
 
 log = logging.getLogger(__name__)
 

@@ -17,10 +17,10 @@ import logging
 from collections import deque
 from dataclasses import dataclass
 
-from market.orders import Side
-from node.agents.ledger_client import LedgerClient
-from node.agents.market_clock import MarketClock
-from sim.meter import SignedReading
+from gridledger.market.orders import Side
+from gridledger.node.agents.ledger_client import LedgerClient
+from gridledger.node.agents.market_clock import MarketClock
+from gridledger.sim.meter import SignedReading
 
 log = logging.getLogger(__name__)
 

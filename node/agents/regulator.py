@@ -3,9 +3,9 @@ Regulation from the scenario, with the node's regulator account."""
 
 from __future__ import annotations
 
-from node.agents.ledger_client import LedgerClient
-from node.ledger.stack import TOKEN_UNITS
-from sim.scenario import MarketSpec
+from gridledger.node.agents.ledger_client import LedgerClient
+from gridledger.node.ledger.stack import TOKEN_UNITS
+from gridledger.sim.scenario import MarketSpec
 
 
 def units_per_kwh(tokens_per_kwh: float) -> int:

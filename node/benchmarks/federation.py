@@ -32,13 +32,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sim.federation.federate import run_federate
-from sim.federation.protocol import Actions, MessageType, decode, tick_message, welcome_message
-from sim.federation.session import open_bus, run_lockstep
-from sim.model import GridModel
-from sim.runner import run_scenario, simulate_run, tables_of
-from sim.scenario import Scenario
-from sim.scenarios import resolve
+from gridledger.sim.federation.federate import run_federate
+from gridledger.sim.federation.protocol import (
+    Actions,
+    MessageType,
+    decode,
+    tick_message,
+    welcome_message,
+)
+from gridledger.sim.federation.session import open_bus, run_lockstep
+from gridledger.sim.model import GridModel
+from gridledger.sim.runner import run_scenario, simulate_run, tables_of
+from gridledger.sim.scenario import Scenario
+from gridledger.sim.scenarios import resolve
 
 RUN = "E2"
 FEDERATES = ("operator", "node-mg1", "node-mg2", "node-mg3")

@@ -21,12 +21,12 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from contracts.typed import MeterReading
-from market.orders import Order, Side
-from market.witness import chunks, witness_for
-from node.accounting import BoundKind, ContractTerms
-from node.ledger.ephemeral import EphemeralChain
-from node.ledger.stack import DAY0_TS, TOKEN_UNITS, Participant, Stack, build_stack
+from gridledger.contracts.typed import MeterReading
+from gridledger.market.orders import Order, Side
+from gridledger.market.witness import chunks, witness_for
+from gridledger.node.accounting import BoundKind, ContractTerms
+from gridledger.node.ledger.ephemeral import EphemeralChain
+from gridledger.node.ledger.stack import DAY0_TS, TOKEN_UNITS, Participant, Stack, build_stack
 
 CHUNK_ORDERS = 250
 SETTLE_BATCH = 250

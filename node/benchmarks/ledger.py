@@ -32,11 +32,17 @@ from eth_account import Account
 from web3 import HTTPProvider, Web3
 from web3.middleware import SignAndSendRawMiddlewareBuilder
 
-from contracts.typed import domain_separator
-from node.benchmarks.workload import READINGS_PER_BATCH, reading_batch
-from node.keys import PASSPHRASE_ENV
-from node.launch import NodeProcess, free_port
-from node.ledger.deploy import Deployment, MarketTiming, RegulationRules, Roles, deploy_stack
+from gridledger.contracts.typed import domain_separator
+from gridledger.node.benchmarks.workload import READINGS_PER_BATCH, reading_batch
+from gridledger.node.keys import PASSPHRASE_ENV
+from gridledger.node.launch import NodeProcess, free_port
+from gridledger.node.ledger.deploy import (
+    Deployment,
+    MarketTiming,
+    RegulationRules,
+    Roles,
+    deploy_stack,
+)
 
 Progress = Callable[[str], None]
 ANVIL = Path(__file__).resolve().parents[2] / "contracts" / "node_modules" / ".bin" / "anvil"

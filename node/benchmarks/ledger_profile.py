@@ -25,13 +25,13 @@ from eth_account import Account
 from web3 import Web3
 from web3.middleware import SignAndSendRawMiddlewareBuilder
 
-from contracts.typed import domain_separator
-from node.benchmarks.workload import READINGS_PER_BATCH, reading_batch
-from node.ledger.deploy import MarketTiming, RegulationRules, Roles, deploy_stack
-from node.ledger.embedded.chain import EmbeddedChain
-from node.ledger.embedded.genesis import GenesisConfig
-from node.ledger.embedded.provider import EmbeddedProvider
-from node.ledger.embedded.rpc import JsonRpc
+from gridledger.contracts.typed import domain_separator
+from gridledger.node.benchmarks.workload import READINGS_PER_BATCH, reading_batch
+from gridledger.node.ledger.deploy import MarketTiming, RegulationRules, Roles, deploy_stack
+from gridledger.node.ledger.embedded.chain import EmbeddedChain
+from gridledger.node.ledger.embedded.genesis import GenesisConfig
+from gridledger.node.ledger.embedded.provider import EmbeddedProvider
+from gridledger.node.ledger.embedded.rpc import JsonRpc
 
 CHAIN_ID = 31_337
 DEPLOYER = Account.from_key(b"\x0f" * 32)

@@ -32,14 +32,14 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from contracts.typed import domain_separator
-from node import testnet
-from node.agents.ledger_client import LedgerClient
-from node.agents.operator import Member, OperatorAgent
-from node.benchmarks.workload import READINGS_PER_BATCH, reading_batch
-from node.keys import PASSPHRASE_ENV, load_or_create
-from node.ledger.deploy import Deployment
-from node.ledger.http import rpc_web3
+from gridledger.contracts.typed import domain_separator
+from gridledger.node import testnet
+from gridledger.node.agents.ledger_client import LedgerClient
+from gridledger.node.agents.operator import Member, OperatorAgent
+from gridledger.node.benchmarks.workload import READINGS_PER_BATCH, reading_batch
+from gridledger.node.keys import PASSPHRASE_ENV, load_or_create
+from gridledger.node.ledger.deploy import Deployment
+from gridledger.node.ledger.http import rpc_web3
 
 Progress = Callable[[str], None]
 SUBMIT_CHUNK = 10

@@ -11,7 +11,7 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
-from contracts.typed import MeterReading, sign_reading
+from gridledger.contracts.typed import MeterReading, sign_reading
 
 READINGS_PER_BATCH = 60
 

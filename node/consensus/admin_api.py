@@ -9,11 +9,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from node.consensus.clock import SimClock
-from node.consensus.replica import Replica
-from node.rest.deps import Authorized
-from node.rest.errors import RestError
-from node.rest.schemas import ErrorOut
+from gridledger.node.consensus.clock import SimClock
+from gridledger.node.consensus.replica import Replica
+from gridledger.node.rest.deps import Authorized
+from gridledger.node.rest.errors import RestError
+from gridledger.node.rest.schemas import ErrorOut
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from eth_keys.datatypes import PrivateKey
 
-from node.keys import load_or_create_key
+from gridledger.node.keys import load_or_create_key
 
 AUTHORITY_FILE = "authority.json"
 

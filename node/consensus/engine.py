@@ -28,13 +28,13 @@ from typing import Any, Protocol
 import rlp
 from eth.abc import BlockAPI, BlockHeaderAPI
 
-from node.consensus.clock import Clock, WallClock
-from node.consensus.forkchoice import ChainScore, prefer
-from node.consensus.schedule import AuthoritySchedule
-from node.ledger.embedded.aura import Aura, GridledgerVM, SealError, check_seal, step_of
-from node.ledger.embedded.aura import finalized_number as aura_finalized
-from node.ledger.embedded.chain import EmbeddedChain, TransactionRejectedError
-from node.p2p.wire import Block, Blocks, GetBlockByHash, GetBlocks, Message, Status, Tx
+from gridledger.node.consensus.clock import Clock, WallClock
+from gridledger.node.consensus.forkchoice import ChainScore, prefer
+from gridledger.node.consensus.schedule import AuthoritySchedule
+from gridledger.node.ledger.embedded.aura import Aura, GridledgerVM, SealError, check_seal, step_of
+from gridledger.node.ledger.embedded.aura import finalized_number as aura_finalized
+from gridledger.node.ledger.embedded.chain import EmbeddedChain, TransactionRejectedError
+from gridledger.node.p2p.wire import Block, Blocks, GetBlockByHash, GetBlocks, Message, Status, Tx
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from eth.abc import BlockHeaderAPI
 from eth_abi.abi import encode
 from eth_utils.crypto import keccak
 
-from node.ledger.authority_model import decode_authorities
-from node.ledger.embedded.aura import Aura
-from node.ledger.embedded.chain import EmbeddedChain
+from gridledger.node.ledger.authority_model import decode_authorities
+from gridledger.node.ledger.embedded.aura import Aura
+from gridledger.node.ledger.embedded.chain import EmbeddedChain
 
 SELECTOR = keccak(text="authoritiesAt(uint256)")[:4]
 CACHE_SIZE = 4096

@@ -19,8 +19,8 @@ from enum import IntEnum
 
 from eth_abi.abi import decode
 
-from node.errors import LedgerError
-from node.ledger.deploy import ROLE_REGULATOR
+from gridledger.node.errors import LedgerError
+from gridledger.node.ledger.deploy import ROLE_REGULATOR
 
 MAX_AUTHORITIES = 32
 ADDRESS_BYTES = 20

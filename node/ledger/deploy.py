@@ -12,7 +12,7 @@ from eth_utils.crypto import keccak
 from web3 import Web3
 from web3.contract import Contract
 
-from contracts.artifacts import load_artifact
+from gridledger.contracts.artifacts import load_artifact
 
 
 class AdmissionPolicy(IntEnum):

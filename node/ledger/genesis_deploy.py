@@ -20,11 +20,11 @@ from web3 import Web3
 from web3.middleware import SignAndSendRawMiddlewareBuilder
 from web3.types import RPCEndpoint, RPCResponse, TxParams, Wei
 
-from node.ledger.deploy import MarketTiming, RegulationRules, Roles, deploy_stack
-from node.ledger.embedded.chain import EmbeddedChain
-from node.ledger.embedded.genesis import GenesisConfig
-from node.ledger.embedded.provider import EmbeddedProvider
-from node.ledger.embedded.rpc import JsonRpc
+from gridledger.node.ledger.deploy import MarketTiming, RegulationRules, Roles, deploy_stack
+from gridledger.node.ledger.embedded.chain import EmbeddedChain
+from gridledger.node.ledger.embedded.genesis import GenesisConfig
+from gridledger.node.ledger.embedded.provider import EmbeddedProvider
+from gridledger.node.ledger.embedded.rpc import JsonRpc
 
 
 class _RecordingProvider(EmbeddedProvider):

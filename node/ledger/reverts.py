@@ -16,8 +16,8 @@ from eth_utils.conversions import to_bytes
 from eth_utils.crypto import keccak
 from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError
 
-from contracts.artifacts import DEPLOYABLE, load_artifact
-from node.errors import ContractRevertError
+from gridledger.contracts.artifacts import DEPLOYABLE, load_artifact
+from gridledger.node.errors import ContractRevertError
 
 ErrorSpec = tuple[str, list[str], tuple[str, ...]]  # (name, argument ABI types, argument names)
 

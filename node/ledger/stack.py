@@ -19,10 +19,16 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.logs import DISCARD
 
-from contracts.typed import MeterReading, MeterSignature, domain_separator, sign_reading
-from node.errors import ContractRevertError
-from node.ledger.deploy import Deployment, MarketTiming, RegulationRules, Roles, deploy_stack
-from node.ledger.reverts import decode_revert, revert_data_of
+from gridledger.contracts.typed import MeterReading, MeterSignature, domain_separator, sign_reading
+from gridledger.node.errors import ContractRevertError
+from gridledger.node.ledger.deploy import (
+    Deployment,
+    MarketTiming,
+    RegulationRules,
+    Roles,
+    deploy_stack,
+)
+from gridledger.node.ledger.reverts import decode_revert, revert_data_of
 
 # 2027-01-16 00:00:00 UTC: a midnight, so time-of-day windows are easy to read.
 DAY0_TS = 1_800_057_600

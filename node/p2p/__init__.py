@@ -21,12 +21,12 @@ Messages (`node.p2p.wire`): `Tx`, `Block`, `Status`, `GetBlocks` -> `Blocks`,
 "P2P transport".
 """
 
-from node.p2p.errors import P2PError, WireError
-from node.p2p.keys import CurveKeys, load_or_create_curve_keys, read_public_key
-from node.p2p.peers import Peer
-from node.p2p.stats import TransportStats
-from node.p2p.transport import Handler, Transport
-from node.p2p.wire import (
+from gridledger.node.p2p.errors import P2PError, WireError
+from gridledger.node.p2p.keys import CurveKeys, load_or_create_curve_keys, read_public_key
+from gridledger.node.p2p.peers import Peer
+from gridledger.node.p2p.stats import TransportStats
+from gridledger.node.p2p.transport import Handler, Transport
+from gridledger.node.p2p.wire import (
     Block,
     Blocks,
     Error,

@@ -19,8 +19,8 @@ from collections.abc import Mapping
 import zmq
 from zmq.utils import z85
 
-from node.p2p.stats import TransportStats
-from node.p2p.throttle import LogThrottle
+from gridledger.node.p2p.stats import TransportStats
+from gridledger.node.p2p.throttle import LogThrottle
 
 ZAP_ENDPOINT = "inproc://zeromq.zap.01"
 ZAP_DOMAIN = "gridledger"
@@ -32,7 +32,7 @@ HANDSHAKE_EVENTS = (
     | zmq.EVENT_HANDSHAKE_FAILED_AUTH
 )
 
-log = logging.getLogger("node.p2p")
+log = logging.getLogger("gridledger.node.p2p")
 
 
 class Admission:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import struct
 
-from node.p2p.errors import WireError
+from gridledger.node.p2p.errors import WireError
 
 U64_MAX = 2**64 - 1
 _U32 = struct.Struct(">I")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from node.errors import NodeError
+from gridledger.node.errors import NodeError
 
 
 class P2PError(NodeError):

@@ -24,13 +24,18 @@ from dataclasses import dataclass, field
 import zmq
 from zmq.utils.monitor import parse_monitor_message
 
-from node.p2p.admission import HANDSHAKE_EVENTS, ZAP_DOMAIN, Admission, describe_handshake_failure
-from node.p2p.errors import WireError
-from node.p2p.keys import CurveKeys
-from node.p2p.peers import Peer
-from node.p2p.stats import TransportStats
-from node.p2p.throttle import LogThrottle
-from node.p2p.wire import (
+from gridledger.node.p2p.admission import (
+    HANDSHAKE_EVENTS,
+    ZAP_DOMAIN,
+    Admission,
+    describe_handshake_failure,
+)
+from gridledger.node.p2p.errors import WireError
+from gridledger.node.p2p.keys import CurveKeys
+from gridledger.node.p2p.peers import Peer
+from gridledger.node.p2p.stats import TransportStats
+from gridledger.node.p2p.throttle import LogThrottle
+from gridledger.node.p2p.wire import (
     MAX_FRAME_BYTES,
     Envelope,
     Error,
@@ -56,7 +61,7 @@ RECONNECT_IVL_MAX_MS = 1000
 """Reconnect back-off cap [ms]: a restarted peer is reached again within about a second."""
 _BATCH = 256  # frames drained per socket per wake-up, so heartbeats keep their period
 
-log = logging.getLogger("node.p2p")
+log = logging.getLogger("gridledger.node.p2p")
 
 
 @dataclass

@@ -29,8 +29,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from zmq.utils import z85
 
-from node.errors import ConfigError
-from node.keys import PASSPHRASE_ENV, SCRYPT_N, passphrase
+from gridledger.node.errors import ConfigError
+from gridledger.node.keys import PASSPHRASE_ENV, SCRYPT_N, passphrase
 
 SECRET_FILE = "curve.key"
 PUBLIC_FILE = "curve.pub"

@@ -31,8 +31,8 @@ from types import TracebackType
 
 import zmq
 
-from node.p2p.errors import P2PError
-from node.p2p.ioloop import (
+from gridledger.node.p2p.errors import P2PError
+from gridledger.node.p2p.ioloop import (
     COMMAND_ENDPOINT,
     COMMAND_HWM,
     OP_BROADCAST,
@@ -47,11 +47,18 @@ from node.p2p.ioloop import (
     Pending,
     Shared,
 )
-from node.p2p.keys import CurveKeys
-from node.p2p.peers import Peer, check_name, check_peers
-from node.p2p.stats import TransportStats
-from node.p2p.throttle import LogThrottle
-from node.p2p.wire import MESSAGE_TYPES, Error, FrameKind, Message, WireError, encode_frame
+from gridledger.node.p2p.keys import CurveKeys
+from gridledger.node.p2p.peers import Peer, check_name, check_peers
+from gridledger.node.p2p.stats import TransportStats
+from gridledger.node.p2p.throttle import LogThrottle
+from gridledger.node.p2p.wire import (
+    MESSAGE_TYPES,
+    Error,
+    FrameKind,
+    Message,
+    WireError,
+    encode_frame,
+)
 
 Handler = Callable[[str, Message], Message | None]
 DEFAULT_HEARTBEAT_S = 0.5
@@ -63,7 +70,7 @@ OUTBOX_WAIT_MS = 100
 _START_TIMEOUT_S = 10.0
 _STOP_TIMEOUT_S = 5.0
 
-log = logging.getLogger("node.p2p")
+log = logging.getLogger("gridledger.node.p2p")
 
 
 class _Outbox:

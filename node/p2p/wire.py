@@ -34,8 +34,8 @@ from typing import ClassVar, Self
 
 from typing_extensions import override
 
-from node.p2p.codec import Reader, Writer, check_bytes, check_fixed, check_u64
-from node.p2p.errors import WireError
+from gridledger.node.p2p.codec import Reader, Writer, check_bytes, check_fixed, check_u64
+from gridledger.node.p2p.errors import WireError
 
 MAGIC = b"GL"
 WIRE_VERSION = 1

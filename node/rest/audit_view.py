@@ -17,11 +17,11 @@ from eth_utils.address import to_checksum_address
 from web3 import Web3
 from web3.types import EventData
 
-from node.accounting import WAD, BoundKind, ContractTerms
-from node.rest import events
-from node.rest.chain import ChainView
-from node.rest.market_view import DELIVERY_FLAG
-from node.rest.schemas import (
+from gridledger.node.accounting import WAD, BoundKind, ContractTerms
+from gridledger.node.rest import events
+from gridledger.node.rest.chain import ChainView
+from gridledger.node.rest.market_view import DELIVERY_FLAG
+from gridledger.node.rest.schemas import (
     ContractKind,
     ContractOut,
     ContractsPage,

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from fastapi.security import HTTPAuthorizationCredentials
 
-from node.errors import ConfigError
-from node.rest.errors import AuthError
+from gridledger.node.errors import ConfigError
+from gridledger.node.rest.errors import AuthError
 
 API_KEY_FILE = "api-key"
 API_KEY_ENV = "GRIDLEDGER_API_KEY"

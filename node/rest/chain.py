@@ -12,10 +12,10 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.types import TxReceipt
 
-from node.ledger.deploy import Deployment
-from node.ledger.reverts import decoded_reverts
-from node.rest.errors import NotDeployedError, TransactionFailedError
-from node.service import NodeService
+from gridledger.node.ledger.deploy import Deployment
+from gridledger.node.ledger.reverts import decoded_reverts
+from gridledger.node.rest.errors import NotDeployedError, TransactionFailedError
+from gridledger.node.service import NodeService
 
 # A transaction must be mined within this long [s]; the embedded chain needs well under 1 s.
 TX_TIMEOUT_S = 60.0

@@ -19,8 +19,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from web3.exceptions import TimeExhausted, Web3RPCError
 
-from node.errors import ContractRevertError, LedgerError, NodeError
-from node.ledger.reverts import error_arg_names
+from gridledger.node.errors import ContractRevertError, LedgerError, NodeError
+from gridledger.node.ledger.reverts import error_arg_names
 
 log = logging.getLogger(__name__)
 

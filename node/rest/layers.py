@@ -13,13 +13,13 @@ from typing import Any
 import requests
 from web3.exceptions import Web3RPCError
 
-from node.errors import NodeError
-from node.ledger.deploy import AdmissionPolicy
-from node.rest import events
-from node.rest.chain import ChainView
-from node.rest.market_view import PHASES, MarketView
-from node.rest.orders import OrderDesk
-from node.rest.schemas import LayerOut, LayersOut
+from gridledger.node.errors import NodeError
+from gridledger.node.ledger.deploy import AdmissionPolicy
+from gridledger.node.rest import events
+from gridledger.node.rest.chain import ChainView
+from gridledger.node.rest.market_view import PHASES, MarketView
+from gridledger.node.rest.orders import OrderDesk
+from gridledger.node.rest.schemas import LayerOut, LayersOut
 
 ZERO_ADDRESS = "0x" + "00" * 20
 READ_ERRORS = (NodeError, Web3RPCError, requests.ConnectionError)

@@ -11,10 +11,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from market.orders import Order, Side
-from node.rest import events
-from node.rest.chain import ChainView
-from node.rest.schemas import (
+from gridledger.market.orders import Order, Side
+from gridledger.node.rest import events
+from gridledger.node.rest.chain import ChainView
+from gridledger.node.rest.schemas import (
     IntervalOut,
     IntervalPhase,
     OrderOut,

@@ -15,11 +15,11 @@ from typing import Any
 
 from web3.logs import DISCARD
 
-from market.orders import Order, Side
-from node.errors import ContractRevertError
-from node.rest.chain import ChainView
-from node.rest.market_view import split_order_id
-from node.rest.schemas import OrderPlaced, OrderRequest, OrderSide
+from gridledger.market.orders import Order, Side
+from gridledger.node.errors import ContractRevertError
+from gridledger.node.rest.chain import ChainView
+from gridledger.node.rest.market_view import split_order_id
+from gridledger.node.rest.schemas import OrderPlaced, OrderRequest, OrderSide
 
 # placeOrder costs ~60-110k gas (a sell reserves its delivery record, a buy moves escrow);
 # approve ~30-50k. Fixed limits skip gas estimation; unused gas is not charged.

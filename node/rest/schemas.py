@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, Strict
 
-from market.orders import UINT40_LIMIT, UINT64_LIMIT
+from gridledger.market.orders import UINT40_LIMIT, UINT64_LIMIT
 
 UINT256_LIMIT = 2**256
 ADDRESS_PATTERN = r"^0x[0-9a-fA-F]{40}$"

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 import zmq
 
-from sim.errors import FederateTimeoutError, FederationError, ProtocolError
-from sim.federation.protocol import (
+from gridledger.sim.errors import FederateTimeoutError, FederationError, ProtocolError
+from gridledger.sim.federation.protocol import (
     Actions,
     MessageType,
     Register,
@@ -26,9 +26,9 @@ from sim.federation.protocol import (
     encode,
     end_message,
 )
-from sim.meter import MeteringDomain, SignedReading
+from gridledger.sim.meter import MeteringDomain, SignedReading
 
-log = logging.getLogger("sim.federation")
+log = logging.getLogger("gridledger.sim.federation")
 
 CLOSE_LINGER_MS = 200
 """How long closing the bus tries to deliver the ``end`` messages [ms]."""

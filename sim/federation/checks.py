@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from eth_utils.address import to_checksum_address
 
-from sim.errors import ProtocolError
+from gridledger.sim.errors import ProtocolError
 
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 _BYTES32 = re.compile(r"0x[0-9a-fA-F]{64}")

@@ -20,9 +20,9 @@ from typing import Any
 
 import zmq
 
-from sim.controllers import Observation, OperatorRule
-from sim.errors import FederationError, ProtocolError
-from sim.federation.protocol import (
+from gridledger.sim.controllers import Observation, OperatorRule
+from gridledger.sim.errors import FederationError, ProtocolError
+from gridledger.sim.federation.protocol import (
     Actions,
     MessageType,
     Register,
@@ -31,9 +31,9 @@ from sim.federation.protocol import (
     parse_end,
     parse_tick,
 )
-from sim.meter import MeteringDomain, SignedReading
+from gridledger.sim.meter import MeteringDomain, SignedReading
 
-log = logging.getLogger("sim.federation")
+log = logging.getLogger("gridledger.sim.federation")
 
 Policy = Callable[[Observation], dict[str, float]]
 """Battery set-points [W] (> 0 discharge) by microgrid for an observation."""

@@ -13,13 +13,13 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from sim.errors import FederationError
-from sim.federation.bus import Registration
-from sim.meter import Meter, SignedReading
-from sim.model import GridModel
-from sim.pcc import pcc_power_w
-from sim.scenario import Scenario
-from sim.tables import grid_limited
+from gridledger.sim.errors import FederationError
+from gridledger.sim.federation.bus import Registration
+from gridledger.sim.meter import Meter, SignedReading
+from gridledger.sim.model import GridModel
+from gridledger.sim.pcc import pcc_power_w
+from gridledger.sim.scenario import Scenario
+from gridledger.sim.tables import grid_limited
 
 
 class RunMeters:

@@ -64,10 +64,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sim.controllers import MicrogridState, Observation
-from sim.errors import ProtocolError
-from sim.federation import checks
-from sim.federation.readings import (
+from gridledger.sim.controllers import MicrogridState, Observation
+from gridledger.sim.errors import ProtocolError
+from gridledger.sim.federation import checks
+from gridledger.sim.federation.readings import (
     metering_json,
     parse_addresses,
     parse_metering,
@@ -76,8 +76,8 @@ from sim.federation.readings import (
     readings_json,
     signed_reading_json,
 )
-from sim.meter import MeteringDomain, SignedReading
-from sim.scenario import CapContract, Scenario
+from gridledger.sim.meter import MeteringDomain, SignedReading
+from gridledger.sim.scenario import CapContract, Scenario
 
 __all__ = [
     "PROTOCOL_VERSION",

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from contracts.errors import ReadingInputError
-from contracts.typed import SECP256K1_N, MeterReading, MeterSignature
-from sim.errors import MeterError, ProtocolError
-from sim.federation import checks
-from sim.meter import MeteringDomain, SignedReading
+from gridledger.contracts.errors import ReadingInputError
+from gridledger.contracts.typed import SECP256K1_N, MeterReading, MeterSignature
+from gridledger.sim.errors import MeterError, ProtocolError
+from gridledger.sim.federation import checks
+from gridledger.sim.meter import MeteringDomain, SignedReading
 
 READING_FIELDS = (
     "meter",

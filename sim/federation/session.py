@@ -24,16 +24,16 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from sim.errors import FederationError, SimError
-from sim.federation.bus import FederationBus
-from sim.federation.metering import RunMeters
-from sim.federation.protocol import tick_message, welcome_message
-from sim.meter import SignedReading
-from sim.model import GridModel
-from sim.runner import write_outputs
-from sim.scenario import Scenario
+from gridledger.sim.errors import FederationError, SimError
+from gridledger.sim.federation.bus import FederationBus
+from gridledger.sim.federation.metering import RunMeters
+from gridledger.sim.federation.protocol import tick_message, welcome_message
+from gridledger.sim.meter import SignedReading
+from gridledger.sim.model import GridModel
+from gridledger.sim.runner import write_outputs
+from gridledger.sim.scenario import Scenario
 
-log = logging.getLogger("sim.federation")
+log = logging.getLogger("gridledger.sim.federation")
 
 
 @dataclass(slots=True)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sim.errors import ScenarioError
-from sim.scenario import Scenario
-from sim.scenario_load import load_scenario
+from gridledger.sim.errors import ScenarioError
+from gridledger.sim.scenario import Scenario
+from gridledger.sim.scenario_load import load_scenario
 
 SCENARIO_DIR = Path(__file__).resolve().parent
 

@@ -10,8 +10,8 @@ from eth_typing import ChecksumAddress
 from web3 import Web3
 from web3.contract import Contract
 
-from contracts.artifacts import load_artifact
-from node.ledger.authority_model import MAX_AUTHORITIES
+from gridledger.contracts.artifacts import load_artifact
+from gridledger.node.ledger.authority_model import MAX_AUTHORITIES
 from tests.contracts.harness import Stack
 
 N_CANDIDATES = 6

@@ -15,8 +15,8 @@ import pytest
 from eth_typing import ChecksumAddress
 from eth_utils.crypto import keccak
 
-from node.ledger.ephemeral import EphemeralChain
-from node.ledger.stack import Engine
+from gridledger.node.ledger.ephemeral import EphemeralChain
+from gridledger.node.ledger.stack import Engine
 from tests.contracts.authority_helpers import N_CANDIDATES, Auth, deploy_authority_set
 from tests.contracts.engine_anvil import AnvilEngine
 from tests.contracts.engine_embedded import EmbeddedEngine

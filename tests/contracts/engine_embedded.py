@@ -21,10 +21,10 @@ from eth_typing import ChecksumAddress
 from web3 import Web3
 from web3.types import RPCEndpoint, RPCResponse
 
-from node.ledger.embedded.chain import EmbeddedChain
-from node.ledger.embedded.genesis import GenesisConfig
-from node.ledger.embedded.provider import EmbeddedProvider
-from node.ledger.embedded.rpc import JsonRpc
+from gridledger.node.ledger.embedded.chain import EmbeddedChain
+from gridledger.node.ledger.embedded.genesis import GenesisConfig
+from gridledger.node.ledger.embedded.provider import EmbeddedProvider
+from gridledger.node.ledger.embedded.rpc import JsonRpc
 
 FUNDER = Account.from_key(b"\x0f" * 32)
 ETHER = 10**18

@@ -7,7 +7,7 @@ from typing import Any
 
 from eth_utils.crypto import keccak
 
-from contracts.artifacts import load_artifact
+from gridledger.contracts.artifacts import load_artifact
 
 
 def _entry(contract: str, kind: str, name: str) -> dict[str, Any]:

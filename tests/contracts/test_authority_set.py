@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import pytest
 
-from node.errors import LedgerError
-from node.ledger.authority_model import MAX_AUTHORITIES, ProposalState, decode_authorities
-from node.ledger.deploy import ROLE_REGULATOR
+from gridledger.node.errors import LedgerError
+from gridledger.node.ledger.authority_model import (
+    MAX_AUTHORITIES,
+    ProposalState,
+    decode_authorities,
+)
+from gridledger.node.ledger.deploy import ROLE_REGULATOR
 from tests.contracts.authority_helpers import (
     ZERO,
     Auth,

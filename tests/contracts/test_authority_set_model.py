@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from web3 import Web3
 
-from node.errors import ContractRevertError
-from node.ledger.authority_model import (
+from gridledger.node.errors import ContractRevertError
+from gridledger.node.ledger.authority_model import (
     MAX_AUTHORITIES,
     AuthorityModel,
     AuthorityRuleError,

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from contracts.artifacts import DEPLOYABLE, load_artifact
-from contracts.build import BUILD_DIR, CONTRACTS_DIR, EVM_VERSION, build, compile_sources
-from contracts.errors import ContractBuildError
+from gridledger.contracts.artifacts import DEPLOYABLE, load_artifact
+from gridledger.contracts.build import BUILD_DIR, CONTRACTS_DIR, EVM_VERSION, build, compile_sources
+from gridledger.contracts.errors import ContractBuildError
 
 
 def test_committed_artifacts_are_fresh(tmp_path: Path) -> None:

@@ -14,9 +14,9 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from contracts.typed import MeterReading
-from market.orders import Side
-from market.witness import witness_for
+from gridledger.contracts.typed import MeterReading
+from gridledger.market.orders import Side
+from gridledger.market.witness import witness_for
 from tests.contracts.harness import DAY0_TS, Stack
 from tests.contracts.market_helpers import (
     INTERVAL_S,

@@ -11,9 +11,9 @@ import math
 
 import pytest
 
-from node.accounting import Accumulators, account, status
-from node.experiments import day_readings, fedmgdt_terms
-from sim.fedmgdt import FEDMGDT_CAPS_W, simulate_mg1_day, violation_wh
+from gridledger.node.accounting import Accumulators, account, status
+from gridledger.node.experiments import day_readings, fedmgdt_terms
+from gridledger.sim.fedmgdt import FEDMGDT_CAPS_W, simulate_mg1_day, violation_wh
 from tests.contracts.harness import DAY0_TS, Stack
 
 DAY_TS = DAY0_TS - 86400  # the simulated day: yesterday, so every reading is in the past

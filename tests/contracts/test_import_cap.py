@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contracts.typed import MeterReading
-from node.accounting import (
+from gridledger.contracts.typed import MeterReading
+from gridledger.node.accounting import (
     Accumulators,
     BoundKind,
     ContractTerms,
@@ -16,7 +16,7 @@ from node.accounting import (
     exposure_wad,
     status,
 )
-from node.ledger.deploy import ROLE_OPERATOR
+from gridledger.node.ledger.deploy import ROLE_OPERATOR
 from tests.contracts.harness import DAY0_TS, TOKEN_UNITS, Participant, Stack, expect_revert
 
 WAD = 10**18

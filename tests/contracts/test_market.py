@@ -6,11 +6,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contracts.typed import MeterReading
-from market.orders import Side
-from market.settlement import settle
-from market.witness import Witness, witness_for
-from node.ledger.deploy import ROLE_PROSUMER
+from gridledger.contracts.typed import MeterReading
+from gridledger.market.orders import Side
+from gridledger.market.settlement import settle
+from gridledger.market.witness import Witness, witness_for
+from gridledger.node.ledger.deploy import ROLE_PROSUMER
 from tests.contracts.harness import DAY0_TS, Stack, expect_revert
 from tests.contracts.market_helpers import (
     INTERVAL_S,

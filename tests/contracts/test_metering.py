@@ -5,8 +5,8 @@ from __future__ import annotations
 from eth_account import Account
 from eth_utils import keccak
 
-from contracts.typed import SECP256K1_N, MeterReading, MeterSignature, reading_digest
-from node.ledger.deploy import ROLE_OPERATOR
+from gridledger.contracts.typed import SECP256K1_N, MeterReading, MeterSignature, reading_digest
+from gridledger.node.ledger.deploy import ROLE_OPERATOR
 from tests.contracts.harness import DAY0_TS, Participant, Stack, expect_revert
 
 T0 = DAY0_TS - 6 * 3600  # readings lie in the past of the stack's clock

@@ -1,19 +1,25 @@
-"""The wheel carries the contract artifacts: a node installed with `pip install .` needs no
-source tree and no Node.js."""
+"""The wheel is one import root, `gridledger`, and carries the contract artifacts: a node
+installed with `pip install gridledger` needs no source tree and no Node.js, and puts no
+`node`, `market`, `sim` or `contracts` package into site-packages."""
 
 from __future__ import annotations
 
+import site
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
-from contracts.artifacts import DEPLOYABLE
+import pytest
+
+from gridledger.contracts.artifacts import DEPLOYABLE
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_wheel_ships_artifacts_and_entry_point(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
         [
             sys.executable,
@@ -24,34 +30,72 @@ def test_wheel_ships_artifacts_and_entry_point(tmp_path: Path) -> None:
             "--no-build-isolation",
             "-q",
             "-w",
-            str(tmp_path),
+            str(out),
             str(ROOT),
         ],
         check=True,
     )
-    (wheel,) = tmp_path.glob("gridledger-*.whl")
+    (built,) = out.glob("gridledger-*.whl")
+    return built
+
+
+def test_wheel_has_one_import_root_and_ships_artifacts(wheel: Path) -> None:
     with zipfile.ZipFile(wheel) as z:
         names = set(z.namelist())
         entry_points = next(n for n in names if n.endswith("entry_points.txt"))
-        assert "gridledger = node.cli:main" in z.read(entry_points).decode()
-        z.extractall(tmp_path / "site")
+        assert "gridledger = gridledger.node.cli:main" in z.read(entry_points).decode()
+    top = {n.split("/", 1)[0] for n in names}
+    assert top == {"gridledger", "gridledger-0.1.0.dist-info"}, top
     for name in DEPLOYABLE:
-        assert f"contracts/build/{name}.json" in names
-    for module in ("node/cli.py", "market/clearing.py", "sim/fedmgdt.py", "contracts/typed.py"):
+        assert f"gridledger/contracts/build/{name}.json" in names
+    for module in (
+        "gridledger/node/cli.py",
+        "gridledger/market/clearing.py",
+        "gridledger/sim/fedmgdt.py",
+        "gridledger/contracts/typed.py",
+        "gridledger/sim/scenarios/fedmgdt.toml",
+    ):
         assert module in names
-    assert not any(n.startswith("tests/") for n in names)
-    # Loaded from the unpacked wheel, away from the source tree.
-    probe = (
-        "import contracts, sys; from contracts.artifacts import load_artifact; "
-        "assert contracts.__file__.startswith(sys.argv[1]), contracts.__file__; "
-        "print(len(load_artifact('Market').abi))"
+
+
+def test_wheel_runs_from_a_fresh_virtual_environment(wheel: Path, tmp_path: Path) -> None:
+    """`pip install` of the wheel into a new venv, then the console script, away from the
+    source tree. The dependencies come from this environment's site-packages through a path
+    entry (a plain path line: the editable install's finder there is not loaded)."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    bin_dir = venv / "bin"
+    subprocess.run(
+        [bin_dir / "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)], check=True
     )
-    site = str(tmp_path / "site")
-    out = subprocess.run(
-        [sys.executable, "-c", f"import sys; sys.path.insert(0, {site!r}); {probe}", site],
-        cwd=tmp_path,
+    (fresh_site,) = (venv / "lib").glob("python3.*/site-packages")
+    (fresh_site / "zz-test-dependencies.pth").write_text(
+        "\n".join(site.getsitepackages()) + "\n", encoding="utf-8"
+    )
+    work = tmp_path / "work"
+    work.mkdir()
+
+    def run(*argv: str) -> str:
+        done = subprocess.run(
+            [str(bin_dir / "gridledger"), *argv],
+            check=False,
+            cwd=work,
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout
+
+    where = subprocess.run(
+        [bin_dir / "python", "-c", "import gridledger; print(gridledger.__file__)"],
+        cwd=work,
         capture_output=True,
         text=True,
         check=True,
-    )
-    assert int(out.stdout) > 20
+    ).stdout
+    assert where.startswith(str(fresh_site)), where
+    for stray in ("node", "market", "sim", "contracts"):
+        assert not (fresh_site / stray).exists()
+    assert "demo" in run("--help")
+    run("sim", "run", "fedmgdt", "--out", str(work / "out"))
+    assert any((work / "out").rglob("*.csv"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from eth_account import Account
 from eth_utils import keccak
 
-from node.ledger.deploy import ROLE_OPERATOR, ROLE_PROSUMER, AdmissionPolicy
+from gridledger.node.ledger.deploy import ROLE_OPERATOR, ROLE_PROSUMER, AdmissionPolicy
 from tests.contracts.harness import Stack, expect_revert
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from node.ledger.deploy import ROLE_REGULATOR
+from gridledger.node.ledger.deploy import ROLE_REGULATOR
 from tests.contracts.harness import Stack, expect_revert
 
 

@@ -7,8 +7,8 @@ import math
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contracts.typed import MeterReading
-from node.accounting import MAX_EXPOSURE_WAD
+from gridledger.contracts.typed import MeterReading
+from gridledger.node.accounting import MAX_EXPOSURE_WAD
 from tests.contracts.harness import Stack
 from tests.contracts.test_import_cap import PAST, create, terms_for
 

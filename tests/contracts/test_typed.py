@@ -7,8 +7,8 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils.crypto import keccak
 
-from contracts.errors import ReadingInputError
-from contracts.typed import (
+from gridledger.contracts.errors import ReadingInputError
+from gridledger.contracts.typed import (
     DOMAIN_NAME,
     DOMAIN_VERSION,
     SECP256K1_N,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from market.orders import Order, PriceBand, Side
+from gridledger.market.orders import Order, PriceBand, Side
 
 B, S = Side.BUY, Side.SELL
 

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from market.clearing import Clearing, MarginalOrder, clear_uniform, pair_price
-from market.errors import MarketInputError, MarketWitnessError
-from market.orders import Order, PriceBand, RankedBook, Side
-from market.witness import Witness, WitnessChunk, check_witness, chunks, witness_for
+from gridledger.market.clearing import Clearing, MarginalOrder, clear_uniform, pair_price
+from gridledger.market.errors import MarketInputError, MarketWitnessError
+from gridledger.market.orders import Order, PriceBand, RankedBook, Side
+from gridledger.market.witness import Witness, WitnessChunk, check_witness, chunks, witness_for
 from tests.market.strategies import B, S, bands, books, order
 
 OPEN_BAND = PriceBand(0, 1000, 0)

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from market.clearing import Clearing, ClearingMechanism, Trade, clear_uniform, pair_price
-from market.mechanisms import (
+from gridledger.market.clearing import Clearing, ClearingMechanism, Trade, clear_uniform, pair_price
+from gridledger.market.mechanisms import (
     MECHANISMS,
     P2PMidPrice,
     PayAsBid,
@@ -18,7 +18,7 @@ from market.mechanisms import (
     UniformPriceAuction,
     sdr_price_per_kwh,
 )
-from market.orders import Order, PriceBand, RankedBook
+from gridledger.market.orders import Order, PriceBand, RankedBook
 from tests.market.strategies import B, S, banded_books, bands, books, order
 
 ALL = [cls() for cls in MECHANISMS.values()]

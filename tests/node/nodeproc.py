@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from node.launch import NodeProcess, free_port
+from gridledger.node.launch import NodeProcess, free_port
 
 PASSPHRASE = "test-passphrase"
 

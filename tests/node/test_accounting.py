@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from contracts.typed import MeterReading
-from node.accounting import (
+from gridledger.contracts.typed import MeterReading
+from gridledger.node.accounting import (
     MAX_EXPOSURE_WAD,
     WAD,
     Accumulators,

@@ -17,16 +17,16 @@ from eth_utils.address import to_checksum_address
 from hexbytes import HexBytes
 from web3 import Web3
 
-from contracts.artifacts import load_artifact
-from contracts.typed import MeterReading, domain_separator, sign_reading
-from node import audit_format, cli_audit
-from node.accounting import Accumulators, BoundKind, ContractTerms, account, status
-from node.audit_chain import ChainReader
-from node.cli import build_parser
-from node.experiments import day_readings, fedmgdt_terms
-from node.rest.audit_view import terms_out
-from node.rest.events import LogDecoder
-from sim.fedmgdt import FEDMGDT_CAPS_W, simulate_mg1_day
+from gridledger.contracts.artifacts import load_artifact
+from gridledger.contracts.typed import MeterReading, domain_separator, sign_reading
+from gridledger.node import audit_format, cli_audit
+from gridledger.node.accounting import Accumulators, BoundKind, ContractTerms, account, status
+from gridledger.node.audit_chain import ChainReader
+from gridledger.node.cli import build_parser
+from gridledger.node.experiments import day_readings, fedmgdt_terms
+from gridledger.node.rest.audit_view import terms_out
+from gridledger.node.rest.events import LogDecoder
+from gridledger.sim.fedmgdt import FEDMGDT_CAPS_W, simulate_mg1_day
 from tests.node.rest.inprocess import InProcessNode
 
 BATCH = 120
@@ -193,7 +193,7 @@ def test_the_command_line_and_a_node_url_without_rpc(
     on_node: NodeScenario, capsys: pytest.CaptureFixture[str]
 ) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "node.cli", "audit", "--rpc", on_node.rpc_url, "--csv"],
+        [sys.executable, "-m", "gridledger.node.cli", "audit", "--rpc", on_node.rpc_url, "--csv"],
         capture_output=True,
         text=True,
         timeout=120,

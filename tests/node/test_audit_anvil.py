@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from contracts.typed import MeterReading
-from market.witness import witness_for
-from node.demo import DEMO_BOOK
-from node.experiments import day_readings, fedmgdt_terms
-from node.launch import free_port
-from sim.fedmgdt import FEDMGDT_CAPS_W, simulate_mg1_day
+from gridledger.contracts.typed import MeterReading
+from gridledger.market.witness import witness_for
+from gridledger.node.demo import DEMO_BOOK
+from gridledger.node.experiments import day_readings, fedmgdt_terms
+from gridledger.node.launch import free_port
+from gridledger.sim.fedmgdt import FEDMGDT_CAPS_W, simulate_mg1_day
 from tests.contracts.engine_anvil import AnvilEngine, AnvilUnavailableError, anvil_binary
 from tests.contracts.harness import DAY0_TS, Stack, build_stack
 from tests.contracts.market_helpers import (

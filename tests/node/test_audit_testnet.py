@@ -13,13 +13,13 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from contracts.artifacts import load_artifact
-from contracts.typed import domain_separator, sign_reading
-from node import cli_audit
-from node.accounting import Accumulators, account, status
-from node.cli import build_parser
-from node.experiments import day_readings, fedmgdt_terms
-from sim.fedmgdt import simulate_mg1_day
+from gridledger.contracts.artifacts import load_artifact
+from gridledger.contracts.typed import domain_separator, sign_reading
+from gridledger.node import cli_audit
+from gridledger.node.accounting import Accumulators, account, status
+from gridledger.node.cli import build_parser
+from gridledger.node.experiments import day_readings, fedmgdt_terms
+from gridledger.sim.fedmgdt import simulate_mg1_day
 from tests.node.testnet.harness import LocalTestnet, wait_for
 
 CAP_W = 4000.0

@@ -9,10 +9,10 @@ from eth_account import Account
 from eth_keys.datatypes import PrivateKey
 from eth_utils.exceptions import ValidationError
 
-from node.ledger.embedded.aura import Aura, SealError, seal
-from node.ledger.embedded.chain import EmbeddedChain
-from node.ledger.embedded.genesis import GenesisConfig
-from node.ledger.embedded.rpc import JsonRpc
+from gridledger.node.ledger.embedded.aura import Aura, SealError, seal
+from gridledger.node.ledger.embedded.chain import EmbeddedChain
+from gridledger.node.ledger.embedded.genesis import GenesisConfig
+from gridledger.node.ledger.embedded.rpc import JsonRpc
 from tests.node.txs import signed_transfer
 
 KEYS = [PrivateKey(bytes([0x40 + i]) * 32) for i in range(3)]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
-from node.ledger.embedded.provider import BlockProducer
+from gridledger.node.ledger.embedded.provider import BlockProducer
 
 BUILD_S = 0.5
 PERIOD_S = 0.4

@@ -12,7 +12,7 @@ import pytest
 import requests
 from eth_account import Account
 
-from node.keys import PASSPHRASE_ENV, load_or_create
+from gridledger.node.keys import PASSPHRASE_ENV, load_or_create
 from tests.node.nodeproc import PASSPHRASE, NodeProcess, start_node, write_config
 
 CAST = Path(__file__).resolve().parents[2] / "contracts" / "node_modules" / ".bin" / "cast"

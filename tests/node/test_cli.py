@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from node.cli import build_parser, main
-from node.cli_bench import flatten, print_figures
+from gridledger.node.cli import build_parser, main
+from gridledger.node.cli_bench import flatten, print_figures
 
 
 @pytest.mark.parametrize(

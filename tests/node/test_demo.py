@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from node import demo
-from node.accounting import WAD, Accumulators, account, status
-from node.experiments import day_readings, fedmgdt_terms
-from node.ledger.stack import TOKEN_UNITS
-from sim.fedmgdt import FEDMGDT_CAPS_W, simulate_mg1_day
+from gridledger.node import demo
+from gridledger.node.accounting import WAD, Accumulators, account, status
+from gridledger.node.experiments import day_readings, fedmgdt_terms
+from gridledger.node.ledger.stack import TOKEN_UNITS
+from gridledger.sim.fedmgdt import FEDMGDT_CAPS_W, simulate_mg1_day
 
 ANYONE = "0x" + "11" * 20
 

@@ -8,11 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from node import testnet
-from node.demo_testnet import run
-from node.keys import PASSPHRASE_ENV
-from node.ledger.deploy import Deployment
-from node.ledger.http import rpc_web3
+from gridledger.node import testnet
+from gridledger.node.demo_testnet import run
+from gridledger.node.keys import PASSPHRASE_ENV
+from gridledger.node.ledger.deploy import Deployment
+from gridledger.node.ledger.http import rpc_web3
 from tests.node.nodeproc import PASSPHRASE
 
 
@@ -32,7 +32,7 @@ def test_a_short_demo_day_runs_end_to_end_and_audits_clean(tmp_path: Path) -> No
         )
         assert all((tmp_path / n).exists() for n in ("violation_vs_cap.png", "trust_vs_cap.png"))
         audit = subprocess.run(
-            [sys.executable, "-m", "node.cli", "audit", "--rpc", outcome.rpc_url],
+            [sys.executable, "-m", "gridledger.node.cli", "audit", "--rpc", outcome.rpc_url],
             capture_output=True,
             text=True,
             timeout=120,

@@ -11,12 +11,12 @@ from eth_keys.datatypes import PrivateKey
 from web3 import Web3
 from web3.middleware import SignAndSendRawMiddlewareBuilder
 
-from contracts.artifacts import load_artifact
-from node.ledger.embedded.aura import Aura
-from node.ledger.embedded.chain import EmbeddedChain, TransactionRejectedError
-from node.ledger.embedded.genesis import GenesisConfig
-from node.ledger.embedded.provider import EmbeddedProvider
-from node.ledger.embedded.rpc import JsonRpc
+from gridledger.contracts.artifacts import load_artifact
+from gridledger.node.ledger.embedded.aura import Aura
+from gridledger.node.ledger.embedded.chain import EmbeddedChain, TransactionRejectedError
+from gridledger.node.ledger.embedded.genesis import GenesisConfig
+from gridledger.node.ledger.embedded.provider import EmbeddedProvider
+from gridledger.node.ledger.embedded.rpc import JsonRpc
 from tests.node.txs import signed_transfer
 
 ADMIN = Account.from_key(b"\x02" * 32)

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from eth_account import Account
 
-from node.ledger.embedded.chain import EmbeddedChain
-from node.ledger.embedded.genesis import GenesisConfig
-from node.ledger.embedded.rpc import MAX_BATCH, JsonRpc
+from gridledger.node.ledger.embedded.chain import EmbeddedChain
+from gridledger.node.ledger.embedded.genesis import GenesisConfig
+from gridledger.node.ledger.embedded.rpc import MAX_BATCH, JsonRpc
 
 RICH = Account.from_key(b"\x01" * 32)
 

@@ -11,9 +11,9 @@ from eth_account import Account
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from node.ledger.embedded.chain import EmbeddedChain
-from node.ledger.embedded.genesis import GenesisConfig
-from node.ledger.embedded.rpc import JsonRpc
+from gridledger.node.ledger.embedded.chain import EmbeddedChain
+from gridledger.node.ledger.embedded.genesis import GenesisConfig
+from gridledger.node.ledger.embedded.rpc import JsonRpc
 
 RICH = Account.from_key(b"\x08" * 32)
 

@@ -16,10 +16,10 @@ from eth_keys.datatypes import PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from node.ledger.embedded import fastreceipt
-from node.ledger.embedded.chain import EmbeddedChain
-from node.ledger.embedded.fastreceipt import build_receipt, log_bloom, receipt_payload
-from node.ledger.embedded.genesis import GenesisConfig
+from gridledger.node.ledger.embedded import fastreceipt
+from gridledger.node.ledger.embedded.chain import EmbeddedChain
+from gridledger.node.ledger.embedded.fastreceipt import build_receipt, log_bloom, receipt_payload
+from gridledger.node.ledger.embedded.genesis import GenesisConfig
 
 KEY = PrivateKey(b"\x07" * 32)
 entries_strategy = st.lists(

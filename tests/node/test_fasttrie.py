@@ -6,7 +6,7 @@ from eth.db.trie import _make_trie_root_and_nodes
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from node.ledger.embedded.fasttrie import ordered_trie_root_and_nodes
+from gridledger.node.ledger.embedded.fasttrie import ordered_trie_root_and_nodes
 
 
 @settings(max_examples=200, deadline=None)

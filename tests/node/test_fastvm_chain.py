@@ -17,12 +17,12 @@ from eth.vm.forks.cancun import CancunVM
 from eth.vm.forks.cancun.computation import CancunComputation
 from eth_account import Account
 
-from contracts.typed import domain_separator
-from node.benchmarks.workload import reading_batch
-from node.ledger.deploy import MarketTiming, RegulationRules, Roles, deploy_stack
-from node.ledger.embedded import fastvm
-from node.ledger.embedded.aura import GridledgerVM
-from node.ledger.embedded.chain import EmbeddedChain
+from gridledger.contracts.typed import domain_separator
+from gridledger.node.benchmarks.workload import reading_batch
+from gridledger.node.ledger.deploy import MarketTiming, RegulationRules, Roles, deploy_stack
+from gridledger.node.ledger.embedded import fastvm
+from gridledger.node.ledger.embedded.aura import GridledgerVM
+from gridledger.node.ledger.embedded.chain import EmbeddedChain
 from tests.contracts.engine_embedded import FUNDER, EmbeddedEngine
 
 CHAIN_ID = 31_337

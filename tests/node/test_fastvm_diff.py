@@ -29,8 +29,8 @@ from eth_typing import Address
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from node.ledger.embedded import fastvm
-from node.ledger.embedded.fastvm import GridledgerComputation
+from gridledger.node.ledger.embedded import fastvm
+from gridledger.node.ledger.embedded.fastvm import GridledgerComputation
 
 SENDER = Address(b"\x5e" * 20)
 CONTRACT = Address(b"\xc0" * 19 + b"\x01")

@@ -17,8 +17,8 @@ from eth_keys.datatypes import PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from node.ledger.embedded import fastvm_precompiles
-from node.ledger.embedded.fastvm import GridledgerComputation
+from gridledger.node.ledger.embedded import fastvm_precompiles
+from gridledger.node.ledger.embedded.fastvm import GridledgerComputation
 from tests.node.test_fastvm_diff import (
     _CHAIN,
     CALLEE,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from node.benchmarks.gas import measure
+from gridledger.node.benchmarks.gas import measure
 
 
 @pytest.fixture(scope="module")

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from node.errors import ConfigError
-from node.ledger.deploy import MarketTiming, RegulationRules, Roles
-from node.ledger.embedded.chain import EmbeddedChain, GenesisMismatchError
-from node.ledger.embedded.genesis import GenesisConfig
-from node.ledger.embedded.genesis_build import GenesisBuildError
-from node.ledger.embedded.genesis_file import load_genesis_file, write_genesis_file
-from node.ledger.genesis_deploy import record_deployment
+from gridledger.node.errors import ConfigError
+from gridledger.node.ledger.deploy import MarketTiming, RegulationRules, Roles
+from gridledger.node.ledger.embedded.chain import EmbeddedChain, GenesisMismatchError
+from gridledger.node.ledger.embedded.genesis import GenesisConfig
+from gridledger.node.ledger.embedded.genesis_build import GenesisBuildError
+from gridledger.node.ledger.embedded.genesis_file import load_genesis_file, write_genesis_file
+from gridledger.node.ledger.genesis_deploy import record_deployment
 
 ROLE_KEYS = [Account.from_key(bytes([0x21 + i]) * 32) for i in range(4)]
 BASE = GenesisConfig(

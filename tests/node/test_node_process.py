@@ -14,8 +14,8 @@ from web3 import HTTPProvider, Web3
 from web3.exceptions import ContractCustomError
 from web3.middleware import SignAndSendRawMiddlewareBuilder
 
-from contracts.artifacts import load_artifact
-from node.ledger.reverts import decode_revert
+from gridledger.contracts.artifacts import load_artifact
+from gridledger.node.ledger.reverts import decode_revert
 from tests.node.nodeproc import NodeProcess, start_node, write_config
 
 USER = Account.from_key(b"\x03" * 32)

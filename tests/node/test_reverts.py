@@ -5,7 +5,7 @@ from __future__ import annotations
 from eth_abi.abi import encode
 from eth_utils.crypto import keccak
 
-from node.ledger.reverts import decode_revert, error_table
+from gridledger.node.ledger.reverts import decode_revert, error_table
 
 
 def _data(signature: str, types: list[str], values: list[object]) -> bytes:

@@ -15,10 +15,10 @@ from eth_utils.exceptions import ValidationError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from node.ledger.embedded import txsender
-from node.ledger.embedded.chain import EmbeddedChain
-from node.ledger.embedded.genesis import GenesisConfig
-from node.ledger.embedded.txsender import cache_sender, recover_sender
+from gridledger.node.ledger.embedded import txsender
+from gridledger.node.ledger.embedded.chain import EmbeddedChain
+from gridledger.node.ledger.embedded.genesis import GenesisConfig
+from gridledger.node.ledger.embedded.txsender import cache_sender, recover_sender
 
 B = CancunTransactionBuilder
 

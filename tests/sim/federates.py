@@ -11,10 +11,10 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from sim.controllers import Observation
-from sim.federation.federate import FederateClient, run_federate
-from sim.federation.protocol import Actions, MessageType, parse_tick
-from sim.meter import MeteringDomain
+from gridledger.sim.controllers import Observation
+from gridledger.sim.federation.federate import FederateClient, run_federate
+from gridledger.sim.federation.protocol import Actions, MessageType, parse_tick
+from gridledger.sim.meter import MeteringDomain
 
 TIMEOUT_S = 10.0
 

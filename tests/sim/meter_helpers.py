@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from eth_utils.address import to_checksum_address
 
-from sim.meter import MeteringDomain
+from gridledger.sim.meter import MeteringDomain
 
 PARTICIPANT_A = to_checksum_address("0x" + "a1" * 20)
 PARTICIPANT_B = to_checksum_address("0x" + "b2" * 20)

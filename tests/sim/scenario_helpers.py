@@ -6,7 +6,7 @@ import copy
 import tomllib
 from typing import Any
 
-from sim.scenarios import SCENARIO_DIR
+from gridledger.sim.scenarios import SCENARIO_DIR
 
 
 def builtin_doc(name: str) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim.battery import (
+from gridledger.sim.battery import (
     ENERGYTWIN_BATTERY,
     BatteryLimit,
     BatteryParams,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from node.cli import main
+from gridledger.node.cli import main
 
 TINY = """
 [scenario]

@@ -14,14 +14,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.battery import battery_step
-from sim.errors import FederateTimeoutError, FederationError, SimError
-from sim.federation.federate import FederateClient, run_federate
-from sim.federation.readings import metering_json
-from sim.federation.session import Pacer, open_bus, run_federated
-from sim.runner import simulate_run, tables_of
-from sim.scenario_load import scenario_from_dict
-from sim.scenarios import resolve
+from gridledger.sim.battery import battery_step
+from gridledger.sim.errors import FederateTimeoutError, FederationError, SimError
+from gridledger.sim.federation.federate import FederateClient, run_federate
+from gridledger.sim.federation.readings import metering_json
+from gridledger.sim.federation.session import Pacer, open_bus, run_federated
+from gridledger.sim.runner import simulate_run, tables_of
+from gridledger.sim.scenario_load import scenario_from_dict
+from gridledger.sim.scenarios import resolve
 from tests.sim import federates
 from tests.sim.federates import bad_frames, start_thread
 from tests.sim.meter_helpers import DOMAIN_A, PARTICIPANT_A
@@ -85,7 +85,7 @@ def test_malformed_and_unexpected_messages_are_refused_and_the_run_goes_on(
         start_thread(federates.rude_federate, bus.endpoint, "rude", 3, notices),
         start_thread(federates.recording_federate, bus.endpoint, "ctl", ["A"], sent),
     ]
-    with caplog.at_level(logging.WARNING, logger="sim.federation"):
+    with caplog.at_level(logging.WARNING, logger="gridledger.sim.federation"):
         model = run_federated(scenario, "base", bus, None)
     for thread in threads:
         thread.join(timeout=5.0)

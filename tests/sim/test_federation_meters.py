@@ -14,15 +14,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from contracts.typed import recover_meter
-from sim.federation.federate import FederateClient, run_federate
-from sim.federation.protocol import Register
-from sim.federation.session import open_bus, run_federated
-from sim.fedmgdt import FEDMGDT_CAPS_W, simulate_mg1_day
-from sim.meter import SignedReading
-from sim.runner import simulate_run, tables_of
-from sim.scenario_load import DEFAULT_START_TS, scenario_from_dict
-from sim.scenarios import resolve
+from gridledger.contracts.typed import recover_meter
+from gridledger.sim.federation.federate import FederateClient, run_federate
+from gridledger.sim.federation.protocol import Register
+from gridledger.sim.federation.session import open_bus, run_federated
+from gridledger.sim.fedmgdt import FEDMGDT_CAPS_W, simulate_mg1_day
+from gridledger.sim.meter import SignedReading
+from gridledger.sim.runner import simulate_run, tables_of
+from gridledger.sim.scenario_load import DEFAULT_START_TS, scenario_from_dict
+from gridledger.sim.scenarios import resolve
 from tests.sim.federates import prosumer_federate, start_thread
 from tests.sim.meter_helpers import DOMAIN_A, DOMAIN_B, PARTICIPANT_A, PARTICIPANT_B
 from tests.sim.scenario_helpers import tiny_doc

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import sim.fedmgdt
-from sim.controllers import coordinator_request_w, metered_cap_target_w
-from sim.fedmgdt import (
+import gridledger.sim.fedmgdt
+from gridledger.sim.controllers import coordinator_request_w, metered_cap_target_w
+from gridledger.sim.fedmgdt import (
     FEDMGDT_CAPS_W,
     Mg1Config,
     Mg1Day,
@@ -20,7 +20,7 @@ from sim.fedmgdt import (
     violation_sweep_wh,
     violation_wh,
 )
-from sim.pcc import metered_energy_wh, metered_power_w, pcc_power_w
+from gridledger.sim.pcc import metered_energy_wh, metered_power_w, pcc_power_w
 
 WINDOW_START_S, WINDOW_END_S = 61_200, 72_000
 
@@ -221,6 +221,6 @@ def test_fedmgdt_shape_is_not_an_accident_of_one_seed(seed: int) -> None:
 
 
 def test_docstring_example_matches_the_code() -> None:
-    result = doctest.testmod(sim.fedmgdt, verbose=False)
+    result = doctest.testmod(gridledger.sim.fedmgdt, verbose=False)
     assert result.attempted > 0
     assert result.failed == 0

@@ -10,14 +10,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim.loads import (
+from gridledger.sim.loads import (
     campus_load_w,
     commercial_load_w,
     critical_load_w,
     profile_w,
     residential_load_w,
 )
-from sim.profiles import FloatArray
+from gridledger.sim.profiles import FloatArray
 
 HOUR_S = 3600.0
 DAY_T_S = np.arange(0.0, 86_400.0, 60.0)

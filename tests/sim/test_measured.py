@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.errors import MeasuredDataError
-from sim.exogenous import compute_exogenous
-from sim.measured import read_series_csv
-from sim.runner import simulate_run, tables_of
-from sim.scenario import CsvSeries
-from sim.scenario_load import parse_scenario
+from gridledger.sim.errors import MeasuredDataError
+from gridledger.sim.exogenous import compute_exogenous
+from gridledger.sim.measured import read_series_csv
+from gridledger.sim.runner import simulate_run, tables_of
+from gridledger.sim.scenario import CsvSeries
+from gridledger.sim.scenario_load import parse_scenario
 
 T0 = 1_800_057_600  # 2027-01-16T00:00:00Z
 

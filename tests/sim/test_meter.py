@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from eth_utils.crypto import keccak
 
-from contracts.typed import domain_separator, recover_meter
-from sim.errors import MeterError
-from sim.meter import Meter, MeteringDomain, new_meter_key
+from gridledger.contracts.typed import domain_separator, recover_meter
+from gridledger.sim.errors import MeterError
+from gridledger.sim.meter import Meter, MeteringDomain, new_meter_key
 
 SEPARATOR = domain_separator(31337, "0x" + "11" * 20)
 PARTICIPANT = "0x" + "22" * 20

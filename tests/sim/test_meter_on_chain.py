@@ -8,12 +8,12 @@ import dataclasses
 import pytest
 from eth_utils.crypto import keccak
 
-from node.errors import ContractRevertError
-from node.ledger.ephemeral import EphemeralChain
-from node.ledger.stack import DAY0_TS, Stack, build_stack
-from sim.meter import Meter, SignedReading
-from sim.runner import simulate_run, tables_of
-from sim.scenarios import resolve
+from gridledger.node.errors import ContractRevertError
+from gridledger.node.ledger.ephemeral import EphemeralChain
+from gridledger.node.ledger.stack import DAY0_TS, Stack, build_stack
+from gridledger.sim.meter import Meter, SignedReading
+from gridledger.sim.runner import simulate_run, tables_of
+from gridledger.sim.scenarios import resolve
 
 N_READINGS = 60  # 17:00-18:00 of MG1's day, one reading a minute (one batch)
 

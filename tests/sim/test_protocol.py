@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from eth_utils.crypto import keccak
 
-from contracts.typed import SECP256K1_N, recover_meter
-from sim.controllers import MicrogridState, Observation
-from sim.errors import ProtocolError
-from sim.federation.protocol import (
+from gridledger.contracts.typed import SECP256K1_N, recover_meter
+from gridledger.sim.controllers import MicrogridState, Observation
+from gridledger.sim.errors import ProtocolError
+from gridledger.sim.federation.protocol import (
     Actions,
     MessageType,
     Register,
@@ -26,8 +26,8 @@ from sim.federation.protocol import (
     tick_message,
     welcome_message,
 )
-from sim.meter import Meter
-from sim.scenarios import resolve
+from gridledger.sim.meter import Meter
+from gridledger.sim.scenarios import resolve
 from tests.sim.meter_helpers import DOMAIN_A, PARTICIPANT_A, PARTICIPANT_B
 
 ACTIONS = (MessageType.ACTIONS,)

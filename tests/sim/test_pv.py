@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim.pv import (
+from gridledger.sim.pv import (
     ENERGYTWIN_CAMPUS_PV,
     PvArray,
     cell_temperature_noct_c,

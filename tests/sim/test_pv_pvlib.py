@@ -7,11 +7,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.errors import ScenarioError
-from sim.exogenous import compute_exogenous
-from sim.pv import ENERGYTWIN_CAMPUS_PV, PvArray, pv_power_w
-from sim.pv_pvlib import pv_power_pvlib_w
-from sim.scenario_load import scenario_from_dict
+from gridledger.sim.errors import ScenarioError
+from gridledger.sim.exogenous import compute_exogenous
+from gridledger.sim.pv import ENERGYTWIN_CAMPUS_PV, PvArray, pv_power_w
+from gridledger.sim.pv_pvlib import pv_power_pvlib_w
+from gridledger.sim.scenario_load import scenario_from_dict
 from tests.sim.scenario_helpers import tiny_doc
 
 pytest.importorskip("pvlib")

@@ -10,12 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from node.cli import main
-from sim.fedmgdt import Mg1Config, simulate_mg1_day, violation_wh
-from sim.runner import run_scenario, simulate_run, tables_of
-from sim.scenario_load import scenario_from_dict
-from sim.scenarios import resolve
-from sim.tables import TICK_COLUMNS, grid_limited
+from gridledger.node.cli import main
+from gridledger.sim.fedmgdt import Mg1Config, simulate_mg1_day, violation_wh
+from gridledger.sim.runner import run_scenario, simulate_run, tables_of
+from gridledger.sim.scenario_load import scenario_from_dict
+from gridledger.sim.scenarios import resolve
+from gridledger.sim.tables import TICK_COLUMNS, grid_limited
 from tests.sim.scenario_helpers import tiny_doc
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -10,11 +10,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from sim.errors import ScenarioError
-from sim.exogenous import compute_exogenous
-from sim.scenario import BASE_RUN, EventKind, LoadProfile, MarketSpec
-from sim.scenario_load import load_scenario, parse_scenario, scenario_from_dict
-from sim.scenarios import builtin_names, resolve
+from gridledger.sim.errors import ScenarioError
+from gridledger.sim.exogenous import compute_exogenous
+from gridledger.sim.scenario import BASE_RUN, EventKind, LoadProfile, MarketSpec
+from gridledger.sim.scenario_load import load_scenario, parse_scenario, scenario_from_dict
+from gridledger.sim.scenarios import builtin_names, resolve
 from tests.sim.scenario_helpers import builtin_doc, tiny_doc
 
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim.weather import air_temperature_c, ghi_w_m2
+from gridledger.sim.weather import air_temperature_c, ghi_w_m2
 
 HOUR_S = 3600.0
 DAY_T_S = np.arange(0.0, 86_400.0, 60.0)

@@ -20,9 +20,9 @@ from eth.vm.forks.cancun import CancunVM
 from eth_keys.datatypes import PrivateKey, Signature
 from eth_utils.crypto import keccak
 
-from node.errors import LedgerError
-from node.ledger.embedded import fastreceipt
-from node.ledger.embedded.fastvm import GridledgerState
+from gridledger.node.errors import LedgerError
+from gridledger.node.ledger.embedded import fastreceipt
+from gridledger.node.ledger.embedded.fastvm import GridledgerState
 
 STEP_BYTES = 8
 SEAL_BYTES = 65

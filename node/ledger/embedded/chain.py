@@ -28,12 +28,18 @@ from eth_typing import Address, BlockNumber, Hash32
 from eth_utils.crypto import keccak
 from eth_utils.exceptions import ValidationError
 
-from node.errors import LedgerError
-from node.ledger.embedded import fasttrie, txsender
-from node.ledger.embedded.aura import Aura, GridledgerVM, check_seal, finalized_number, seal
-from node.ledger.embedded.genesis import GenesisConfig
-from node.ledger.embedded.genesis_build import create_genesis
-from node.ledger.embedded.store import ChainStore, LogRow
+from gridledger.node.errors import LedgerError
+from gridledger.node.ledger.embedded import fasttrie, txsender
+from gridledger.node.ledger.embedded.aura import (
+    Aura,
+    GridledgerVM,
+    check_seal,
+    finalized_number,
+    seal,
+)
+from gridledger.node.ledger.embedded.genesis import GenesisConfig
+from gridledger.node.ledger.embedded.genesis_build import create_genesis
+from gridledger.node.ledger.embedded.store import ChainStore, LogRow
 
 MAX_POOL_TXS = 50_000
 MAX_NONCE_AHEAD = 64

@@ -24,9 +24,9 @@ from eth.vm.forks.cancun.computation import CancunComputation
 from eth.vm.forks.cancun.state import CancunState
 from eth.vm.logic.invalid import InvalidOpcode
 
-from node.ledger.embedded import fastvm_precompiles
-from node.ledger.embedded.fastvm_compile import Program
-from node.ledger.embedded.fastvm_ops import OpTable, op_table
+from gridledger.node.ledger.embedded import fastvm_precompiles
+from gridledger.node.ledger.embedded.fastvm_compile import Program
+from gridledger.node.ledger.embedded.fastvm_ops import OpTable, op_table
 
 # A block is compiled once it has run this many times in py-evm's loop (code that runs
 # once, like a constructor, is not worth compiling).

@@ -31,7 +31,7 @@ from typing import Any
 from eth.vm import opcode_values as ov
 from eth_hash.auto import keccak
 
-from node.ledger.embedded.fastvm_ops import (
+from gridledger.node.ledger.embedded.fastvm_ops import (
     GAS_SHA3_PER_WORD,
     HELPERS,
     PURE,

@@ -27,7 +27,7 @@ from eth.vm.logic import (
     swap,
 )
 
-from node.ledger.embedded.fastvm_precompiles import StaticCallIntoEcrecover
+from gridledger.node.ledger.embedded.fastvm_precompiles import StaticCallIntoEcrecover
 
 UINT_256_MAX = 2**256 - 1
 UINT_256_CEILING = 2**256

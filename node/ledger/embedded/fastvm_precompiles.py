@@ -35,7 +35,7 @@ from eth.vm.forks.berlin import constants as berlin_constants
 from eth.vm.memory import Memory
 from eth.vm.stack import Stack
 
-from node.ledger.embedded.secp256k1 import recover_address
+from gridledger.node.ledger.embedded.secp256k1 import recover_address
 
 ECRECOVER_ADDRESS = b"\x00" * 19 + b"\x01"
 ECRECOVER = int.from_bytes(ECRECOVER_ADDRESS, "big")

@@ -7,9 +7,9 @@ from typing import Any
 import rlp
 from eth.abc import BlockAPI, SignedTransactionAPI
 
-from node.ledger.embedded.chain import MinedReceipt, contract_address
-from node.ledger.embedded.params import checksum, hexb, hexq
-from node.ledger.embedded.store import LogRow
+from gridledger.node.ledger.embedded.chain import MinedReceipt, contract_address
+from gridledger.node.ledger.embedded.params import checksum, hexb, hexq
+from gridledger.node.ledger.embedded.store import LogRow
 
 EMPTY_UNCLES_HASH = "0x1dcc4de8dec75d7aab85b567b6ccd41ad312451b948a7413f0a142fd40d49347"
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from eth_utils.address import is_hex_address, to_canonical_address, to_checksum_address
 
-from node.errors import ConfigError
+from gridledger.node.errors import ConfigError
 
 ETHER_WEI = 10**18
 ROLE_FUND_WEI = 1_000_000 * ETHER_WEI

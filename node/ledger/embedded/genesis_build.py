@@ -19,8 +19,8 @@ from eth.vm.chain_context import ChainContext
 from eth_typing import Address
 from eth_utils.exceptions import ValidationError
 
-from node.errors import LedgerError
-from node.ledger.embedded.genesis import GenesisConfig
+from gridledger.node.errors import LedgerError
+from gridledger.node.ledger.embedded.genesis import GenesisConfig
 
 
 class GenesisBuildError(LedgerError):

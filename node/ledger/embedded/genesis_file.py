@@ -9,8 +9,8 @@ from typing import Any
 
 from eth_utils.address import is_hex_address, to_checksum_address
 
-from node.errors import ConfigError
-from node.ledger.embedded.genesis import GenesisConfig
+from gridledger.node.errors import ConfigError
+from gridledger.node.ledger.embedded.genesis import GenesisConfig
 
 INT_KEYS = ("chain_id", "gas_limit", "timestamp_ts", "base_fee_wei", "period_s")
 KNOWN_KEYS = set(INT_KEYS) | {"prefund", "authorities", "deploy_txs", "contracts"}

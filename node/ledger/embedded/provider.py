@@ -11,9 +11,9 @@ from typing import Any
 from web3.providers.base import BaseProvider
 from web3.types import RPCEndpoint, RPCResponse
 
-from node.ledger.embedded.chain import EmbeddedChain
-from node.ledger.embedded.params import RpcError
-from node.ledger.embedded.rpc import JsonRpc
+from gridledger.node.ledger.embedded.chain import EmbeddedChain
+from gridledger.node.ledger.embedded.params import RpcError
+from gridledger.node.ledger.embedded.rpc import JsonRpc
 
 log = logging.getLogger(__name__)
 

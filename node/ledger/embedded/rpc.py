@@ -18,11 +18,16 @@ from eth.abc import BlockHeaderAPI
 from eth.vm.spoof import SpoofTransaction
 from eth_utils.exceptions import ValidationError
 
-from node.errors import LedgerError
-from node.ledger.embedded import params as p
-from node.ledger.embedded.chain import EmbeddedChain, TransactionRejectedError
-from node.ledger.embedded.formatting import block_json, log_json, receipt_json, transaction_json
-from node.ledger.embedded.params import RpcError
+from gridledger.node.errors import LedgerError
+from gridledger.node.ledger.embedded import params as p
+from gridledger.node.ledger.embedded.chain import EmbeddedChain, TransactionRejectedError
+from gridledger.node.ledger.embedded.formatting import (
+    block_json,
+    log_json,
+    receipt_json,
+    transaction_json,
+)
+from gridledger.node.ledger.embedded.params import RpcError
 
 log = logging.getLogger(__name__)
 

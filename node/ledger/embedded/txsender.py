@@ -16,7 +16,7 @@ from typing import Any
 
 from eth_utils.crypto import keccak
 
-from node.ledger.embedded.secp256k1 import recover_address
+from gridledger.node.ledger.embedded.secp256k1 import recover_address
 
 SENDER_ATTRIBUTE = "sender"  # the name of py-evm's cached property
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from node.rest.routes import audit, contracts, layers, market, orders
+from gridledger.node.rest.routes import audit, contracts, layers, market, orders
 
 ROUTERS: tuple[APIRouter, ...] = (
     orders.router,

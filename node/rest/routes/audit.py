@@ -13,9 +13,9 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.exceptions import RequestValidationError
 from web3 import Web3
 
-from market.orders import UINT64_LIMIT
-from node.rest.deps import Context
-from node.rest.schemas import (
+from gridledger.market.orders import UINT64_LIMIT
+from gridledger.node.rest.deps import Context
+from gridledger.node.rest.schemas import (
     ADDRESS_PATTERN,
     ErrorOut,
     ReadingsOut,

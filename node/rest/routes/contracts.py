@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from market.orders import UINT64_LIMIT
-from node.rest.deps import Context
-from node.rest.schemas import UINT256_LIMIT, ContractOut, ContractsPage, ErrorOut
+from gridledger.market.orders import UINT64_LIMIT
+from gridledger.node.rest.deps import Context
+from gridledger.node.rest.schemas import UINT256_LIMIT, ContractOut, ContractsPage, ErrorOut
 
 router = APIRouter(prefix="/v1/contracts", tags=["contracts"])
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from node.rest.deps import Context
-from node.rest.schemas import LayersOut
+from gridledger.node.rest.deps import Context
+from gridledger.node.rest.schemas import LayersOut
 
 router = APIRouter(prefix="/v1", tags=["layers"])
 

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from market.orders import UINT64_LIMIT
-from node.rest.deps import Context
-from node.rest.schemas import ErrorOut, IntervalOut
+from gridledger.market.orders import UINT64_LIMIT
+from gridledger.node.rest.deps import Context
+from gridledger.node.rest.schemas import ErrorOut, IntervalOut
 
 router = APIRouter(prefix="/v1/market", tags=["market"])
 

@@ -6,8 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from node.rest.deps import Authorized, Context
-from node.rest.schemas import UINT256_LIMIT, ErrorOut, OrderOut, OrderPlaced, OrderRequest
+from gridledger.node.rest.deps import Authorized, Context
+from gridledger.node.rest.schemas import (
+    UINT256_LIMIT,
+    ErrorOut,
+    OrderOut,
+    OrderPlaced,
+    OrderRequest,
+)
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 

@@ -8,8 +8,8 @@ from typing import Any
 from eth.db.trie import make_trie_root_and_nodes
 from eth_keys.datatypes import PrivateKey
 
-from node.ledger.embedded.aura import Aura, seal
-from node.ledger.embedded.chain import EmbeddedChain
+from gridledger.node.ledger.embedded.aura import Aura, seal
+from gridledger.node.ledger.embedded.chain import EmbeddedChain
 
 
 def forged_blocks(

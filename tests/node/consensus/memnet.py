@@ -10,14 +10,14 @@ from pathlib import Path
 from eth_account import Account
 from eth_keys.datatypes import PrivateKey
 
-from node.consensus.clock import SimClock
-from node.consensus.engine import Consensus
-from node.ledger.deploy import MarketTiming, RegulationRules, Roles
-from node.ledger.embedded.aura import Aura
-from node.ledger.embedded.chain import EmbeddedChain
-from node.ledger.embedded.genesis import GenesisConfig
-from node.ledger.genesis_deploy import record_deployment
-from node.p2p.wire import Message
+from gridledger.node.consensus.clock import SimClock
+from gridledger.node.consensus.engine import Consensus
+from gridledger.node.ledger.deploy import MarketTiming, RegulationRules, Roles
+from gridledger.node.ledger.embedded.aura import Aura
+from gridledger.node.ledger.embedded.chain import EmbeddedChain
+from gridledger.node.ledger.embedded.genesis import GenesisConfig
+from gridledger.node.ledger.genesis_deploy import record_deployment
+from gridledger.node.p2p.wire import Message
 from tests.node.txs import signed_transfer
 
 USER = Account.from_key(b"\x0b" * 32)

@@ -14,12 +14,12 @@ import pytest
 import rlp
 from web3 import Web3
 
-from contracts.artifacts import load_artifact
-from node.consensus.clock import SimClock, WallClock
-from node.consensus.engine import Consensus, encode_block
-from node.ledger.embedded.aura import sealer_of, step_of
-from node.ledger.embedded.chain import EmbeddedChain
-from node.p2p.wire import Block, Status
+from gridledger.contracts.artifacts import load_artifact
+from gridledger.node.consensus.clock import SimClock, WallClock
+from gridledger.node.consensus.engine import Consensus, encode_block
+from gridledger.node.ledger.embedded.aura import sealer_of, step_of
+from gridledger.node.ledger.embedded.chain import EmbeddedChain
+from gridledger.node.p2p.wire import Block, Status
 from tests.node.consensus.forge import forged_blocks
 from tests.node.consensus.memnet import ROLE_KEYS, MemNet, transfer
 
@@ -129,7 +129,7 @@ def test_forged_blocks_are_rejected_and_the_offender_logged(
     net4.run_steps(1, 3)
     net4.clock.advance_to(net4.aura.slot_ts(5))
     before = heads(net4)
-    caplog.set_level(logging.WARNING, logger="node.consensus.engine")
+    caplog.set_level(logging.WARNING, logger="gridledger.node.consensus.engine")
     keys = {net4.aura.authorities[i]: k for i, k in enumerate(net4.keys)}
     forged = forged_blocks(net4.nodes["n0"].chain, net4.aura, keys, step=4, far_step=400)
     for kind, block in forged.items():
@@ -260,7 +260,7 @@ def test_a_peer_on_another_chain_is_ignored_and_named_once(
 ) -> None:
     net3.run_steps(1, 2)
     node = net3.nodes["n0"]
-    caplog.set_level(logging.WARNING, logger="node.consensus.engine")
+    caplog.set_level(logging.WARNING, logger="gridledger.node.consensus.engine")
     other = Status(
         head_number=50, head_hash=b"\x01" * 32, finalized_number=49, genesis_hash=b"\x02" * 32
     )

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 
 import zmq
 
-from node.launch import free_port
-from node.p2p import Blocks, CurveKeys, GetBlocks, Message, Peer, Transport
-from node.p2p.transport import DEFAULT_HANDLER_QUEUE_MAX
+from gridledger.node.launch import free_port
+from gridledger.node.p2p import Blocks, CurveKeys, GetBlocks, Message, Peer, Transport
+from gridledger.node.p2p.transport import DEFAULT_HANDLER_QUEUE_MAX
 
 HEARTBEAT_S = 0.05
 """Test heartbeat period [s]: a peer counts as alive for 3 of them."""

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 import zmq
 
-from node.p2p import CurveKeys, GetBlocks, Tx
-from node.p2p.wire import MAX_FRAME_BYTES, Blocks, FrameKind, encode_frame
+from gridledger.node.p2p import CurveKeys, GetBlocks, Tx
+from gridledger.node.p2p.wire import MAX_FRAME_BYTES, Blocks, FrameKind, encode_frame
 from tests.node.p2p.cluster import (
     Node,
     build,
@@ -58,7 +58,7 @@ def assert_gets_nothing(sock: zmq.Socket[bytes], server: Node) -> None:
 def test_a_transport_with_a_key_off_the_allow_list_gets_nothing(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="node.p2p")
+    caplog.set_level(logging.WARNING, logger="gridledger.node.p2p")
     with cluster(["a", "b"]) as nodes:
         # The stranger knows a's endpoint and public key; a does not list the stranger's key.
         stranger = make_nodes(["mallory"])["mallory"]
@@ -81,7 +81,7 @@ def test_a_transport_with_a_key_off_the_allow_list_gets_nothing(
 def test_a_client_with_the_right_server_key_but_unlisted_gets_nothing(
     context: zmq.Context[zmq.Socket[bytes]], caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="node.p2p")
+    caplog.set_level(logging.WARNING, logger="gridledger.node.p2p")
     with cluster(["a"]) as nodes:
         a = nodes["a"]
         stranger = curve_keys()
@@ -93,7 +93,7 @@ def test_a_client_with_the_right_server_key_but_unlisted_gets_nothing(
 def test_a_client_with_a_wrong_server_key_gets_nothing(
     context: zmq.Context[zmq.Socket[bytes]], caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="node.p2p")
+    caplog.set_level(logging.WARNING, logger="gridledger.node.p2p")
     with cluster(["a", "b"]) as nodes:
         a, b = nodes["a"], nodes["b"]
         # b's own (admitted) keys, but a forged server key: the Curve handshake cannot finish.
@@ -106,7 +106,7 @@ def test_a_client_with_a_wrong_server_key_gets_nothing(
 def test_a_plain_zmq_client_gets_nothing(
     context: zmq.Context[zmq.Socket[bytes]], caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="node.p2p")
+    caplog.set_level(logging.WARNING, logger="gridledger.node.p2p")
     with cluster(["a"]) as nodes:
         assert_gets_nothing(raw_client(context, nodes["a"], None), nodes["a"])
         assert wait_until(lambda: nodes["a"].t.stats().failed_handshakes >= 1)

@@ -11,9 +11,9 @@ import pytest
 import zmq
 from zmq.utils import z85
 
-from node.errors import ConfigError
-from node.keys import PASSPHRASE_ENV
-from node.p2p.keys import (
+from gridledger.node.errors import ConfigError
+from gridledger.node.keys import PASSPHRASE_ENV
+from gridledger.node.p2p.keys import (
     PUBLIC_FILE,
     SECRET_FILE,
     load_or_create_curve_keys,

@@ -9,9 +9,9 @@ import zmq
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from node.p2p import Blocks, GetBlocks, Status, Tx
-from node.p2p.errors import WireError
-from node.p2p.wire import FrameKind, decode_frame, encode_frame
+from gridledger.node.p2p import Blocks, GetBlocks, Status, Tx
+from gridledger.node.p2p.errors import WireError
+from gridledger.node.p2p.wire import FrameKind, decode_frame, encode_frame
 from tests.node.p2p.cluster import cluster, wait_until
 
 VALID_FRAMES = [
@@ -51,7 +51,7 @@ def expected_bad(parts: list[bytes]) -> bool:
 
 
 def test_malformed_frames_are_dropped_and_logged(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.WARNING, logger="node.p2p")
+    caplog.set_level(logging.WARNING, logger="gridledger.node.p2p")
     context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
     with cluster(["a", "b"]) as nodes:
         a, b = nodes["a"], nodes["b"]

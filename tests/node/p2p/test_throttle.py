@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from node.p2p.throttle import LogThrottle
+from gridledger.node.p2p.throttle import LogThrottle
 
 
 def test_one_warning_per_key_per_interval(caplog: pytest.LogCaptureFixture) -> None:

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from node.p2p import Blocks, Error, GetBlocks, Message, P2PError, Status, Transport, Tx
-from node.p2p.transport import ALIVE_HEARTBEATS
+from gridledger.node.p2p import Blocks, Error, GetBlocks, Message, P2PError, Status, Transport, Tx
+from gridledger.node.p2p.transport import ALIVE_HEARTBEATS
 from tests.node.p2p.cluster import HEARTBEAT_S, build, cluster, make_nodes, wait_until
 
 ALIVE_WINDOW_S = ALIVE_HEARTBEATS * HEARTBEAT_S
@@ -109,7 +109,7 @@ def test_drop_links_cuts_both_ways_and_restore_links_resumes() -> None:
 def test_a_failing_handler_answers_error_and_the_transport_goes_on(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.ERROR, logger="node.p2p")
+    caplog.set_level(logging.ERROR, logger="gridledger.node.p2p")
     with cluster(["a", "b"]) as nodes:
 
         def broken(peer: str, message: Message) -> None:

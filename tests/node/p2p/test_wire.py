@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from node.p2p.errors import WireError
-from node.p2p.wire import (
+from gridledger.node.p2p.errors import WireError
+from gridledger.node.p2p.wire import (
     MAX_BLOCKS_PER_REPLY,
     MAX_ERROR_BYTES,
     MAX_FRAME_BYTES,

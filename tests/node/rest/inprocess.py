@@ -18,12 +18,12 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.types import TxReceipt
 
-from node.app import create_app
-from node.config import NodeConfig
-from node.keys import PASSPHRASE_ENV
-from node.launch import free_port
-from node.ledger.reverts import decoded_reverts
-from node.service import NodeService, start
+from gridledger.node.app import create_app
+from gridledger.node.config import NodeConfig
+from gridledger.node.keys import PASSPHRASE_ENV
+from gridledger.node.launch import free_port
+from gridledger.node.ledger.reverts import decoded_reverts
+from gridledger.node.service import NodeService, start
 from tests.node.nodeproc import PASSPHRASE
 
 TX_GAS = 2_000_000

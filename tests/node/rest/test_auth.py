@@ -10,9 +10,9 @@ import pytest
 import requests
 from fastapi.security import HTTPAuthorizationCredentials
 
-from node.errors import ConfigError
-from node.rest.auth import ApiKeyCheck, load_or_create_api_key
-from node.rest.errors import AuthError
+from gridledger.node.errors import ConfigError
+from gridledger.node.rest.auth import ApiKeyCheck, load_or_create_api_key
+from gridledger.node.rest.errors import AuthError
 from tests.node.rest.inprocess import InProcessNode
 
 BUY = {"side": "buy", "quantity_wh": 1000, "limit_price_per_kwh": 100_000}

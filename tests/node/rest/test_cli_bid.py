@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from node.cli import main
-from node.cli_bid import order_body
+from gridledger.node.cli import main
+from gridledger.node.cli_bid import order_body
 
 
 def test_exact_conversions() -> None:

@@ -14,10 +14,10 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from web3.logs import DISCARD
 
-from contracts.typed import MeterReading, domain_separator, sign_reading
-from market.orders import Order, Side
-from market.witness import witness_for
-from node.accounting import BoundKind, ContractTerms
+from gridledger.contracts.typed import MeterReading, domain_separator, sign_reading
+from gridledger.market.orders import Order, Side
+from gridledger.market.witness import witness_for
+from gridledger.node.accounting import BoundKind, ContractTerms
 from tests.node.rest.inprocess import TOKEN_UNITS, InProcessNode
 
 WAD = 10**18

@@ -16,10 +16,10 @@ import requests
 from web3 import HTTPProvider, Web3
 from web3.middleware import SignAndSendRawMiddlewareBuilder
 
-from contracts.artifacts import load_artifact
-from node.cli import main
-from node.keys import PASSPHRASE_ENV, load_or_create
-from node.rest.auth import API_KEY_ENV
+from gridledger.contracts.artifacts import load_artifact
+from gridledger.node.cli import main
+from gridledger.node.keys import PASSPHRASE_ENV, load_or_create
+from gridledger.node.rest.auth import API_KEY_ENV
 from tests.node.nodeproc import PASSPHRASE, NodeProcess, start_node, write_config
 
 TOKEN_UNITS = 10**6
@@ -166,7 +166,7 @@ def test_the_console_command_runs_as_a_process(funded: NodeProcess) -> None:
     env = {**os.environ, API_KEY_ENV: _key(funded)}
     argv = ["--node", funded.url, "--side", "buy", "--kwh", "0.5", "--price", "0.2"]
     done = subprocess.run(
-        [sys.executable, "-m", "node.cli", "bid", *argv],
+        [sys.executable, "-m", "gridledger.node.cli", "bid", *argv],
         env=env,
         capture_output=True,
         text=True,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from node.ledger.deploy import ROLE_PROSUMER
+from gridledger.node.ledger.deploy import ROLE_PROSUMER
 from tests.node.rest.inprocess import InProcessNode
 
 BUY = {"side": "buy", "quantity_wh": 2000, "limit_price_per_kwh": 210_000}

@@ -13,12 +13,12 @@ import pytest
 import requests
 from eth_account import Account
 
-from node import testnet
-from node.agents.chain_clock import ChainClock
-from node.agents.ledger_client import LedgerClient
-from node.agents.market_clock import MarketClock
-from node.agents.operator import Member, OperatorAgent
-from node.ledger.deploy import Deployment
+from gridledger.node import testnet
+from gridledger.node.agents.chain_clock import ChainClock
+from gridledger.node.agents.ledger_client import LedgerClient
+from gridledger.node.agents.market_clock import MarketClock
+from gridledger.node.agents.operator import Member, OperatorAgent
+from gridledger.node.ledger.deploy import Deployment
 from tests.node.testnet.harness import LocalTestnet, wait_for
 
 TICK_S = 60

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from node import testnet
-from node.rest.auth import load_or_create_api_key
+from gridledger.node import testnet
+from gridledger.node.rest.auth import load_or_create_api_key
 from tests.node.nodeproc import start_node, write_config
 from tests.node.testnet.harness import LocalTestnet, transfer, wait_for
 
@@ -71,7 +71,7 @@ def test_a_transaction_sent_to_any_node_lands_identically_everywhere(net3: Local
         [
             sys.executable,
             "-m",
-            "node.cli",
+            "gridledger.node.cli",
             "testnet",
             "status",
             "--json",
