@@ -27,21 +27,30 @@ TICK_S = 60
 @pytest.fixture
 def net(tmp_path: Path) -> Iterator[LocalTestnet]:
     net = LocalTestnet(tmp_path / "e2e", 3, clock="sim").up()
+    yield net
+    net.down()
+
+
+@pytest.fixture
+def running(net: LocalTestnet) -> Iterator[threading.Event]:
+    """Moves the simulation clock a minute every 0.2 s while the event is set, and a second
+    (still a block) while the test holds it clear: orders must reach their interval before its
+    gate closes, however slow a loaded machine is."""
     clock = ChainClock(net.data_dir, net.entries)
-    stop = threading.Event()
-    start_ts = int(net.w3("node1").eth.get_block("latest")["timestamp"])
-    clock.now_ts = start_ts
+    clock.now_ts = int(net.w3("node1").eth.get_block("latest")["timestamp"])
+    stop, running = threading.Event(), threading.Event()
+    running.set()
 
     def tick() -> None:
         while not stop.wait(0.2):
-            clock.advance(clock.now_ts + TICK_S, settle_timeout_s=5)
+            step_s = TICK_S if running.is_set() else 1
+            clock.advance(clock.now_ts + step_s, settle_timeout_s=5)
 
     ticker = threading.Thread(target=tick, daemon=True)
     ticker.start()
-    yield net
+    yield running
     stop.set()
     ticker.join(timeout=10)
-    net.down()
 
 
 def post_order(net: LocalTestnet, node: str, body: dict[str, object]) -> dict[str, object]:
@@ -51,7 +60,9 @@ def post_order(net: LocalTestnet, node: str, body: dict[str, object]) -> dict[st
     return result
 
 
-def test_a_rest_bid_on_node2_clears_settles_and_shows_on_node3(net: LocalTestnet) -> None:
+def test_a_rest_bid_on_node2_clears_settles_and_shows_on_node3(
+    net: LocalTestnet, running: threading.Event
+) -> None:
     deployment = Deployment(testnet.status(net.data_dir)["contracts"])
     operator = OperatorAgent(
         LedgerClient(f"{net.entry('node1').url}/rpc", net.account("node1", "operator"), deployment)
@@ -77,6 +88,7 @@ def test_a_rest_bid_on_node2_clears_settles_and_shows_on_node3(net: LocalTestnet
             30,
         )
     market = MarketClock.of(deployment.contract(net.w3("node1"), "Market"))
+    running.clear()
     now_ts = int(net.w3("node1").eth.get_block("latest")["timestamp"])
     interval = market.next_open(now_ts + 4 * TICK_S)
     sell = post_order(
@@ -103,6 +115,7 @@ def test_a_rest_bid_on_node2_clears_settles_and_shows_on_node3(net: LocalTestnet
         )
         order = requests.get(f"{net.entry(name).url}/v1/orders/{order_id}", timeout=5).json()
         assert order["owner"] == buyer.address and order["quantity_wh"] == 800
+    running.set()
     gate_ts = market.gate_closure_ts(interval)
     wait_for(
         "the gate to close on chain",
