@@ -4,6 +4,7 @@ installed with `pip install gridledger` needs no source tree and no Node.js, and
 
 from __future__ import annotations
 
+import shutil
 import site
 import subprocess
 import sys
@@ -17,9 +18,26 @@ from gridledger.contracts.artifacts import DEPLOYABLE
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _leave_out(folder: str, names: list[str]) -> set[str]:
+    """What a fresh clone would not have: caches, environments and the top level's build output."""
+    skipped = {".git", ".venv", "node_modules", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
+    if Path(folder) == ROOT:
+        skipped |= {"build", "dist", "out"}
+    return {n for n in names if n in skipped or n.endswith(".egg-info")}
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
+    # Built from a copy: setuptools reuses an in-tree build/ directory, whose leftovers (an
+    # earlier layout's packages) would go into the wheel.
+    source = out / "source"
+    shutil.copytree(
+        ROOT,
+        source,
+        symlinks=True,
+        ignore=_leave_out,
+    )
     subprocess.run(
         [
             sys.executable,
@@ -31,7 +49,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "-q",
             "-w",
             str(out),
-            str(ROOT),
+            str(source),
         ],
         check=True,
     )
