@@ -194,6 +194,13 @@ def _scenario(root: Table) -> Scenario:
     default_runs = head.strings("default_runs", (BASE_RUN,))
     weather = parts.weather(root.table("weather"))
     microgrids = _microgrids(root)
+    for i, mg in enumerate(microgrids):
+        if mg.pv is not None and mg.pv.tilt_deg is not None and weather.latitude_deg is None:
+            raise ScenarioError(
+                f"microgrids[{i}].pv.tilt_deg",
+                "a tilted array needs the site: set weather.latitude_deg",
+                root.source,
+            )
     mg_names = {mg.name for mg in microgrids}
     contracts = _contracts(root, mg_names)
     events = _events(root, mg_names, n_steps)
