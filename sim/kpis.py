@@ -6,15 +6,20 @@ ticks before it, for the myopic baseline as for the planner, so both are scored 
 ticks. Per tick ``t`` (energies over the tick, [Wh]):
 
 - local supply ``S_t = (PV_t - curtailed_t) + max(P_battery_t, 0) * dt``: what the microgrid
-  delivered from inside (PV it used or stored, battery discharge);
-- consumption ``L_t``: the load.
+  delivered from inside (PV it used, stored or exported, and battery discharge);
+- grid consumption ``G_t = max(P_pcc_t, 0) * dt``: what it imported.
 
 KPIs (``EnergyTwinKpis``):
 
-- CEBR, cumulative energy balance ratio (EnergyTwin Eq. 5): ``100 * sum S / sum L`` [%] from
-  ``from_tick`` to each tick; the reported value is the last;
-- IEBR, instantaneous energy balance ratio (Eq. 6): ``100 * S_t / L_t`` [%] on ticks with
-  consumption (``L_t > 0``) only; reported as its mean;
+- CEBR, cumulative energy balance ratio (EnergyTwin Eq. 5): ``100 * sum S / sum G`` [%]
+  from ``from_tick`` to each tick; the reported value is the last;
+- IEBR, instantaneous energy balance ratio (Eq. 6): ``100 * S_t / G_t`` [%] on ticks with
+  grid consumption (``G_t > 0``) only; reported as its mean.
+
+Both are this project's reading of Eqs. 5-6 (local energy over energy bought); the paper's
+values above 100 % (Table 1: 172.59 % to 502.09 %) fit a ratio to grid import, not to load
+(docs/reproductions.md). Further:
+
 - mean SoC [%]; BRI(>= 50 %), the battery reserve index: share of ticks with SoC >= 50 % [%];
 - scarcity: share of ticks with SoC < 5 % and zero PV [%];
 - EFC, equivalent full cycles (Eq. 7): ``sum |dSoC[%]| / 200``, dSoC from the SoC at the end
@@ -48,7 +53,8 @@ class EnergyTwinKpis:
     """The KPIs of one run after ``from_tick`` (module docstring).
 
     ``cebr_series_pct`` and ``iebr_series_pct`` have one entry per scored tick
-    (``iebr_series_pct`` is NaN where there was no consumption).
+    (``cebr_series_pct`` is NaN until the first import, ``iebr_series_pct`` where there was
+    none).
     """
 
     from_tick: int
@@ -69,6 +75,7 @@ def energytwin_kpis(
     p_load_w: npt.ArrayLike,
     p_pv_w: npt.ArrayLike,
     p_battery_w: npt.ArrayLike,
+    p_pcc_w: npt.ArrayLike,
     soc_pct: npt.ArrayLike,
     initial_soc_pct: float,
     dt_s: float,
@@ -82,6 +89,7 @@ def energytwin_kpis(
     ----------
     p_load_w, p_pv_w : load and PV generation over each tick [W]
     p_battery_w : delivered battery power [W], > 0 discharge
+    p_pcc_w : PCC power after the grid limit [W], > 0 import
     soc_pct : SoC at the end of each tick [%]
     initial_soc_pct : SoC before tick 0 [%]
     dt_s : tick length [s]
@@ -93,6 +101,7 @@ def energytwin_kpis(
     series = {
         "p_pv_w": np.asarray(p_pv_w, dtype=np.float64),
         "p_battery_w": np.asarray(p_battery_w, dtype=np.float64),
+        "p_pcc_w": np.asarray(p_pcc_w, dtype=np.float64),
         "soc_pct": np.asarray(soc_pct, dtype=np.float64),
         "p_curtailed_w": np.zeros(n)
         if p_curtailed_w is None
@@ -109,13 +118,13 @@ def energytwin_kpis(
     dt_h = dt_s / SECONDS_PER_HOUR
     span = slice(from_tick, n)
     pv, battery = series["p_pv_w"][span], series["p_battery_w"][span]
-    soc, load_s = series["soc_pct"][span], load[span]
+    soc = series["soc_pct"][span]
     supply_wh = (pv - series["p_curtailed_w"][span] + np.maximum(battery, 0.0)) * dt_h
-    load_wh = load_s * dt_h
-    cum_load = np.cumsum(load_wh)
+    grid_wh = np.maximum(series["p_pcc_w"][span], 0.0) * dt_h
+    cum_grid = np.cumsum(grid_wh)
     with np.errstate(divide="ignore", invalid="ignore"):
-        cebr = np.where(cum_load > 0, 100.0 * np.cumsum(supply_wh) / cum_load, np.nan)
-        iebr = np.where(load_wh > 0, 100.0 * supply_wh / load_wh, np.nan)
+        cebr = np.where(cum_grid > 0, 100.0 * np.cumsum(supply_wh) / cum_grid, np.nan)
+        iebr = np.where(grid_wh > 0, 100.0 * supply_wh / grid_wh, np.nan)
     soc_before = initial_soc_pct if from_tick == 0 else float(series["soc_pct"][from_tick - 1])
     path = np.concatenate(([soc_before], soc))
     consumed = iebr[~np.isnan(iebr)]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 
@@ -16,6 +14,8 @@ PV_W = [9e9, 0.0, 30_000.0, 0.0, 5_000.0, 0.0]
 BATTERY_W = [9e9, 9e9, -10_000.0, 10_000.0, -5_000.0, 20_000.0]
 CURTAILED_W = [9e9, 0.0, 10_000.0, 0.0, 0.0, 0.0]
 UNSERVED_W = [9e9, 0.0, 0.0, 0.0, 0.0, 2_000.0]
+# p_pcc = load - pv - battery + curtailed - unserved
+PCC_W = [9e9, 9e9, 0.0, 10_000.0, 0.0, 18_000.0]
 SOC_PCT = [99.0, 60.0, 70.0, 60.0, 65.0, 4.0]
 
 
@@ -24,6 +24,7 @@ def _kpis(**overrides: object) -> EnergyTwinKpis:
         p_load_w=LOAD_W,
         p_pv_w=PV_W,
         p_battery_w=BATTERY_W,
+        p_pcc_w=PCC_W,
         soc_pct=SOC_PCT,
         initial_soc_pct=50.0,
         dt_s=3600,
@@ -35,19 +36,19 @@ def _kpis(**overrides: object) -> EnergyTwinKpis:
     return energytwin_kpis(**args)  # type: ignore[arg-type]
 
 
-def test_cebr_is_cumulative_local_supply_over_load() -> None:
-    # supply (kWh): t2 30-10=20, t3 10 (discharge), t4 5, t5 20; load 10, 20, 0, 40
+def test_cebr_is_cumulative_local_supply_over_grid_import() -> None:
+    # supply (kWh): t2 30-10=20, t3 10 (discharge), t4 5, t5 20; import 0, 10, 0, 18
     k = _kpis()
     np.testing.assert_allclose(
-        k.cebr_series_pct, [200.0, 100.0 * 30 / 30, 100.0 * 35 / 30, 100.0 * 55 / 70]
+        k.cebr_series_pct, [np.nan, 300.0, 350.0, 100.0 * 55 / 28], equal_nan=True
     )
-    assert k.cebr_pct == pytest.approx(100.0 * 55 / 70)
+    assert k.cebr_pct == pytest.approx(100.0 * 55 / 28)
 
 
-def test_iebr_counts_only_ticks_with_consumption() -> None:
+def test_iebr_counts_only_ticks_with_grid_consumption() -> None:
     k = _kpis()
-    assert math.isnan(k.iebr_series_pct[2])  # tick 4: no load
-    assert k.iebr_mean_pct == pytest.approx((200.0 + 50.0 + 50.0) / 3)
+    assert np.isnan(k.iebr_series_pct[[0, 2]]).all()  # ticks 2 and 4 import nothing
+    assert k.iebr_mean_pct == pytest.approx((100.0 + 100.0 * 20 / 18) / 2)
 
 
 def test_soc_bri_scarcity_efc_unserved() -> None:
@@ -67,7 +68,9 @@ def test_low_soc_with_pv_is_not_scarce() -> None:
 
 
 def test_from_tick_zero_starts_from_the_initial_soc() -> None:
-    k = _kpis(from_tick=0, p_load_w=[1.0] * 6, p_pv_w=[0.0] * 6, p_battery_w=[0.0] * 6)
+    k = _kpis(
+        from_tick=0, p_load_w=[1.0] * 6, p_pv_w=[0.0] * 6, p_battery_w=[0.0] * 6, p_pcc_w=[1.0] * 6
+    )
     assert k.efc == pytest.approx((49 + 39 + 10 + 10 + 5 + 61) / 200)
 
 
