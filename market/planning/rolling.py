@@ -134,10 +134,10 @@ class RollingPlanner:
 
     def _replan(self, tick: int, e_wh: float, load: np.ndarray, pv: np.ndarray) -> Plan:
         h = self.config.horizon_ticks
-        started = time.perf_counter()
         for forecaster, series in ((self.load_forecaster, load), (self.pv_forecaster, pv)):
             if forecaster.needs_training(tick):
-                forecaster.train(series, tick)
+                forecaster.train(series, tick)  # timed apart: ``train_s``
+        started = time.perf_counter()
         load_fc = self.load_forecaster.forecast(load, tick, h)
         pv_fc = self.pv_forecaster.forecast(pv, tick, h)
         tree = scenario_tree(load_fc, pv_fc)
