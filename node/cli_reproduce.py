@@ -46,6 +46,20 @@ def _fedmgdt(args: argparse.Namespace) -> int:
     return 0 if "FAIL" not in report.text else 2
 
 
+def _bidding(args: argparse.Namespace) -> int:
+    from gridledger.sim.reproduce.bidding import compare_bidding, format_deliveries
+    from gridledger.sim.scenarios import resolve
+
+    started = time.perf_counter()
+    out_dir = args.out or Path("out/reproduce/bidding")
+    text = format_deliveries(compare_bidding(resolve("lem27"), prosumers=args.prosumers))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "tables.txt").write_text(text + "\n", encoding="utf-8")
+    print(text)
+    print(f"\nwrote {out_dir}/tables.txt in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
 def register(commands: Any) -> None:
     """Add `reproduce` and its studies to the CLI."""
     reproduce = commands.add_parser(
@@ -73,3 +87,12 @@ def register(commands: Any) -> None:
     fm.add_argument("--out", type=Path, default=None, help="output folder")
     fm.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     fm.set_defaults(handler=_fedmgdt)
+    bid = studies.add_parser(
+        "bidding",
+        help="lem27 prosumers: market delivery shortfall of persistence vs planned bids",
+    )
+    bid.add_argument("--out", type=Path, default=None, help="output folder")
+    bid.add_argument(
+        "--prosumers", type=int, default=None, help="the first N prosumers only (default: all 12)"
+    )
+    bid.set_defaults(handler=_bidding)

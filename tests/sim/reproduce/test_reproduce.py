@@ -11,6 +11,7 @@ from gridledger.market.forecast.forest import ForecastConfig
 from gridledger.node.cli import main
 from gridledger.sim.errors import SimError
 from gridledger.sim.fedmgdt import violation_sweep_wh
+from gridledger.sim.reproduce.bidding import compare_bidding
 from gridledger.sim.reproduce.energytwin import reproduce_energytwin, stress_table, table1
 from gridledger.sim.reproduce.fedmgdt import checks, run_experiments
 from gridledger.sim.reproduce.report import energytwin_report
@@ -76,3 +77,12 @@ def test_fedmgdt_reproduction_keeps_the_papers_shape(
     assert sorted(p.name for p in tmp_path.glob("fig*.png")) == [
         "fig02_pcc_vs_cap.png", "fig03_violation.png", "fig04_trust.png",
     ]  # fmt: skip
+
+
+def test_planned_bids_fall_short_less_than_persistence() -> None:
+    rows = compare_bidding(resolve("lem27"), n_steps=216, prosumers=1, forecast=FAST)
+    by = {r.strategy: r for r in rows}
+    assert by["planned"].sold_kwh > 0 and by["persistence"].sold_kwh > 0
+    share = {s: r.shortfall_kwh / r.sold_kwh for s, r in by.items()}
+    assert share["planned"] < share["persistence"]
+    assert by["planned"].penalty == 0.3 * by["planned"].shortfall_kwh
