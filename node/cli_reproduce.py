@@ -10,6 +10,7 @@ from typing import Any
 
 
 def _energytwin(args: argparse.Namespace) -> int:
+    from gridledger.market.planning.rolling import PlannerKind
     from gridledger.sim.errors import SimError
     from gridledger.sim.reproduce.energytwin import reproduce_energytwin
     from gridledger.sim.reproduce.report import energytwin_report
@@ -21,7 +22,9 @@ def _energytwin(args: argparse.Namespace) -> int:
         scenario = resolve("energytwin")
         if args.seed is not None:
             scenario = scenario.with_seed(args.seed)
-        rep = reproduce_energytwin(scenario, args.n_steps, show_progress=not args.quiet)
+        rep = reproduce_energytwin(
+            scenario, args.n_steps, show_progress=not args.quiet, planner=PlannerKind(args.planner)
+        )
         report = energytwin_report(rep, out_dir, figures=not args.no_plots)
     except SimError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -52,7 +55,8 @@ def _bidding(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     out_dir = args.out or Path("out/reproduce/bidding")
-    text = format_deliveries(compare_bidding(resolve("lem27"), prosumers=args.prosumers))
+    rows = compare_bidding(resolve("lem27"), prosumers=args.prosumers, show_progress=not args.quiet)
+    text = format_deliveries(rows)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "tables.txt").write_text(text + "\n", encoding="utf-8")
     print(text)
@@ -77,6 +81,12 @@ def register(commands: Any) -> None:
     et.add_argument(
         "--n-steps", type=int, default=None, help="shorten the run to N ticks (> 168; quick checks)"
     )
+    et.add_argument(
+        "--planner",
+        choices=("median", "robust"),
+        default="median",
+        help="the paper's median planner, or the robust one keeping a q05/q95 reserve",
+    )
     et.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     et.add_argument("--quiet", action="store_true", help="no progress bar")
     et.set_defaults(handler=_energytwin)
@@ -95,4 +105,5 @@ def register(commands: Any) -> None:
     bid.add_argument(
         "--prosumers", type=int, default=None, help="the first N prosumers only (default: all 12)"
     )
+    bid.add_argument("--quiet", action="store_true", help="no progress bar")
     bid.set_defaults(handler=_bidding)

@@ -19,10 +19,12 @@ sold, the shortfall and the penalty, so a strategy cannot look good by selling n
 from __future__ import annotations
 
 import dataclasses
+import sys
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from gridledger.market.forecast.forest import ForecastConfig
 from gridledger.market.orders import Side
@@ -65,6 +67,7 @@ def compare_bidding(
     n_steps: int = 336,
     prosumers: int | None = None,
     forecast: ForecastConfig | None = None,
+    show_progress: bool = False,
 ) -> list[Delivery]:
     """Persistence and planned deliveries of the first ``prosumers`` battery microgrids of
     ``scenario`` (default: all) over ``n_steps`` ticks."""
@@ -88,6 +91,10 @@ def compare_bidding(
         n: PlannedBidder(planned.batteries[n].params, scenario.dt_s, forecast=fc) for n in names
     }
     intents_of: dict[str, list[OrderIntent]] = {n: [] for n in names}
+    bar = tqdm(
+        total=n_steps, desc="planned bids", unit="tick", file=sys.stderr,
+        disable=not show_progress, leave=False,
+    )  # fmt: skip
     while not planned.done:
         k = planned.tick
         obs = planned.observe()
@@ -99,6 +106,8 @@ def compare_bidding(
                 intents_of[name].append(intent)
             setpoints[name] = bidders[name].setpoint_w(intent, obs.microgrids[name].p_net_w)
         planned.step(setpoints)
+        bar.update(1)
+    bar.close()
     ticks = tick_frame(planned, "planned")
     for name in names:
         net = _net_wh(ticks, name)[ACTIVATION_TICK:]

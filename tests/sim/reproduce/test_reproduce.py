@@ -57,6 +57,7 @@ def test_cli_reproduce_energytwin_prints_the_paper_beside_ours(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     argv = ["reproduce", "energytwin", "--n-steps", "172", "--no-plots", "--quiet"]
+    argv += ["--planner", "robust"]
     assert main([*argv, "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "Table 1: campus, nominal, after activation (tick 168)" in out
