@@ -221,7 +221,9 @@ class MarketSpec:
 
 @dataclass(frozen=True, slots=True)
 class Scenario:
-    """A whole scenario. ``default_runs`` are the runs ``sim run`` makes when none is named."""
+    """A whole scenario. ``default_runs`` are the runs ``sim run`` makes when none is named;
+    ``kpi_from_step`` is the first step the summary's battery KPIs score (``sim.kpis``;
+    EnergyTwin: 168, its planner's activation)."""
 
     name: str
     dt_s: int
@@ -237,6 +239,7 @@ class Scenario:
     default_runs: tuple[str, ...] = (BASE_RUN,)
     source: Path | None = None
     market: MarketSpec | None = None
+    kpi_from_step: int = 0
 
     def microgrid(self, name: str) -> MicrogridSpec:
         """The microgrid called ``name``."""

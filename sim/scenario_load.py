@@ -192,6 +192,7 @@ def _scenario(root: Table) -> Scenario:
     seed = head.integer("seed", 0, ge=0, le=2**63 - 1)
     description = head.string("description", "")
     default_runs = head.strings("default_runs", (BASE_RUN,))
+    kpi_from_step = head.integer("kpi_from_step", 0, ge=0, le=n_steps - 1)
     weather = parts.weather(root.table("weather"))
     microgrids = _microgrids(root)
     for i, mg in enumerate(microgrids):
@@ -227,6 +228,7 @@ def _scenario(root: Table) -> Scenario:
         default_runs=default_runs,
         source=root.source,
         market=market,
+        kpi_from_step=kpi_from_step,
     )
 
 

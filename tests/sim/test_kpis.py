@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
+
 import numpy as np
 import pytest
 
-from gridledger.sim.errors import SimError
+from gridledger.sim.errors import ScenarioError, SimError
 from gridledger.sim.kpis import EnergyTwinKpis, energytwin_kpis
+from gridledger.sim.model import GridModel
+from gridledger.sim.runner import simulate_run, tables_of
+from gridledger.sim.scenario_load import scenario_from_dict
+from gridledger.sim.scenarios import resolve
+from tests.sim.scenario_helpers import builtin_doc
 
 # Six hourly ticks; scoring starts at tick 2, so ticks 0-1 must not count anywhere.
 LOAD_W = [9e9, 9e9, 10_000.0, 20_000.0, 0.0, 40_000.0]
@@ -79,3 +87,27 @@ def test_mismatched_series_are_refused() -> None:
         _kpis(soc_pct=SOC_PCT[:5])
     with pytest.raises(SimError, match=r"from_tick must be in \[0, 6\) for 6 ticks, got 6"):
         _kpis(from_tick=6)
+
+
+def test_the_run_summary_scores_energytwin_after_activation() -> None:
+    scenario = resolve("energytwin")
+    assert scenario.kpi_from_step == 168
+    model = simulate_run(scenario, "base")
+    ticks, summary = tables_of([("base", model)])
+    row = summary.iloc[0]
+    soc = ticks["soc_pct"].to_numpy()
+    assert row["kpi_from_tick"] == 168
+    assert row["soc_mean_pct"] == pytest.approx(soc[168:].mean())
+    assert row["soc_mean_pct"] != pytest.approx(soc.mean())
+    assert row["cebr_pct"] > 100.0  # local supply over grid import
+    # A run that stops before the activation has nothing to score yet.
+    short = GridModel(dataclasses.replace(scenario, n_steps=100))
+    short.run_builtin()
+    assert math.isnan(tables_of([("base", short)])[1].iloc[0]["soc_mean_pct"])
+
+
+def test_kpi_from_step_must_be_inside_the_run() -> None:
+    doc = builtin_doc("energytwin")
+    doc["scenario"]["kpi_from_step"] = 336
+    with pytest.raises(ScenarioError, match=r"scenario\.kpi_from_step: must be <= 335"):
+        scenario_from_dict(doc)
