@@ -27,3 +27,13 @@ class MarketWitnessError(MarketError, ValueError):
 class MarketInvariantError(MarketError):
     """A clearing or settlement breaks a market invariant: money or energy not conserved, an
     order trading past its limit or beyond its quantity. Always a bug, never bad input."""
+
+
+class MarketForecastError(MarketError, ValueError):
+    """A forecaster was asked for what its history or configuration cannot give (too short a
+    history, an untrained model, mismatched series); the message quotes the numbers."""
+
+
+class MarketPlanningError(MarketError):
+    """The planner could not produce a plan (bad inputs, or the solver failed); the rolling
+    controller catches it and falls back to the myopic rule, counting the reason."""

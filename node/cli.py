@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
         cli_bid,
         cli_demo,
         cli_node,
+        cli_reproduce,
         cli_sim,
         cli_testnet,
     )
@@ -59,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_bid.register(commands)
     cli_testnet.register(commands)
     cli_audit.register(commands)
+    cli_reproduce.register(commands)
 
     return parser
 

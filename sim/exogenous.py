@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gridledger.sim.errors import SimError
 from gridledger.sim.loads import (
     CAMPUS_FACTORS,
     COMMERCIAL_FACTORS,
@@ -24,6 +25,7 @@ from gridledger.sim.loads import (
     profile_w,
 )
 from gridledger.sim.measured import read_series_csv
+from gridledger.sim.poa import ArrayOrientation, poa_global_w_m2
 from gridledger.sim.profiles import SECONDS_PER_DAY, FloatArray, IntArray
 from gridledger.sim.pv import pv_power_w
 from gridledger.sim.pv_pvlib import pv_power_pvlib_w
@@ -76,14 +78,26 @@ def _load_w(mg: MicrogridSpec, scenario: Scenario, t_day_s: FloatArray, seed: in
     )
 
 
-def _pv_w(mg: MicrogridSpec, scenario: Scenario, ghi: FloatArray, t_air: FloatArray) -> FloatArray:
+def _pv_w(
+    mg: MicrogridSpec, scenario: Scenario, ghi: FloatArray, t_air: FloatArray, time_ts: IntArray
+) -> FloatArray:
     if mg.pv is None:
         return np.zeros_like(ghi)
     if mg.pv.csv is not None:
         return read_series_csv(mg.pv.csv, scenario.start_ts, scenario.dt_s, scenario.n_steps)
+    irradiance = ghi
+    if mg.pv.tilt_deg is not None:
+        latitude = scenario.weather.latitude_deg
+        if latitude is None:
+            raise SimError(f"microgrid {mg.name!r}: a tilted array needs weather.latitude_deg")
+        orientation = ArrayOrientation(
+            latitude, scenario.weather.longitude_deg, mg.pv.tilt_deg, mg.pv.azimuth_deg,
+            mg.pv.albedo,
+        )  # fmt: skip
+        irradiance = poa_global_w_m2(ghi, time_ts, orientation)
     if mg.pv.model == "pvlib":
-        return pv_power_pvlib_w(ghi, t_air, mg.pv.array)
-    return pv_power_w(ghi, t_air, mg.pv.array)
+        return pv_power_pvlib_w(irradiance, t_air, mg.pv.array)
+    return pv_power_w(irradiance, t_air, mg.pv.array)
 
 
 def compute_exogenous(scenario: Scenario) -> Exogenous:
@@ -120,7 +134,7 @@ def compute_exogenous(scenario: Scenario) -> Exogenous:
     pvs = {}
     for mg in scenario.microgrids:
         loads[mg.name] = _load_w(mg, scenario, t_day_s, seed_of[mg.noise_as or mg.name])
-        pvs[mg.name] = _pv_w(mg, scenario, ghi, t_air)
+        pvs[mg.name] = _pv_w(mg, scenario, ghi, t_air, time_ts)
     for event in scenario.events:
         target = pvs if event.kind is EventKind.PV_SCALE else loads
         span = slice(event.start_step, event.start_step + event.n_steps)

@@ -4,10 +4,11 @@ Each profile is a piecewise-linear curve through 24 hourly shape factors in [0, 
 maximum is exactly 1, scaled by ``peak_w`` [W], with optional multiplicative Gaussian
 noise ``P = peak * f(t) * (1 + N(0, noise_frac^2))`` clipped at 0.
 
-The shapes are illustrative archetypes, not measured data: neither FED-MGDT nor
-EnergyTwin publishes its hourly profile. What the sources fix is the character of each
-class (FED-MGDT MG1 residential with an evening peak, MG2 commercial, MG3 critical
-infrastructure; the EnergyTwin campus with a 50 kW peak), and that is what the shapes keep.
+The shapes are illustrative archetypes, not measured data: FED-MGDT publishes no hourly
+profile, and EnergyTwin gives its campus load as a 50 kW peak with fractions by period of
+the day, not an hourly curve. What the sources fix is the character of each class (FED-MGDT
+MG1 residential with an evening peak, MG2 commercial, MG3 critical infrastructure; the
+EnergyTwin campus with a 50 kW peak), and that is what the shapes keep.
 ``profile_w`` takes any 24 hourly factors, for example ones fitted to measured CSV data.
 """
 

@@ -10,8 +10,9 @@ The model is EnergyTwin's PV agent:
 
 Defaults are the EnergyTwin campus array (200 panels of 2 m2 at 20 %, gamma -0.004/K).
 EnergyTwin does not quote its NOCT; 45 degC is a typical crystalline-silicon datasheet
-value. The model treats GHI as plane-of-array irradiance (horizontal modules, no inverter
-losses), as EnergyTwin does.
+value. ``ghi_w_m2`` is the irradiance on the modules: GHI for horizontal modules, the
+plane-of-array irradiance of ``sim.poa`` for a tilted array (EnergyTwin transposes GHI to
+the plane of array; a scenario does so with ``pv.tilt_deg``). No inverter losses.
 """
 
 from __future__ import annotations

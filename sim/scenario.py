@@ -59,6 +59,8 @@ class WeatherSpec:
     t_air_mean_c, t_air_amplitude_c, t_air_peak_h : air temperature [degC], [K], [h]
     t_air_noise_std_c : air temperature noise [K]
     ghi_csv, t_air_csv : measured irradiance [W/m2] / air temperature [degC] instead
+    latitude_deg, longitude_deg : the site [deg north, deg east], needed by tilted arrays
+        (``PvSpec.tilt_deg``); the scenario's UTC hours are local solar time at longitude 0
     """
 
     peak_ghi_w_m2: float = 800.0
@@ -71,6 +73,8 @@ class WeatherSpec:
     t_air_noise_std_c: float = 0.0
     ghi_csv: CsvSeries | None = None
     t_air_csv: CsvSeries | None = None
+    latitude_deg: float | None = None
+    longitude_deg: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,11 +91,19 @@ class LoadSpec:
 @dataclass(frozen=True, slots=True)
 class PvSpec:
     """A PV array (``sim.pv.PvArray``), or its measured output ``csv`` [W]; `model` "builtin"
-    (``sim.pv``) or "pvlib" (``sim.pv_pvlib``, the same physics through pvlib)."""
+    (``sim.pv``) or "pvlib" (``sim.pv_pvlib``, the same physics through pvlib).
+
+    ``tilt_deg`` [deg] (None: horizontal modules, irradiance = GHI), ``azimuth_deg`` [deg
+    clockwise from north] and ``albedo`` [-]: a tilted array sees the plane-of-array
+    irradiance of ``sim.poa`` at the weather's site.
+    """
 
     array: PvArray
     csv: CsvSeries | None = None
     model: str = "builtin"
+    tilt_deg: float | None = None
+    azimuth_deg: float = 180.0
+    albedo: float = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,7 +221,9 @@ class MarketSpec:
 
 @dataclass(frozen=True, slots=True)
 class Scenario:
-    """A whole scenario. ``default_runs`` are the runs ``sim run`` makes when none is named."""
+    """A whole scenario. ``default_runs`` are the runs ``sim run`` makes when none is named;
+    ``kpi_from_step`` is the first step the summary's battery KPIs score (``sim.kpis``;
+    EnergyTwin: 168, its planner's activation)."""
 
     name: str
     dt_s: int
@@ -225,6 +239,7 @@ class Scenario:
     default_runs: tuple[str, ...] = (BASE_RUN,)
     source: Path | None = None
     market: MarketSpec | None = None
+    kpi_from_step: int = 0
 
     def microgrid(self, name: str) -> MicrogridSpec:
         """The microgrid called ``name``."""

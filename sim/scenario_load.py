@@ -192,8 +192,16 @@ def _scenario(root: Table) -> Scenario:
     seed = head.integer("seed", 0, ge=0, le=2**63 - 1)
     description = head.string("description", "")
     default_runs = head.strings("default_runs", (BASE_RUN,))
+    kpi_from_step = head.integer("kpi_from_step", 0, ge=0, le=n_steps - 1)
     weather = parts.weather(root.table("weather"))
     microgrids = _microgrids(root)
+    for i, mg in enumerate(microgrids):
+        if mg.pv is not None and mg.pv.tilt_deg is not None and weather.latitude_deg is None:
+            raise ScenarioError(
+                f"microgrids[{i}].pv.tilt_deg",
+                "a tilted array needs the site: set weather.latitude_deg",
+                root.source,
+            )
     mg_names = {mg.name for mg in microgrids}
     contracts = _contracts(root, mg_names)
     events = _events(root, mg_names, n_steps)
@@ -220,6 +228,7 @@ def _scenario(root: Table) -> Scenario:
         default_runs=default_runs,
         source=root.source,
         market=market,
+        kpi_from_step=kpi_from_step,
     )
 
 

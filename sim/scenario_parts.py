@@ -57,6 +57,10 @@ def weather(table: Table | None) -> WeatherSpec:
         t_air_noise_std_c=table.number("t_air_noise_std_c", d.t_air_noise_std_c, ge=0),
         ghi_csv=csv_series(table, "ghi_csv"),
         t_air_csv=csv_series(table, "t_air_csv"),
+        latitude_deg=(
+            table.number("latitude_deg", ge=-90, le=90) if table.has("latitude_deg") else None
+        ),
+        longitude_deg=table.number("longitude_deg", 0.0, ge=-180, le=180),
     )
     if spec.sunrise_h >= spec.sunset_h:
         raise table.error(
@@ -100,7 +104,14 @@ def pv(table: Table | None) -> PvSpec | None:
         noct_c=table.number("noct_c", d.noct_c, ge=20, le=80),
     )
     model = table.string("model", "builtin", choices=PV_MODELS)
-    spec = PvSpec(array=array, csv=csv_series(table, "csv"), model=model)
+    spec = PvSpec(
+        array=array,
+        csv=csv_series(table, "csv"),
+        model=model,
+        tilt_deg=table.number("tilt_deg", ge=0, le=90) if table.has("tilt_deg") else None,
+        azimuth_deg=table.number("azimuth_deg", 180.0, ge=0, lt=360),
+        albedo=table.number("albedo", 0.2, ge=0, le=1),
+    )
     table.done()
     return spec
 

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from gridledger.sim.controllers import window_mask
+from gridledger.sim.kpis import EnergyTwinKpis, energytwin_kpis
 from gridledger.sim.model import LIMIT_CODES, GridModel
 from gridledger.sim.pcc import metered_energy_wh, pcc_power_w
 from gridledger.sim.profiles import SECONDS_PER_HOUR, FloatArray
@@ -114,9 +115,8 @@ def summary_frame(ticks: pd.DataFrame, model: GridModel) -> pd.DataFrame:
 
     ``compliance = 1 - E_viol / E_total`` over window ticks (1 with none),
     ``trust = exp(-beta * E_viol[kWh])``, ``penalty = lambda * E_viol[kWh]``; EnergyTwin's
-    battery KPIs: mean SoC, BRI (share of ticks with SoC >= 50 %), the scarcity proxy
-    (share of ticks with SoC < 5 % and no PV) and equivalent full cycles
-    ``sum |dSoC[%]| / 200``.
+    battery KPIs (``sim.kpis``: CEBR, mean IEBR, mean SoC, BRI, scarcity, EFC) from the
+    scenario's ``kpi_from_step`` (``kpi_from_tick``; NaN until a run has passed it).
     """
     contracts = {c.microgrid: c for c in model.scenario.contracts}
     rows = []
@@ -126,8 +126,7 @@ def summary_frame(ticks: pd.DataFrame, model: GridModel) -> pd.DataFrame:
         viol_kwh = float(g["violation_wh"].sum()) / 1000.0
         total_kwh = float(np.abs(net_wh[window]).sum()) / 1000.0
         c = contracts.get(str(name))
-        soc = g["soc_pct"].to_numpy()
-        has_battery = not np.all(np.isnan(soc))
+        kpis = _battery_kpis(g, model, str(name))
         rows.append(
             {
                 "run": run,
@@ -143,10 +142,13 @@ def summary_frame(ticks: pd.DataFrame, model: GridModel) -> pd.DataFrame:
                 "compliance": 1.0 if total_kwh == 0 else max(0.0, 1.0 - viol_kwh / total_kwh),
                 "penalty": c.lambda_per_kwh * viol_kwh if c else 0.0,
                 "trust": math.exp(-c.beta_per_kwh * viol_kwh) if c else 1.0,
-                "soc_mean_pct": float(np.mean(soc)) if has_battery else math.nan,
-                "bri_pct": 100.0 * float(np.mean(soc >= 50.0)) if has_battery else math.nan,
-                "scarcity_pct": _scarcity_pct(soc, g["p_pv_w"].to_numpy(), has_battery),
-                "efc": _efc(model, str(name), soc) if has_battery else math.nan,
+                "kpi_from_tick": model.scenario.kpi_from_step,
+                "cebr_pct": kpis.cebr_pct if kpis else math.nan,
+                "iebr_mean_pct": kpis.iebr_mean_pct if kpis else math.nan,
+                "soc_mean_pct": kpis.soc_mean_pct if kpis else math.nan,
+                "bri_pct": kpis.bri_pct if kpis else math.nan,
+                "scarcity_pct": kpis.scarcity_pct if kpis else math.nan,
+                "efc": kpis.efc if kpis else math.nan,
             }
         )
     return pd.DataFrame(rows)
@@ -156,14 +158,22 @@ def _kwh(p_w: pd.Series, dt_s: int) -> float:
     return float(p_w.sum()) * dt_s / SECONDS_PER_HOUR / 1000.0
 
 
-def _scarcity_pct(soc_pct: FloatArray, p_pv_w: FloatArray, has_battery: bool) -> float:
-    if not has_battery:
-        return math.nan
-    return 100.0 * float(np.mean((soc_pct < 5.0) & (p_pv_w == 0.0)))
-
-
-def _efc(model: GridModel, name: str, soc_pct: FloatArray) -> float:
+def _battery_kpis(g: pd.DataFrame, model: GridModel, name: str) -> EnergyTwinKpis | None:
+    """The battery KPIs of one microgrid's ticks ``g``; None without a battery or before
+    ``kpi_from_step``."""
     spec = model.scenario.microgrid(name).battery
-    assert spec is not None
-    path = np.concatenate(([spec.initial_soc_pct], soc_pct))
-    return float(np.abs(np.diff(path)).sum()) / 200.0
+    from_tick = model.scenario.kpi_from_step
+    if spec is None or len(g) <= from_tick:
+        return None
+    return energytwin_kpis(
+        p_load_w=g["p_load_w"],
+        p_pv_w=g["p_pv_w"],
+        p_battery_w=g["p_battery_w"],
+        p_pcc_w=g["p_pcc_w"],
+        soc_pct=g["soc_pct"],
+        initial_soc_pct=spec.initial_soc_pct,
+        dt_s=model.scenario.dt_s,
+        p_curtailed_w=g["p_curtailed_w"],
+        p_unserved_w=g["p_unserved_w"],
+        from_tick=from_tick,
+    )

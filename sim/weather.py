@@ -1,8 +1,9 @@
 """Synthetic weather: diurnal irradiance and air temperature, sinusoid plus Gaussian noise.
 
 The model is EnergyTwin's weather agent (sinusoidal daily cycle with additive Gaussian
-noise). EnergyTwin does not publish its sunrise, peak or temperature parameters, so the
-defaults here are illustrative mid-latitude equinox values, not quoted numbers; each
+noise). EnergyTwin publishes its campus day (sunrise 06:00, sunset 18:00, peak irradiance
+1000 W/m2; ``sim/scenarios/energytwin.toml`` uses them); it does not publish its noise or
+temperature parameters. The defaults here are generic mid-latitude equinox values; each
 scenario sets its own.
 
 All functions are vectorised over an array of time-of-day seconds [s since 00:00 UTC];
