@@ -26,6 +26,7 @@ class LoadProfile(StrEnum):
     COMMERCIAL = "commercial"
     CAMPUS = "campus"
     CRITICAL = "critical"
+    H0 = "h0"
 
 
 class EventKind(StrEnum):
