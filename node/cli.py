@@ -60,6 +60,14 @@ def build_parser() -> argparse.ArgumentParser:
     cli_testnet.register(commands)
     cli_audit.register(commands)
 
+    from gridledger.node import cli_reproduce_lem
+
+    reproduce = commands.add_parser(
+        "reproduce", help="reproduce a paper's tables and figures beside ours"
+    )
+    reproductions = reproduce.add_subparsers(dest="reproduce_command", required=True)
+    cli_reproduce_lem.add_lem_cdt(reproductions)
+
     return parser
 
 

@@ -134,3 +134,16 @@ def plot_market(intervals: pd.DataFrame, path: Path) -> Path:
     top.legend()
     bottom.legend()
     return _save(fig, path)
+
+
+def plot_cost_vs_violation(table: pd.DataFrame, path: Path) -> Path:
+    """Total daily cost [token] against the violation probability of generation and of
+    demand (the LEM-CDT paper's Figures 8 and 9)."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    x = table["violation_probability"]
+    ax.plot(x, table["cost_generation_token"], marker="o", label="generation (Fig. 8)")
+    ax.plot(x, table["cost_demand_token"], marker="s", label="demand (Fig. 9)")
+    ax.set_xlabel("violation probability")
+    ax.set_ylabel("total daily cost [token]")
+    ax.legend()
+    return _save(fig, path)

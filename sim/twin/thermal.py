@@ -82,11 +82,11 @@ class Dwelling:
 
     r_k_per_w: resistance to outdoors [K/W] (1 / UA); c_j_per_k: thermal capacity [J/K];
     cop: heating coefficient of performance [-]; hvac_max_w: electrical HVAC limit [W].
-    Defaults: a well-insulated single-family house (UA 150 W/K, 15 MJ/K, tau ~28 h).
+    Defaults: a well-insulated German single-family house (UA 80 W/K, 10 MJ/K, tau ~35 h).
     """
 
-    r_k_per_w: float = 1.0 / 150.0
-    c_j_per_k: float = 15e6
+    r_k_per_w: float = 1.0 / 80.0
+    c_j_per_k: float = 10e6
     cop: float = 3.0
     hvac_max_w: float = 2000.0
 

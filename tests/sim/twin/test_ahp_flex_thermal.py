@@ -106,6 +106,6 @@ def test_rc_dwelling_decays_to_outdoors_and_the_thermostat_holds_the_setpoint() 
     cold = d.simulate_c(21.0, np.full(300, 5.0), np.zeros(300), 3600.0)
     assert cold[-1] == pytest.approx(5.0, abs=0.01) and np.all(np.diff(cold) < 0)
     p = d.thermostat_w(21.0, 21.0, np.full(24, 11.0), 3600.0)
-    # Steady state: heat loss UA * dT = 150 * 10 W, electric = that / COP.
-    assert p == pytest.approx(np.full(24, 1500.0 / 3.0), rel=1e-9)
+    # Steady state: heat loss UA * dT = 80 * 10 W, electric = that / COP.
+    assert p == pytest.approx(np.full(24, 800.0 / 3.0), rel=1e-9)
     assert d.simulate_c(21.0, np.full(24, 11.0), p, 3600.0) == pytest.approx(np.full(25, 21.0))
