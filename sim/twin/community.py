@@ -117,8 +117,17 @@ def households_of(
     return tuple(out), classes, np.asarray(exo.t_air_c, dtype=np.float64)
 
 
-def scaled(households: tuple[Household, ...], n: int) -> tuple[Household, ...]:
-    """``n`` households cycling through ``households`` (renamed), for the benchmark."""
+def scaled(households: tuple[Household, ...], n: int, seed: int = 0) -> tuple[Household, ...]:
+    """``n`` households cycling through ``households`` (renamed), each load and PV scaled by
+    its own factor in [0.8, 1.2] drawn from ``seed`` so no two are identical (the benchmark's
+    larger communities)."""
+    factors = np.random.default_rng([seed, 27]).uniform(0.8, 1.2, size=(n, 2))
     return tuple(
-        dataclasses.replace(households[i % len(households)], name=f"h{i:05d}") for i in range(n)
+        dataclasses.replace(
+            households[i % len(households)],
+            name=f"h{i:05d}",
+            load_wh=households[i % len(households)].load_wh * factors[i, 0],
+            pv_wh=households[i % len(households)].pv_wh * factors[i, 1],
+        )
+        for i in range(n)
     )
