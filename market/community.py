@@ -11,11 +11,12 @@ Grid fees and the feeder limit enter every mechanism the same way:
 - the grid fee is the band's network charge, paid by sellers per local kWh; a seller's limit
   is at least feed-in + fee (below that exporting pays more), so fees move prices and can
   leave orders unwilling (less volume);
-- the feeder limit caps the community's grid import and export per interval [Wh]. Import
-  beyond it is unserved, export beyond it curtailed (both shared pro rata by the residuals,
-  largest remainder first). When the export limit binds even after the largest possible
-  local trade, curtailed energy earns nothing, so the band's floor falls to the fee for that
-  interval: sellers' outside option is curtailment, not the feed-in tariff.
+- the feeder limit caps the community's net exchange with the grid per interval [Wh] (the
+  feeder carries the net flow, whatever is traded locally). Net import beyond it is
+  unserved, net export beyond it curtailed, shared pro rata by the households' needs or
+  surpluses (largest remainder first) before anything trades; every mechanism then sees
+  the reduced supply or demand, so the limit moves volumes and, for the bid-free price,
+  the price (curtailed PV raises it).
 Money in token base units (`_units`), prices in units/kWh, energy in Wh, integers throughout.
 """
 
@@ -114,12 +115,12 @@ class HouseholdInterval:
 
 @dataclass(frozen=True, slots=True)
 class CommunityInterval:
-    """The outcome of one interval: the local price (0 if nothing traded locally), the band
-    actually used, volumes [Wh], the treasury's fees and dust [units], and every household."""
+    """The outcome of one interval: the local price (0 if nothing traded locally), volumes
+    [Wh] (grid import and export are what the grid settles; the feeder carries only their
+    difference), the treasury's fees and dust [units], and every household."""
 
     mechanism: str
     price_per_kwh: int
-    band: PriceBand
     local_wh: int
     grid_import_wh: int
     grid_export_wh: int
@@ -141,14 +142,22 @@ def clear_community(
     if len(set(owners)) != len(owners):
         raise MarketInputError("a household appears twice among the positions")
     band = tariffs.band()
-    supply = sum(-p.net_wh for p in positions if p.net_wh < 0)
-    demand = sum(p.net_wh for p in positions if p.net_wh > 0)
-    limit = feeder.export_limit_wh
-    if limit is not None and supply - min(supply, demand) > limit:
-        band = PriceBand(
-            band.network_charge_per_kwh, band.ceiling_per_kwh, band.network_charge_per_kwh
-        )
-    orders = [_order(i, p, band) for i, p in enumerate(positions) if p.net_wh != 0]
+    needs = [max(p.net_wh, 0) for p in positions]
+    surpluses = [max(-p.net_wh, 0) for p in positions]
+    demand, supply = sum(needs), sum(surpluses)
+    # The feeder carries the community's net exchange: cut it before anything trades.
+    imp, exp = feeder.import_limit_wh, feeder.export_limit_wh
+    unserved = _cut(needs, None if imp is None else supply + imp)
+    curtailed = _cut(surpluses, None if exp is None else demand + exp)
+    served = [
+        needs[i] - unserved[i] if p.net_wh > 0 else -(surpluses[i] - curtailed[i])
+        for i, p in enumerate(positions)
+    ]
+    orders = [
+        _order(i, Position(p.owner, served[i], p.limit_per_kwh), band)
+        for i, p in enumerate(positions)
+        if served[i] != 0
+    ]
     clearing = mechanism.clear(orders, band)
     settlement = settle(orders, clearing)
     settlement.check_conservation()
@@ -160,19 +169,16 @@ def clear_community(
         else:
             received_local[o.index] = o.credit_units
     fills = clearing.fills
-    residual_buy = [max(p.net_wh - fills.get(i, 0), 0) for i, p in enumerate(positions)]
-    residual_sell = [max(-p.net_wh - fills.get(i, 0), 0) for i, p in enumerate(positions)]
-    unserved = _cut(residual_buy, feeder.import_limit_wh)
-    curtailed = _cut(residual_sell, feeder.export_limit_wh)
     households = []
     for i, p in enumerate(positions):
-        grid_in = residual_buy[i] - unserved[i]
-        grid_out = residual_sell[i] - curtailed[i]
+        fill = fills.get(i, 0)
+        grid_in = max(served[i], 0) - (fill if served[i] > 0 else 0)
+        grid_out = max(-served[i], 0) - (fill if served[i] < 0 else 0)
         households.append(
             HouseholdInterval(
                 owner=p.owner,
-                bought_local_wh=fills.get(i, 0) if p.net_wh > 0 else 0,
-                sold_local_wh=fills.get(i, 0) if p.net_wh < 0 else 0,
+                bought_local_wh=fill if served[i] > 0 else 0,
+                sold_local_wh=fill if served[i] < 0 else 0,
                 bought_grid_wh=grid_in,
                 sold_grid_wh=grid_out,
                 unserved_wh=unserved[i],
@@ -184,7 +190,6 @@ def clear_community(
     result = CommunityInterval(
         mechanism=mechanism.name,
         price_per_kwh=clearing.price_per_kwh,
-        band=band,
         local_wh=clearing.volume_wh,
         grid_import_wh=sum(h.bought_grid_wh for h in households),
         grid_export_wh=sum(h.sold_grid_wh for h in households),

@@ -169,7 +169,6 @@ def _tables(
             "interval": np.arange(len(cleared), dtype=np.int64),
             "time_ts": start_ts + interval_s * np.arange(len(cleared), dtype=np.int64),
             "price_per_kwh": [ci.price_per_kwh / tok for ci in cleared],
-            "band_floor_per_kwh": [ci.band.floor_per_kwh / tok for ci in cleared],
             "local_kwh": [ci.local_wh / 1000.0 for ci in cleared],
             "grid_import_kwh": [ci.grid_import_wh / 1000.0 for ci in cleared],
             "grid_export_kwh": [ci.grid_export_wh / 1000.0 for ci in cleared],

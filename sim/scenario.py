@@ -205,7 +205,7 @@ class MarketSpec:
 
     With ``mechanisms`` named (market/mechanisms.py names), ``sim run`` clears the market of
     the microgrids every ``interval_s`` [s] by each of them (sim/market_loop.py), the grid
-    taking the rest; the feeder limits [W] cap the community's grid import and export.
+    taking the rest; the feeder limits [W] cap the community's net import and export.
     ``bid_spread_frac`` [-]: how far into the band households' limit prices are drawn
     (0: buyers at the retail tariff, sellers at feed-in + fee; 1: anywhere in the band)."""
 

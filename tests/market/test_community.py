@@ -73,18 +73,24 @@ def test_grid_fee_raises_sellers_limits_and_reaches_the_treasury() -> None:
     assert ci.households[2].received_units == 1500 * 226 // 1000 - 30
 
 
-def test_feeder_limit_cuts_volumes_pro_rata_and_drops_the_floor() -> None:
-    ci = clear_community(BOOK, NoLocalMarket(), TARIFFS, Feeder(import_limit_wh=2000))
-    assert ci.grid_import_wh == 2000 and ci.unserved_wh == 1000
-    assert [h.unserved_wh for h in ci.households] == [667, 333, 0]
+def test_feeder_limit_cuts_the_net_flow_before_the_market() -> None:
+    # Needs 3000 Wh, surplus 1500 Wh: the feeder carries the net 1500 Wh, so a 1000 Wh
+    # import limit leaves 500 Wh unserved, shared 2:1 by the needs, whatever the mechanism.
+    for mechanism in (NoLocalMarket(), BidFreePrice()):
+        ci = clear_community(BOOK, mechanism, TARIFFS, Feeder(import_limit_wh=1000))
+        assert [h.unserved_wh for h in ci.households] == [333, 167, 0]
+        assert ci.grid_import_wh - ci.grid_export_wh == 1000
+    # No local market: the grid settles 2500 Wh bought and 1500 Wh sold (net 1000 Wh).
+    none = clear_community(BOOK, NoLocalMarket(), TARIFFS, Feeder(import_limit_wh=1000))
+    assert (none.grid_import_wh, none.grid_export_wh) == (2500, 1500)
+    # Surplus 3000 Wh, need 500 Wh, export limit 1000 Wh: 1500 Wh curtailed 2:1 before the
+    # market, so the bid-free price sees 1500 Wh of supply, not 3000, and rises.
     surplus = [Position("a", 500), Position("c", -2000), Position("d", -1000)]
     ci = clear_community(surplus, BidFreePrice(), TARIFFS, Feeder(export_limit_wh=1000))
-    assert ci.curtailed_wh == 1500 and ci.grid_export_wh == 1000 and ci.local_wh == 500
-    # Curtailed energy earns nothing, so the band's floor falls to the fee (0 here).
-    assert ci.band.floor_per_kwh == 0
-    assert ci.price_per_kwh == 300 * 500 // 3500
-    open_ci = clear_community(surplus, BidFreePrice(), TARIFFS)
-    assert open_ci.band.floor_per_kwh == 80 and open_ci.price_per_kwh > ci.price_per_kwh
+    assert [h.curtailed_wh for h in ci.households] == [0, 1000, 500]
+    assert ci.local_wh == 500 and ci.grid_export_wh == 1000
+    assert ci.price_per_kwh == 80 + 220 * 500 // 2000
+    assert clear_community(surplus, BidFreePrice(), TARIFFS).price_per_kwh == 80 + 220 * 500 // 3500
 
 
 def test_a_household_twice_is_refused() -> None:
