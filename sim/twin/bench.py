@@ -18,6 +18,7 @@ import statistics
 import time
 from collections.abc import Sequence
 
+from gridledger.sim.lem_cdt import prices_of
 from gridledger.sim.scenarios import resolve
 from gridledger.sim.twin.community import households_of, scaled
 from gridledger.sim.twin.schedule import Schedule, Uncertainty, schedule_day
@@ -26,8 +27,6 @@ PLAIN = Uncertainty(pv_violation=None, load_violation=None)
 
 
 def _run(n: int, uncertainty: Uncertainty, repeats: int) -> tuple[float, float, Schedule]:
-    from gridledger.sim.lem_cdt import prices_of  # noqa: PLC0415 (avoid an import cycle)
-
     scenario = resolve("lem27")
     assert scenario.market is not None
     households, _, t_out = households_of(scenario, with_twin=True)
