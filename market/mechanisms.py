@@ -16,11 +16,12 @@ from types import MappingProxyType
 from typing_extensions import override
 
 from gridledger.market.clearing import ClearingMechanism, Trade, UniformPriceAuction, pair_price
-from gridledger.market.errors import MarketInvariantError
+from gridledger.market.errors import MarketInputError, MarketInvariantError
 from gridledger.market.orders import Match, Order, PriceBand, RankedBook, Side
 
 __all__ = [
     "MECHANISMS",
+    "BidFreePrice",
     "ClearingMechanism",
     "P2PMidPrice",
     "PayAsBid",
@@ -155,6 +156,36 @@ class SupplyDemandRatio(UniversalPriceMechanism):
         return sdr_price_per_kwh(book.supply_wh, book.demand_wh, band)
 
 
+class BidFreePrice(UniversalPriceMechanism):
+    """The bid-free price of Andriopoulos et al. 2023 (their "proposed" mechanism, Figure 6).
+
+    The price comes from the interval's local production S and consumption D [Wh] alone, not
+    from the limits: with f the floor (feed-in tariff) and c the ceiling (retail tariff),
+        price = f + (c - f) * D / (S + D)
+    rounded down, a surface over (S, D) that is c with no local supply, f with no local
+    demand and the middle of the band when the residual load D - S is zero; always inside the
+    band. Households send quantities only (their orders carry the band's limits, so all of
+    them are willing) and min(S, D) Wh trade.
+    """
+
+    name = "bid-free"
+
+    @override
+    def universal_price_per_kwh(self, book: RankedBook, band: PriceBand) -> int:
+        return bid_free_price_per_kwh(book.supply_wh, book.demand_wh, band)
+
+
+def bid_free_price_per_kwh(supply_wh: int, demand_wh: int, band: PriceBand) -> int:
+    """The bid-free price [units/kWh] of `supply_wh` against `demand_wh` (see BidFreePrice)."""
+    if supply_wh < 0 or demand_wh < 0:
+        raise MarketInputError(f"supply {supply_wh} Wh and demand {demand_wh} Wh must both be >= 0")
+    floor, ceiling = band.floor_per_kwh, band.ceiling_per_kwh
+    total = supply_wh + demand_wh
+    if total == 0:
+        return (floor + ceiling) // 2
+    return floor + (ceiling - floor) * demand_wh // total
+
+
 def sdr_price_per_kwh(supply_wh: int, demand_wh: int, band: PriceBand) -> int:
     """The SDR price [units/kWh] of `supply_wh` against `demand_wh` (see SupplyDemandRatio)."""
     floor, ceiling = band.floor_per_kwh, band.ceiling_per_kwh
@@ -186,7 +217,14 @@ def _within(price_per_kwh: int, low_per_kwh: int, high_per_kwh: int) -> int:
 MECHANISMS: Mapping[str, type[ClearingMechanism]] = MappingProxyType(
     {
         cls.name: cls
-        for cls in (UniformPriceAuction, PayAsBid, TradeReduction, P2PMidPrice, SupplyDemandRatio)
+        for cls in (
+            UniformPriceAuction,
+            PayAsBid,
+            TradeReduction,
+            P2PMidPrice,
+            SupplyDemandRatio,
+            BidFreePrice,
+        )
     }
 )
 """Every concrete mechanism by its `name` (for a CLI or a scenario file)."""

@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from gridledger.node import cli_reproduce_lem
+
 
 def _energytwin(args: argparse.Namespace) -> int:
     from gridledger.market.planning.rolling import PlannerKind
@@ -70,6 +72,7 @@ def register(commands: Any) -> None:
         "reproduce", help="a published study's tables beside ours, and its figures (PNG)"
     )
     studies = reproduce.add_subparsers(dest="reproduce_command", required=True)
+    cli_reproduce_lem.add_lem_cdt(studies)
     et = studies.add_parser(
         "energytwin",
         help="EnergyTwin: myopic vs predictive, nominal / PV outage / load spike (~1 min)",

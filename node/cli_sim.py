@@ -48,6 +48,11 @@ def _sim_run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     _print_summary(outputs.summary)
+    if outputs.market is not None:
+        from gridledger.sim.market_loop import market_totals
+
+        print("\nlocal market (totals over the microgrids; 'none' = no local market):")
+        print(market_totals(outputs.market).to_string(float_format=lambda v: f"{v:.3f}"))
     print(
         f"\nwrote {len(outputs.files)} files to {out_dir}/ in {time.perf_counter() - started:.2f} s"
     )

@@ -71,3 +71,33 @@ class FederateTimeoutError(FederationError):
             f"federate{'s' if len(self.federates) > 1 else ''} {names} did not {what} "
             f"within {timeout_s:g} s; the run stopped"
         )
+
+
+class TwinError(SimError):
+    """A consumer digital twin (``sim.twin``) refuses its inputs; the message quotes them."""
+
+
+class InconsistentPreferencesError(TwinError):
+    """An AHP pairwise matrix is too inconsistent to use: consistency ratio >= 0.1.
+
+    ``consistency_ratio`` is the matrix's CR; ``offending`` names the comparisons that
+    disagree most with the priority vector, as (criterion i, criterion j, a_ij given,
+    w_i / w_j implied), worst first.
+    """
+
+    def __init__(
+        self, consistency_ratio: float, offending: Sequence[tuple[str, str, float, float]]
+    ) -> None:
+        self.consistency_ratio = consistency_ratio
+        self.offending = tuple(offending)
+        named = "; ".join(
+            f"{i} vs {j}: given {given:.3g}, priorities imply {implied:.3g}"
+            for i, j, given, implied in self.offending
+        )
+        super().__init__(
+            f"pairwise comparisons inconsistent: CR {consistency_ratio:.3f} >= 0.1; revise {named}"
+        )
+
+
+class ScheduleError(TwinError):
+    """The day-ahead schedule cannot be solved (infeasible inputs or a solver failure)."""

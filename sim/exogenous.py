@@ -21,6 +21,7 @@ from gridledger.sim.loads import (
     CAMPUS_FACTORS,
     COMMERCIAL_FACTORS,
     CRITICAL_FACTORS,
+    H0_FACTORS,
     RESIDENTIAL_FACTORS,
     profile_w,
 )
@@ -37,6 +38,7 @@ _FACTORS = {
     LoadProfile.COMMERCIAL: COMMERCIAL_FACTORS,
     LoadProfile.CAMPUS: CAMPUS_FACTORS,
     LoadProfile.CRITICAL: CRITICAL_FACTORS,
+    LoadProfile.H0: H0_FACTORS,
 }
 
 

@@ -43,6 +43,14 @@ CRITICAL_FACTORS: tuple[float, ...] = (
     0.85, 0.85, 0.85, 0.85, 0.85, 0.86, 0.88, 0.92, 0.96, 0.98, 1.00, 1.00,
     1.00, 1.00, 1.00, 0.99, 0.98, 0.96, 0.94, 0.92, 0.90, 0.88, 0.87, 0.86,
 )  # fmt: skip
+# German household standard load profile (BDEW H0, VDEW 1999), transition-period working
+# day: an hourly approximation of its shape (night trough, morning rise, midday plateau, the
+# 20:00 evening peak), scaled to a maximum of 1; not the official quarter-hour table, which
+# a scenario can use instead through ``load.csv``. At 1,000 kWh/a the peak is about 180 W.
+H0_FACTORS: tuple[float, ...] = (
+    0.46, 0.34, 0.31, 0.29, 0.29, 0.31, 0.43, 0.62, 0.71, 0.72, 0.73, 0.78,
+    0.86, 0.81, 0.71, 0.64, 0.63, 0.70, 0.86, 0.99, 1.00, 0.92, 0.78, 0.60,
+)  # fmt: skip
 
 
 def profile_w(

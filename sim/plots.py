@@ -113,3 +113,37 @@ def plot_pv_load(ticks: pd.DataFrame, path: Path) -> Path:
         ax.legend(fontsize=7)
     axes[-1, 0].set_xlabel("time [h]")
     return _save(fig, path)
+
+
+def plot_market(intervals: pd.DataFrame, path: Path) -> Path:
+    """The market in the loop: the local price of each mechanism per interval [token/kWh]
+    (the LEM-CDT paper's Figure 7) and the community's grid exchange [kWh] (its Figure 10),
+    first run only."""
+    first = intervals[intervals["run"] == intervals["run"].iloc[0]]
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 6.5), sharex=True)
+    for mechanism, g in first.groupby("mechanism", sort=False):
+        if mechanism != "none":
+            top.step(g["interval"], g["price_per_kwh"], where="post", label=str(mechanism))
+        bottom.step(
+            g["interval"], g["grid_import_kwh"] - g["grid_export_kwh"], where="post",
+            label=str(mechanism),
+        )  # fmt: skip
+    top.set_ylabel("local price [token/kWh]")
+    bottom.set_ylabel("grid import - export [kWh]")
+    bottom.set_xlabel("market interval")
+    top.legend()
+    bottom.legend()
+    return _save(fig, path)
+
+
+def plot_cost_vs_violation(table: pd.DataFrame, path: Path) -> Path:
+    """Total daily cost [token] against the violation probability of generation and of
+    demand (the LEM-CDT paper's Figures 8 and 9)."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    x = table["violation_probability"]
+    ax.plot(x, table["cost_generation_token"], marker="o", label="generation (Fig. 8)")
+    ax.plot(x, table["cost_demand_token"], marker="s", label="demand (Fig. 9)")
+    ax.set_xlabel("violation probability")
+    ax.set_ylabel("total daily cost [token]")
+    ax.legend()
+    return _save(fig, path)

@@ -6,6 +6,8 @@ coordinator and self-consumption), with a tqdm progress bar on stderr, then writ
 - ``ticks.csv``, ``ticks.parquet``: one row per run, tick and microgrid (``sim.tables``);
 - ``summary.csv``, ``summary.parquet``: one row per run and microgrid;
 - ``pcc_vs_cap.png``, ``soc.png``, ``pv_load.png``;
+- with a market in the loop (``[market] mechanisms``, sim/market_loop.py):
+  ``market_households.csv``, ``market_intervals.csv`` and ``market.png``;
 - ``run.json``: scenario, seed, runs, ticks completed and whether the run completed.
 
 The same scenario and seed give the same numbers, byte for byte in the CSV files.
@@ -22,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
+from gridledger.sim.market_loop import MarketTables, run_market
 from gridledger.sim.model import GridModel
 from gridledger.sim.scenario import Scenario
 from gridledger.sim.tables import summary_frame, tick_frame
@@ -40,6 +43,7 @@ class RunOutputs:
     ticks: pd.DataFrame
     summary: pd.DataFrame
     files: tuple[Path, ...]
+    market: MarketTables | None = None
 
 
 def simulate_run(scenario: Scenario, run: str, progress: Progress | None = None) -> GridModel:
@@ -76,6 +80,12 @@ def write_outputs(
     ticks.to_parquet(files[1], index=False)
     summary.to_csv(files[2], index=False)
     summary.to_parquet(files[3], index=False)
+    market = run_market(scenario, ticks)
+    if market is not None:
+        files.append(out_dir / "market_households.csv")
+        market.households.to_csv(files[-1], index=False)
+        files.append(out_dir / "market_intervals.csv")
+        market.intervals.to_csv(files[-1], index=False)
     if plots and len(ticks):
         # Imported here: matplotlib takes ~0.5 s to import, a cost runs without plots skip.
         from gridledger.sim.plots import plot_pcc_vs_cap, plot_pv_load, plot_soc  # noqa: PLC0415
@@ -83,6 +93,10 @@ def write_outputs(
         files.append(plot_pcc_vs_cap(ticks, out_dir / "pcc_vs_cap.png"))
         files.append(plot_soc(ticks, out_dir / "soc.png"))
         files.append(plot_pv_load(ticks, out_dir / "pv_load.png"))
+        if market is not None:
+            from gridledger.sim.plots import plot_market  # noqa: PLC0415
+
+            files.append(plot_market(market.intervals, out_dir / "market.png"))
     meta = {
         "scenario": scenario.name,
         "source": str(scenario.source) if scenario.source else None,
@@ -94,7 +108,7 @@ def write_outputs(
     }
     files.append(out_dir / "run.json")
     files[-1].write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-    return RunOutputs(ticks, summary, tuple(files))
+    return RunOutputs(ticks, summary, tuple(files), market)
 
 
 def run_scenario(

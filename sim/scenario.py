@@ -26,6 +26,7 @@ class LoadProfile(StrEnum):
     COMMERCIAL = "commercial"
     CAMPUS = "campus"
     CRITICAL = "critical"
+    H0 = "h0"
 
 
 class EventKind(StrEnum):
@@ -211,12 +212,28 @@ BASE_RUN = "base"
 @dataclass(frozen=True, slots=True)
 class MarketSpec:
     """The local market's regulated prices [token/kWh]: the band orders must lie in (floor: the
-    feed-in tariff, ceiling: the retail tariff) and the network charge on sellers. The
-    regulator sets them on chain (Regulation) from the scenario."""
+    feed-in tariff, ceiling: the retail tariff) and the network charge on sellers (the grid
+    fee). The regulator sets them on chain (Regulation) from the scenario.
+
+    With ``mechanisms`` named (market/mechanisms.py names), ``sim run`` clears the market of
+    the microgrids every ``interval_s`` [s] by each of them (sim/market_loop.py), the grid
+    taking the rest; the feeder limits [W] cap the community's net import and export.
+    ``bid_spread_frac`` [-]: how far into the band households' limit prices are drawn
+    (0: buyers at the retail tariff, sellers at feed-in + fee; 1: anywhere in the band)."""
 
     price_floor_per_kwh: float
     price_ceiling_per_kwh: float
     network_charge_per_kwh: float = 0.0
+    mechanisms: tuple[str, ...] = ()
+    interval_s: int = 3600
+    feeder_import_limit_w: float | None = None
+    feeder_export_limit_w: float | None = None
+    bid_spread_frac: float = 0.5
+
+    @property
+    def in_the_loop(self) -> bool:
+        """Whether `sim run` clears the market every interval (some mechanism is named)."""
+        return bool(self.mechanisms)
 
 
 @dataclass(frozen=True, slots=True)

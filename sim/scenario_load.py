@@ -14,6 +14,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from gridledger.market.mechanisms import MECHANISMS
 from gridledger.sim import scenario_parts as parts
 from gridledger.sim.errors import ScenarioError
 from gridledger.sim.profiles import SECONDS_PER_DAY
@@ -210,7 +211,7 @@ def _scenario(root: Table) -> Scenario:
     for i, run in enumerate(default_runs):
         if run not in known_runs:
             raise head.error(f"default_runs[{i}]", f"no run named {run!r}")
-    market = _market(root.table("market"))
+    market = _market(root.table("market"), dt_s)
     head.done()
     root.done()
     return Scenario(
@@ -232,7 +233,7 @@ def _scenario(root: Table) -> Scenario:
     )
 
 
-def _market(table: Table | None) -> MarketSpec | None:
+def _market(table: Table | None, dt_s: int) -> MarketSpec | None:
     """The optional [market] table: the regulated price band and network charge."""
     if table is None:
         return None
@@ -241,8 +242,27 @@ def _market(table: Table | None) -> MarketSpec | None:
     charge = table.number("network_charge_per_kwh", 0.0, ge=0)
     if floor > ceiling:
         raise table.error("price_floor_per_kwh", f"must be <= price_ceiling_per_kwh ({ceiling:g})")
+    if charge > floor:
+        raise table.error("network_charge_per_kwh", f"must be <= price_floor_per_kwh ({floor:g})")
+    mechanisms = table.strings("mechanisms", ())
+    for i, name in enumerate(mechanisms):
+        if name not in MECHANISMS:
+            known = ", ".join(MECHANISMS)
+            raise table.error(f"mechanisms[{i}]", f"no mechanism {name!r} (known: {known})")
+    interval_s = table.integer("interval_s", 3600, ge=1, le=SECONDS_PER_DAY)
+    if interval_s % dt_s:
+        raise table.error(
+            "interval_s", f"must be a multiple of scenario.dt_s ({dt_s}), got {interval_s}"
+        )
+    imp = (
+        table.number("feeder_import_limit_w", gt=0) if table.has("feeder_import_limit_w") else None
+    )
+    exp = (
+        table.number("feeder_export_limit_w", gt=0) if table.has("feeder_export_limit_w") else None
+    )
+    spread = table.number("bid_spread_frac", 0.5, ge=0, le=1)
     table.done()
-    return MarketSpec(floor, ceiling, charge)
+    return MarketSpec(floor, ceiling, charge, mechanisms, interval_s, imp, exp, spread)
 
 
 def scenario_from_dict(data: dict[str, Any], source: Path | None = None) -> Scenario:

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from gridledger.market.clearing import Clearing, ClearingMechanism, Trade, clear_uniform, pair_price
 from gridledger.market.mechanisms import (
     MECHANISMS,
+    BidFreePrice,
     P2PMidPrice,
     PayAsBid,
     SupplyDemandRatio,
@@ -36,6 +37,7 @@ def test_registry_names_every_mechanism() -> None:
         "trade-reduction": TradeReduction,
         "p2p-mid": P2PMidPrice,
         "sdr": SupplyDemandRatio,
+        "bid-free": BidFreePrice,
     }
     assert all(issubclass(cls, ClearingMechanism) for cls in MECHANISMS.values())
 

@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gridledger.sim.loads import (
+    H0_FACTORS,
     campus_load_w,
     commercial_load_w,
     critical_load_w,
@@ -114,3 +115,8 @@ def test_loads_are_never_negative_and_noiseless_loads_never_exceed_peak(
     assert np.all(noisy >= 0.0)
     clean = load(np.array(t_s), peak_w=peak_w)
     assert np.all(clean <= peak_w * (1 + 1e-12))
+
+
+def test_h0_profile_peaks_in_the_evening_with_a_night_trough() -> None:
+    assert max(H0_FACTORS) == 1.0 and H0_FACTORS.index(1.0) == 20
+    assert min(H0_FACTORS) == H0_FACTORS[3] < 0.35

@@ -111,7 +111,7 @@ BAD_FEDMGDT = [
     (_delete(("microgrids", 1, "load", "peak_w")), "microgrids[1].load.peak_w: is required"),
     (
         _set(("microgrids", 2, "load", "profile"), "hospital"),
-        "microgrids[2].load.profile: must be one of residential, commercial, campus, critical;",
+        "microgrids[2].load.profile: must be one of residential, commercial, campus, critical, h0;",
     ),
     (_set(("microgrids", 1, "name"), "MG1"), "microgrids: name 'MG1' is used twice"),
     (
