@@ -15,11 +15,11 @@ from web3.exceptions import Web3RPCError
 
 from gridledger.node.errors import NodeError
 from gridledger.node.ledger.deploy import AdmissionPolicy
-from gridledger.node.rest import events
-from gridledger.node.rest.chain import ChainView
-from gridledger.node.rest.market_view import PHASES, MarketView
 from gridledger.node.rest.orders import OrderDesk
 from gridledger.node.rest.schemas import LayerOut, LayersOut
+from gridledger.node.views import events
+from gridledger.node.views.chain import ChainView
+from gridledger.node.views.market import PHASES, MarketView
 
 ZERO_ADDRESS = "0x" + "00" * 20
 READ_ERRORS = (NodeError, Web3RPCError, requests.ConnectionError)

@@ -19,13 +19,14 @@ from web3 import Web3
 
 from gridledger.contracts.artifacts import load_artifact
 from gridledger.contracts.typed import MeterReading, domain_separator, sign_reading
-from gridledger.node import audit_format, cli_audit
 from gridledger.node.accounting import Accumulators, BoundKind, ContractTerms, account, status
-from gridledger.node.audit_chain import ChainReader
+from gridledger.node.audit import format as audit_format
+from gridledger.node.audit.chain import ChainReader
+from gridledger.node.cli import audit as cli_audit
 from gridledger.node.cli import build_parser
-from gridledger.node.experiments import day_readings, fedmgdt_terms
-from gridledger.node.rest.audit_view import terms_out
-from gridledger.node.rest.events import LogDecoder
+from gridledger.node.demo.experiments import day_readings, fedmgdt_terms
+from gridledger.node.views.audit import terms_out
+from gridledger.node.views.events import LogDecoder
 from gridledger.sim.fedmgdt import FEDMGDT_CAPS_W, simulate_mg1_day
 from tests.node.rest.inprocess import InProcessNode
 

@@ -13,8 +13,8 @@ import pytest
 
 from gridledger.contracts.typed import MeterReading
 from gridledger.market.witness import witness_for
-from gridledger.node.demo import DEMO_BOOK
-from gridledger.node.experiments import day_readings, fedmgdt_terms
+from gridledger.node.demo.experiments import day_readings, fedmgdt_terms
+from gridledger.node.demo.inprocess import DEMO_BOOK
 from gridledger.node.launch import free_port
 from gridledger.sim.fedmgdt import FEDMGDT_CAPS_W, simulate_mg1_day
 from tests.contracts.engine_anvil import AnvilEngine, AnvilUnavailableError, anvil_binary

@@ -15,10 +15,10 @@ from web3 import Web3
 
 from gridledger.contracts.artifacts import load_artifact
 from gridledger.contracts.typed import domain_separator, sign_reading
-from gridledger.node import cli_audit
 from gridledger.node.accounting import Accumulators, account, status
+from gridledger.node.cli import audit as cli_audit
 from gridledger.node.cli import build_parser
-from gridledger.node.experiments import day_readings, fedmgdt_terms
+from gridledger.node.demo.experiments import day_readings, fedmgdt_terms
 from gridledger.sim.fedmgdt import simulate_mg1_day
 from tests.node.testnet.harness import LocalTestnet, wait_for
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from gridledger.node import demo
 from gridledger.node.accounting import WAD, Accumulators, account, status
-from gridledger.node.experiments import day_readings, fedmgdt_terms
+from gridledger.node.demo import inprocess as demo
+from gridledger.node.demo.experiments import day_readings, fedmgdt_terms
 from gridledger.node.ledger.stack import TOKEN_UNITS
 from gridledger.sim.fedmgdt import FEDMGDT_CAPS_W, simulate_mg1_day
 

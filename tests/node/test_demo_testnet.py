@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from gridledger.node import testnet
-from gridledger.node.demo_testnet import run
+from gridledger.node.demo.testnet import run
 from gridledger.node.keys import PASSPHRASE_ENV
 from gridledger.node.ledger.deploy import Deployment
 from gridledger.node.ledger.http import rpc_web3

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gridledger.node.cli import main
-from gridledger.node.cli_bid import order_body
+from gridledger.node.cli.bid import order_body
 
 
 def test_exact_conversions() -> None:

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from gridledger.market.orders import Order, Side
-from gridledger.node.rest import events
-from gridledger.node.rest.chain import ChainView
 from gridledger.node.rest.schemas import (
     IntervalOut,
     IntervalPhase,
@@ -22,6 +20,8 @@ from gridledger.node.rest.schemas import (
     SettlementOut,
     TradeOut,
 )
+from gridledger.node.views import events
+from gridledger.node.views.chain import ChainView
 
 PHASES = tuple(IntervalPhase)
 SIDES = {Side.BUY: OrderSide.BUY, Side.SELL: OrderSide.SELL}

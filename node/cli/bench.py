@@ -72,7 +72,7 @@ def register(commands: Any) -> None:
     """Add `bench` and its subcommands to the CLI."""
     bench = commands.add_parser("bench", help="measure gas and speed (see BENCHMARKS.md)")
     kinds = bench.add_subparsers(dest="bench_command", required=True)
-    from gridledger.node.cli_sim import register_bench_federation
+    from gridledger.node.cli.sim import register_bench_federation
 
     register_bench_federation(kinds)  # `gridledger bench federation` = `sim bench federation`
     gas = kinds.add_parser("gas", help="exact gas per reading, per order, per order cleared")

@@ -42,15 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
     build_cmd.add_argument("--out", type=Path, default=None, help="output folder")
     build_cmd.set_defaults(handler=_contracts_build)
 
-    from gridledger.node import (
-        cli_audit,
-        cli_bench,
-        cli_bid,
-        cli_demo,
-        cli_node,
-        cli_sim,
-        cli_testnet,
-    )
+    from gridledger.node.cli import audit as cli_audit
+    from gridledger.node.cli import bench as cli_bench
+    from gridledger.node.cli import bid as cli_bid
+    from gridledger.node.cli import demo as cli_demo
+    from gridledger.node.cli import node as cli_node
+    from gridledger.node.cli import sim as cli_sim
+    from gridledger.node.cli import testnet as cli_testnet
 
     cli_bench.register(commands)
     cli_demo.register(commands)

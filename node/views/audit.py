@@ -18,9 +18,6 @@ from web3 import Web3
 from web3.types import EventData
 
 from gridledger.node.accounting import WAD, BoundKind, ContractTerms
-from gridledger.node.rest import events
-from gridledger.node.rest.chain import ChainView
-from gridledger.node.rest.market_view import DELIVERY_FLAG
 from gridledger.node.rest.schemas import (
     ContractKind,
     ContractOut,
@@ -33,6 +30,9 @@ from gridledger.node.rest.schemas import (
     ViolationOut,
     ViolationsOut,
 )
+from gridledger.node.views import events
+from gridledger.node.views.chain import ChainView
+from gridledger.node.views.market import DELIVERY_FLAG
 
 BOUND_KINDS = {BoundKind.UPPER: "upper", BoundKind.LOWER: "lower", BoundKind.RANGE: "range"}
 

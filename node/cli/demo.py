@@ -31,7 +31,7 @@ def _demo(args: argparse.Namespace) -> int:
 
     print()
     if args.in_process:
-        from gridledger.node.demo import run as run_in_process
+        from gridledger.node.demo.inprocess import run as run_in_process
 
         results, market = run_in_process(args.out, progress)
         print()
@@ -41,7 +41,7 @@ def _demo(args: argparse.Namespace) -> int:
             f"{market.volume_kwh:.3f} kWh at {market.price_per_kwh:.4f} tokens/kWh"
         )
     else:
-        from gridledger.node.demo_testnet import run
+        from gridledger.node.demo.testnet import run
 
         try:
             outcome = run(args.out, args.keep, progress)

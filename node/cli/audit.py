@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from gridledger.node.audit import AuditSource
-    from gridledger.node.audit_chain import ChainReader
+    from gridledger.node.audit.chain import ChainReader
+    from gridledger.node.audit.replay import AuditSource
 
     Wrap = Callable[[ChainReader], AuditSource]
 
@@ -28,10 +28,10 @@ def run(args: argparse.Namespace, wrap: Wrap | None = None) -> int:
     import requests
     from web3.exceptions import Web3Exception
 
-    from gridledger.node.audit import audit
-    from gridledger.node.audit_chain import open_reader
-    from gridledger.node.audit_format import AuditContext, csv_text, document, table
-    from gridledger.node.audit_locate import AuditInputError, checked_address, connect, locate
+    from gridledger.node.audit.chain import open_reader
+    from gridledger.node.audit.format import AuditContext, csv_text, document, table
+    from gridledger.node.audit.locate import AuditInputError, checked_address, connect, locate
+    from gridledger.node.audit.replay import audit
     from gridledger.node.errors import ContractRevertError
 
     try:
