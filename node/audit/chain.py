@@ -24,10 +24,10 @@ from gridledger.node.accounting import ContractTerms
 from gridledger.node.audit.locate import AuditInputError, Located
 from gridledger.node.errors import ContractRevertError
 from gridledger.node.ledger.reverts import decoded_reverts
-from gridledger.node.rest.schemas import ReadingOut, StatusOut, ViolationOut
 from gridledger.node.views import events
 from gridledger.node.views.audit import reading_out, status_out, terms_of, violation_out
 from gridledger.node.views.market import delivery_id, split_order_id
+from gridledger.node.views.records import ReadingOut, StatusOut, ViolationOut
 
 ZERO_ADDRESS = "0x" + "00" * 20
 ALL = sys.maxsize  # no limit on scanned events

@@ -16,8 +16,8 @@ from typing import Any
 from gridledger.market.orders import WH_PER_KWH
 from gridledger.node.accounting import SECONDS_PER_DAY, WAD, BoundKind, ContractTerms
 from gridledger.node.audit.replay import AuditReport, ContractAudit, Mismatch
-from gridledger.node.rest.schemas import ContractKind
 from gridledger.node.views.audit import BOUND_KINDS, terms_out
+from gridledger.node.views.records import ContractKind
 
 WAD_DIGITS = 18
 CSV_COLUMNS = (

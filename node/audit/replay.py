@@ -29,8 +29,8 @@ from gridledger.node.accounting import (
     status,
     trust_from_exposure,
 )
-from gridledger.node.rest.schemas import ContractKind, ReadingOut, StatusOut, ViolationOut
 from gridledger.node.views.audit import contract_kind
+from gridledger.node.views.records import ContractKind, ReadingOut, StatusOut, ViolationOut
 
 # PRBMath's exp agrees with math.exp to 1e-12 absolute over its range (docs/contracts.md).
 TRUST_TOLERANCE = 1e-12

@@ -17,9 +17,10 @@ from web3.logs import DISCARD
 
 from gridledger.market.orders import Order, Side
 from gridledger.node.errors import ContractRevertError
-from gridledger.node.rest.schemas import OrderPlaced, OrderRequest, OrderSide
+from gridledger.node.rest.schemas import OrderPlaced, OrderRequest
 from gridledger.node.views.chain import ChainView
 from gridledger.node.views.market import split_order_id
+from gridledger.node.views.records import OrderSide
 
 # placeOrder costs ~60-110k gas (a sell reserves its delivery record, a buy moves escrow);
 # approve ~30-50k. Fixed limits skip gas estimation; unused gas is not charged.

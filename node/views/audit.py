@@ -18,7 +18,10 @@ from web3 import Web3
 from web3.types import EventData
 
 from gridledger.node.accounting import WAD, BoundKind, ContractTerms
-from gridledger.node.rest.schemas import (
+from gridledger.node.views import events
+from gridledger.node.views.chain import ChainView
+from gridledger.node.views.market import DELIVERY_FLAG
+from gridledger.node.views.records import (
     ContractKind,
     ContractOut,
     ContractsPage,
@@ -30,9 +33,6 @@ from gridledger.node.rest.schemas import (
     ViolationOut,
     ViolationsOut,
 )
-from gridledger.node.views import events
-from gridledger.node.views.chain import ChainView
-from gridledger.node.views.market import DELIVERY_FLAG
 
 BOUND_KINDS = {BoundKind.UPPER: "upper", BoundKind.LOWER: "lower", BoundKind.RANGE: "range"}
 

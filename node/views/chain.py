@@ -1,5 +1,5 @@
-"""The REST service layer's access to the ledger: bound contracts, view calls and sends with
-decoded reverts, event queries, and the market's interval grid."""
+"""The read model's access to the ledger: bound contracts, view calls and sends with decoded
+reverts, event queries, and the market's interval grid (used by REST and the auditor)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.types import TxReceipt
 
+from gridledger.node.errors import NotDeployedError, TransactionFailedError
 from gridledger.node.ledger.deploy import Deployment
 from gridledger.node.ledger.reverts import decoded_reverts
-from gridledger.node.rest.errors import NotDeployedError, TransactionFailedError
 from gridledger.node.service import NodeService
 
 # A transaction must be mined within this long [s]; the embedded chain needs well under 1 s.

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from gridledger.market.orders import Order, Side
-from gridledger.node.rest.schemas import (
+from gridledger.node.views import events
+from gridledger.node.views.chain import ChainView
+from gridledger.node.views.records import (
     IntervalOut,
     IntervalPhase,
     OrderOut,
@@ -20,8 +22,6 @@ from gridledger.node.rest.schemas import (
     SettlementOut,
     TradeOut,
 )
-from gridledger.node.views import events
-from gridledger.node.views.chain import ChainView
 
 PHASES = tuple(IntervalPhase)
 SIDES = {Side.BUY: OrderSide.BUY, Side.SELL: OrderSide.SELL}
