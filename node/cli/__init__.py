@@ -1,4 +1,5 @@
-"""The `gridledger` command line."""
+"""The `gridledger` command line: the parser; one module per command (`register` adds it),
+printing helpers in figures.py; `python -m gridledger.node.cli` runs it (__main__.py)."""
 
 from __future__ import annotations
 
@@ -42,21 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
     build_cmd.add_argument("--out", type=Path, default=None, help="output folder")
     build_cmd.set_defaults(handler=_contracts_build)
 
-    from gridledger.node.cli import audit as cli_audit
-    from gridledger.node.cli import bench as cli_bench
-    from gridledger.node.cli import bid as cli_bid
-    from gridledger.node.cli import demo as cli_demo
-    from gridledger.node.cli import node as cli_node
-    from gridledger.node.cli import sim as cli_sim
-    from gridledger.node.cli import testnet as cli_testnet
+    from gridledger.node.cli import audit, bench, bid, demo, node, sim, testnet
 
-    cli_bench.register(commands)
-    cli_demo.register(commands)
-    cli_sim.register(commands)
-    cli_node.register(commands)
-    cli_bid.register(commands)
-    cli_testnet.register(commands)
-    cli_audit.register(commands)
+    for command in (bench, demo, sim, node, bid, testnet, audit):
+        command.register(commands)
 
     return parser
 
@@ -67,7 +57,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handler: Handler = args.handler
     return handler(args)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -77,7 +77,7 @@ def _sim_bench_federation(args: argparse.Namespace) -> int:
     import importlib.util
 
     from gridledger.node.benchmarks.federation import measure
-    from gridledger.node.cli.bench import flatten, print_figures, progress_printer
+    from gridledger.node.cli.figures import flatten, print_figures, progress_printer
 
     helics = not args.no_helics
     if helics and importlib.util.find_spec("helics") is None:

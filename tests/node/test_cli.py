@@ -7,7 +7,7 @@ import json
 import pytest
 
 from gridledger.node.cli import build_parser, main
-from gridledger.node.cli.bench import flatten, print_figures
+from gridledger.node.cli.figures import flatten, print_figures
 
 
 @pytest.mark.parametrize(
