@@ -1,5 +1,5 @@
 """GET /v1/layers: the seven layers of Zia et al. (2020), each with the modules that implement
-it here and its state read live from the node and the chain.
+it here (node/layer_map.py) and its state read live from the node and the chain.
 
 A layer whose state cannot be read (no deployment yet, ledger down) reports the reason in
 `state.error` instead of failing the whole table.
@@ -14,6 +14,7 @@ import requests
 from web3.exceptions import Web3RPCError
 
 from gridledger.node.errors import NodeError
+from gridledger.node.layer_map import EMBEDDED_LEDGER, EXTERNAL_LEDGER, LAYERS, Layer
 from gridledger.node.ledger.deploy import AdmissionPolicy
 from gridledger.node.rest.orders import OrderDesk
 from gridledger.node.rest.schemas import LayerOut, LayersOut
@@ -36,24 +37,19 @@ class LayerTable:
     def layers(self) -> LayersOut:
         status = self.chain.service.status()
         embedded = self.chain.service.chain is not None
-        rows: list[tuple[str, str, list[str], Callable[[], dict[str, Any]]]] = [
-            ("L1", "user", ["node/rest", "node/cli_bid.py"], self._user),
-            ("L2", "network", ["sim/pcc.py", "sim/meter.py", "contracts/src/Metering.sol"],
-             self._network),
-            ("L3", "system operator",
-             ["contracts/src/ImportCap.sol", "contracts/src/Registry.sol", "node/service.py"],
-             self._operator),
-            ("L4", "market",
-             ["market", "contracts/src/Market.sol", "contracts/src/MarketClearing.sol"],
-             self._market),
-            ("L5", "distributed ledger",
-             ["node/ledger/embedded" if embedded else "external JSON-RPC ledger",
-              "node/ledger/deploy.py", "contracts/src"],
-             lambda: self._ledger(status, embedded)),
-            ("L6", "communication", ["node/app.py", "node/rest", "sim/federation"],
-             lambda: self._communication(status)),
-            ("L7", "regulation", ["contracts/src/Regulation.sol"], self._regulation),
-        ]  # fmt: skip
+        states: dict[str, Callable[[], dict[str, Any]]] = {
+            "L1": self._user,
+            "L2": self._network,
+            "L3": self._operator,
+            "L4": self._market,
+            "L5": lambda: self._ledger(status, embedded),
+            "L6": lambda: self._communication(status),
+            "L7": self._regulation,
+        }
+        rows = [
+            (layer.key, layer.name, _modules(layer, embedded), states[layer.key])
+            for layer in LAYERS
+        ]
         return LayersOut(
             layers=[
                 LayerOut(layer=layer, name=name, modules=modules, state=_read(state))
@@ -160,6 +156,13 @@ class LayerTable:
             "delivery_penalty_per_kwh": int(call(r.deliveryPenaltyPerKwh())),
             "delivery_beta_wad_per_kwh": int(call(r.deliveryBetaWadPerKwh())),
         }
+
+
+def _modules(layer: Layer, embedded: bool) -> list[str]:
+    """The layer's paths from the layer map; L5 names the external ledger when there is one."""
+    if embedded:
+        return list(layer.paths)
+    return [EXTERNAL_LEDGER if p == EMBEDDED_LEDGER else p for p in layer.paths]
 
 
 def _read(state: Callable[[], dict[str, Any]]) -> dict[str, Any]:
