@@ -1,5 +1,5 @@
-"""Scenario caps as on-chain contract terms, and the FED-MGDT experiment: MG1's import cap
-and its metered day as readings.
+"""The FED-MGDT experiment: MG1's import cap as contract terms and its metered day as
+readings.
 
 Shared by the demo and the scenario test, so both run the same experiment.
 """
@@ -7,27 +7,10 @@ Shared by the demo and the scenario test, so both run the same experiment.
 from __future__ import annotations
 
 from gridledger.contracts.typed import MeterReading
-from gridledger.node.accounting import WAD, BoundKind, ContractTerms
-from gridledger.node.ledger.stack import TOKEN_UNITS
+from gridledger.node.accounting import ContractTerms
+from gridledger.node.operator.terms import cap_terms
 from gridledger.sim.fedmgdt import Mg1Config, Mg1Day
 from gridledger.sim.scenario import CapContract
-
-
-def cap_terms(contract: CapContract, participant: str, operator: str, day_ts: int) -> ContractTerms:
-    """The on-chain terms of a scenario cap for the day starting at `day_ts` [unix s]."""
-    return ContractTerms(
-        importer=participant,
-        kind=BoundKind.UPPER,
-        window_start_s=contract.window_start_s,
-        window_end_s=contract.window_end_s,
-        counterparty=operator,
-        valid_from_ts=day_ts,
-        valid_to_ts=day_ts + 86_400,
-        lower_w=0,
-        upper_w=round(contract.cap_w),
-        lambda_units_per_kwh=round(contract.lambda_per_kwh * TOKEN_UNITS),
-        beta_wad_per_kwh=round(contract.beta_per_kwh * WAD),
-    )
 
 
 def fedmgdt_terms(importer: str, counterparty: str, day_ts: int, cap_w: float) -> ContractTerms:
