@@ -2,7 +2,7 @@
 
 A contract copies its calldata to memory, calls a precompile with it (STATICCALL, CALL with
 and without value, DELEGATECALL, CALLCODE) under a given gas, and returns the success flag
-and the return data; both interpreters must agree on everything (tests/node/test_fastvm_diff
+and the return data; both interpreters must agree on everything (test_fastvm_diff.py
 compares success, gas, output, logs, state root, stack and memory). Signatures are real ones,
 then bent: v, r and s at and around their limits, short and long input, too little gas.
 """
@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from gridledger.node.ledger.embedded import fastvm_precompiles
 from gridledger.node.ledger.embedded.fastvm import GridledgerComputation
-from tests.node.test_fastvm_diff import (
+from tests.node.ledger.embedded.test_fastvm_diff import (
     _CHAIN,
     CALLEE,
     CONTRACT,

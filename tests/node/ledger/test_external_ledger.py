@@ -13,7 +13,7 @@ import requests
 
 from tests.node.nodeproc import PASSPHRASE, NodeProcess, free_port
 
-ANVIL = Path(__file__).resolve().parents[2] / "contracts" / "node_modules" / ".bin" / "anvil"
+ANVIL = Path(__file__).resolve().parents[3] / "contracts" / "node_modules" / ".bin" / "anvil"
 pytestmark = pytest.mark.skipif(
     not ANVIL.exists(), reason="npm anvil not installed (make test does)"
 )

@@ -27,7 +27,7 @@ from tests.contracts.market_helpers import (
     open_interval,
     place,
 )
-from tests.node.test_audit import BATCH, BATCH_GAS, Placed, reference_status, run_audit
+from tests.node.audit.test_audit import BATCH, BATCH_GAS, Placed, reference_status, run_audit
 
 # ---------------------------------------------------------------- anvil: any JSON-RPC endpoint
 

@@ -15,7 +15,7 @@ from eth_account import Account
 from gridledger.node.keys import PASSPHRASE_ENV, load_or_create
 from tests.node.nodeproc import PASSPHRASE, NodeProcess, start_node, write_config
 
-CAST = Path(__file__).resolve().parents[2] / "contracts" / "node_modules" / ".bin" / "cast"
+CAST = Path(__file__).resolve().parents[4] / "contracts" / "node_modules" / ".bin" / "cast"
 PARTICIPANT = Account.from_key(b"\x06" * 32)
 METER = Account.from_key(b"\x07" * 32)
 
