@@ -1,11 +1,12 @@
 """Battery: energy-reservoir model with charge/discharge efficiencies and SoC bounds.
 
-The state of charge follows EnergyTwin's model (DESIGN.md, "EnergyTwin")::
+The state of charge follows EnergyTwin's model (docs/architecture.md, "Models from the
+literature")::
 
     E[t+1] = E[t] + eta_c * P_ch * dt - P_dis * dt / eta_d - E_self * dt
 
 with ``P_ch, P_dis >= 0`` the terminal powers. Here ``E_self * dt`` is a fraction of the
-stored energy lost per step. Sign convention (DESIGN.md, "Units, signs, numbers"):
+stored energy lost per step. Sign convention (docs/architecture.md, "Units and signs"):
 battery power ``p_w > 0`` is discharge (into the microgrid), ``< 0`` charge.
 
 A requested power is clipped by the power limits and by the energy available between

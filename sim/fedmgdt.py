@@ -1,6 +1,6 @@
 """The FED-MGDT MG1 day: a residential microgrid under an evening import cap.
 
-FED-MGDT (DESIGN.md) runs MG1, a residential microgrid with PV and a battery of 6 kW
+FED-MGDT (docs/architecture.md) runs MG1, a residential microgrid with PV and a battery of 6 kW
 maximum discharge, for 24 h at dt = 60 s under an import cap of 4, 6, 8 or 10 kW
 (experiments E1-E4) enforced 17:00-20:00. The operator's contract coordinator (CCF)
 dispatches the battery during the window to hold PCC import at the cap, bounded by the

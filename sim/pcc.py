@@ -1,6 +1,6 @@
 """Power balance at the point of common coupling (PCC) and its metering.
 
-Sign convention (DESIGN.md, "Units, signs, numbers"; the load convention of pandapower):
+Sign convention (docs/architecture.md, "Units and signs"; the load convention of pandapower):
 PCC power > 0 is import into the microgrid from the grid, < 0 export. Battery power > 0 is
 discharge. PV power and load are >= 0.
 

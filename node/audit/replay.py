@@ -42,7 +42,7 @@ EVENT_FIELDS = ("participant", "interval_start_ts", "violation_wh", "cumulative_
 
 
 class AuditSource(Protocol):
-    """What the auditor reads from a chain (node.audit_chain.ChainReader implements it)."""
+    """What the auditor reads from a chain (node.audit.chain.ChainReader implements it)."""
 
     block: int
 

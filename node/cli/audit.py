@@ -1,5 +1,5 @@
 """`gridledger audit --rpc URL`: every contract's terms, status and violation events, each
-recomputed from the readings on chain by the reference model (node/audit.py).
+recomputed from the readings on chain by the reference model (node/audit/replay.py).
 
 Exit status: 0 when everything matches, 1 on any mismatch, 2 when the audit cannot run
 (unreachable endpoint, no contracts found, bad address or file).

@@ -7,7 +7,7 @@ transport's thread never waits on block execution); the announcer broadcasts thi
 status twice a second and re-gossips transactions still waiting in the pool. Requests for
 blocks are answered on the transport's thread from the chain (read-only).
 
-Rules (DESIGN.md): proposer = authorities[step mod n]; each block is checked (seal, step,
+Rules (docs/architecture.md): proposer = authorities[step mod n]; each block is checked (seal, step,
 proposer, slot timestamp, parent, not from the future) and re-executed (state, transaction and
 receipt roots) before it is accepted; fork choice is `forkchoice.prefer`; a reorg puts the
 dropped transactions back into the pool; a rejected block's peer is logged as the offender.
