@@ -31,6 +31,7 @@ from eth.abc import BlockAPI, BlockHeaderAPI
 from gridledger.node.consensus.clock import Clock, WallClock
 from gridledger.node.consensus.forkchoice import ChainScore, prefer
 from gridledger.node.consensus.schedule import AuthoritySchedule
+from gridledger.node.errors import LedgerError
 from gridledger.node.ledger.embedded.aura import Aura, GridledgerVM, SealError, check_seal, step_of
 from gridledger.node.ledger.embedded.aura import finalized_number as aura_finalized
 from gridledger.node.ledger.embedded.chain import EmbeddedChain, TransactionRejectedError
@@ -75,7 +76,7 @@ class PeerStatus:
     finalized_number: int
 
 
-class RejectedBlockError(Exception):
+class RejectedBlockError(LedgerError):
     """A peer's block or branch breaks a rule; the message says which."""
 
 

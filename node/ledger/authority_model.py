@@ -35,7 +35,7 @@ class ProposalState(IntEnum):
     EXPIRED = 3
 
 
-class AuthorityRuleError(Exception):
+class AuthorityRuleError(LedgerError):
     """An action the contract refuses: `name` and `error_args` as in its custom error."""
 
     def __init__(self, name: str, *args: object) -> None:
