@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gridledger.sim.errors import PhysicsInputError
 from gridledger.sim.model import GridModel
 from gridledger.sim.pcc import metered_energy_wh, pcc_power_w
 from gridledger.sim.profiles import (
@@ -102,14 +103,14 @@ class Mg1Config:
 
     def __post_init__(self) -> None:
         if self.dt_s <= 0 or SECONDS_PER_DAY % self.dt_s != 0:
-            raise ValueError(f"dt_s must divide a day, got {self.dt_s}")
+            raise PhysicsInputError(f"dt_s must divide a day, got {self.dt_s}")
         if not 0 <= self.window_start_s < self.window_end_s <= SECONDS_PER_DAY:
-            raise ValueError(
+            raise PhysicsInputError(
                 f"need 0 <= window_start_s < window_end_s <= 86400, "
                 f"got {self.window_start_s}, {self.window_end_s}"
             )
         if not self.soc_min_pct <= self.initial_soc_pct <= self.soc_max_pct:
-            raise ValueError(
+            raise PhysicsInputError(
                 f"initial_soc_pct {self.initial_soc_pct} outside "
                 f"[{self.soc_min_pct}, {self.soc_max_pct}]"
             )
