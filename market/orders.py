@@ -13,11 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import IntEnum
 
+from gridledger.contracts.units import UINT40_LIMIT, UINT64_LIMIT, WH_PER_KWH
 from gridledger.market.errors import MarketInputError
-
-WH_PER_KWH = 1000
-UINT40_LIMIT = 2**40
-UINT64_LIMIT = 2**64
 
 
 class Side(IntEnum):

@@ -27,16 +27,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gridledger.contracts.units import SECONDS_PER_DAY
 from gridledger.sim.errors import PhysicsInputError
 from gridledger.sim.model import GridModel
 from gridledger.sim.pcc import metered_energy_wh, pcc_power_w
-from gridledger.sim.profiles import (
-    SECONDS_PER_DAY,
-    SECONDS_PER_HOUR,
-    FloatArray,
-    IntArray,
-    in_window,
-)
+from gridledger.sim.profiles import SECONDS_PER_HOUR, FloatArray, IntArray, in_window
 from gridledger.sim.pv import PvArray
 from gridledger.sim.scenario import (
     BatterySpec,

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from gridledger.contracts.units import SECONDS_PER_DAY
 from gridledger.sim.errors import PhysicsInputError
 
 FloatArray = npt.NDArray[np.float64]
@@ -21,7 +22,6 @@ IntArray = npt.NDArray[np.int64]
 """A numpy array of int64, the type of metered integer energies."""
 
 SECONDS_PER_HOUR = 3600
-SECONDS_PER_DAY = 86_400
 
 
 def as_float_array(x: npt.ArrayLike) -> FloatArray:

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from gridledger.market.orders import WH_PER_KWH
-from gridledger.node.accounting import SECONDS_PER_DAY, WAD, BoundKind, ContractTerms
+from gridledger.contracts.units import SECONDS_PER_DAY, WAD, WH_PER_KWH
+from gridledger.node.accounting import BoundKind, ContractTerms
 from gridledger.node.audit.replay import AuditReport, ContractAudit, Mismatch
 from gridledger.node.views.audit import BOUND_KINDS, terms_out
 from gridledger.node.views.records import ContractKind

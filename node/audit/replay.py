@@ -19,9 +19,8 @@ from typing import Protocol
 from eth_typing import ChecksumAddress
 
 from gridledger.contracts.typed import MeterReading
+from gridledger.contracts.units import J_PER_WH, WAD
 from gridledger.node.accounting import (
-    J_PER_WH,
-    WAD,
     Accumulators,
     ContractStatus,
     ContractTerms,

@@ -14,8 +14,8 @@ import sys
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-WH_PER_KWH = 1000
-UNITS_PER_TOKEN = 10**6
+from gridledger.contracts.units import TOKEN_UNITS, WH_PER_KWH
+
 TIMEOUT_S = 90.0  # the node waits up to 60 s for the order's receipt
 
 
@@ -38,7 +38,7 @@ def order_body(side: str, kwh: str, price: str, interval: int | None) -> dict[st
     body: dict[str, Any] = {
         "side": side,
         "quantity_wh": exact_int(kwh, WH_PER_KWH, "--kwh"),
-        "limit_price_per_kwh": exact_int(price, UNITS_PER_TOKEN, "--price"),
+        "limit_price_per_kwh": exact_int(price, TOKEN_UNITS, "--price"),
     }
     if interval is not None:
         body["interval"] = interval

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gridledger.contracts.units import TOKEN_UNITS, WAD
 from gridledger.market.orders import Order, Side
 from gridledger.market.witness import witness_for
-from gridledger.node.accounting import WAD
 from gridledger.node.demo.experiments import day_readings, fedmgdt_terms
 from gridledger.node.ledger.ephemeral import EphemeralChain
-from gridledger.node.ledger.stack import DAY0_TS, TOKEN_UNITS, Participant, Stack, build_stack
+from gridledger.node.ledger.stack import DAY0_TS, Participant, Stack, build_stack
 from gridledger.sim.fedmgdt import FEDMGDT_CAPS_W, Mg1Day, simulate_mg1_day
 
 Progress = Callable[[str], None]

@@ -27,8 +27,8 @@ import pandas as pd
 from hexbytes import HexBytes
 from web3.exceptions import TransactionNotFound
 
+from gridledger.contracts.units import TOKEN_UNITS, WAD
 from gridledger.node import testnet
-from gridledger.node.accounting import WAD
 from gridledger.node.agents.chain_clock import ChainClock
 from gridledger.node.agents.ledger_client import LedgerClient
 from gridledger.node.agents.prosumer import ProsumerAgent, Strategy
@@ -36,7 +36,6 @@ from gridledger.node.demo.inprocess import CapResult, plot_figures, write_csv
 from gridledger.node.keys import load_or_create, load_or_create_key
 from gridledger.node.launch import free_port
 from gridledger.node.ledger.deploy import Deployment
-from gridledger.node.ledger.stack import TOKEN_UNITS
 from gridledger.node.operator.agent import Member, OperatorAgent
 from gridledger.node.regulator.agent import RegulatorAgent
 from gridledger.sim.controllers import OperatorRule

@@ -12,11 +12,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from gridledger.contracts.units import TOKEN_UNITS
 from gridledger.market.orders import Order, Side
 from gridledger.market.witness import witness_for
 from gridledger.node.agents.ledger_client import LedgerClient
 from gridledger.node.agents.market_clock import MarketClock
-from gridledger.node.ledger.stack import TOKEN_UNITS
 from gridledger.node.operator.terms import cap_terms
 from gridledger.sim.scenario import CapContract
 

@@ -3,8 +3,8 @@ scenario (sim.scenario.CapContract) into the ContractTerms it creates on ImportC
 
 from __future__ import annotations
 
-from gridledger.node.accounting import WAD, BoundKind, ContractTerms
-from gridledger.node.ledger.stack import TOKEN_UNITS
+from gridledger.contracts.units import TOKEN_UNITS, WAD
+from gridledger.node.accounting import BoundKind, ContractTerms
 from gridledger.sim.scenario import CapContract
 
 

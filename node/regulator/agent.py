@@ -3,8 +3,8 @@ Regulation from the scenario, with the node's regulator account."""
 
 from __future__ import annotations
 
+from gridledger.contracts.units import TOKEN_UNITS
 from gridledger.node.agents.ledger_client import LedgerClient
-from gridledger.node.ledger.stack import TOKEN_UNITS
 from gridledger.sim.scenario import MarketSpec
 
 

@@ -13,10 +13,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, Strict
 
-from gridledger.market.orders import UINT40_LIMIT, UINT64_LIMIT
+from gridledger.contracts.units import UINT40_LIMIT, UINT64_LIMIT
 from gridledger.node.views.records import OrderFields, OrderSide, Record
 
-UINT256_LIMIT = 2**256
 ADDRESS_PATTERN = r"^0x[0-9a-fA-F]{40}$"
 
 

@@ -17,7 +17,8 @@ from eth_utils.address import to_checksum_address
 from web3 import Web3
 from web3.types import EventData
 
-from gridledger.node.accounting import WAD, BoundKind, ContractTerms
+from gridledger.contracts.units import WAD
+from gridledger.node.accounting import BoundKind, ContractTerms
 from gridledger.node.views import events
 from gridledger.node.views.chain import ChainView
 from gridledger.node.views.market import DELIVERY_FLAG

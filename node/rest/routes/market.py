@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from gridledger.market.orders import UINT64_LIMIT
+from gridledger.contracts.units import UINT64_LIMIT
 from gridledger.node.rest.deps import Context
 from gridledger.node.rest.schemas import ErrorOut
 from gridledger.node.views.records import IntervalOut

@@ -19,6 +19,7 @@ from web3 import Web3
 
 from gridledger.contracts.artifacts import load_artifact
 from gridledger.contracts.typed import MeterReading, domain_separator, sign_reading
+from gridledger.contracts.units import WAD
 from gridledger.node.accounting import Accumulators, BoundKind, ContractTerms, account, status
 from gridledger.node.audit import format as audit_format
 from gridledger.node.audit.chain import ChainReader
@@ -32,7 +33,6 @@ from tests.node.rest.inprocess import InProcessNode
 
 BATCH = 120
 BATCH_GAS = 6_000_000
-WAD = 10**18
 
 
 @dataclass(frozen=True, slots=True)

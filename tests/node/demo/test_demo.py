@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from gridledger.node.accounting import WAD, Accumulators, account, status
+from gridledger.contracts.units import TOKEN_UNITS, WAD
+from gridledger.node.accounting import Accumulators, account, status
 from gridledger.node.demo import inprocess as demo
 from gridledger.node.demo.experiments import day_readings, fedmgdt_terms
-from gridledger.node.ledger.stack import TOKEN_UNITS
 from gridledger.sim.fedmgdt import FEDMGDT_CAPS_W, simulate_mg1_day
 
 ANYONE = "0x" + "11" * 20
