@@ -17,7 +17,7 @@ import logging
 from collections import deque
 from dataclasses import dataclass
 
-from gridledger.market.orders import Side
+from gridledger.contracts.enums import Side
 from gridledger.node.agents.ledger_client import LedgerClient
 from gridledger.node.agents.market_clock import MarketClock
 from gridledger.sim.meter import SignedReading

@@ -19,7 +19,7 @@ from web3.contract import Contract
 from web3.types import EventData
 
 from gridledger.contracts.artifacts import load_artifact
-from gridledger.market.orders import Side
+from gridledger.contracts.enums import Side
 from gridledger.node.accounting import ContractTerms
 from gridledger.node.audit.locate import AuditInputError, Located
 from gridledger.node.errors import ContractRevertError

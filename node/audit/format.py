@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from gridledger.contracts.enums import BoundKind
 from gridledger.contracts.units import SECONDS_PER_DAY, WAD, WH_PER_KWH
-from gridledger.node.accounting import BoundKind, ContractTerms
+from gridledger.node.accounting import ContractTerms
 from gridledger.node.audit.replay import AuditReport, ContractAudit, Mismatch
-from gridledger.node.views.audit import BOUND_KINDS, terms_out
+from gridledger.node.views.audit import terms_out
 from gridledger.node.views.records import ContractKind
 
 WAD_DIGITS = 18
@@ -192,7 +193,7 @@ def csv_text(report: AuditReport) -> str:
             "kind": c.kind.value,
             "importer": t.importer,
             "counterparty": t.counterparty,
-            "bound": BOUND_KINDS[t.kind],
+            "bound": t.kind.label,
             "lower_w": t.lower_w,
             "upper_w": t.upper_w,
             "window_start_s": t.window_start_s,

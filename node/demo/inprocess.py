@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gridledger.contracts.enums import Side
 from gridledger.contracts.units import TOKEN_UNITS, WAD
-from gridledger.market.orders import Order, Side
+from gridledger.market.orders import Order
 from gridledger.market.witness import witness_for
 from gridledger.node.demo.experiments import day_readings, fedmgdt_terms
 from gridledger.node.ledger.ephemeral import EphemeralChain

@@ -12,8 +12,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from gridledger.contracts.enums import Side
 from gridledger.contracts.units import TOKEN_UNITS
-from gridledger.market.orders import Order, Side
+from gridledger.market.orders import Order
 from gridledger.market.witness import witness_for
 from gridledger.node.agents.ledger_client import LedgerClient
 from gridledger.node.agents.market_clock import MarketClock

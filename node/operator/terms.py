@@ -3,8 +3,9 @@ scenario (sim.scenario.CapContract) into the ContractTerms it creates on ImportC
 
 from __future__ import annotations
 
+from gridledger.contracts.enums import BoundKind
 from gridledger.contracts.units import TOKEN_UNITS, WAD
-from gridledger.node.accounting import BoundKind, ContractTerms
+from gridledger.node.accounting import ContractTerms
 from gridledger.sim.scenario import CapContract
 
 

@@ -13,14 +13,14 @@ from typing import Any
 import requests
 from web3.exceptions import Web3RPCError
 
+from gridledger.contracts.enums import AdmissionPolicy, Phase
 from gridledger.node.errors import NodeError
 from gridledger.node.layer_map import EMBEDDED_LEDGER, EXTERNAL_LEDGER, LAYERS, Layer
-from gridledger.node.ledger.deploy import AdmissionPolicy
 from gridledger.node.rest.orders import OrderDesk
 from gridledger.node.rest.schemas import LayerOut, LayersOut
 from gridledger.node.views import events
 from gridledger.node.views.chain import ChainView
-from gridledger.node.views.market import PHASES, MarketView
+from gridledger.node.views.market import MarketView
 
 ZERO_ADDRESS = "0x" + "00" * 20
 READ_ERRORS = (NodeError, Web3RPCError, requests.ConnectionError)
@@ -106,14 +106,14 @@ class LayerTable:
         priced = last if last is not None and not voided else None
         grid = self.chain.grid()
         open_interval = self.desk.default_interval()
-        phase = PHASES[int(self.chain.call(market.functions.phaseOf(open_interval)))]
+        phase = Phase(int(self.chain.call(market.functions.phaseOf(open_interval))))
         return {
             "last_cleared_interval": last_interval,
             "last_interval_voided": voided,
             "last_price_per_kwh": int(priced["args"]["priceUnitsPerKwh"]) if priced else None,
             "last_volume_wh": int(priced["args"]["volumeWh"]) if priced else None,
             "next_open_interval": open_interval,
-            "next_open_interval_phase": str(phase),
+            "next_open_interval_phase": phase.label,
             "interval_length_s": grid.interval_length_s,
             "gate_closure_lead_s": grid.gate_lead_s,
         }
@@ -152,7 +152,7 @@ class LayerTable:
             "min_cap_w": int(call(r.minCapW())),
             "max_cap_w": int(call(r.maxCapW())),
             "min_trust_wad": int(call(r.minTrustWad())),
-            "admission_policy": policy.name.lower().replace("_", "-"),
+            "admission_policy": policy.label,
             "delivery_penalty_per_kwh": int(call(r.deliveryPenaltyPerKwh())),
             "delivery_beta_wad_per_kwh": int(call(r.deliveryBetaWadPerKwh())),
         }

@@ -15,12 +15,12 @@ from typing import Any
 
 from web3.logs import DISCARD
 
-from gridledger.market.orders import Order, Side
+from gridledger.contracts.enums import Side
+from gridledger.market.orders import Order
 from gridledger.node.errors import ContractRevertError
 from gridledger.node.rest.schemas import OrderPlaced, OrderRequest
 from gridledger.node.views.chain import ChainView
 from gridledger.node.views.market import split_order_id
-from gridledger.node.views.records import OrderSide
 
 # placeOrder costs ~60-110k gas (a sell reserves its delivery record, a buy moves escrow);
 # approve ~30-50k. Fixed limits skip gas estimation; unused gas is not charged.
@@ -50,7 +50,7 @@ class OrderDesk:
             interval = request.interval
             if interval is None:
                 interval = self.default_interval()
-            side = Side.BUY if request.side is OrderSide.BUY else Side.SELL
+            side = request.side
             call = market.functions.placeOrder(
                 interval, int(side), request.quantity_wh, request.limit_price_per_kwh
             )

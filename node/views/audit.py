@@ -17,8 +17,9 @@ from eth_utils.address import to_checksum_address
 from web3 import Web3
 from web3.types import EventData
 
+from gridledger.contracts.enums import BoundKind
 from gridledger.contracts.units import WAD
-from gridledger.node.accounting import BoundKind, ContractTerms
+from gridledger.node.accounting import ContractTerms
 from gridledger.node.views import events
 from gridledger.node.views.chain import ChainView
 from gridledger.node.views.market import DELIVERY_FLAG
@@ -34,8 +35,6 @@ from gridledger.node.views.records import (
     ViolationOut,
     ViolationsOut,
 )
-
-BOUND_KINDS = {BoundKind.UPPER: "upper", BoundKind.LOWER: "lower", BoundKind.RANGE: "range"}
 
 
 def contract_kind(contract_id: int) -> ContractKind:
@@ -61,9 +60,7 @@ def terms_of(raw: Sequence[Any]) -> ContractTerms:
 
 def terms_out(terms: ContractTerms) -> TermsOut:
     """The reference model's terms in the REST API's shape."""
-    fields = asdict(terms)
-    fields["kind"] = BOUND_KINDS[terms.kind]
-    return TermsOut(**fields)
+    return TermsOut(**asdict(terms))
 
 
 def status_out(call: Callable[[Any], Any], cap: Any, contract_id: int) -> StatusOut:

@@ -11,20 +11,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gridledger.market.orders import Order, Side
+from gridledger.contracts.enums import Phase, Side
+from gridledger.market.orders import Order
 from gridledger.node.views import events
 from gridledger.node.views.chain import ChainView
 from gridledger.node.views.records import (
     IntervalOut,
-    IntervalPhase,
     OrderOut,
-    OrderSide,
     SettlementOut,
     TradeOut,
 )
 
-PHASES = tuple(IntervalPhase)
-SIDES = {Side.BUY: OrderSide.BUY, Side.SELL: OrderSide.SELL}
 DELIVERY_FLAG = 1 << 255
 INDEX_BITS = 32
 
@@ -91,8 +88,8 @@ class MarketView:
     def _market(self) -> Any:
         return self.chain.contract("Market")
 
-    def phase(self, interval: int) -> IntervalPhase:
-        return PHASES[int(self.chain.call(self._market().functions.phaseOf(interval)))]
+    def phase(self, interval: int) -> Phase:
+        return Phase(int(self.chain.call(self._market().functions.phaseOf(interval))))
 
     def result(self, interval: int) -> Result:
         return Result.of(self.chain.call(self._market().functions.resultOf(interval)))
@@ -179,7 +176,7 @@ class MarketView:
     def _order_out(
         interval: int,
         order: Order,
-        phase: IntervalPhase,
+        phase: Phase,
         result: Result,
         credits: Mapping[int, int],
     ) -> OrderOut:
@@ -190,7 +187,7 @@ class MarketView:
             interval=interval,
             index=order.index,
             owner=order.owner,
-            side=SIDES[order.side],
+            side=order.side,
             quantity_wh=order.quantity_wh,
             limit_price_per_kwh=order.limit_price_per_kwh,
             escrow_units=order.escrow_units,

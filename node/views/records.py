@@ -9,25 +9,55 @@ delivery contract ids and wads exceed 2**53: JavaScript clients need a big-integ
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
-
-class OrderSide(StrEnum):
-    """Order side; the on-chain enum is Buy = 0, Sell = 1."""
-
-    BUY = "buy"
-    SELL = "sell"
+from gridledger.contracts.enums import BoundKind, Phase, Side, SolidityEnum
 
 
-class IntervalPhase(StrEnum):
-    """Phase of a market interval (Market.sol `Phase`, same order)."""
+def _parse_label(enum: type[SolidityEnum]) -> Callable[[object], object]:
+    """A validator taking a member or its label ("gate-closed") and refusing anything else
+    with pydantic's own enum error."""
+    labels = enum.labels()
+    expected = " or ".join([", ".join(repr(label) for label in labels[:-1]), repr(labels[-1])])
 
-    OPEN = "open"
-    GATE_CLOSED = "gate-closed"
-    CLEARING = "clearing"
-    CLEARED = "cleared"
+    def parse(value: object) -> object:
+        if isinstance(value, enum):
+            return value
+        if isinstance(value, str) and value in labels:
+            return enum.of_label(value)
+        raise PydanticCustomError("enum", "Input should be {expected}", {"expected": expected})
+
+    return parse
+
+
+def _label(member: SolidityEnum) -> str:
+    return member.label
+
+
+# The Solidity enums' mirrors (contracts/enums.py), spelled by label in JSON.
+SideLabel = Annotated[
+    Side,
+    BeforeValidator(_parse_label(Side)),
+    PlainSerializer(_label, return_type=str),
+    WithJsonSchema({"type": "string", "enum": Side.labels(), "title": "Side"}),
+]
+PhaseLabel = Annotated[
+    Phase,
+    BeforeValidator(_parse_label(Phase)),
+    PlainSerializer(_label, return_type=str),
+    WithJsonSchema({"type": "string", "enum": Phase.labels(), "title": "Phase"}),
+]
+BoundKindLabel = Annotated[
+    BoundKind,
+    BeforeValidator(_parse_label(BoundKind)),
+    PlainSerializer(_label, return_type=str),
+    WithJsonSchema({"type": "string", "enum": BoundKind.labels(), "title": "BoundKind"}),
+]
 
 
 class ContractKind(StrEnum):
@@ -50,7 +80,7 @@ class OrderFields(Record):
     interval: int
     index: int
     owner: str
-    side: OrderSide
+    side: SideLabel
     quantity_wh: int
     limit_price_per_kwh: int
 
@@ -63,7 +93,7 @@ class OrderOut(OrderFields):
     delivery obligation."""
 
     escrow_units: int
-    phase: IntervalPhase
+    phase: PhaseLabel
     filled_wh: int
     settled: bool
     credited_units: int | None
@@ -76,7 +106,7 @@ class TradeOut(Record):
 
     order_id: int
     owner: str
-    side: OrderSide
+    side: SideLabel
     filled_wh: int
     price_per_kwh: int
 
@@ -95,7 +125,7 @@ class IntervalOut(Record):
     """A market interval: timing, phase, clearing result, orders, trades and settlement."""
 
     interval: int
-    phase: IntervalPhase
+    phase: PhaseLabel
     start_ts: int
     gate_closure_ts: int
     cleared: bool
@@ -113,7 +143,7 @@ class TermsOut(Record):
     lambda [units/kWh of violation], beta [wad/kWh]."""
 
     importer: str
-    kind: str
+    kind: BoundKindLabel
     window_start_s: int
     window_end_s: int
     counterparty: str

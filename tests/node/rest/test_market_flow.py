@@ -14,11 +14,12 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from web3.logs import DISCARD
 
+from gridledger.contracts.enums import BoundKind, Side
 from gridledger.contracts.typed import MeterReading, domain_separator, sign_reading
 from gridledger.contracts.units import TOKEN_UNITS, WAD
-from gridledger.market.orders import Order, Side
+from gridledger.market.orders import Order
 from gridledger.market.witness import witness_for
-from gridledger.node.accounting import BoundKind, ContractTerms
+from gridledger.node.accounting import ContractTerms
 from tests.node.rest.inprocess import InProcessNode
 
 SELL_WH, SELL_PRICE = 1500, 100_000
