@@ -18,9 +18,9 @@ from collections import deque
 from dataclasses import dataclass
 
 from gridledger.contracts.enums import Side
+from gridledger.contracts.typed import SignedReading
 from gridledger.node.agents.ledger_client import LedgerClient
 from gridledger.node.agents.market_clock import MarketClock
-from gridledger.sim.meter import SignedReading
 
 log = logging.getLogger(__name__)
 

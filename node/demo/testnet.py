@@ -27,6 +27,7 @@ import pandas as pd
 from hexbytes import HexBytes
 from web3.exceptions import TransactionNotFound
 
+from gridledger.contracts.typed import SignedReading
 from gridledger.contracts.units import TOKEN_UNITS, WAD
 from gridledger.node import testnet
 from gridledger.node.agents.chain_clock import ChainClock
@@ -42,7 +43,7 @@ from gridledger.sim.controllers import OperatorRule
 from gridledger.sim.federation.federate import FederateClient
 from gridledger.sim.federation.protocol import Welcome
 from gridledger.sim.federation.session import open_bus, run_federated
-from gridledger.sim.meter import MeteringDomain, SignedReading
+from gridledger.sim.meter import MeteringDomain
 from gridledger.sim.scenario import BASE_RUN, MarketSpec, Scenario
 from gridledger.sim.scenarios import resolve
 
