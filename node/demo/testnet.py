@@ -21,25 +21,25 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 from hexbytes import HexBytes
 from web3.exceptions import TransactionNotFound
 
-from gridledger.contracts.typed import SignedReading
 from gridledger.contracts.units import TOKEN_UNITS, WAD
 from gridledger.node import testnet
 from gridledger.node.agents.chain_clock import ChainClock
+from gridledger.node.agents.federate import serve_clock, serve_prosumer
 from gridledger.node.agents.ledger_client import LedgerClient
 from gridledger.node.agents.prosumer import ProsumerAgent, Strategy
 from gridledger.node.demo.inprocess import CapResult, plot_figures, write_csv
 from gridledger.node.keys import load_or_create, load_or_create_key
 from gridledger.node.launch import free_port
 from gridledger.node.ledger.deploy import Deployment
-from gridledger.node.operator.agent import Member, OperatorAgent
+from gridledger.node.operator.agent import OperatorAgent
+from gridledger.node.operator.federate import serve_operator
 from gridledger.node.regulator.agent import RegulatorAgent
-from gridledger.sim.controllers import OperatorRule
+from gridledger.node.regulator.terms import price_band
 from gridledger.sim.federation.federate import FederateClient
 from gridledger.sim.federation.protocol import Welcome
 from gridledger.sim.federation.session import open_bus, run_federated
@@ -63,6 +63,8 @@ REPRESENTS = {
     "node3": ("MG2", "MG3"),
 }
 BUS_TIMEOUT_S = 120.0
+CONTROLS = REPRESENTS["node2"]
+"""The microgrids whose batteries the operator dispatches."""
 
 
 @dataclass
@@ -151,31 +153,15 @@ class _Agents:
             raise self.errors[0]
 
     def _operator(self) -> None:
-        controls = REPRESENTS["node2"]
         client = FederateClient(
-            self.endpoint, "operator", controls, BUS_TIMEOUT_S, welcome_timeout_s=BUS_TIMEOUT_S
+            self.endpoint, "operator", CONTROLS, BUS_TIMEOUT_S, welcome_timeout_s=BUS_TIMEOUT_S
         )
-        try:
-            welcome = client.register()
-            self.welcome = welcome
-            if self.market_spec is not None:  # the regulator sets the scenario's prices first
-                self.regulator.apply_market(self.market_spec)
-            rule = OperatorRule.for_contracts(welcome.contracts, controls, welcome.dt_s)
-            members = [
-                Member(mg, welcome.participants[mg], welcome.meters[mg]) for mg in welcome.meters
-            ]
-            self.operator.admit_and_fund(members, wait=False)
-            self.operator.send_contracts(
-                list(welcome.contracts), {m.microgrid: m for m in members}, welcome.start_ts
-            )
+        serve_operator(self.operator, client, CONTROLS, self._on_welcome)
 
-            def policy(obs: Any) -> dict[str, float]:
-                self.operator.on_tick(int(obs.time_ts))
-                return rule.setpoints_w(obs)
-
-            client.serve(policy)
-        finally:
-            client.close()
+    def _on_welcome(self, welcome: Welcome) -> None:
+        self.welcome = welcome
+        if self.market_spec is not None:  # the regulator sets the scenario's prices first
+            self.regulator.apply_band(price_band(self.market_spec))
 
     def _prosumer(self, node: str, metering: MeteringDomain) -> None:
         agent = self.prosumers[node]
@@ -189,37 +175,13 @@ class _Agents:
             metering=metering,
             welcome_timeout_s=BUS_TIMEOUT_S,
         )
-        latest: dict[str, SignedReading] = {}
-        try:
-            client.register()
-            agent.approve(wait=False)
-
-            def policy(obs: Any) -> dict[str, float]:
-                agent.on_tick(int(obs.time_ts), dict(latest))
-                latest.clear()
-                return {}
-
-            client.serve(policy, on_readings=latest.update)
-            agent.on_tick(0, dict(latest))  # the last step's readings came with `end`
-            agent.flush()
-        finally:
-            client.close()
+        serve_prosumer(agent, client)
 
     def _clock(self) -> None:
         client = FederateClient(
             self.endpoint, "clock", (), BUS_TIMEOUT_S, welcome_timeout_s=BUS_TIMEOUT_S
         )
-        try:
-            client.register()
-
-            def policy(obs: Any) -> dict[str, float]:
-                if obs.tick % CLOCK_EVERY_TICKS == 0:
-                    self.clock.advance(int(obs.time_ts))
-                return {}
-
-            client.serve(policy)
-        finally:
-            client.close()
+        serve_clock(self.clock, client, CLOCK_EVERY_TICKS)
 
     def clients(self) -> list[LedgerClient]:
         out = [self.operator.client, self.regulator.client]
