@@ -2,13 +2,18 @@
 tests/contracts/test_enums.py compares them with the sources).
 
 A member's value is its ABI value (uint8); its `label` ("gate-closed") is how the REST API and
-the reports spell it.
+the reports spell it: in a pydantic model a member validates from its label and serializes to
+it, with pydantic's own enum error for anything else.
 """
 
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import Self
+from typing import Any, Self
+
+from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 
 class SolidityEnum(IntEnum):
@@ -29,6 +34,31 @@ class SolidityEnum(IntEnum):
             if member.label == label:
                 return member
         raise ValueError(f"{label!r} is no {cls.__name__} (one of {cls.labels()})")
+
+    @classmethod
+    def _from_json(cls, value: object) -> Self:
+        if isinstance(value, cls):
+            return value
+        labels = cls.labels()
+        if isinstance(value, str) and value in labels:
+            return cls.of_label(value)
+        expected = " or ".join([", ".join(repr(label) for label in labels[:-1]), repr(labels[-1])])
+        raise PydanticCustomError("enum", "Input should be {expected}", {"expected": expected})
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.no_info_plain_validator_function(
+            cls._from_json,
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                lambda member: member.label, return_schema=core_schema.str_schema()
+            ),
+        )
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {"type": "string", "enum": cls.labels(), "title": cls.__name__}
 
 
 class Side(SolidityEnum):

@@ -13,14 +13,17 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from pydantic import TypeAdapter
+
 from gridledger.contracts.enums import BoundKind
 from gridledger.contracts.units import SECONDS_PER_DAY, WAD, WH_PER_KWH
 from gridledger.node.accounting import ContractTerms
 from gridledger.node.audit.replay import AuditReport, ContractAudit, Mismatch
-from gridledger.node.views.audit import terms_out
 from gridledger.node.views.records import ContractKind
 
 WAD_DIGITS = 18
+# Contract terms as the REST API writes them (the bound kind by its label).
+TERMS_JSON = TypeAdapter(ContractTerms)
 CSV_COLUMNS = (
     "contract_id",
     "kind",
@@ -223,7 +226,7 @@ def _contract_doc(c: ContractAudit, decimals: int) -> dict[str, Any]:
     return {
         "id": c.contract_id,
         "kind": c.kind.value,
-        "terms": terms_out(c.terms).model_dump(mode="json"),
+        "terms": TERMS_JSON.dump_python(c.terms, mode="json"),
         "status": s.model_dump(mode="json"),
         "derived": {
             "violation_kwh": s.violation_wh / WH_PER_KWH,

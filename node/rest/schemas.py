@@ -13,8 +13,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, Strict
 
+from gridledger.contracts.enums import Side
 from gridledger.contracts.units import UINT40_LIMIT, UINT64_LIMIT
-from gridledger.node.views.records import OrderFields, Record, SideLabel
+from gridledger.node.views.records import OrderFields, Record
 
 ADDRESS_PATTERN = r"^0x[0-9a-fA-F]{40}$"
 
@@ -35,7 +36,7 @@ class OrderRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    side: SideLabel
+    side: Side
     quantity_wh: QuantityWh
     limit_price_per_kwh: PricePerKwh
     interval: Interval | None = None

@@ -9,7 +9,6 @@ end, so the search starts at the first block whose timestamp is >= from.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
 from typing import Any
 
 from eth_typing import ChecksumAddress
@@ -30,7 +29,6 @@ from gridledger.node.views.records import (
     ReadingOut,
     ReadingsOut,
     StatusOut,
-    TermsOut,
     TrustOut,
     ViolationOut,
     ViolationsOut,
@@ -56,11 +54,6 @@ def terms_of(raw: Sequence[Any]) -> ContractTerms:
         lambda_units_per_kwh=int(raw[9]),
         beta_wad_per_kwh=int(raw[10]),
     )
-
-
-def terms_out(terms: ContractTerms) -> TermsOut:
-    """The reference model's terms in the REST API's shape."""
-    return TermsOut(**asdict(terms))
 
 
 def status_out(call: Callable[[Any], Any], cap: Any, contract_id: int) -> StatusOut:
@@ -123,7 +116,7 @@ class AuditView:
         return ContractOut(
             id=contract_id,
             kind=contract_kind(contract_id),
-            terms=terms_out(terms_of(self.chain.call(cap.contractTerms(contract_id)))),
+            terms=terms_of(self.chain.call(cap.contractTerms(contract_id))),
             status=status_out(self.chain.call, cap, contract_id),
         )
 

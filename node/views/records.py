@@ -9,55 +9,12 @@ delivery contract ids and wads exceed 2**53: JavaScript clients need a big-integ
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from enum import StrEnum
-from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, WithJsonSchema
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, ConfigDict
 
-from gridledger.contracts.enums import BoundKind, Phase, Side, SolidityEnum
-
-
-def _parse_label(enum: type[SolidityEnum]) -> Callable[[object], object]:
-    """A validator taking a member or its label ("gate-closed") and refusing anything else
-    with pydantic's own enum error."""
-    labels = enum.labels()
-    expected = " or ".join([", ".join(repr(label) for label in labels[:-1]), repr(labels[-1])])
-
-    def parse(value: object) -> object:
-        if isinstance(value, enum):
-            return value
-        if isinstance(value, str) and value in labels:
-            return enum.of_label(value)
-        raise PydanticCustomError("enum", "Input should be {expected}", {"expected": expected})
-
-    return parse
-
-
-def _label(member: SolidityEnum) -> str:
-    return member.label
-
-
-# The Solidity enums' mirrors (contracts/enums.py), spelled by label in JSON.
-SideLabel = Annotated[
-    Side,
-    BeforeValidator(_parse_label(Side)),
-    PlainSerializer(_label, return_type=str),
-    WithJsonSchema({"type": "string", "enum": Side.labels(), "title": "Side"}),
-]
-PhaseLabel = Annotated[
-    Phase,
-    BeforeValidator(_parse_label(Phase)),
-    PlainSerializer(_label, return_type=str),
-    WithJsonSchema({"type": "string", "enum": Phase.labels(), "title": "Phase"}),
-]
-BoundKindLabel = Annotated[
-    BoundKind,
-    BeforeValidator(_parse_label(BoundKind)),
-    PlainSerializer(_label, return_type=str),
-    WithJsonSchema({"type": "string", "enum": BoundKind.labels(), "title": "BoundKind"}),
-]
+from gridledger.contracts.enums import Phase, Side
+from gridledger.node.accounting import ContractTerms
 
 
 class ContractKind(StrEnum):
@@ -80,7 +37,7 @@ class OrderFields(Record):
     interval: int
     index: int
     owner: str
-    side: SideLabel
+    side: Side
     quantity_wh: int
     limit_price_per_kwh: int
 
@@ -93,7 +50,7 @@ class OrderOut(OrderFields):
     delivery obligation."""
 
     escrow_units: int
-    phase: PhaseLabel
+    phase: Phase
     filled_wh: int
     settled: bool
     credited_units: int | None
@@ -106,7 +63,7 @@ class TradeOut(Record):
 
     order_id: int
     owner: str
-    side: SideLabel
+    side: Side
     filled_wh: int
     price_per_kwh: int
 
@@ -125,7 +82,7 @@ class IntervalOut(Record):
     """A market interval: timing, phase, clearing result, orders, trades and settlement."""
 
     interval: int
-    phase: PhaseLabel
+    phase: Phase
     start_ts: int
     gate_closure_ts: int
     cleared: bool
@@ -136,23 +93,6 @@ class IntervalOut(Record):
     orders: list[OrderOut]
     trades: list[TradeOut]
     settlement: SettlementOut
-
-
-class TermsOut(Record):
-    """ContractTerms as on-chain: window [s after 00:00 UTC], validity [unix s], bounds [W],
-    lambda [units/kWh of violation], beta [wad/kWh]."""
-
-    importer: str
-    kind: BoundKindLabel
-    window_start_s: int
-    window_end_s: int
-    counterparty: str
-    valid_from_ts: int
-    valid_to_ts: int
-    lower_w: int
-    upper_w: int
-    lambda_units_per_kwh: int
-    beta_wad_per_kwh: int
 
 
 class StatusOut(Record):
@@ -169,7 +109,7 @@ class StatusOut(Record):
 class ContractOut(Record):
     id: int
     kind: ContractKind
-    terms: TermsOut
+    terms: ContractTerms
     status: StatusOut
 
 

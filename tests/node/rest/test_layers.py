@@ -9,15 +9,7 @@ import pytest
 from gridledger.node.layer_map import LAYERS
 from tests.node.rest.inprocess import InProcessNode
 
-NAMES = [
-    ("L1", "user"),
-    ("L2", "network"),
-    ("L3", "system operator"),
-    ("L4", "market"),
-    ("L5", "distributed ledger"),
-    ("L6", "communication"),
-    ("L7", "regulation"),
-]
+NAMES = [(layer.key, layer.name) for layer in LAYERS]
 
 
 def _layers(node: InProcessNode) -> dict[str, dict[str, object]]:
