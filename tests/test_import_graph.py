@@ -170,6 +170,34 @@ def test_every_allowed_arrow_still_exists() -> None:
     assert stale == []
 
 
+# The agents act on the ledger; only their federate adapters (agents/federate.py,
+# operator/federate.py) and the scenario conversions (operator/terms.py, regulator/terms.py)
+# know the simulator.
+AGENT_ROOMS = ("node.agents", "node.operator", "node.regulator")
+SIM_SIDE = (
+    "node.agents.federate",
+    "node.operator.federate",
+    "node.operator.terms",
+    "node.regulator.terms",
+)
+AGENT_SIM_ALLOWED: dict[tuple[str, str], str] = {
+    ("node.operator.agent", "sim.scenario"): (
+        "send_contracts still takes the scenario's caps (CapContract) and converts them"
+    ),
+}
+
+
+def test_agents_depend_on_no_simulator_internals() -> None:
+    arrows = [
+        f"gridledger.{source} -> gridledger.{target}"
+        for source, targets in sorted(_graph().items())
+        if source.startswith(AGENT_ROOMS) and source not in SIM_SIDE
+        for target in sorted(targets)
+        if target.split(".")[0] == "sim" and (source, target) not in AGENT_SIM_ALLOWED
+    ]
+    assert arrows == []
+
+
 def test_the_rule_sees_a_circle_and_an_upward_arrow() -> None:
     assert _circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert _tier("node.cli.bid") > _tier("node.ledger.stack") > _tier("market.orders")
