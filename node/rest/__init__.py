@@ -31,7 +31,7 @@ def mount(app: FastAPI, service: NodeService, data_dir: Path | None) -> None:
         market=market,
         audit=AuditView(chain),
         desk=desk,
-        layers=LayerTable(chain, desk, market),
+        layers=LayerTable(chain, market),
         api_key=ApiKeyCheck(api_key),
     )
     install_handlers(app)

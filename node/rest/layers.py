@@ -16,11 +16,10 @@ from web3.exceptions import Web3RPCError
 from gridledger.contracts.enums import AdmissionPolicy, Phase
 from gridledger.node.errors import NodeError
 from gridledger.node.layer_map import EMBEDDED_LEDGER, EXTERNAL_LEDGER, LAYERS, Layer
-from gridledger.node.rest.orders import OrderDesk
-from gridledger.node.rest.schemas import LayerOut, LayersOut
 from gridledger.node.views import events
 from gridledger.node.views.chain import ChainView
-from gridledger.node.views.market import MarketView
+from gridledger.node.views.market import MarketView, default_interval
+from gridledger.node.views.records import LayerOut, LayersOut
 
 ZERO_ADDRESS = "0x" + "00" * 20
 READ_ERRORS = (NodeError, Web3RPCError, requests.ConnectionError)
@@ -29,9 +28,8 @@ READ_ERRORS = (NodeError, Web3RPCError, requests.ConnectionError)
 class LayerTable:
     """Builds the layer table from the node's service and deployment."""
 
-    def __init__(self, chain: ChainView, desk: OrderDesk, market: MarketView) -> None:
+    def __init__(self, chain: ChainView, market: MarketView) -> None:
         self.chain = chain
-        self.desk = desk
         self.market = market
 
     def layers(self) -> LayersOut:
@@ -105,7 +103,7 @@ class LayerTable:
         voided = last_interval is not None and self.market.voided(last_interval, head)
         priced = last if last is not None and not voided else None
         grid = self.chain.grid()
-        open_interval = self.desk.default_interval()
+        open_interval = default_interval(self.chain)
         phase = Phase(int(self.chain.call(market.functions.phaseOf(open_interval))))
         return {
             "last_cleared_interval": last_interval,

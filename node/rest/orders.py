@@ -20,14 +20,12 @@ from gridledger.market.orders import Order
 from gridledger.node.errors import ContractRevertError
 from gridledger.node.rest.schemas import OrderPlaced, OrderRequest
 from gridledger.node.views.chain import ChainView
-from gridledger.node.views.market import split_order_id
+from gridledger.node.views.market import default_interval, split_order_id
 
 # placeOrder costs ~60-110k gas (a sell reserves its delivery record, a buy moves escrow);
 # approve ~30-50k. Fixed limits skip gas estimation; unused gas is not charged.
 ORDER_GAS = 400_000
 APPROVE_GAS = 100_000
-# An interval chosen by the node closes to orders at least this long after now [s].
-GATE_MARGIN_S = 30
 PROSUMER = "prosumer"
 
 
@@ -40,7 +38,7 @@ class OrderDesk:
 
     def default_interval(self) -> int:
         """The first interval whose gate closes at least GATE_MARGIN_S from now."""
-        return self.chain.grid().first_open_after(self.chain.now_ts() + GATE_MARGIN_S)
+        return default_interval(self.chain)
 
     def place(self, request: OrderRequest) -> OrderPlaced:
         """Place `request`; contract refusals raise ContractRevertError, sending nothing."""

@@ -51,19 +51,6 @@ class OrderPlaced(OrderFields):
     approval_tx_hash: str | None
 
 
-class LayerOut(Record):
-    """One layer of the seven-layer model: the modules implementing it and its live state."""
-
-    layer: str
-    name: str
-    modules: list[str]
-    state: dict[str, Any]
-
-
-class LayersOut(Record):
-    layers: list[LayerOut]
-
-
 class ErrorOut(Record):
     """Every error body. `fields` on validation errors (422); `args` and `revert_data` on
     contract reverts."""

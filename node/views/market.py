@@ -24,6 +24,14 @@ from gridledger.node.views.records import (
 
 DELIVERY_FLAG = 1 << 255
 INDEX_BITS = 32
+# An interval chosen by the node closes to orders at least this long after now [s].
+GATE_MARGIN_S = 30
+
+
+def default_interval(chain: ChainView) -> int:
+    """The first interval whose gate closes at least GATE_MARGIN_S from now: where the node
+    puts an order that names none, and the layer table's next open interval."""
+    return chain.grid().first_open_after(chain.now_ts() + GATE_MARGIN_S)
 
 
 @dataclass(frozen=True, slots=True)

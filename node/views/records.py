@@ -10,6 +10,7 @@ delivery contract ids and wads exceed 2**53: JavaScript clients need a big-integ
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -171,3 +172,16 @@ class TrustOut(Record):
     active: bool
     may_trade: bool
     active_contract_ids: list[int]
+
+
+class LayerOut(Record):
+    """One layer of the seven-layer model: the modules implementing it and its live state."""
+
+    layer: str
+    name: str
+    modules: list[str]
+    state: dict[str, Any]
+
+
+class LayersOut(Record):
+    layers: list[LayerOut]
