@@ -11,12 +11,12 @@ from fastapi import FastAPI
 from gridledger.node.rest.auth import ApiKeyCheck, load_or_create_api_key
 from gridledger.node.rest.deps import RestContext
 from gridledger.node.rest.errors import install_handlers
-from gridledger.node.rest.layers import LayerTable
 from gridledger.node.rest.orders import OrderDesk
 from gridledger.node.rest.routes import ROUTERS
 from gridledger.node.service import NodeService
 from gridledger.node.views.audit import AuditView
 from gridledger.node.views.chain import ChainView
+from gridledger.node.views.layers import LayerTable
 from gridledger.node.views.market import MarketView
 
 
