@@ -6,5 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p bench/results
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(.venv/bin/python --version)" >&2
-time .venv/bin/python -m gridledger.market.planning.bench --json "$@" >bench/results/planner.json
+time .venv/bin/python -m gridledger.sim.reproduce.planner_bench --json "$@" >bench/results/planner.json
 cat bench/results/planner.json

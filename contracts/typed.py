@@ -106,6 +106,15 @@ class MeterSignature:
         return (self.v, self.r, self.s)
 
 
+@dataclass(frozen=True, slots=True)
+class SignedReading:
+    """A reading and its meter's signature, as Metering's ``submitReadings`` takes them
+    (the meter signs, a relayer submits: sim's meters make them, the node's agents relay them)."""
+
+    reading: MeterReading
+    signature: MeterSignature
+
+
 def domain_separator(chain_id: int, metering_address: str) -> bytes:
     """EIP-712 domain separator of the Metering contract at `metering_address` on `chain_id`."""
     return keccak(

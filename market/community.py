@@ -27,9 +27,11 @@ from dataclasses import dataclass
 
 from typing_extensions import override
 
+from gridledger.contracts.enums import Side
+from gridledger.contracts.units import WH_PER_KWH
 from gridledger.market.clearing import ClearingMechanism, Trade
 from gridledger.market.errors import MarketInputError, MarketInvariantError
-from gridledger.market.orders import WH_PER_KWH, Order, PriceBand, RankedBook, Side
+from gridledger.market.orders import Order, PriceBand, RankedBook
 from gridledger.market.settlement import settle
 
 UNITS_PER_TOKEN = 1_000_000

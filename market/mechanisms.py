@@ -15,9 +15,10 @@ from types import MappingProxyType
 
 from typing_extensions import override
 
+from gridledger.contracts.enums import Side
 from gridledger.market.clearing import ClearingMechanism, Trade, UniformPriceAuction, pair_price
 from gridledger.market.errors import MarketInputError, MarketInvariantError
-from gridledger.market.orders import Match, Order, PriceBand, RankedBook, Side
+from gridledger.market.orders import Match, Order, PriceBand, RankedBook
 
 __all__ = [
     "MECHANISMS",

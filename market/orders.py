@@ -11,20 +11,10 @@ import bisect
 import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from enum import IntEnum
 
+from gridledger.contracts.enums import Side
+from gridledger.contracts.units import UINT40_LIMIT, UINT64_LIMIT, WH_PER_KWH
 from gridledger.market.errors import MarketInputError
-
-WH_PER_KWH = 1000
-UINT40_LIMIT = 2**40
-UINT64_LIMIT = 2**64
-
-
-class Side(IntEnum):
-    """Order side (same order as the Solidity enum `Side`)."""
-
-    BUY = 0
-    SELL = 1
 
 
 @dataclass(frozen=True, slots=True)

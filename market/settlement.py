@@ -17,9 +17,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from gridledger.contracts.enums import Side
+from gridledger.contracts.units import WH_PER_KWH
 from gridledger.market.clearing import Clearing
 from gridledger.market.errors import MarketInputError, MarketInvariantError
-from gridledger.market.orders import WH_PER_KWH, Order, Side
+from gridledger.market.orders import Order
 
 
 @dataclass(frozen=True, slots=True)

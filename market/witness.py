@@ -12,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from gridledger.contracts.enums import Side
+from gridledger.contracts.units import UINT64_LIMIT
 from gridledger.market.clearing import MarginalOrder
 from gridledger.market.errors import MarketInputError, MarketWitnessError
-from gridledger.market.orders import UINT64_LIMIT, Order, RankedBook, Side, rank_key
+from gridledger.market.orders import Order, RankedBook, rank_key
 
 
 @dataclass(frozen=True, slots=True)

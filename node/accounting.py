@@ -19,24 +19,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from enum import IntEnum
 
+from gridledger.contracts.enums import BoundKind
 from gridledger.contracts.typed import MeterReading
+from gridledger.contracts.units import J_PER_KWH, J_PER_WH, SECONDS_PER_DAY, WAD
 
-J_PER_WH = 3600
-J_PER_KWH = 3_600_000
-SECONDS_PER_DAY = 86_400
-WAD = 10**18
 # PRBMath's exp() returns 0 below this exponent (exp(-41.44...) < 1e-18).
 MAX_EXPOSURE_WAD = 41_446531673892822322
-
-
-class BoundKind(IntEnum):
-    """How a contract bounds PCC power (same order as the Solidity enum)."""
-
-    UPPER = 0
-    LOWER = 1
-    RANGE = 2
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,8 +10,8 @@ from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from gridledger.node import rest
-from gridledger.node.consensus import admin_api
 from gridledger.node.ledger.embedded.rpc import MAX_BODY_BYTES
+from gridledger.node.rest.routes import admin as admin_api
 from gridledger.node.service import NodeService
 
 TOO_LARGE = (

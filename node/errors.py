@@ -15,6 +15,15 @@ class LedgerError(NodeError):
     """The ledger refused or failed an operation."""
 
 
+class NotDeployedError(LedgerError):
+    """The node has no contract deployment yet (an external ledger waiting for funds)."""
+
+
+class TransactionFailedError(LedgerError):
+    """A transaction passed its preflight call but reverted when mined (the state changed
+    in between, e.g. the gate closed)."""
+
+
 class ContractRevertError(LedgerError):
     """A contract call reverted with a (decoded, if known) custom error.
 

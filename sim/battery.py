@@ -1,11 +1,12 @@
 """Battery: energy-reservoir model with charge/discharge efficiencies and SoC bounds.
 
-The state of charge follows EnergyTwin's model (DESIGN.md, "EnergyTwin")::
+The state of charge follows EnergyTwin's model (docs/architecture.md, "Models from the
+literature")::
 
     E[t+1] = E[t] + eta_c * P_ch * dt - P_dis * dt / eta_d - E_self * dt
 
 with ``P_ch, P_dis >= 0`` the terminal powers. Here ``E_self * dt`` is a fraction of the
-stored energy lost per step. Sign convention (DESIGN.md, "Units, signs, numbers"):
+stored energy lost per step. Sign convention (docs/architecture.md, "Units and signs"):
 battery power ``p_w > 0`` is discharge (into the microgrid), ``< 0`` charge.
 
 A requested power is clipped by the power limits and by the energy available between
@@ -21,6 +22,7 @@ import math
 from dataclasses import dataclass
 from enum import StrEnum
 
+from gridledger.sim.errors import PhysicsInputError
 from gridledger.sim.profiles import SECONDS_PER_HOUR
 
 
@@ -51,21 +53,21 @@ class BatteryParams:
 
     def __post_init__(self) -> None:
         if not self.capacity_wh > 0:
-            raise ValueError(f"capacity_wh must be > 0, got {self.capacity_wh}")
+            raise PhysicsInputError(f"capacity_wh must be > 0, got {self.capacity_wh}")
         if not (self.max_charge_w >= 0 and self.max_discharge_w >= 0):
-            raise ValueError(
+            raise PhysicsInputError(
                 f"power limits must be >= 0, got charge {self.max_charge_w} W, "
                 f"discharge {self.max_discharge_w} W"
             )
         for name, eta in (("eta_charge", self.eta_charge), ("eta_discharge", self.eta_discharge)):
             if not 0.0 < eta <= 1.0:
-                raise ValueError(f"{name} must be in (0, 1], got {eta}")
+                raise PhysicsInputError(f"{name} must be in (0, 1], got {eta}")
         if not 0.0 <= self.self_discharge_per_step < 1.0:
-            raise ValueError(
+            raise PhysicsInputError(
                 f"self_discharge_per_step must be in [0, 1), got {self.self_discharge_per_step}"
             )
         if not 0.0 <= self.soc_min_pct < self.soc_max_pct <= 100.0:
-            raise ValueError(
+            raise PhysicsInputError(
                 f"need 0 <= soc_min_pct < soc_max_pct <= 100, "
                 f"got {self.soc_min_pct}, {self.soc_max_pct}"
             )
@@ -125,7 +127,7 @@ def self_discharge_per_step(fraction_per_h: float, dt_s: float) -> float:
     what one hour loses when ``n * dt_s = 3600``.
     """
     if not 0.0 <= fraction_per_h < 1.0:
-        raise ValueError(f"fraction_per_h must be in [0, 1), got {fraction_per_h}")
+        raise PhysicsInputError(f"fraction_per_h must be in [0, 1), got {fraction_per_h}")
     return 1.0 - math.pow(1.0 - fraction_per_h, dt_s / SECONDS_PER_HOUR)
 
 
@@ -154,11 +156,11 @@ def battery_step(
     delivered) and which limit clipped it.
     """
     if not (math.isfinite(e_wh) and 0.0 <= e_wh <= params.capacity_wh):
-        raise ValueError(f"e_wh must be within [0, {params.capacity_wh}], got {e_wh}")
+        raise PhysicsInputError(f"e_wh must be within [0, {params.capacity_wh}], got {e_wh}")
     if not math.isfinite(p_request_w):
-        raise ValueError(f"p_request_w must be finite, got {p_request_w}")
+        raise PhysicsInputError(f"p_request_w must be finite, got {p_request_w}")
     if not (math.isfinite(dt_s) and dt_s > 0):
-        raise ValueError(f"dt_s must be > 0, got {dt_s}")
+        raise PhysicsInputError(f"dt_s must be > 0, got {dt_s}")
 
     dt_h = dt_s / SECONDS_PER_HOUR
     e_min, e_max = params.e_min_wh, params.e_max_wh

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from gridledger.sim.profiles import SECONDS_PER_DAY, SECONDS_PER_HOUR, in_window
+from gridledger.contracts.units import SECONDS_PER_DAY
+from gridledger.sim.profiles import SECONDS_PER_HOUR, in_window
 from gridledger.sim.scenario import CapContract, MicrogridSpec
 
 

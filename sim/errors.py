@@ -16,6 +16,11 @@ class SimError(Exception):
     """Base of every error raised by ``sim``."""
 
 
+class PhysicsInputError(SimError, ValueError):
+    """A physics function or model parameter got a value outside its domain (a negative
+    step, an efficiency above 1, a NaN); the message names the value and what was given."""
+
+
 class ScenarioError(SimError):
     """A scenario file or value is refused.
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gridledger.contracts.units import SECONDS_PER_DAY
 from gridledger.sim.errors import SimError
 from gridledger.sim.loads import (
     CAMPUS_FACTORS,
@@ -27,7 +28,7 @@ from gridledger.sim.loads import (
 )
 from gridledger.sim.measured import read_series_csv
 from gridledger.sim.poa import ArrayOrientation, poa_global_w_m2
-from gridledger.sim.profiles import SECONDS_PER_DAY, FloatArray, IntArray
+from gridledger.sim.profiles import FloatArray, IntArray
 from gridledger.sim.pv import pv_power_w
 from gridledger.sim.pv_pvlib import pv_power_pvlib_w
 from gridledger.sim.scenario import EventKind, LoadProfile, MicrogridSpec, Scenario

@@ -1,6 +1,6 @@
 """The FED-MGDT MG1 day: a residential microgrid under an evening import cap.
 
-FED-MGDT (DESIGN.md) runs MG1, a residential microgrid with PV and a battery of 6 kW
+FED-MGDT (docs/architecture.md) runs MG1, a residential microgrid with PV and a battery of 6 kW
 maximum discharge, for 24 h at dt = 60 s under an import cap of 4, 6, 8 or 10 kW
 (experiments E1-E4) enforced 17:00-20:00. The operator's contract coordinator (CCF)
 dispatches the battery during the window to hold PCC import at the cap, bounded by the
@@ -27,15 +27,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gridledger.contracts.units import SECONDS_PER_DAY
+from gridledger.sim.errors import PhysicsInputError
 from gridledger.sim.model import GridModel
 from gridledger.sim.pcc import metered_energy_wh, pcc_power_w
-from gridledger.sim.profiles import (
-    SECONDS_PER_DAY,
-    SECONDS_PER_HOUR,
-    FloatArray,
-    IntArray,
-    in_window,
-)
+from gridledger.sim.profiles import SECONDS_PER_HOUR, FloatArray, IntArray, in_window
 from gridledger.sim.pv import PvArray
 from gridledger.sim.scenario import (
     BatterySpec,
@@ -102,14 +98,14 @@ class Mg1Config:
 
     def __post_init__(self) -> None:
         if self.dt_s <= 0 or SECONDS_PER_DAY % self.dt_s != 0:
-            raise ValueError(f"dt_s must divide a day, got {self.dt_s}")
+            raise PhysicsInputError(f"dt_s must divide a day, got {self.dt_s}")
         if not 0 <= self.window_start_s < self.window_end_s <= SECONDS_PER_DAY:
-            raise ValueError(
+            raise PhysicsInputError(
                 f"need 0 <= window_start_s < window_end_s <= 86400, "
                 f"got {self.window_start_s}, {self.window_end_s}"
             )
         if not self.soc_min_pct <= self.initial_soc_pct <= self.soc_max_pct:
-            raise ValueError(
+            raise PhysicsInputError(
                 f"initial_soc_pct {self.initial_soc_pct} outside "
                 f"[{self.soc_min_pct}, {self.soc_max_pct}]"
             )

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from gridledger.sim.errors import PhysicsInputError
 from gridledger.sim.profiles import FloatArray, gaussian_noise, periodic_hourly_interp
 
 # Hourly factors at 00:00, 01:00, ..., 23:00.
@@ -76,9 +77,9 @@ def profile_w(
     Load [W], >= 0, same shape as ``t_s``.
     """
     if peak_w < 0:
-        raise ValueError(f"peak_w must be >= 0, got {peak_w}")
+        raise PhysicsInputError(f"peak_w must be >= 0, got {peak_w}")
     if min(hourly_factors) < 0:
-        raise ValueError("hourly factors must be >= 0")
+        raise PhysicsInputError("hourly factors must be >= 0")
     shape = periodic_hourly_interp(t_s, hourly_factors)
     noise = gaussian_noise(shape.shape, noise_frac, seed)
     # Multiplicative noise: a load's variability scales with the load itself.

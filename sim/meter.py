@@ -24,21 +24,13 @@ from gridledger.contracts.errors import ReadingInputError
 from gridledger.contracts.typed import (
     SECP256K1_N,
     MeterReading,
-    MeterSignature,
+    SignedReading,
     domain_separator,
     sign_reading,
 )
 from gridledger.sim.errors import MeterError
 from gridledger.sim.pcc import metered_energy_wh
 from gridledger.sim.profiles import IntArray
-
-
-@dataclass(frozen=True, slots=True)
-class SignedReading:
-    """A reading and its meter's signature, as Metering's ``submitReadings`` takes them."""
-
-    reading: MeterReading
-    signature: MeterSignature
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,6 @@
 """Power balance at the point of common coupling (PCC) and its metering.
 
-Sign convention (DESIGN.md, "Units, signs, numbers"; the load convention of pandapower):
+Sign convention (docs/architecture.md, "Units and signs"; the load convention of pandapower):
 PCC power > 0 is import into the microgrid from the grid, < 0 export. Battery power > 0 is
 discharge. PV power and load are >= 0.
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from gridledger.sim.errors import PhysicsInputError
 from gridledger.sim.profiles import SECONDS_PER_HOUR, FloatArray, IntArray, as_float_array
 
 
@@ -51,7 +52,7 @@ def metered_energy_wh(p_pcc_w: npt.ArrayLike, dt_s: float) -> tuple[IntArray, In
     dt_s : step length [s], > 0
     """
     if dt_s <= 0:
-        raise ValueError(f"dt_s must be > 0, got {dt_s}")
+        raise PhysicsInputError(f"dt_s must be > 0, got {dt_s}")
     p = as_float_array(p_pcc_w)
     import_wh = np.rint(np.maximum(p, 0.0) * dt_s / SECONDS_PER_HOUR).astype(np.int64)
     export_wh = np.rint(np.maximum(-p, 0.0) * dt_s / SECONDS_PER_HOUR).astype(np.int64)
@@ -61,6 +62,6 @@ def metered_energy_wh(p_pcc_w: npt.ArrayLike, dt_s: float) -> tuple[IntArray, In
 def metered_power_w(import_wh: npt.ArrayLike, export_wh: npt.ArrayLike, dt_s: float) -> FloatArray:
     """Mean PCC power over each step as the ledger sees it [W], from metered energies [Wh]."""
     if dt_s <= 0:
-        raise ValueError(f"dt_s must be > 0, got {dt_s}")
+        raise PhysicsInputError(f"dt_s must be > 0, got {dt_s}")
     net_wh = np.asarray(import_wh, dtype=np.int64) - np.asarray(export_wh, dtype=np.int64)
     return np.asarray(net_wh * (SECONDS_PER_HOUR / dt_s), dtype=np.float64)

@@ -12,6 +12,9 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from gridledger.contracts.units import SECONDS_PER_DAY
+from gridledger.sim.errors import PhysicsInputError
+
 FloatArray = npt.NDArray[np.float64]
 """A numpy array of float64, the type of every physical array in ``sim``."""
 
@@ -19,14 +22,13 @@ IntArray = npt.NDArray[np.int64]
 """A numpy array of int64, the type of metered integer energies."""
 
 SECONDS_PER_HOUR = 3600
-SECONDS_PER_DAY = 86_400
 
 
 def as_float_array(x: npt.ArrayLike) -> FloatArray:
     """``x`` as a float64 array (0-d for a scalar), refusing NaN and infinities."""
     arr = np.asarray(x, dtype=np.float64)
     if not np.all(np.isfinite(arr)):
-        raise ValueError("physical inputs must be finite (got NaN or inf)")
+        raise PhysicsInputError("physical inputs must be finite (got NaN or inf)")
     return arr
 
 
@@ -50,7 +52,7 @@ def periodic_hourly_interp(t_s: npt.ArrayLike, hourly_factors: Sequence[float]) 
     """
     factors = np.asarray(hourly_factors, dtype=np.float64)
     if factors.shape != (24,):
-        raise ValueError(f"need 24 hourly factors, got shape {factors.shape}")
+        raise PhysicsInputError(f"need 24 hourly factors, got shape {factors.shape}")
     hours = np.arange(25, dtype=np.float64)
     closed = np.append(factors, factors[0])
     return np.asarray(np.interp(hour_of_day(t_s), hours, closed), dtype=np.float64)
@@ -64,11 +66,11 @@ def gaussian_noise(shape: tuple[int, ...], std: float, seed: int | None) -> Floa
     than silently drawn from OS entropy.
     """
     if std < 0 or not np.isfinite(std):
-        raise ValueError(f"noise std must be finite and >= 0, got {std}")
+        raise PhysicsInputError(f"noise std must be finite and >= 0, got {std}")
     if std == 0:
         return np.zeros(shape, dtype=np.float64)
     if seed is None:
-        raise ValueError("noise with std > 0 needs an explicit integer seed")
+        raise PhysicsInputError("noise with std > 0 needs an explicit integer seed")
     return np.random.default_rng(seed).normal(0.0, std, size=shape)
 
 

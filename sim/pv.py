@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from gridledger.sim.errors import PhysicsInputError
 from gridledger.sim.profiles import FloatArray, as_float_array
 
 NOCT_AIR_C = 20.0
@@ -94,11 +95,11 @@ class PvArray:
 
     def __post_init__(self) -> None:
         if self.n_panels < 0:
-            raise ValueError(f"n_panels must be >= 0, got {self.n_panels}")
+            raise PhysicsInputError(f"n_panels must be >= 0, got {self.n_panels}")
         if self.panel_area_m2 <= 0:
-            raise ValueError(f"panel_area_m2 must be > 0, got {self.panel_area_m2}")
+            raise PhysicsInputError(f"panel_area_m2 must be > 0, got {self.panel_area_m2}")
         if not 0.0 < self.eta_ref <= 1.0:
-            raise ValueError(f"eta_ref must be in (0, 1], got {self.eta_ref}")
+            raise PhysicsInputError(f"eta_ref must be in (0, 1], got {self.eta_ref}")
 
     @property
     def area_m2(self) -> float:
@@ -130,7 +131,7 @@ def pv_power_w(
     """
     ghi = as_float_array(ghi_w_m2)
     if np.any(ghi < 0):
-        raise ValueError("ghi_w_m2 must be >= 0")
+        raise PhysicsInputError("ghi_w_m2 must be >= 0")
     t_cell = cell_temperature_noct_c(t_air_c, ghi, array.noct_c)
     eta = efficiency_temperature_corrected(t_cell, array.eta_ref, array.gamma_per_k)
     return np.asarray(array.area_m2 * eta * ghi, dtype=np.float64)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from gridledger.sim.errors import SimError
+from gridledger.sim.errors import PhysicsInputError, SimError
 from gridledger.sim.profiles import FloatArray, as_float_array
 from gridledger.sim.pv import ENERGYTWIN_CAMPUS_PV, PvArray
 
@@ -36,7 +36,7 @@ def pv_power_pvlib_w(
         raise SimError("pv.model = 'pvlib' needs pvlib: pip install 'gridledger[pvlib]'") from exc
     ghi = as_float_array(ghi_w_m2)
     if np.any(ghi < 0):
-        raise ValueError("ghi_w_m2 must be >= 0")
+        raise PhysicsInputError("ghi_w_m2 must be >= 0")
     t_cell_c = ross(ghi, as_float_array(t_air_c), noct=array.noct_c)
     power_w = pvwatts_dc(ghi, t_cell_c, pdc0=array.rated_power_w, gamma_pdc=array.gamma_per_k)
     return np.asarray(np.maximum(power_w, 0.0), dtype=np.float64)

@@ -4,7 +4,7 @@ A scenario fixes everything a run needs: the time base (``dt_s``, ``n_steps``,
 ``start_ts``), the weather, the microgrids (load, PV, battery, grid limit, whether the
 operator dispatches the battery), the import-cap contracts, stress events, named variants
 and the root seed. Units are in the names (docs/nomenclature.md); the sign convention is
-DESIGN.md's (PCC > 0 import, battery > 0 discharge).
+docs/architecture.md's (PCC > 0 import, battery > 0 discharge).
 """
 
 from __future__ import annotations

@@ -14,10 +14,10 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from gridledger.contracts.units import SECONDS_PER_DAY
 from gridledger.market.mechanisms import MECHANISMS
 from gridledger.sim import scenario_parts as parts
 from gridledger.sim.errors import ScenarioError
-from gridledger.sim.profiles import SECONDS_PER_DAY
 from gridledger.sim.scenario import (
     BASE_RUN,
     CapContract,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from gridledger.sim.errors import PhysicsInputError
 from gridledger.sim.profiles import FloatArray, gaussian_noise, hour_of_day
 
 
@@ -46,9 +47,11 @@ def ghi_w_m2(
     GHI [W/m2], >= 0, same shape as ``t_s``.
     """
     if not 0.0 <= sunrise_h < sunset_h <= 24.0:
-        raise ValueError(f"need 0 <= sunrise_h < sunset_h <= 24, got {sunrise_h}, {sunset_h}")
+        raise PhysicsInputError(
+            f"need 0 <= sunrise_h < sunset_h <= 24, got {sunrise_h}, {sunset_h}"
+        )
     if peak_ghi_w_m2 < 0:
-        raise ValueError(f"peak_ghi_w_m2 must be >= 0, got {peak_ghi_w_m2}")
+        raise PhysicsInputError(f"peak_ghi_w_m2 must be >= 0, got {peak_ghi_w_m2}")
     h = hour_of_day(t_s)
     daylight = (h > sunrise_h) & (h < sunset_h)
     phase = np.pi * (h - sunrise_h) / (sunset_h - sunrise_h)
@@ -86,7 +89,7 @@ def air_temperature_c(
     Air temperature [degC], same shape as ``t_s``.
     """
     if amplitude_c < 0:
-        raise ValueError(f"amplitude_c must be >= 0, got {amplitude_c}")
+        raise PhysicsInputError(f"amplitude_c must be >= 0, got {amplitude_c}")
     h = hour_of_day(t_s)
     cycle = mean_c + amplitude_c * np.cos(2.0 * np.pi * (h - peak_h) / 24.0)
     return np.asarray(cycle + gaussian_noise(h.shape, noise_std_c, seed), dtype=np.float64)

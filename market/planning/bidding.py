@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from gridledger.contracts.enums import Side
 from gridledger.market.forecast.forest import ForecastConfig
-from gridledger.market.orders import Side
 from gridledger.market.planning.lp import PlannerCosts
 from gridledger.market.planning.rolling import RollingConfig, RollingPlanner, myopic_setpoint_w
-from gridledger.sim.battery import BatteryParams
+from gridledger.market.planning.storage import StorageLimits
 
 MIN_ORDER_WH = 50
 """No order below this much energy [Wh] (the persistence strategy's default)."""
@@ -60,7 +60,7 @@ def order_of(expected_net_wh: float, min_order_wh: int = MIN_ORDER_WH) -> OrderI
 class PlannedBidder:
     """The planned strategy of one prosumer's microgrid with a battery (module docstring)."""
 
-    battery: BatteryParams
+    battery: StorageLimits
     dt_s: int
     grid_limit_w: float | None = None
     forecast: ForecastConfig = field(default_factory=ForecastConfig)

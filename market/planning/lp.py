@@ -40,7 +40,7 @@ from scipy.optimize import linprog
 from scipy.sparse import coo_matrix
 
 from gridledger.market.errors import MarketPlanningError
-from gridledger.sim.battery import BatteryParams
+from gridledger.market.planning.storage import StorageLimits
 
 FloatArray = npt.NDArray[np.float64]
 N_VARS_PER_TICK = 10
@@ -101,7 +101,7 @@ class Plan:
 
 
 def solve_plan(
-    battery: BatteryParams, inputs: PlanInputs, costs: PlannerCosts = PlannerCosts()
+    battery: StorageLimits, inputs: PlanInputs, costs: PlannerCosts = PlannerCosts()
 ) -> Plan:
     """The optimal plan of one horizon (module docstring); ``MarketPlanningError`` if the
     inputs are malformed or HiGHS reports anything but an optimum."""
@@ -215,7 +215,7 @@ def solve_plan(
     )
 
 
-def check_plan(battery: BatteryParams, inputs: PlanInputs, plan: Plan) -> list[str]:
+def check_plan(battery: StorageLimits, inputs: PlanInputs, plan: Plan) -> list[str]:
     """The hard constraints ``plan`` breaks (empty when it keeps them all), each naming the
     tick and the numbers."""
     dt_h = inputs.dt_s / 3600.0

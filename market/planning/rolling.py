@@ -31,7 +31,7 @@ from gridledger.market.errors import MarketForecastError, MarketPlanningError
 from gridledger.market.forecast.forest import ForecastConfig, QuantileForecast, QuantileForecaster
 from gridledger.market.forecast.tree import scenario_tree
 from gridledger.market.planning.lp import Plan, PlanInputs, PlannerCosts, solve_plan
-from gridledger.sim.battery import BatteryParams
+from gridledger.market.planning.storage import StorageLimits
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ class Decision:
     plan_s: float
 
 
-Solver = Callable[[BatteryParams, PlanInputs, PlannerCosts], Plan]
+Solver = Callable[[StorageLimits, PlanInputs, PlannerCosts], Plan]
 
 
 def myopic_setpoint_w(p_net_w: float) -> float:
@@ -91,7 +91,7 @@ def applied_setpoint_w(planned_w: float, p_net_w: float) -> float:
 class RollingPlanner:
     """Forecasts, plans and applies (module docstring) for one battery."""
 
-    battery: BatteryParams
+    battery: StorageLimits
     dt_s: int
     grid_limit_w: float | None = None
     config: RollingConfig = RollingConfig()

@@ -1,7 +1,7 @@
 """The prosumer agent (L1): relays its microgrids' signed meter readings to the ledger in
 batches and places one order per microgrid and market interval.
 
-Bidding strategy (simple and documented, DESIGN.md L4): a persistence forecast — the net
+Bidding strategy (simple and documented, docs/architecture.md): a persistence forecast — the net
 energy metered over the last market-interval's worth of readings is expected again in the
 next open interval. A forecast surplus (export > import) is offered as a sell at
 `sell_price_per_kwh`; a forecast deficit is bid as a buy at `buy_price_per_kwh`; nothing if
@@ -17,10 +17,10 @@ import logging
 from collections import deque
 from dataclasses import dataclass
 
-from gridledger.market.orders import Side
+from gridledger.contracts.enums import Side
+from gridledger.contracts.typed import SignedReading
 from gridledger.node.agents.ledger_client import LedgerClient
 from gridledger.node.agents.market_clock import MarketClock
-from gridledger.sim.meter import SignedReading
 
 log = logging.getLogger(__name__)
 

@@ -21,18 +21,19 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from gridledger.contracts.enums import BoundKind, Side
 from gridledger.contracts.typed import MeterReading
-from gridledger.market.orders import Order, Side
+from gridledger.contracts.units import TOKEN_UNITS, WAD
+from gridledger.market.orders import Order
 from gridledger.market.witness import chunks, witness_for
-from gridledger.node.accounting import BoundKind, ContractTerms
+from gridledger.node.accounting import ContractTerms
 from gridledger.node.ledger.ephemeral import EphemeralChain
-from gridledger.node.ledger.stack import DAY0_TS, TOKEN_UNITS, Participant, Stack, build_stack
+from gridledger.node.ledger.stack import DAY0_TS, Participant, Stack, build_stack
 
 CHUNK_ORDERS = 250
 SETTLE_BATCH = 250
 READING_BATCHES = (1, 15, 60)
 CLEARING_SIZES = (10, 100, 1000)
-WAD = 10**18
 
 Progress = Callable[[str], None]
 

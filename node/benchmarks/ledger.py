@@ -6,8 +6,8 @@ Workload (identical on both engines, transactions signed before the clock starts
   relayed by one sender.
 Each is submitted as JSON-RPC batches of eth_sendRawTransaction; the clock stops when the last
 receipt is available. The embedded node seals blocks itself (0.2 s period); anvil runs with
-`--no-mining` and is told to mine (evm_mine) after each submission batch, as DESIGN.md advises
-(its automine dropped transactions under bursts). History: `history_txs` transfers are
+`--no-mining` and is told to mine (evm_mine) after each submission batch, as docs/architecture.md
+says (its automine dropped transactions under bursts). History: `history_txs` transfers are
 mined on the embedded chain, then a receipt look-up of the oldest transaction and two log
 queries are timed (median of 20): one rare topic over the whole chain (1 result, the index at
 work) and every log of one block (hundreds of results, the serialisation at work).

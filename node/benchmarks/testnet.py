@@ -35,11 +35,11 @@ from web3 import Web3
 from gridledger.contracts.typed import domain_separator
 from gridledger.node import testnet
 from gridledger.node.agents.ledger_client import LedgerClient
-from gridledger.node.agents.operator import Member, OperatorAgent
 from gridledger.node.benchmarks.workload import READINGS_PER_BATCH, reading_batch
 from gridledger.node.keys import PASSPHRASE_ENV, load_or_create
 from gridledger.node.ledger.deploy import Deployment
 from gridledger.node.ledger.http import rpc_web3
+from gridledger.node.operator.agent import Member, OperatorAgent
 
 Progress = Callable[[str], None]
 SUBMIT_CHUNK = 10

@@ -7,7 +7,7 @@ transport's thread never waits on block execution); the announcer broadcasts thi
 status twice a second and re-gossips transactions still waiting in the pool. Requests for
 blocks are answered on the transport's thread from the chain (read-only).
 
-Rules (DESIGN.md): proposer = authorities[step mod n]; each block is checked (seal, step,
+Rules (docs/architecture.md): proposer = authorities[step mod n]; each block is checked (seal, step,
 proposer, slot timestamp, parent, not from the future) and re-executed (state, transaction and
 receipt roots) before it is accepted; fork choice is `forkchoice.prefer`; a reorg puts the
 dropped transactions back into the pool; a rejected block's peer is logged as the offender.
@@ -31,6 +31,7 @@ from eth.abc import BlockAPI, BlockHeaderAPI
 from gridledger.node.consensus.clock import Clock, WallClock
 from gridledger.node.consensus.forkchoice import ChainScore, prefer
 from gridledger.node.consensus.schedule import AuthoritySchedule
+from gridledger.node.errors import LedgerError
 from gridledger.node.ledger.embedded.aura import Aura, GridledgerVM, SealError, check_seal, step_of
 from gridledger.node.ledger.embedded.aura import finalized_number as aura_finalized
 from gridledger.node.ledger.embedded.chain import EmbeddedChain, TransactionRejectedError
@@ -75,7 +76,7 @@ class PeerStatus:
     finalized_number: int
 
 
-class RejectedBlockError(Exception):
+class RejectedBlockError(LedgerError):
     """A peer's block or branch breaks a rule; the message says which."""
 
 

@@ -15,10 +15,10 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from enum import IntEnum
 
 from eth_abi.abi import decode
 
+from gridledger.contracts.enums import AuthorityProposalState
 from gridledger.node.errors import LedgerError
 from gridledger.node.ledger.deploy import ROLE_REGULATOR
 
@@ -26,16 +26,7 @@ MAX_AUTHORITIES = 32
 ADDRESS_BYTES = 20
 
 
-class ProposalState(IntEnum):
-    """Where a proposal stands (same order as the Solidity `AuthorityProposalState`)."""
-
-    UNKNOWN = 0
-    PENDING = 1
-    SCHEDULED = 2
-    EXPIRED = 3
-
-
-class AuthorityRuleError(Exception):
+class AuthorityRuleError(LedgerError):
     """An action the contract refuses: `name` and `error_args` as in its custom error."""
 
     def __init__(self, name: str, *args: object) -> None:
@@ -101,16 +92,16 @@ class AuthorityModel:
         """The last scheduled snapshot: the set every new change applies to."""
         return self.snapshots[-1]
 
-    def state_of(self, proposal_id: int, block_number: int) -> ProposalState:
+    def state_of(self, proposal_id: int, block_number: int) -> AuthorityProposalState:
         if not 1 <= proposal_id <= len(self.proposals):
-            return ProposalState.UNKNOWN
+            return AuthorityProposalState.UNKNOWN
         p = self.proposals[proposal_id - 1]
         if p.scheduled:
-            return ProposalState.SCHEDULED
+            return AuthorityProposalState.SCHEDULED
         stale = p.effective_block < self.latest.effective_block
         if p.effective_block <= block_number or stale:
-            return ProposalState.EXPIRED
-        return ProposalState.PENDING
+            return AuthorityProposalState.EXPIRED
+        return AuthorityProposalState.PENDING
 
     def tally(self, proposal_id: int, block_number: int) -> tuple[int, int]:
         """(voters of the proposal in the set in force now, majority of that set)."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from enum import IntEnum
 from typing import Any
 
 from eth_typing import ChecksumAddress
@@ -13,15 +12,7 @@ from web3 import Web3
 from web3.contract import Contract
 
 from gridledger.contracts.artifacts import load_artifact
-
-
-class AdmissionPolicy(IntEnum):
-    """Who may admit participants (same order as the Solidity enum)."""
-
-    OPERATOR_OR_REGULATOR = 0
-    REGULATOR_ONLY = 1
-    CLOSED = 2
-
+from gridledger.contracts.enums import AdmissionPolicy
 
 ROLE_OPERATOR = keccak(text="gridledger.role.operator")
 ROLE_REGULATOR = keccak(text="gridledger.role.regulator")

@@ -17,7 +17,7 @@ from eth_typing import ChecksumAddress
 from web3 import EthereumTesterProvider, Web3
 from web3.types import Wei
 
-ETHER = 10**18
+from gridledger.contracts.units import WEI_PER_ETHER
 
 
 class EphemeralChain:
@@ -46,7 +46,7 @@ class EphemeralChain:
         address = Web3.to_checksum_address(Account.from_key(private_key).address)
         self.tester.add_account("0x" + private_key.hex())
         self.w3.eth.send_transaction(
-            {"from": self._funder, "to": address, "value": Wei(100 * ETHER)}
+            {"from": self._funder, "to": address, "value": Wei(100 * WEI_PER_ETHER)}
         )
         return address
 

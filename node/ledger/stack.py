@@ -32,7 +32,6 @@ from gridledger.node.ledger.reverts import decode_revert, revert_data_of
 
 # 2027-01-16 00:00:00 UTC: a midnight, so time-of-day windows are easy to read.
 DAY0_TS = 1_800_057_600
-TOKEN_UNITS = 10**6
 TX_GAS_LIMIT = 25_000_000
 
 

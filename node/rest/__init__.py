@@ -8,16 +8,16 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from gridledger.node.rest.audit_view import AuditView
 from gridledger.node.rest.auth import ApiKeyCheck, load_or_create_api_key
-from gridledger.node.rest.chain import ChainView
 from gridledger.node.rest.deps import RestContext
 from gridledger.node.rest.errors import install_handlers
-from gridledger.node.rest.layers import LayerTable
-from gridledger.node.rest.market_view import MarketView
 from gridledger.node.rest.orders import OrderDesk
 from gridledger.node.rest.routes import ROUTERS
 from gridledger.node.service import NodeService
+from gridledger.node.views.audit import AuditView
+from gridledger.node.views.chain import ChainView
+from gridledger.node.views.layers import LayerTable
+from gridledger.node.views.market import MarketView
 
 
 def mount(app: FastAPI, service: NodeService, data_dir: Path | None) -> None:
@@ -31,7 +31,7 @@ def mount(app: FastAPI, service: NodeService, data_dir: Path | None) -> None:
         market=market,
         audit=AuditView(chain),
         desk=desk,
-        layers=LayerTable(chain, desk, market),
+        layers=LayerTable(chain, market),
         api_key=ApiKeyCheck(api_key),
     )
     install_handlers(app)

@@ -8,11 +8,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from gridledger.node.rest.audit_view import AuditView
 from gridledger.node.rest.auth import ApiKeyCheck
-from gridledger.node.rest.layers import LayerTable
-from gridledger.node.rest.market_view import MarketView
 from gridledger.node.rest.orders import OrderDesk
+from gridledger.node.views.audit import AuditView
+from gridledger.node.views.layers import LayerTable
+from gridledger.node.views.market import MarketView
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,13 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from web3.exceptions import TimeExhausted, Web3RPCError
 
-from gridledger.node.errors import ContractRevertError, LedgerError, NodeError
+from gridledger.node.errors import (
+    ContractRevertError,
+    LedgerError,
+    NodeError,
+    NotDeployedError,
+    TransactionFailedError,
+)
 from gridledger.node.ledger.reverts import error_arg_names
 
 log = logging.getLogger(__name__)
@@ -43,19 +49,11 @@ class AuthError(RestError):
     error = "Unauthorized"
 
 
-class NotDeployedError(RestError):
-    """The node has no contract deployment yet (an external ledger waiting for funds)."""
-
-    status = 503
-    error = "ContractsNotDeployed"
-
-
-class TransactionFailedError(RestError):
-    """A transaction passed its preflight call but reverted when mined (the state changed
-    in between, e.g. the gate closed)."""
-
-    status = 409
-    error = "TransactionFailed"
+# The read model's ledger errors (node/errors.py) -> status and error name.
+LEDGER_STATUS: dict[type[LedgerError], tuple[int, str]] = {
+    NotDeployedError: (503, "ContractsNotDeployed"),
+    TransactionFailedError: (409, "TransactionFailed"),
+}
 
 
 # Decoded contract errors -> status. Anything decoded but not listed is a 409: the request
@@ -153,7 +151,8 @@ async def _on_node_error(_: Request, exc: Exception) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthError) else None
         return _body(exc.status, {"error": exc.error, "message": exc.message}, headers)
     if isinstance(exc, LedgerError):
-        return _body(503, {"error": "LedgerError", "message": str(exc)})
+        status, name = LEDGER_STATUS.get(type(exc), (503, "LedgerError"))
+        return _body(status, {"error": name, "message": str(exc)})
     raise exc  # another NodeError is a bug: let it be a 500 with a logged traceback
 
 

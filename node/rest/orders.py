@@ -15,18 +15,17 @@ from typing import Any
 
 from web3.logs import DISCARD
 
-from gridledger.market.orders import Order, Side
+from gridledger.contracts.enums import Side
+from gridledger.market.orders import Order
 from gridledger.node.errors import ContractRevertError
-from gridledger.node.rest.chain import ChainView
-from gridledger.node.rest.market_view import split_order_id
-from gridledger.node.rest.schemas import OrderPlaced, OrderRequest, OrderSide
+from gridledger.node.rest.schemas import OrderPlaced, OrderRequest
+from gridledger.node.views.chain import ChainView
+from gridledger.node.views.market import default_interval, split_order_id
 
 # placeOrder costs ~60-110k gas (a sell reserves its delivery record, a buy moves escrow);
 # approve ~30-50k. Fixed limits skip gas estimation; unused gas is not charged.
 ORDER_GAS = 400_000
 APPROVE_GAS = 100_000
-# An interval chosen by the node closes to orders at least this long after now [s].
-GATE_MARGIN_S = 30
 PROSUMER = "prosumer"
 
 
@@ -39,7 +38,7 @@ class OrderDesk:
 
     def default_interval(self) -> int:
         """The first interval whose gate closes at least GATE_MARGIN_S from now."""
-        return self.chain.grid().first_open_after(self.chain.now_ts() + GATE_MARGIN_S)
+        return default_interval(self.chain)
 
     def place(self, request: OrderRequest) -> OrderPlaced:
         """Place `request`; contract refusals raise ContractRevertError, sending nothing."""
@@ -49,7 +48,7 @@ class OrderDesk:
             interval = request.interval
             if interval is None:
                 interval = self.default_interval()
-            side = Side.BUY if request.side is OrderSide.BUY else Side.SELL
+            side = request.side
             call = market.functions.placeOrder(
                 interval, int(side), request.quantity_wh, request.limit_price_per_kwh
             )

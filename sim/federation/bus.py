@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import zmq
 
+from gridledger.contracts.typed import SignedReading
 from gridledger.sim.errors import FederateTimeoutError, FederationError, ProtocolError
 from gridledger.sim.federation.protocol import (
     Actions,
@@ -26,7 +27,7 @@ from gridledger.sim.federation.protocol import (
     encode,
     end_message,
 )
-from gridledger.sim.meter import MeteringDomain, SignedReading
+from gridledger.sim.meter import MeteringDomain
 
 log = logging.getLogger("gridledger.sim.federation")
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import zmq
 
+from gridledger.contracts.typed import SignedReading
 from gridledger.sim.controllers import Observation, OperatorRule
 from gridledger.sim.errors import FederationError, ProtocolError
 from gridledger.sim.federation.protocol import (
@@ -31,7 +32,7 @@ from gridledger.sim.federation.protocol import (
     parse_end,
     parse_tick,
 )
-from gridledger.sim.meter import MeteringDomain, SignedReading
+from gridledger.sim.meter import MeteringDomain
 
 log = logging.getLogger("gridledger.sim.federation")
 

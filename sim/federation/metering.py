@@ -13,9 +13,10 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from gridledger.contracts.typed import SignedReading
 from gridledger.sim.errors import FederationError
 from gridledger.sim.federation.bus import Registration
-from gridledger.sim.meter import Meter, SignedReading
+from gridledger.sim.meter import Meter
 from gridledger.sim.model import GridModel
 from gridledger.sim.pcc import pcc_power_w
 from gridledger.sim.scenario import Scenario

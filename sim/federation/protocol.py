@@ -64,6 +64,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from gridledger.contracts.typed import SignedReading
 from gridledger.sim.controllers import MicrogridState, Observation
 from gridledger.sim.errors import ProtocolError
 from gridledger.sim.federation import checks
@@ -76,7 +77,7 @@ from gridledger.sim.federation.readings import (
     readings_json,
     signed_reading_json,
 )
-from gridledger.sim.meter import MeteringDomain, SignedReading
+from gridledger.sim.meter import MeteringDomain
 from gridledger.sim.scenario import CapContract, Scenario
 
 __all__ = [

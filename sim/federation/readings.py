@@ -12,10 +12,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from gridledger.contracts.errors import ReadingInputError
-from gridledger.contracts.typed import SECP256K1_N, MeterReading, MeterSignature
+from gridledger.contracts.typed import SECP256K1_N, MeterReading, MeterSignature, SignedReading
 from gridledger.sim.errors import MeterError, ProtocolError
 from gridledger.sim.federation import checks
-from gridledger.sim.meter import MeteringDomain, SignedReading
+from gridledger.sim.meter import MeteringDomain
 
 READING_FIELDS = (
     "meter",

@@ -24,11 +24,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from gridledger.contracts.typed import SignedReading
 from gridledger.sim.errors import FederationError, SimError
 from gridledger.sim.federation.bus import FederationBus
 from gridledger.sim.federation.metering import RunMeters
 from gridledger.sim.federation.protocol import tick_message, welcome_message
-from gridledger.sim.meter import SignedReading
 from gridledger.sim.model import GridModel
 from gridledger.sim.runner import write_outputs
 from gridledger.sim.scenario import Scenario

@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from gridledger.contracts.enums import Side
 from gridledger.market.forecast.forest import ForecastConfig
-from gridledger.market.orders import Side
 from gridledger.market.planning.bidding import OrderIntent, PlannedBidder, order_of
 from gridledger.sim.model import GridModel
 from gridledger.sim.scenario import Scenario

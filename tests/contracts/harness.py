@@ -6,8 +6,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from gridledger.contracts.units import TOKEN_UNITS
 from gridledger.node.errors import ContractRevertError
-from gridledger.node.ledger.stack import DAY0_TS, TOKEN_UNITS, Participant, Stack, build_stack
+from gridledger.node.ledger.stack import DAY0_TS, Participant, Stack, build_stack
 
 __all__ = ["DAY0_TS", "TOKEN_UNITS", "Participant", "Stack", "build_stack", "expect_revert"]
 

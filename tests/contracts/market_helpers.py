@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gridledger.contracts.enums import Side
 from gridledger.market.clearing import Clearing, clear_uniform
-from gridledger.market.orders import Order, PriceBand, Side
+from gridledger.market.orders import Order, PriceBand
 from gridledger.market.witness import Witness, chunks
 from tests.contracts.harness import DAY0_TS, TOKEN_UNITS, Participant, Stack
 

@@ -1,5 +1,5 @@
-"""The audit interface of DESIGN.md, exactly: what external clients (cast, ethers, web3.py)
-are promised. A change here breaks them, so it must break this test first."""
+"""The audit interface of docs/architecture.md, exactly: what external clients (cast, ethers,
+web3.py) are promised. A change here breaks them, so it must break this test first."""
 
 from __future__ import annotations
 

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import pytest
 
+from gridledger.contracts.enums import AuthorityProposalState
 from gridledger.node.errors import LedgerError
-from gridledger.node.ledger.authority_model import (
-    MAX_AUTHORITIES,
-    ProposalState,
-    decode_authorities,
-)
+from gridledger.node.ledger.authority_model import MAX_AUTHORITIES, decode_authorities
 from gridledger.node.ledger.deploy import ROLE_REGULATOR
 from tests.contracts.authority_helpers import (
     ZERO,
@@ -50,7 +47,7 @@ def test_initial_set_is_in_force_from_block_zero(auth: Auth) -> None:
     assert auth.f.isAuthorityAt(initial[1], 0).call()
     assert not auth.f.isAuthorityAt(auth.candidates[3], head).call()
     assert (auth.f.snapshotCount().call(), auth.f.lastScheduledBlock().call()) == (1, 0)
-    assert auth.f.proposal(1).call()[4] == ProposalState.UNKNOWN
+    assert auth.f.proposal(1).call()[4] == AuthorityProposalState.UNKNOWN
 
 
 # ---------------------------------------------------------------- approval paths
@@ -70,7 +67,15 @@ def test_majority_vote_schedules_the_change_at_its_block(auth: Auth) -> None:
     }
     (voted,) = auth.stack.events(auth.contract, "AuthorityVoted", receipt)
     assert (voted["args"]["votes"], voted["args"]["quorum"]) == (1, 2)
-    assert auth.f.proposal(1).call() == [d, True, effective, a, ProposalState.PENDING, 1, 2]
+    assert auth.f.proposal(1).call() == [
+        d,
+        True,
+        effective,
+        a,
+        AuthorityProposalState.PENDING,
+        1,
+        2,
+    ]
     assert auth.f.hasVoted(1, a).call() and not auth.f.hasVoted(1, b).call()
 
     receipt = auth.send(auth.f.vote(1), b)
@@ -82,7 +87,7 @@ def test_majority_vote_schedules_the_change_at_its_block(auth: Auth) -> None:
         "newCount": 4,
         "byRegulator": False,
     }
-    assert auth.f.proposal(1).call()[4] == ProposalState.SCHEDULED
+    assert auth.f.proposal(1).call()[4] == AuthorityProposalState.SCHEDULED
     assert auth.f.authoritiesAt(effective - 1).call() == [a, b, c]
     assert auth.f.authoritiesAt(effective).call() == [a, b, c, d]
     assert auth.f.scheduledAuthorities().call() == [a, b, c, d]
@@ -96,7 +101,7 @@ def test_majority_vote_schedules_the_change_at_its_block(auth: Auth) -> None:
     auth.mine_to(effective)
     assert auth.f.currentAuthorities().call() == [a, b, c, d]
     receipt = auth.send(auth.f.vote(2), d)  # 2 of 4: not yet a majority
-    assert auth.f.proposal(2).call()[4:] == [ProposalState.PENDING, 2, 3]
+    assert auth.f.proposal(2).call()[4:] == [AuthorityProposalState.PENDING, 2, 3]
     receipt = auth.send(auth.f.vote(2), c)
     assert scheduled(auth, receipt)["newCount"] == 3
     # Removal keeps the others' turn order.
@@ -155,7 +160,7 @@ def test_enact_schedules_once_the_set_shrank_to_the_voters(auth: Auth) -> None:
     auth.send(auth.f.propose(d, False, head + 6), regulator)
     auth.mine_to(head + 6)
     assert auth.f.currentAuthorities().call() == [a, b]
-    assert auth.f.proposal(2).call()[4:] == [ProposalState.PENDING, 2, 2]
+    assert auth.f.proposal(2).call()[4:] == [AuthorityProposalState.PENDING, 2, 2]
     receipt = auth.send(auth.f.enact(2), auth.stack.participants[0].address)
     assert scheduled(auth, receipt)["byRegulator"] is False
     assert auth.f.authoritiesAt(start + 60).call() == [a, b, x]
@@ -182,7 +187,7 @@ def test_only_authorities_and_the_regulator_may_propose_vote_or_approve(auth: Au
         auth.send(auth.f.approve(1), a)
     with expect_revert("AuthorityNotAuthority", s.roles.regulator, auth.head()):
         auth.send(auth.f.vote(1), s.roles.regulator)
-    assert auth.f.proposal(1).call()[4] == ProposalState.PENDING
+    assert auth.f.proposal(1).call()[4] == AuthorityProposalState.PENDING
 
     # A prosumer made an authority may propose and vote once its set is in force, not before.
     prosumer = s.participants[0].address
@@ -241,7 +246,7 @@ def test_stale_proposals_expire_and_cannot_be_approved(auth: Auth) -> None:
     head = auth.head()
     auth.send(auth.f.propose(d, True, head + 4), a)  # id 1, effective head + 4
     auth.mine_to(head + 4)
-    assert auth.f.proposal(1).call()[4] == ProposalState.EXPIRED
+    assert auth.f.proposal(1).call()[4] == AuthorityProposalState.EXPIRED
     with expect_revert("AuthorityEffectiveBlockNotFuture", head + 4, head + 4):
         auth.send(auth.f.vote(1), b)
     with expect_revert("AuthorityEffectiveBlockNotFuture", head + 4, head + 4):
@@ -250,7 +255,7 @@ def test_stale_proposals_expire_and_cannot_be_approved(auth: Auth) -> None:
     head = auth.head()
     auth.send(auth.f.propose(d, True, head + 10), a)  # id 2, pending
     auth.send(auth.f.propose(e, True, head + 20), regulator)  # id 3, overtakes id 2
-    assert auth.f.proposal(2).call()[4] == ProposalState.EXPIRED
+    assert auth.f.proposal(2).call()[4] == AuthorityProposalState.EXPIRED
     with expect_revert("AuthorityChangeOutOfOrder", head + 10, head + 20):
         auth.send(auth.f.vote(2), c)
     with expect_revert("AuthorityChangeOutOfOrder", head + 10, head + 20):
@@ -265,7 +270,7 @@ def test_a_conflicting_change_is_refused_at_approval(auth: Auth) -> None:
     auth.send(auth.f.vote(2), c)  # schedules d from head + 10
     with expect_revert("AuthorityAlreadyMember", d):
         auth.send(auth.f.vote(1), c)
-    assert auth.f.proposal(1).call()[4:] == [ProposalState.PENDING, 1, 2]
+    assert auth.f.proposal(1).call()[4:] == [AuthorityProposalState.PENDING, 1, 2]
 
 
 # ---------------------------------------------------------------- gas and raw data

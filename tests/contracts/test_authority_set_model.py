@@ -15,12 +15,12 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from web3 import Web3
 
+from gridledger.contracts.enums import AuthorityProposalState
 from gridledger.node.errors import ContractRevertError
 from gridledger.node.ledger.authority_model import (
     MAX_AUTHORITIES,
     AuthorityModel,
     AuthorityRuleError,
-    ProposalState,
 )
 from tests.contracts.authority_helpers import N_CANDIDATES, Auth, refused_initial_sets
 from tests.contracts.harness import expect_revert
@@ -97,7 +97,7 @@ class AuthorityFlow(RuleBasedStateMachine):
         pending = [
             pid
             for pid in range(1, count + 1)
-            if self.model.state_of(pid, block_number) == ProposalState.PENDING
+            if self.model.state_of(pid, block_number) == AuthorityProposalState.PENDING
         ]
         if pick < 5 and pending:
             return pending[-1 - pick % len(pending)]
@@ -211,7 +211,7 @@ class AuthorityFlow(RuleBasedStateMachine):
             state, votes, quorum = self._view(f.proposal(pid))[4:]
             assert state == self.model.state_of(pid, head)
             assert (votes, quorum) == self.model.tally(pid, head)
-            if state != ProposalState.PENDING:
+            if state != AuthorityProposalState.PENDING:
                 self.settled.add(pid)
         self._check_sets({head, head + 1})
 

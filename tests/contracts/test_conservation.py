@@ -14,8 +14,8 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from gridledger.contracts.enums import Side
 from gridledger.contracts.typed import MeterReading
-from gridledger.market.orders import Side
 from gridledger.market.witness import witness_for
 from tests.contracts.harness import DAY0_TS, Stack
 from tests.contracts.market_helpers import (

@@ -12,7 +12,7 @@ import math
 import pytest
 
 from gridledger.node.accounting import Accumulators, account, status
-from gridledger.node.experiments import day_readings, fedmgdt_terms
+from gridledger.node.demo.experiments import day_readings, fedmgdt_terms
 from gridledger.sim.fedmgdt import FEDMGDT_CAPS_W, simulate_mg1_day, violation_wh
 from tests.contracts.harness import DAY0_TS, Stack
 

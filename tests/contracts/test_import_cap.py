@@ -7,19 +7,13 @@ from collections.abc import Sequence
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gridledger.contracts.enums import BoundKind
 from gridledger.contracts.typed import MeterReading
-from gridledger.node.accounting import (
-    Accumulators,
-    BoundKind,
-    ContractTerms,
-    account,
-    exposure_wad,
-    status,
-)
+from gridledger.contracts.units import WAD
+from gridledger.node.accounting import Accumulators, ContractTerms, account, exposure_wad, status
 from gridledger.node.ledger.deploy import ROLE_OPERATOR
 from tests.contracts.harness import DAY0_TS, TOKEN_UNITS, Participant, Stack, expect_revert
 
-WAD = 10**18
 PAST = DAY0_TS - 2 * 86400  # readings for the property tests start here (two days ago)
 
 

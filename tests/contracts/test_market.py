@@ -6,8 +6,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gridledger.contracts.enums import Side
 from gridledger.contracts.typed import MeterReading
-from gridledger.market.orders import Side
 from gridledger.market.settlement import settle
 from gridledger.market.witness import Witness, witness_for
 from gridledger.node.ledger.deploy import ROLE_PROSUMER

@@ -67,7 +67,7 @@ def test_wheel_has_one_import_root_and_ships_artifacts(wheel: Path) -> None:
     for name in DEPLOYABLE:
         assert f"gridledger/contracts/build/{name}.json" in names
     for module in (
-        "gridledger/node/cli.py",
+        "gridledger/node/cli/__init__.py",
         "gridledger/market/clearing.py",
         "gridledger/sim/fedmgdt.py",
         "gridledger/contracts/typed.py",

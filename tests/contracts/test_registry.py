@@ -5,7 +5,8 @@ from __future__ import annotations
 from eth_account import Account
 from eth_utils import keccak
 
-from gridledger.node.ledger.deploy import ROLE_OPERATOR, ROLE_PROSUMER, AdmissionPolicy
+from gridledger.contracts.enums import AdmissionPolicy
+from gridledger.node.ledger.deploy import ROLE_OPERATOR, ROLE_PROSUMER
 from tests.contracts.harness import Stack, expect_revert
 
 

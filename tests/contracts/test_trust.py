@@ -8,11 +8,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gridledger.contracts.typed import MeterReading
+from gridledger.contracts.units import WAD
 from gridledger.node.accounting import MAX_EXPOSURE_WAD
 from tests.contracts.harness import Stack
 from tests.contracts.test_import_cap import PAST, create, terms_for
-
-WAD = 10**18
 
 
 def chain_trust(stack: Stack, exposure: int) -> int:

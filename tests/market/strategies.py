@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from gridledger.market.orders import Order, PriceBand, Side
+from gridledger.contracts.enums import Side
+from gridledger.market.orders import Order, PriceBand
 
 B, S = Side.BUY, Side.SELL
 

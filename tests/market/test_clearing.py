@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gridledger.contracts.enums import Side
 from gridledger.market.clearing import Clearing, MarginalOrder, clear_uniform, pair_price
 from gridledger.market.errors import MarketInputError, MarketWitnessError
-from gridledger.market.orders import Order, PriceBand, RankedBook, Side
+from gridledger.market.orders import Order, PriceBand, RankedBook
 from gridledger.market.witness import Witness, WitnessChunk, check_witness, chunks, witness_for
 from tests.market.strategies import B, S, bands, books, order
 

@@ -10,10 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
+from gridledger.contracts.enums import Side
 from gridledger.market.clearing import ClearingMechanism, clear_uniform
 from gridledger.market.errors import MarketInputError, MarketInvariantError
 from gridledger.market.mechanisms import MECHANISMS, TradeReduction
-from gridledger.market.orders import Order, PriceBand, Side
+from gridledger.market.orders import Order, PriceBand
 from gridledger.market.settlement import OrderSettlement, settle
 from tests.market.strategies import B, S, bands, books, order
 

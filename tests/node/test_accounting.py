@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import math
 
+from gridledger.contracts.enums import BoundKind
 from gridledger.contracts.typed import MeterReading
+from gridledger.contracts.units import WAD
 from gridledger.node.accounting import (
     MAX_EXPOSURE_WAD,
-    WAD,
     Accumulators,
-    BoundKind,
     ContractTerms,
     account,
     status,

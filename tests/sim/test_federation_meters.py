@@ -14,12 +14,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gridledger.contracts.typed import recover_meter
+from gridledger.contracts.typed import SignedReading, recover_meter
 from gridledger.sim.federation.federate import FederateClient, run_federate
 from gridledger.sim.federation.protocol import Register
 from gridledger.sim.federation.session import open_bus, run_federated
 from gridledger.sim.fedmgdt import FEDMGDT_CAPS_W, simulate_mg1_day
-from gridledger.sim.meter import SignedReading
 from gridledger.sim.runner import simulate_run, tables_of
 from gridledger.sim.scenario_load import DEFAULT_START_TS, scenario_from_dict
 from gridledger.sim.scenarios import resolve

@@ -8,10 +8,11 @@ import dataclasses
 import pytest
 from eth_utils.crypto import keccak
 
+from gridledger.contracts.typed import SignedReading
 from gridledger.node.errors import ContractRevertError
 from gridledger.node.ledger.ephemeral import EphemeralChain
 from gridledger.node.ledger.stack import DAY0_TS, Stack, build_stack
-from gridledger.sim.meter import Meter, SignedReading
+from gridledger.sim.meter import Meter
 from gridledger.sim.runner import simulate_run, tables_of
 from gridledger.sim.scenarios import resolve
 

@@ -4,8 +4,8 @@ Time is cut into steps of `period_s`; the block of step s is proposed by
 authorities[s mod n], has timestamp genesis_ts + s * period_s, and carries in extra_data the
 step (8 bytes, big-endian) and the proposer's secp256k1 signature (65 bytes: r, s, v) over the
 header with only the step in extra_data. Difficulty stays 0 (Cancun headers); py-evm's Clique
-needs London, so this seal is our own (DESIGN.md). A replica re-executes every block (py-evm
-checks the state, transaction and receipt roots) after `check_seal` accepted it.
+needs London, so this seal is our own (docs/architecture.md). A replica re-executes every
+block (py-evm checks the state, transaction and receipt roots) after `check_seal` accepted it.
 `finalized_number` gives Aura's finality; fork choice builds on it (issue 4).
 """
 

@@ -3,7 +3,8 @@
 One writer at a time (a lock): py-evm is not thread-safe. Transactions are checked when they
 arrive (signature, chain id, nonce, balance, gas), persisted to the pool, and mined in blocks
 built once each, as py-evm's `mine_all` does: every transaction applied, then the tries
-(building a block transaction by transaction rebuilds its tries every time, see DESIGN.md).
+(building a block transaction by transaction rebuilds its tries every time: see
+docs/architecture.md).
 A pooled transaction that no longer applies when mined leaves the pool.
 """
 

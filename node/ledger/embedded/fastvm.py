@@ -5,7 +5,7 @@ code runs as compiled Python blocks (fastvm_compile) once a block has run HOT_AF
 times, and in py-evm's own opcode loop otherwise and wherever a block hands back (errors,
 gas running out, STOP/RETURN/REVERT, stack limits). State access, calls, logs and
 precompiles are py-evm's own code. Only the embedded chain uses these classes; eth-tester
-keeps stock py-evm, and tests/node/test_fastvm_diff.py checks the two agree.
+keeps stock py-evm, and tests/node/ledger/embedded/test_fastvm_diff.py checks the two agree.
 """
 
 from __future__ import annotations

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 
 from eth_utils.address import is_hex_address, to_canonical_address, to_checksum_address
 
+from gridledger.contracts.units import WEI_PER_ETHER
 from gridledger.node.errors import ConfigError
 
-ETHER_WEI = 10**18
-ROLE_FUND_WEI = 1_000_000 * ETHER_WEI
+ROLE_FUND_WEI = 1_000_000 * WEI_PER_ETHER
 """What a node's own accounts get at genesis [wei]."""
 
 

@@ -7,11 +7,13 @@ from typing import Any
 
 from eth_utils.address import to_checksum_address
 
+from gridledger.node.errors import NodeError
+
 MAX_QUANTITY_HEX = 64  # 256 bits
 MAX_DATA_BYTES = 256 * 1024
 
 
-class RpcError(Exception):
+class RpcError(NodeError):
     """A JSON-RPC error response: code, message and optional data."""
 
     def __init__(self, code: int, message: str, data: str | None = None) -> None:

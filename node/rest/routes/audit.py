@@ -13,15 +13,10 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.exceptions import RequestValidationError
 from web3 import Web3
 
-from gridledger.market.orders import UINT64_LIMIT
+from gridledger.contracts.units import UINT64_LIMIT
 from gridledger.node.rest.deps import Context
-from gridledger.node.rest.schemas import (
-    ADDRESS_PATTERN,
-    ErrorOut,
-    ReadingsOut,
-    TrustOut,
-    ViolationsOut,
-)
+from gridledger.node.rest.schemas import ADDRESS_PATTERN, ErrorOut
+from gridledger.node.views.records import ReadingsOut, TrustOut, ViolationsOut
 
 router = APIRouter(prefix="/v1", tags=["audit"])
 

@@ -6,9 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from gridledger.market.orders import UINT64_LIMIT
+from gridledger.contracts.units import UINT64_LIMIT, UINT256_LIMIT
 from gridledger.node.rest.deps import Context
-from gridledger.node.rest.schemas import UINT256_LIMIT, ContractOut, ContractsPage, ErrorOut
+from gridledger.node.rest.schemas import ErrorOut
+from gridledger.node.views.records import ContractOut, ContractsPage
 
 router = APIRouter(prefix="/v1/contracts", tags=["contracts"])
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from gridledger.node.rest.deps import Context
-from gridledger.node.rest.schemas import LayersOut
+from gridledger.node.views.records import LayersOut
 
 router = APIRouter(prefix="/v1", tags=["layers"])
 

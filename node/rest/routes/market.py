@@ -6,9 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from gridledger.market.orders import UINT64_LIMIT
+from gridledger.contracts.units import UINT64_LIMIT
 from gridledger.node.rest.deps import Context
-from gridledger.node.rest.schemas import ErrorOut, IntervalOut
+from gridledger.node.rest.schemas import ErrorOut
+from gridledger.node.views.records import IntervalOut
 
 router = APIRouter(prefix="/v1/market", tags=["market"])
 

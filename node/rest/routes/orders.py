@@ -6,14 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
+from gridledger.contracts.units import UINT256_LIMIT
 from gridledger.node.rest.deps import Authorized, Context
-from gridledger.node.rest.schemas import (
-    UINT256_LIMIT,
-    ErrorOut,
-    OrderOut,
-    OrderPlaced,
-    OrderRequest,
-)
+from gridledger.node.rest.schemas import ErrorOut, OrderPlaced, OrderRequest
+from gridledger.node.views.records import OrderOut
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 

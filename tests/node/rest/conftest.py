@@ -7,7 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.node.rest.inprocess import TOKEN_UNITS, InProcessNode
+from gridledger.contracts.units import TOKEN_UNITS
+from tests.node.rest.inprocess import InProcessNode
 
 PROSUMER_TOKENS_UNITS = 1_000 * TOKEN_UNITS
 

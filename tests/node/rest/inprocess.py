@@ -27,7 +27,6 @@ from gridledger.node.service import NodeService, start
 from tests.node.nodeproc import PASSPHRASE
 
 TX_GAS = 2_000_000
-TOKEN_UNITS = 10**6
 
 
 class InProcessNode:

@@ -14,13 +14,14 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from web3.logs import DISCARD
 
+from gridledger.contracts.enums import BoundKind, Side
 from gridledger.contracts.typed import MeterReading, domain_separator, sign_reading
-from gridledger.market.orders import Order, Side
+from gridledger.contracts.units import TOKEN_UNITS, WAD
+from gridledger.market.orders import Order
 from gridledger.market.witness import witness_for
-from gridledger.node.accounting import BoundKind, ContractTerms
-from tests.node.rest.inprocess import TOKEN_UNITS, InProcessNode
+from gridledger.node.accounting import ContractTerms
+from tests.node.rest.inprocess import InProcessNode
 
-WAD = 10**18
 SELL_WH, SELL_PRICE = 1500, 100_000
 BUY_WH, BUY_PRICE = 2000, 210_000
 PRICE = (SELL_PRICE + BUY_PRICE) // 2  # the midpoint, inside the band [80_000, 300_000]

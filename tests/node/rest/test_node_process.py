@@ -17,12 +17,11 @@ from web3 import HTTPProvider, Web3
 from web3.middleware import SignAndSendRawMiddlewareBuilder
 
 from gridledger.contracts.artifacts import load_artifact
+from gridledger.contracts.units import TOKEN_UNITS
 from gridledger.node.cli import main
 from gridledger.node.keys import PASSPHRASE_ENV, load_or_create
 from gridledger.node.rest.auth import API_KEY_ENV
 from tests.node.nodeproc import PASSPHRASE, NodeProcess, start_node, write_config
-
-TOKEN_UNITS = 10**6
 
 
 @pytest.fixture(scope="module")

@@ -17,8 +17,8 @@ from gridledger.node import testnet
 from gridledger.node.agents.chain_clock import ChainClock
 from gridledger.node.agents.ledger_client import LedgerClient
 from gridledger.node.agents.market_clock import MarketClock
-from gridledger.node.agents.operator import Member, OperatorAgent
 from gridledger.node.ledger.deploy import Deployment
+from gridledger.node.operator.agent import Member, OperatorAgent
 from tests.node.testnet.harness import LocalTestnet, wait_for
 
 TICK_S = 60

@@ -1,0 +1,1 @@
+"""The auditor: replays the readings on chain and compares the contracts' status."""

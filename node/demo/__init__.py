@@ -1,0 +1,1 @@
+"""The demos (in process and on a testnet) and the experiment definitions they run."""

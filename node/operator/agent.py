@@ -1,0 +1,137 @@
+"""The operator's contract coordinator on the ledger (L3): admits the microgrids' participants
+with their meters, funds them with settlement tokens, creates the scenario's import-cap
+contracts, and clears and settles every market interval by submitting the sort witness.
+
+The battery dispatch during the window (holding PCC import under the cap, bounded by battery
+power and energy) is `sim.controllers.OperatorRule`, run by the operator's federate on the bus;
+`OperatorAgent.on_tick` is its ledger side, called once per simulation tick.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from gridledger.contracts.enums import Side
+from gridledger.contracts.units import TOKEN_UNITS
+from gridledger.market.orders import Order
+from gridledger.market.witness import witness_for
+from gridledger.node.agents.ledger_client import LedgerClient
+from gridledger.node.agents.market_clock import MarketClock
+from gridledger.node.operator.terms import cap_terms
+from gridledger.sim.scenario import CapContract
+
+log = logging.getLogger(__name__)
+
+FUNDING_UNITS = 10_000 * TOKEN_UNITS
+SETTLE_BATCH = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A microgrid's participant account and its meter's address."""
+
+    microgrid: str
+    participant: str
+    meter: str
+
+
+class OperatorAgent:
+    """Ledger duties of the operator, sent from the node's operator account."""
+
+    def __init__(self, client: LedgerClient) -> None:
+        self.client = client
+        self.registry = client.contract("Registry")
+        self.token = client.contract("GridToken")
+        self.import_cap = client.contract("ImportCap")
+        self.market = client.contract("Market")
+        self.clock = MarketClock.of(self.market)
+        self.contract_ids: dict[str, int] = {}
+        self._contract_txs: dict[str, bytes] = {}
+        self.cleared: set[int] = set()
+        self._skipped: set[int] = set()
+
+    # ------------------------------------------------------------ setup
+    def admit_and_fund(self, members: list[Member], wait: bool = True) -> None:
+        """Admit every participant with its meter (once) and mint it settlement tokens
+        (`wait`: until mined; on a simulation clock the caller cannot wait mid-tick)."""
+        sent = []
+        for m in members:
+            if not self.registry.functions.isActive(m.participant).call():
+                sent.append(
+                    self.client.send(self.registry.functions.admit(m.participant, m.meter), 300_000)
+                )
+                sent.append(
+                    self.client.send(
+                        self.token.functions.mint(m.participant, FUNDING_UNITS), 200_000
+                    )
+                )
+        if wait:
+            self.client.wait(sent)
+        log.info("admitting and funding %d participants", len(sent) // 2)
+
+    def send_contracts(
+        self, contracts: list[CapContract], members: dict[str, Member], day_ts: int
+    ) -> None:
+        """Send one import-cap contract per scenario cap (for the day at `day_ts`)."""
+        for c in contracts:
+            terms = cap_terms(c, members[c.microgrid].participant, self.client.address, day_ts)
+            call = self.import_cap.functions.createContract(terms.as_abi())
+            self._contract_txs[c.name] = self.client.send(call, 600_000)
+
+    def collect_contract_ids(self) -> dict[str, int]:
+        """The ids of the contracts sent, by scenario name, once mined."""
+        created = self.import_cap.events.ContractCreated()
+        for name, tx_hash in self._contract_txs.items():
+            if name not in self.contract_ids:
+                receipt = self.client.wait([tx_hash])[0]
+                (event,) = created.process_receipt(receipt)
+                self.contract_ids[name] = int(event["args"]["contractId"])
+        return dict(self.contract_ids)
+
+    def create_contracts(
+        self, contracts: list[CapContract], members: dict[str, Member], day_ts: int
+    ) -> dict[str, int]:
+        """Send the contracts and wait for their ids."""
+        self.send_contracts(contracts, members, day_ts)
+        return self.collect_contract_ids()
+
+    # ------------------------------------------------------------ market
+    def on_tick(self, now_ts: int) -> None:
+        """Clear and settle every interval whose gate has closed and that has not started."""
+        interval = self.clock.interval_at(now_ts) + 1
+        if (
+            now_ts < self.clock.gate_closure_ts(interval)
+            or interval in self.cleared
+            or interval in self._skipped
+        ):
+            return
+        self.clear(interval)
+
+    def clear(self, interval: int) -> bool:
+        """Submit the witness of `interval` and settle its orders (sent, not awaited), once
+        the chain's head is past the gate (no order can still join the book)."""
+        head_ts = int(self.client.w3.eth.get_block("latest")["timestamp"])
+        if head_ts < self.clock.gate_closure_ts(interval):
+            return False
+        m = self.market.functions
+        count = int(m.orderCount(interval).call())
+        if count == 0:
+            self._skipped.add(interval)
+            return False
+        orders = []
+        for index in range(count):
+            owner, side, quantity_wh, price = m.orderOf((interval << 32) | index).call()
+            orders.append(Order(index, owner, Side(side), int(quantity_wh), int(price)))
+        w = witness_for(orders)
+        self.client.send(
+            m.clear(interval, w.volume_wh, list(w.buy_ranking), list(w.sell_ranking)),
+            500_000 + 40_000 * count,
+        )
+        ids = [(interval << 32) | i for i in range(count)]
+        for start in range(0, len(ids), SETTLE_BATCH):
+            chunk = ids[start : start + SETTLE_BATCH]
+            self.client.send(m.settleOrders(chunk), 200_000 + 80_000 * len(chunk))
+        self.cleared.add(interval)
+        log.info("interval %d: %d orders, %d Wh cleared", interval, count, w.volume_wh)
+        return True
