@@ -11,17 +11,16 @@ from fastapi.concurrency import run_in_threadpool
 
 from gridledger.node import rest
 from gridledger.node.consensus import admin_api
-from gridledger.node.ledger.embedded.rpc import MAX_BODY_BYTES
+from gridledger.node.http_limits import BodyLimitMiddleware, restore_recursion_limit
 from gridledger.node.service import NodeService
-
-TOO_LARGE = (
-    b'{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"request body too large"}}'
-)
 
 
 def create_app(service: NodeService, data_dir: Path | None = None) -> FastAPI:
-    """The node's app; `data_dir` holds the REST API key (without it, REST writes are off)."""
+    """The node's app; `data_dir` holds the REST API key (without it, REST writes are off).
+    Every request body passes node.http_limits (size, JSON depth) before any route."""
+    restore_recursion_limit()
     app = FastAPI(title="gridledger node", version="0.1.0")
+    app.add_middleware(BodyLimitMiddleware)
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
@@ -33,19 +32,8 @@ def create_app(service: NodeService, data_dir: Path | None = None) -> FastAPI:
 
     @app.post("/rpc")
     async def rpc(request: Request) -> Response:
-        # Refuse oversize bodies before reading them: by the announced length, and while
-        # streaming for chunked requests, so no request can make the node buffer gigabytes.
-        declared = request.headers.get("content-length", "0")
-        if not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
-            return Response(content=TOO_LARGE, status_code=413, media_type="application/json")
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > MAX_BODY_BYTES:
-                return Response(content=TOO_LARGE, status_code=413, media_type="application/json")
-            chunks.append(chunk)
-        out = await run_in_threadpool(service.handle_rpc, b"".join(chunks))
+        # The body is within node.http_limits.RPC_LIMITS already (size and depth).
+        out = await run_in_threadpool(service.handle_rpc, await request.body())
         if out is None:
             return Response(status_code=204)
         return Response(content=out, media_type="application/json")

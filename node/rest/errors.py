@@ -43,6 +43,20 @@ class AuthError(RestError):
     error = "Unauthorized"
 
 
+class BodyTooLargeError(RestError):
+    """The request body is over its route's limit (node.http_limits); refused unread."""
+
+    status = 413
+    error = "PayloadTooLarge"
+
+
+class JsonTooDeepError(RestError):
+    """The request body nests JSON deeper than node.http_limits allows; refused unparsed."""
+
+    status = 400
+    error = "JsonTooDeep"
+
+
 class NotDeployedError(RestError):
     """The node has no contract deployment yet (an external ledger waiting for funds)."""
 
@@ -146,12 +160,18 @@ async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:
     return _body(status, {"error": name, "message": str(exc.detail)}, dict(exc.headers or {}))
 
 
+def error_response(exc: RestError) -> JSONResponse:
+    """A RestError as its status and error body (also used by node.http_limits, which
+    refuses bodies before the app's handlers are reached)."""
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthError) else None
+    return _body(exc.status, {"error": exc.error, "message": exc.message}, headers)
+
+
 async def _on_node_error(_: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, ContractRevertError):
         return _body(revert_status(exc), revert_body(exc))
     if isinstance(exc, RestError):
-        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthError) else None
-        return _body(exc.status, {"error": exc.error, "message": exc.message}, headers)
+        return error_response(exc)
     if isinstance(exc, LedgerError):
         return _body(503, {"error": "LedgerError", "message": str(exc)})
     raise exc  # another NodeError is a bug: let it be a 500 with a logged traceback

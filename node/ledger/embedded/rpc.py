@@ -357,5 +357,10 @@ def _error_response(request_id: Any, error: RpcError) -> dict[str, Any]:
     return {"jsonrpc": "2.0", "id": request_id, "error": error.as_json()}
 
 
+def error_bytes(error: RpcError) -> bytes:
+    """The body of a JSON-RPC error answered before a request id could be read."""
+    return _dump(_error_response(None, error))
+
+
 def _dump(payload: Any) -> bytes:
     return json.dumps(payload, separators=(",", ":")).encode()
