@@ -30,6 +30,7 @@ from gridledger.node.rest.errors import (
     RestError,
     error_response,
 )
+from gridledger.node.rest.schemas import ErrorOut
 
 # py-evm's own need (eth.EVM_RECURSION_LIMIT: 12 Python frames per EVM call level, 1,024
 # levels). A thread's 8 MiB C stack holds the C JSON parser at this depth (measured: 12,000
@@ -61,6 +62,29 @@ class BodyLimits:
 
 RPC_LIMITS = BodyLimits(max_body_bytes=MAX_BODY_BYTES, max_json_depth=MAX_JSON_DEPTH)
 REST_LIMITS = BodyLimits(max_body_bytes=REST_MAX_BODY_BYTES, max_json_depth=MAX_JSON_DEPTH)
+
+
+# The refusals of this module, which any route can answer: in the OpenAPI description of
+# every operation (FastAPI(responses=...)); /rpc answers them as JSON-RPC errors instead.
+BODY_REFUSAL_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {
+        "model": ErrorOut,
+        "description": f"JsonTooDeep: the body nests JSON deeper than {MAX_JSON_DEPTH} "
+        "levels; BadRequest: the body is not UTF-8 JSON text",
+    },
+    413: {
+        "model": ErrorOut,
+        "description": f"PayloadTooLarge: the body is over {REST_MAX_BODY_BYTES} bytes "
+        f"({MAX_BODY_BYTES} on /rpc)",
+    },
+}
+RPC_REFUSAL_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "not used: unparsable or too deep JSON is a JSON-RPC -32700 error"},
+    413: {
+        "description": f"JSON-RPC error -32600: the body is over {MAX_BODY_BYTES} bytes",
+        "content": {"application/json": {}},
+    },
+}
 
 
 def limits_for(path: str) -> BodyLimits:

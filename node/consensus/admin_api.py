@@ -11,11 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gridledger.node.consensus.clock import SimClock
 from gridledger.node.consensus.replica import Replica
-from gridledger.node.rest.deps import Authorized
+from gridledger.node.rest.deps import Authorized, KeyFirstRoute
 from gridledger.node.rest.errors import RestError
 from gridledger.node.rest.schemas import ErrorOut
 
-router = APIRouter(prefix="/v1/admin", tags=["admin"])
+router = APIRouter(prefix="/v1/admin", tags=["admin"], route_class=KeyFirstRoute)
 
 
 class NotATestnetNodeError(RestError):

@@ -17,6 +17,7 @@ from gridledger.node.rest.layers import LayerTable
 from gridledger.node.rest.market_view import MarketView
 from gridledger.node.rest.orders import OrderDesk
 from gridledger.node.rest.routes import ROUTERS
+from gridledger.node.rest.schemas import VALIDATION_RESPONSES
 from gridledger.node.service import NodeService
 
 
@@ -36,4 +37,4 @@ def mount(app: FastAPI, service: NodeService, data_dir: Path | None) -> None:
     )
     install_handlers(app)
     for router in ROUTERS:
-        app.include_router(router)
+        app.include_router(router, responses=VALIDATION_RESPONSES)

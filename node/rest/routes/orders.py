@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from gridledger.node.rest.deps import Authorized, Context
+from gridledger.node.rest.deps import Authorized, Context, KeyFirstRoute
 from gridledger.node.rest.schemas import (
     UINT256_LIMIT,
     ErrorOut,
@@ -15,7 +15,7 @@ from gridledger.node.rest.schemas import (
     OrderRequest,
 )
 
-router = APIRouter(prefix="/v1/orders", tags=["orders"])
+router = APIRouter(prefix="/v1/orders", tags=["orders"], route_class=KeyFirstRoute)
 
 OrderId = Annotated[int, Path(ge=0, lt=UINT256_LIMIT, description="(interval << 32) | index")]
 

@@ -1,6 +1,7 @@
 """Bodies that killed or probed a node, sent to a real node process without its API key:
-deep JSON nesting and oversize bodies on every route (docs/rest.md, "Limits"). Each test ends
-with the node up, sealing, and its ledger unchanged."""
+deep JSON nesting and oversize bodies on every route (docs/rest.md, "Limits"), and malformed
+bodies, which must not be answered before the key is checked. Each test ends with the node
+up, sealing, and its ledger unchanged."""
 
 from __future__ import annotations
 
@@ -101,3 +102,33 @@ def test_oversize_bodies_are_refused_on_every_route_announced_or_chunked(
         assert error["code"] == -32600
         assert f"at most {MAX_BODY_BYTES} bytes" in error["message"]
     assert_intact(net, NODE, before)
+
+
+def test_the_api_key_is_checked_before_the_body(net: LocalTestnet, url: str) -> None:
+    before = acknowledge(net, NODE, net.account(NODE))
+    for path in ("/v1/orders", "/v1/admin/links", "/v1/admin/clock"):
+        for body in (b"{not json", b'{"side": 3}', b"", b"\xff\xfe"):
+            for headers in ({}, {"Authorization": "Bearer wrong"}):
+                for content_type in (None, "application/json"):
+                    sent = {**headers, **({"Content-Type": content_type} if content_type else {})}
+                    reply = requests.post(url + path, data=body, headers=sent, timeout=10)
+                    assert reply.status_code == 401, (path, body, sent, reply.text)
+                    assert reply.json()["error"] == "Unauthorized"
+    # With the key, the same bodies are validation errors.
+    reply = net.post(NODE, "/v1/admin/links", {"drop": 3})
+    assert reply.status_code == 422 and reply.json()["error"] == "ValidationError"
+    assert_intact(net, NODE, before)
+
+
+def test_openapi_documents_every_refusal_of_every_route(url: str) -> None:
+    spec = requests.get(f"{url}/openapi.json", timeout=10).json()
+    for path, methods in spec["paths"].items():
+        for method, operation in methods.items():
+            statuses = set(operation["responses"])
+            assert {"400", "413"} <= statuses, (method, path, statuses)
+            if path.startswith("/v1/") and path != "/v1/contracts/addresses":
+                assert "422" in statuses, (method, path, statuses)
+                schema = operation["responses"]["422"]["content"]["application/json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/ErrorOut"}
+            if method == "post" and path != "/rpc":
+                assert "401" in statuses, (method, path, statuses)
