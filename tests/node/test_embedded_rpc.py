@@ -11,7 +11,8 @@ from eth_account import Account
 
 from gridledger.node.ledger.embedded.chain import EmbeddedChain
 from gridledger.node.ledger.embedded.genesis import GenesisConfig
-from gridledger.node.ledger.embedded.rpc import MAX_BATCH, JsonRpc
+from gridledger.node.ledger.embedded.rpc import JsonRpc
+from gridledger.node.ledger.embedded.rpc_batch import MAX_BATCH
 
 RICH = Account.from_key(b"\x01" * 32)
 
