@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from gridledger.node.rest import openapi
 from gridledger.node.rest.audit_view import AuditView
 from gridledger.node.rest.auth import ApiKeyCheck, load_or_create_api_key
 from gridledger.node.rest.chain import ChainView
@@ -36,5 +37,6 @@ def mount(app: FastAPI, service: NodeService, data_dir: Path | None) -> None:
         api_key=ApiKeyCheck(api_key),
     )
     install_handlers(app)
+    openapi.install(app)
     for router in ROUTERS:
         app.include_router(router, responses=VALIDATION_RESPONSES)

@@ -115,8 +115,9 @@ def test_the_api_key_is_checked_before_the_body(net: LocalTestnet, url: str) -> 
                     assert reply.status_code == 401, (path, body, sent, reply.text)
                     assert reply.json()["error"] == "Unauthorized"
     # With the key, the same bodies are validation errors.
-    reply = net.post(NODE, "/v1/admin/links", {"drop": 3})
-    assert reply.status_code == 422 and reply.json()["error"] == "ValidationError"
+    for body in ({"drop": 3}, {"restore": 0}):  # a boolean is a JSON boolean only
+        reply = net.post(NODE, "/v1/admin/links", body)
+        assert reply.status_code == 422 and reply.json()["error"] == "ValidationError"
     assert_intact(net, NODE, before)
 
 
@@ -132,3 +133,13 @@ def test_openapi_documents_every_refusal_of_every_route(url: str) -> None:
                 assert schema == {"$ref": "#/components/schemas/ErrorOut"}
             if method == "post" and path != "/rpc":
                 assert "401" in statuses, (method, path, statuses)
+
+
+def test_openapi_integer_bounds_are_exact(url: str) -> None:
+    spec = requests.get(f"{url}/openapi.json", timeout=10).json()
+    schemas = spec["components"]["schemas"]
+    interval = schemas["OrderRequest"]["properties"]["interval"]["anyOf"][0]
+    assert interval["exclusiveMaximum"] == 2**64
+    assert isinstance(interval["exclusiveMaximum"], int)
+    assert schemas["ClockRequest"]["properties"]["now_ts"]["exclusiveMaximum"] == 2**63
+    assert schemas["LinksRequest"]["properties"]["restore"]["type"] == "boolean"
