@@ -45,6 +45,11 @@ def test_the_scan_counts_what_the_parser_nests(value: object, encoding: str) -> 
 
 def test_brackets_in_strings_and_escapes_do_not_count() -> None:
     assert json_depth(b'["[[[", "\\"[[", {"{": "]]]"}]') == 2
+    # An unterminated string runs to the end, as the parser reads it before failing.
+    assert json_depth(b'[[["abc[[[[') == 3
+    assert json_depth(b'[["\\"[[[') == 2
+    assert json_depth(b'["a[\\') == 1
+    assert json_depth(b"[" * 70 + b'"' + b'\\"' * 100_000) == 70
     assert json_depth(b"[" * 80_000 + b"]" * 80_000) == 80_000
     check_json_depth(b"[" * MAX_JSON_DEPTH + b"]" * MAX_JSON_DEPTH, RPC_LIMITS)
     with pytest.raises(JsonTooDeepError, match=f"nests 65 levels deep; at most {MAX_JSON_DEPTH}"):
