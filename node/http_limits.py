@@ -12,7 +12,6 @@ before it can raise. The body is therefore scanned for its depth (strings skippe
 from __future__ import annotations
 
 import json
-import re
 import sys
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
@@ -97,18 +96,18 @@ def restore_recursion_limit() -> None:
     sys.setrecursionlimit(REQUEST_RECURSION_LIMIT)
 
 
-# A JSON string, or an unterminated one running to the end of the body (the parser stops
-# there). Possessive: every byte is consumed once, so no body makes the scan quadratic.
-_STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+(?:"|\\?\Z)', re.DOTALL)
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_SCAN_CHUNK = 64 * 1024
 _STEP = np.zeros(256, dtype=np.int64)
 _STEP[list(b"[{")] = 1
 _STEP[list(b"]}")] = -1
 
 
-def json_depth(body: bytes) -> int:
+def json_depth(body: bytes, stop_above: int | None = None) -> int:
     """The deepest nesting of arrays and objects in `body`, as `json.loads` would meet it:
     brackets inside strings do not count (UTF-16/32 bodies are scanned as their UTF-8).
+    With `stop_above`, the scan ends at the first 64 KiB of brackets that go deeper (the
+    depth returned is then a lower bound, over `stop_above`).
 
     Where the text is not JSON, the count up to the first error is the parser's, and the
     parser stops there; what follows cannot make it recurse."""
@@ -120,21 +119,35 @@ def json_depth(body: bytes) -> int:
             body = body.decode(encoding).encode("utf-8", "surrogatepass")
         except (UnicodeError, LookupError):
             return 0  # json.loads refuses to decode it before parsing anything
-    brackets = _STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
-    if not brackets:
-        return 0
-    steps = _STEP[np.frombuffer(brackets, dtype=np.uint8)]
-    return int(np.cumsum(steps).max(initial=0))
+    if b"\\" in body:
+        # Drop escaped backslashes, then escaped quotes, left to right as the parser reads
+        # them. Outside a string a backslash is an error the parser stops at, so what this
+        # drops there is past anything the parser reaches.
+        body = body.replace(b"\\\\", b"").replace(b'\\"', b"")
+    # Without escapes, every other quote opens a string: the text between the even-numbered
+    # quotes is outside strings (an unterminated last string is dropped, as the parser stops).
+    outside = b"".join(body.split(b'"')[::2]) if b'"' in body else body
+    brackets = outside.translate(None, _NOT_BRACKETS)
+    deepest = level = 0
+    for start in range(0, len(brackets), _SCAN_CHUNK):
+        chunk = np.frombuffer(brackets[start : start + _SCAN_CHUNK], dtype=np.uint8)
+        running = np.cumsum(_STEP[chunk]) + level
+        deepest = max(deepest, int(running.max()))
+        level = int(running[-1])
+        if stop_above is not None and deepest > stop_above:
+            break
+    return deepest
 
 
 def check_json_depth(body: bytes, limits: BodyLimits) -> None:
     """Raise JsonTooDeepError if `body` nests deeper than `limits` allows."""
     if body.count(b"[") + body.count(b"{") <= limits.max_json_depth:
         return  # cannot be deeper than its number of openers
-    depth = json_depth(body)
+    depth = json_depth(body, stop_above=limits.max_json_depth)
     if depth > limits.max_json_depth:
         raise JsonTooDeepError(
-            f"the JSON body nests {depth} levels deep; at most {limits.max_json_depth} are allowed"
+            f"the JSON body nests at least {depth} levels deep; at most "
+            f"{limits.max_json_depth} are allowed"
         )
 
 

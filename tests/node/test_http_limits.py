@@ -51,8 +51,11 @@ def test_brackets_in_strings_and_escapes_do_not_count() -> None:
     assert json_depth(b'["a[\\') == 1
     assert json_depth(b"[" * 70 + b'"' + b'\\"' * 100_000) == 70
     assert json_depth(b"[" * 80_000 + b"]" * 80_000) == 80_000
+    assert json_depth(b"[" * 80_000, stop_above=64) == 64 * 1024  # the first chunk of brackets
+    assert json_depth(b"[]" * 40_000 + b"[[", stop_above=1) == 2
     check_json_depth(b"[" * MAX_JSON_DEPTH + b"]" * MAX_JSON_DEPTH, RPC_LIMITS)
-    with pytest.raises(JsonTooDeepError, match=f"nests 65 levels deep; at most {MAX_JSON_DEPTH}"):
+    refusal = f"nests at least 65 levels deep; at most {MAX_JSON_DEPTH} are allowed"
+    with pytest.raises(JsonTooDeepError, match=refusal):
         check_json_depth(b"[" * 65 + b"]" * 65, RPC_LIMITS)
 
 

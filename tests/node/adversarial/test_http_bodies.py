@@ -53,7 +53,7 @@ def test_nested_json_on_every_route_is_refused_and_the_node_lives(
             error = reply.json()["error"]
             assert error["code"] == -32700
             assert f"at most {MAX_JSON_DEPTH} are allowed" in error["message"]
-            assert "nests 80000 levels" in error["message"]
+            assert "nests at least 65536 levels" in error["message"]
         else:  # over the 64 KiB REST limit, before any auth
             assert reply.status_code == 413, (method, path, reply.text)
             assert reply.json()["error"] == "PayloadTooLarge"
