@@ -36,7 +36,7 @@ from gridledger.node.rest.schemas import ErrorOut
 # levels parse, 80,000 at py_ecc's 100,000 crash).
 REQUEST_RECURSION_LIMIT = 1024 * 12
 # The deepest JSON any request may carry. A JSON-RPC batch of eth_getLogs with topic lists is
-# 5 deep, a REST body 2; 64 leaves room for any client and none for an attack.
+# 6 deep, a REST body 2; 64 leaves room for any client and none for an attack.
 MAX_JSON_DEPTH = 64
 RPC_PATH = "/rpc"
 # REST bodies are small objects (an order is ~100 bytes); /rpc carries raw transactions.

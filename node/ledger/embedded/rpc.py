@@ -81,7 +81,9 @@ class JsonRpc:
             return _dump(_error_response(None, RpcError(-32600, "request body too large")))
         try:
             payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            # RecursionError: nesting past the recursion limit; the HTTP server refuses
+            # anything nested deeper than 64 before this (node.http_limits).
             return _dump(_error_response(None, RpcError(-32700, f"parse error: {exc}")))
         if isinstance(payload, list):
             return answer_batch(payload, self.handle)
