@@ -1,4 +1,5 @@
-"""One single-node testnet (a real node process sealing a block per second) per module."""
+"""One two-node testnet per module (real node processes sealing a block per second in
+turn); the attacks go to node1, and every node must come through them."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ import pytest
 from tests.node.testnet.harness import LocalTestnet
 
 NODE = "node1"
+NODES = 2
 
 
 @pytest.fixture(scope="module")
 def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTestnet]:
-    testnet = LocalTestnet(Path(tmp_path_factory.mktemp("adversarial")) / "net", 1).up()
+    testnet = LocalTestnet(Path(tmp_path_factory.mktemp("adversarial")) / "net", NODES).up()
     yield testnet
     testnet.down()

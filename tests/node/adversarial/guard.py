@@ -1,5 +1,6 @@
-"""What every attack test ends with: the node is up, the head advances, and the state root
-and every transaction it acknowledged before the attack are unchanged."""
+"""What every attack test ends with, on every node of the testnet: the node is up, its head
+advances, and the state root and every transaction acknowledged before the attack are
+unchanged."""
 
 from __future__ import annotations
 
@@ -41,20 +42,27 @@ def acknowledge(net: LocalTestnet, name: str, sender: LocalAccount, count: int =
 
 
 def assert_intact(net: LocalTestnet, name: str, before: Ledger) -> None:
-    """The node answers, seals past its head, and kept `before` exactly."""
-    assert net.pid(name) is not None, f"{name} is down:\n{net.log(name)[-2000:]}"
-    head = int(net.health(name)["head"])
-    wait_for(f"{name}'s head to pass {head}", lambda: int(net.health(name)["head"]) > head, 30)
-    w3 = net.w3(name)
-    block = w3.eth.get_block(before.number)
-    assert (bytes(block["hash"]), bytes(block["stateRoot"])) == (
-        before.block_hash,
-        before.state_root,
-    )
-    for tx_hash, (block_hash, index, status) in before.receipts.items():
-        receipt = w3.eth.get_transaction_receipt(tx_hash)
-        assert (bytes(receipt["blockHash"]), int(receipt["transactionIndex"])) == (
-            block_hash,
-            index,
-        )
-        assert int(receipt["status"]) == status
+    """Every node answers, seals past its head, and kept `before` exactly (`name`, the node
+    attacked, first)."""
+    names = [name, *(e.name for e in net.entries if e.name != name)]
+    for node in names:
+        assert net.pid(node) is not None, f"{node} is down:\n{net.log(node)[-2000:]}"
+        head = int(net.health(node)["head"])
+        wait_for(f"{node}'s head to pass {head}", lambda n=node, h=head: _head(net, n) > h, 30)
+        w3 = net.w3(node)
+        block = w3.eth.get_block(before.number)
+        assert (bytes(block["hash"]), bytes(block["stateRoot"])) == (
+            before.block_hash,
+            before.state_root,
+        ), node
+        for tx_hash, (block_hash, index, status) in before.receipts.items():
+            receipt = w3.eth.get_transaction_receipt(tx_hash)
+            assert (bytes(receipt["blockHash"]), int(receipt["transactionIndex"])) == (
+                block_hash,
+                index,
+            ), node
+            assert int(receipt["status"]) == status
+
+
+def _head(net: LocalTestnet, name: str) -> int:
+    return int(net.health(name).get("head", -1))
