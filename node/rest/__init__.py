@@ -8,11 +8,13 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from gridledger.node.rest import openapi
 from gridledger.node.rest.auth import ApiKeyCheck, load_or_create_api_key
 from gridledger.node.rest.deps import RestContext
 from gridledger.node.rest.errors import install_handlers
 from gridledger.node.rest.orders import OrderDesk
 from gridledger.node.rest.routes import ROUTERS
+from gridledger.node.rest.schemas import VALIDATION_RESPONSES
 from gridledger.node.service import NodeService
 from gridledger.node.views.audit import AuditView
 from gridledger.node.views.chain import ChainView
@@ -35,5 +37,6 @@ def mount(app: FastAPI, service: NodeService, data_dir: Path | None) -> None:
         api_key=ApiKeyCheck(api_key),
     )
     install_handlers(app)
+    openapi.install(app)
     for router in ROUTERS:
-        app.include_router(router)
+        app.include_router(router, responses=VALIDATION_RESPONSES)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from gridledger.node.rest.auth import ApiKeyCheck
@@ -44,3 +46,21 @@ def _authorized(
 
 
 Authorized = Depends(_authorized)
+
+
+class KeyFirstRoute(APIRoute):
+    """A route class whose Authorized routes check the API key before FastAPI reads and
+    parses the body, so an unauthenticated client gets 401 whatever it sends, never a 422
+    telling it that the route parsed its body. (FastAPI parses the body before it solves
+    dependencies; Authorized stays on the route for the OpenAPI security scheme.)"""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        if Authorized not in self.dependencies:
+            return handler
+
+        async def key_first(request: Request) -> Response:
+            _context(request).api_key.check(await _bearer(request))
+            return await handler(request)
+
+        return key_first

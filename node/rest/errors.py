@@ -49,6 +49,20 @@ class AuthError(RestError):
     error = "Unauthorized"
 
 
+class BodyTooLargeError(RestError):
+    """The request body is over its route's limit (node.http_limits); refused unread."""
+
+    status = 413
+    error = "PayloadTooLarge"
+
+
+class JsonTooDeepError(RestError):
+    """The request body nests JSON deeper than node.http_limits allows; refused unparsed."""
+
+    status = 400
+    error = "JsonTooDeep"
+
+
 # The read model's ledger errors (node/errors.py) -> status and error name.
 LEDGER_STATUS: dict[type[LedgerError], tuple[int, str]] = {
     NotDeployedError: (503, "ContractsNotDeployed"),
@@ -144,12 +158,18 @@ async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:
     return _body(status, {"error": name, "message": str(exc.detail)}, dict(exc.headers or {}))
 
 
+def error_response(exc: RestError) -> JSONResponse:
+    """A RestError as its status and error body (also used by node.http_limits, which
+    refuses bodies before the app's handlers are reached)."""
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthError) else None
+    return _body(exc.status, {"error": exc.error, "message": exc.message}, headers)
+
+
 async def _on_node_error(_: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, ContractRevertError):
         return _body(revert_status(exc), revert_body(exc))
     if isinstance(exc, RestError):
-        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthError) else None
-        return _body(exc.status, {"error": exc.error, "message": exc.message}, headers)
+        return error_response(exc)
     if isinstance(exc, LedgerError):
         status, name = LEDGER_STATUS.get(type(exc), (503, "LedgerError"))
         return _body(status, {"error": name, "message": str(exc)})

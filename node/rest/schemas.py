@@ -60,3 +60,13 @@ class ErrorOut(Record):
     fields: list[dict[str, str]] | None = None
     args: dict[str, Any] | None = None
     revert_data: str | None = None
+
+
+# The 422 every REST route can answer (node.rest.errors), documented on each of them.
+VALIDATION_RESPONSES: dict[int | str, dict[str, Any]] = {
+    422: {
+        "model": ErrorOut,
+        "description": "ValidationError: a parameter or body field is invalid; `fields` "
+        "names each (location, field, reason)",
+    }
+}

@@ -28,11 +28,14 @@ from gridledger.node.ledger.embedded.formatting import (
     transaction_json,
 )
 from gridledger.node.ledger.embedded.params import RpcError
+from gridledger.node.ledger.embedded.rpc_batch import answer_batch, answer_one
+from gridledger.node.ledger.embedded.rpc_batch import dump as _dump
+from gridledger.node.ledger.embedded.rpc_batch import error_response as _error_response
 
 log = logging.getLogger(__name__)
 
-MAX_BATCH = 1_000
 MAX_LOGS = 10_000
+MAX_FEE_HISTORY_BLOCKS = 1024
 MAX_BODY_BYTES = 8 * 1024 * 1024
 CLIENT_VERSION = "gridledger/0.1.0/py-evm-0.12.1b1"
 PRIORITY_FEE_WEI = 1_000_000_000
@@ -78,17 +81,13 @@ class JsonRpc:
             return _dump(_error_response(None, RpcError(-32600, "request body too large")))
         try:
             payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            # RecursionError: nesting past the recursion limit; the HTTP server refuses
+            # anything nested deeper than 64 before this (node.http_limits).
             return _dump(_error_response(None, RpcError(-32700, f"parse error: {exc}")))
         if isinstance(payload, list):
-            if not payload:
-                return _dump(_error_response(None, RpcError(-32600, "empty batch")))
-            if len(payload) > MAX_BATCH:
-                return _dump(_error_response(None, RpcError(-32600, f"batch over {MAX_BATCH}")))
-            responses = [r for r in (self.handle(item) for item in payload) if r is not None]
-            return _dump(responses) if responses else None
-        response = self.handle(payload)
-        return _dump(response) if response is not None else None
+            return answer_batch(payload, self.handle)
+        return answer_one(payload, self.handle)
 
     def handle(self, request: Any) -> dict[str, Any] | None:
         if not isinstance(request, dict):
@@ -209,8 +208,11 @@ class JsonRpc:
             if isinstance(raw_count, int) and not isinstance(raw_count, bool)
             else (p.quantity(raw_count, "blockCount"))
         )
-        if not 1 <= count <= 1024:
-            raise p.invalid(f"blockCount must be in 1..1024, got {count}")
+        if not 1 <= count <= MAX_FEE_HISTORY_BLOCKS:
+            raise p.invalid(
+                f"blockCount must be in 1..{MAX_FEE_HISTORY_BLOCKS} blocks per answer, got "
+                f"{count}; ask for older blocks with an earlier newestBlock"
+            )
         newest = self._number(p.arg(params, 1, "newestBlock"))
         percentiles = p.arg(params, 2, "rewardPercentiles", [])
         if not isinstance(percentiles, list) or len(percentiles) > 100:
@@ -341,7 +343,12 @@ class JsonRpc:
                 raise p.invalid(f"topics[{i}] must be null, a topic or a list of topics")
         rows = self.chain.store.query_logs(from_block, to_block, addresses, topics, MAX_LOGS)
         if len(rows) > MAX_LOGS:
-            raise RpcError(-32005, f"query returns more than {MAX_LOGS} logs; narrow the range")
+            raise RpcError(
+                -32005,
+                f"query returns more than {MAX_LOGS} logs (limit exceeded) in blocks "
+                f"{from_block}..{to_block}; narrow fromBlock/toBlock or filter by address or "
+                "topics",
+            )
         return [log_json(r) for r in rows]
 
 
@@ -353,9 +360,6 @@ def _revert(computation: Any) -> RpcError:
     return RpcError(-32015, f"execution failed: {type(error).__name__}")
 
 
-def _error_response(request_id: Any, error: RpcError) -> dict[str, Any]:
-    return {"jsonrpc": "2.0", "id": request_id, "error": error.as_json()}
-
-
-def _dump(payload: Any) -> bytes:
-    return json.dumps(payload, separators=(",", ":")).encode()
+def error_bytes(error: RpcError) -> bytes:
+    """The body of a JSON-RPC error answered before a request id could be read."""
+    return _dump(_error_response(None, error))

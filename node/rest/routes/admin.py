@@ -7,15 +7,15 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from gridledger.node.consensus.clock import SimClock
 from gridledger.node.consensus.replica import Replica
-from gridledger.node.rest.deps import Authorized
+from gridledger.node.rest.deps import Authorized, KeyFirstRoute
 from gridledger.node.rest.errors import RestError
 from gridledger.node.rest.schemas import ErrorOut
 
-router = APIRouter(prefix="/v1/admin", tags=["admin"])
+router = APIRouter(prefix="/v1/admin", tags=["admin"], route_class=KeyFirstRoute)
 
 
 class NotATestnetNodeError(RestError):
@@ -35,7 +35,7 @@ class LinksRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     drop: list[str] = Field(default_factory=list, max_length=64)
-    restore: bool = False
+    restore: StrictBool = False
 
 
 class NotASimClockError(RestError):

@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from gridledger.contracts.units import UINT256_LIMIT
-from gridledger.node.rest.deps import Authorized, Context
+from gridledger.node.rest.deps import Authorized, Context, KeyFirstRoute
 from gridledger.node.rest.schemas import ErrorOut, OrderPlaced, OrderRequest
 from gridledger.node.views.records import OrderOut
 
-router = APIRouter(prefix="/v1/orders", tags=["orders"])
+router = APIRouter(prefix="/v1/orders", tags=["orders"], route_class=KeyFirstRoute)
 
 OrderId = Annotated[int, Path(ge=0, lt=UINT256_LIMIT, description="(interval << 32) | index")]
 

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from eth_account import Account
 
+from gridledger.node.http_limits import restore_recursion_limit
 from gridledger.node.ledger.embedded.chain import EmbeddedChain
 from gridledger.node.ledger.embedded.genesis import GenesisConfig
-from gridledger.node.ledger.embedded.rpc import MAX_BATCH, JsonRpc
+from gridledger.node.ledger.embedded.rpc import JsonRpc
+from gridledger.node.ledger.embedded.rpc_batch import MAX_BATCH
 
 RICH = Account.from_key(b"\x01" * 32)
 
@@ -46,6 +49,17 @@ def test_envelope_errors(rpc: JsonRpc) -> None:
     assert error_code(ask(rpc, "eth_doesNotExist")) == -32601
     # A notification (no id) gets no response.
     assert rpc.handle_bytes(b'{"jsonrpc":"2.0","method":"eth_chainId"}') is None
+
+
+def test_json_nested_past_the_recursion_limit_is_a_parse_error(rpc: JsonRpc) -> None:
+    previous = sys.getrecursionlimit()
+    restore_recursion_limit()  # as create_app does; py_ecc's 100,000 would crash the process
+    try:
+        out = rpc.handle_bytes(b"[" * 20_000 + b"]" * 20_000)
+    finally:
+        sys.setrecursionlimit(previous)
+    error = json.loads(out or b"")["error"]
+    assert error["code"] == -32700 and "maximum recursion depth" in error["message"]
 
 
 def test_batch_answers_each_request(rpc: JsonRpc) -> None:
