@@ -44,7 +44,11 @@ LAYERS: tuple[Layer, ...] = (
             "contracts/src",
         ),
     ),
-    Layer("L6", "communication", ("node/app.py", "node/rest", "node/p2p", "sim/federation")),
+    Layer(
+        "L6",
+        "communication",
+        ("node/app.py", "node/http_limits.py", "node/rest", "node/p2p", "sim/federation"),
+    ),
     Layer("L7", "regulation", ("node/regulator", "node/audit", "contracts/src/Regulation.sol")),
 )
 
