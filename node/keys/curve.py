@@ -5,7 +5,7 @@ Files in the key directory (0700):
 - ``curve.key`` (0600): JSON ``{"version": 1, "public_z85", "kdf": "scrypt", "n", "r", "p",
   "salt", "nonce", "ciphertext"}``; the 32-byte Curve25519 secret encrypted with AES-256-GCM under a
   key derived by scrypt from the node passphrase (``GRIDLEDGER_PASSPHRASE``,
-  `node.keys.passphrase`); the public key is the associated data, so swapping in another
+  `node.keys.roles.passphrase`); the public key is the associated data, so swapping in another
   public key fails decryption.
 - ``curve.pub``: the Z85 public key; this is what other nodes put in their allow-lists.
 
@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from zmq.utils import z85
 
 from gridledger.node.errors import ConfigError
-from gridledger.node.keys import PASSPHRASE_ENV, SCRYPT_N, passphrase
+from gridledger.node.keys.roles import PASSPHRASE_ENV, SCRYPT_N, passphrase
 
 SECRET_FILE = "curve.key"
 PUBLIC_FILE = "curve.pub"

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import zmq
 from zmq.utils.monitor import parse_monitor_message
 
+from gridledger.node.keys.curve import CurveKeys
 from gridledger.node.p2p.admission import (
     HANDSHAKE_EVENTS,
     ZAP_DOMAIN,
@@ -31,7 +32,6 @@ from gridledger.node.p2p.admission import (
     describe_handshake_failure,
 )
 from gridledger.node.p2p.errors import WireError
-from gridledger.node.p2p.keys import CurveKeys
 from gridledger.node.p2p.peers import Peer
 from gridledger.node.p2p.stats import TransportStats
 from gridledger.node.p2p.throttle import LogThrottle

@@ -31,6 +31,7 @@ from types import TracebackType
 
 import zmq
 
+from gridledger.node.keys.curve import CurveKeys
 from gridledger.node.p2p.errors import P2PError
 from gridledger.node.p2p.ioloop import (
     COMMAND_ENDPOINT,
@@ -47,7 +48,6 @@ from gridledger.node.p2p.ioloop import (
     Pending,
     Shared,
 )
-from gridledger.node.p2p.keys import CurveKeys
 from gridledger.node.p2p.peers import Peer, check_name, check_peers
 from gridledger.node.p2p.stats import TransportStats
 from gridledger.node.p2p.throttle import LogThrottle
@@ -114,7 +114,7 @@ class Transport:
     Parameters
     ----------
     name : this node's name (peers know it by their own configuration, not by a claim)
-    keys : this node's Curve key pair (`node.p2p.keys.load_or_create_curve_keys`)
+    keys : this node's Curve key pair (`node.keys.curve.load_or_create_curve_keys`)
     bind_endpoint : where the ROUTER listens, ``tcp://127.0.0.1:PORT``
     peers : the other nodes; their public keys are the allow-list
     handler : ``handler(peer_name, message)``; for a request its return value is the reply

@@ -11,7 +11,8 @@ import requests
 from fastapi.security import HTTPAuthorizationCredentials
 
 from gridledger.node.errors import ConfigError
-from gridledger.node.rest.auth import ApiKeyCheck, load_or_create_api_key
+from gridledger.node.keys.api_key import load_or_create_api_key
+from gridledger.node.rest.auth import ApiKeyCheck
 from gridledger.node.rest.errors import AuthError
 from tests.node.rest.inprocess import InProcessNode
 

@@ -19,7 +19,7 @@ from web3.middleware import SignAndSendRawMiddlewareBuilder
 from gridledger.contracts.artifacts import load_artifact
 from gridledger.node.cli import main
 from gridledger.node.keys import PASSPHRASE_ENV, load_or_create
-from gridledger.node.rest.auth import API_KEY_ENV
+from gridledger.node.keys.api_key import API_KEY_ENV
 from tests.node.nodeproc import PASSPHRASE, NodeProcess, start_node, write_config
 
 TOKEN_UNITS = 10**6

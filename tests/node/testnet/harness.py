@@ -15,8 +15,8 @@ from web3 import Web3
 
 from gridledger.node import testnet
 from gridledger.node.keys import PASSPHRASE_ENV, load_or_create
+from gridledger.node.keys.api_key import load_or_create_api_key
 from gridledger.node.ledger.http import rpc_web3
-from gridledger.node.rest.auth import load_or_create_api_key
 from gridledger.node.testnet import NodeEntry
 from tests.node.nodeproc import PASSPHRASE  # one passphrase for every test in a worker
 from tests.node.txs import signed_transfer

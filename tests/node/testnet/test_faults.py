@@ -24,12 +24,12 @@ from eth.abc import BlockAPI
 from eth_keys.datatypes import PrivateKey
 
 from gridledger.node.config import load_config
-from gridledger.node.consensus.authority_key import load_or_create_authority_key
 from gridledger.node.consensus.engine import decode_block, encode_block
+from gridledger.node.keys.authority import load_or_create_authority_key
+from gridledger.node.keys.curve import load_or_create_curve_keys
 from gridledger.node.ledger.embedded.aura import Aura, sealer_of, step_of
 from gridledger.node.ledger.embedded.chain import EmbeddedChain
 from gridledger.node.ledger.embedded.genesis_file import load_genesis_file
-from gridledger.node.p2p.keys import load_or_create_curve_keys
 from gridledger.node.p2p.peers import Peer
 from gridledger.node.p2p.transport import Transport
 from gridledger.node.p2p.wire import Block, Blocks, GetBlocks, Message

@@ -13,7 +13,7 @@ from zmq.utils import z85
 
 from gridledger.node.errors import ConfigError
 from gridledger.node.keys import PASSPHRASE_ENV
-from gridledger.node.p2p.keys import (
+from gridledger.node.keys.curve import (
     PUBLIC_FILE,
     SECRET_FILE,
     load_or_create_curve_keys,
