@@ -71,3 +71,8 @@ class FederateTimeoutError(FederationError):
             f"federate{'s' if len(self.federates) > 1 else ''} {names} did not {what} "
             f"within {timeout_s:g} s; the run stopped"
         )
+
+
+class CurveKeyError(SimError):
+    """A CurveZMQ key or key file is refused: malformed, missing, or readable by others (the
+    message names the file and what is wrong)."""

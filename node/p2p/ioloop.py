@@ -28,7 +28,7 @@ from gridledger.node.keys.curve import CurveKeys
 from gridledger.node.p2p.admission import (
     HANDSHAKE_EVENTS,
     ZAP_DOMAIN,
-    Admission,
+    admission,
     describe_handshake_failure,
 )
 from gridledger.node.p2p.errors import WireError
@@ -45,6 +45,7 @@ from gridledger.node.p2p.wire import (
     encode_frame,
     heartbeat_frame,
 )
+from gridledger.sim.curve import authenticated_name, curve_client, curve_server
 
 COMMAND_ENDPOINT = "inproc://gridledger-p2p-commands"
 OP_SEND = b"S"  # [op, peer, frame]
@@ -148,7 +149,7 @@ class IoLoop:
     def _setup(self) -> None:
         cfg = self.cfg
         allowed = {peer.public_z85: peer.name for peer in cfg.peers}
-        self.admission = Admission(
+        self.admission = admission(
             self.context, cfg.name, allowed, self.throttle, self.shared.stats
         )
         self._sockets.append(self.admission.socket)
@@ -160,10 +161,7 @@ class IoLoop:
         router.setsockopt(zmq.ROUTER_MANDATORY, 1)
         router.setsockopt(zmq.MAXMSGSIZE, MAX_FRAME_BYTES)
         router.setsockopt(zmq.SNDHWM, SEND_HWM)
-        router.setsockopt(zmq.CURVE_SERVER, 1)
-        router.setsockopt(zmq.CURVE_PUBLICKEY, cfg.keys.public_z85)
-        router.setsockopt(zmq.CURVE_SECRETKEY, cfg.keys.secret_z85)
-        router.setsockopt(zmq.ZAP_DOMAIN, ZAP_DOMAIN.encode())
+        curve_server(router, cfg.keys, ZAP_DOMAIN)
         self.monitor = router.get_monitor_socket(HANDSHAKE_EVENTS)
         self._sockets.append(self.monitor)
         router.bind(cfg.bind_endpoint)
@@ -178,9 +176,7 @@ class IoLoop:
             # ZMTP heartbeats drop a half-open TCP connection (a peer that vanished without FIN).
             dealer.setsockopt(zmq.HEARTBEAT_IVL, heartbeat_ms)
             dealer.setsockopt(zmq.HEARTBEAT_TIMEOUT, 3 * heartbeat_ms)
-            dealer.setsockopt(zmq.CURVE_SERVERKEY, peer.public_z85)
-            dealer.setsockopt(zmq.CURVE_PUBLICKEY, cfg.keys.public_z85)
-            dealer.setsockopt(zmq.CURVE_SECRETKEY, cfg.keys.secret_z85)
+            curve_client(dealer, cfg.keys, peer.public_z85)
             dealer.connect(peer.endpoint)
             self._dealers[peer.name] = dealer
 
@@ -293,9 +289,8 @@ class IoLoop:
 
     def _on_router(self) -> None:
         parts = self.router.recv_multipart(zmq.NOBLOCK, copy=False)
-        try:
-            peer = str(parts[-1].get("User-Id"))
-        except zmq.ZMQError:  # no ZAP user id: cannot happen with a ZAP handler bound
+        peer = authenticated_name(parts[-1])
+        if peer is None:  # no ZAP user id: cannot happen with a ZAP handler bound
             log.error("[%s] a frame without an authenticated peer; dropped", self.cfg.name)
             return
         if peer in self.shared.dropped:
