@@ -4,9 +4,9 @@ Files in the key directory (0700):
 
 - ``curve.key`` (0600): JSON ``{"version": 1, "public_z85", "kdf": "scrypt", "n", "r", "p",
   "salt", "nonce", "ciphertext"}``; the 32-byte Curve25519 secret encrypted with AES-256-GCM under a
-  key derived by scrypt from the node passphrase (``GRIDLEDGER_PASSPHRASE``,
-  `node.keys.roles.passphrase`); the public key is the associated data, so swapping in another
-  public key fails decryption.
+  key derived by scrypt (geth's parameters, checked on load: `node.keys.kdf`) from the node
+  passphrase (``GRIDLEDGER_PASSPHRASE``, `node.keys.roles.passphrase`); the public key is
+  the associated data, so swapping in another public key fails decryption.
 - ``curve.pub``: the Z85 public key; this is what other nodes put in their allow-lists.
 
 The secret is never logged: `CurveKeys` leaves it out of its repr. The key pair type, the
@@ -27,7 +27,8 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from zmq.utils import z85
 
 from gridledger.node.errors import ConfigError
-from gridledger.node.keys.roles import PASSPHRASE_ENV, SCRYPT_N, passphrase
+from gridledger.node.keys.kdf import ScryptParams, check_params, new_params
+from gridledger.node.keys.roles import PASSPHRASE_ENV, passphrase
 from gridledger.sim import curve
 from gridledger.sim.curve import CurveKeys
 from gridledger.sim.errors import CurveKeyError
@@ -37,8 +38,6 @@ __all__ = ["CurveKeys", "check_z85_key", "load_or_create_curve_keys", "read_publ
 SECRET_FILE = "curve.key"
 PUBLIC_FILE = "curve.pub"
 KEY_FILE_VERSION = 1
-_SCRYPT_R = 8
-_SCRYPT_P = 1
 _SALT_BYTES = 16
 _NONCE_BYTES = 12
 
@@ -51,23 +50,25 @@ def check_z85_key(value: bytes, what: str) -> bytes:
         raise ConfigError(str(exc)) from None
 
 
-def _derive(secret: str, salt: bytes, n: int, r: int, p: int) -> bytes:
-    return Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(secret.encode("utf-8"))
+def _derive(secret: str, salt: bytes, params: ScryptParams) -> bytes:
+    scrypt = Scrypt(salt=salt, length=params.dklen, n=params.n, r=params.r, p=params.p)
+    return scrypt.derive(secret.encode("utf-8"))
 
 
 def _encrypt(keys: CurveKeys, secret: str) -> dict[str, Any]:
     salt = secrets.token_bytes(_SALT_BYTES)
     nonce = secrets.token_bytes(_NONCE_BYTES)
-    key = _derive(secret, salt, SCRYPT_N, _SCRYPT_R, _SCRYPT_P)
+    params = new_params()
+    key = _derive(secret, salt, params)
     raw_secret = z85.decode(keys.secret_z85)
     ciphertext = AESGCM(key).encrypt(nonce, raw_secret, keys.public_z85)
     return {
         "version": KEY_FILE_VERSION,
         "public_z85": keys.public_z85.decode("ascii"),
         "kdf": "scrypt",
-        "n": SCRYPT_N,
-        "r": _SCRYPT_R,
-        "p": _SCRYPT_P,
+        "n": params.n,
+        "r": params.r,
+        "p": params.p,
         "salt": salt.hex(),
         "nonce": nonce.hex(),
         "ciphertext": ciphertext.hex(),
@@ -94,13 +95,14 @@ def _decrypt(path: Path, doc: dict[str, Any], secret: str) -> CurveKeys:
         public_z85 = check_z85_key(str(doc["public_z85"]).encode("ascii"), f"{path} public_z85")
         salt, nonce = bytes.fromhex(doc["salt"]), bytes.fromhex(doc["nonce"])
         ciphertext = bytes.fromhex(doc["ciphertext"])
-        n, r, p = int(doc["n"]), int(doc["r"]), int(doc["p"])
+        raw_params = {"n": doc["n"], "r": doc["r"], "p": doc["p"], "dklen": 32}
     except (KeyError, TypeError, UnicodeEncodeError) as exc:
         raise ConfigError(f"{path} is not a Curve key file: {exc!r}") from None
     except ValueError as exc:  # also ConfigError from check_z85_key, which says what
         raise ConfigError(f"{path} is not a Curve key file: {exc}") from None
     try:
-        raw_secret = AESGCM(_derive(secret, salt, n, r, p)).decrypt(nonce, ciphertext, public_z85)
+        params = check_params(path, raw_params)
+        raw_secret = AESGCM(_derive(secret, salt, params)).decrypt(nonce, ciphertext, public_z85)
     except InvalidTag:
         raise ConfigError(
             f"cannot decrypt {path}: wrong {PASSPHRASE_ENV}, or the file was altered"

@@ -2,7 +2,9 @@
 participant, which places orders over REST): encrypted keystores on disk.
 
 Keys are never logged. The passphrase comes from GRIDLEDGER_PASSPHRASE; a node refuses to
-create or open keystores without it.
+create or open keystores without it. Keystores are Web3 Secret Storage v3 files encrypted
+with scrypt at geth's parameters (`node.keys.kdf`); one with weaker or absurd parameters, or
+readable by the group or others, is refused before any decryption.
 """
 
 from __future__ import annotations
@@ -10,17 +12,18 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from gridledger.node.errors import ConfigError
+from gridledger.node.keys.kdf import check_params, new_params
+from gridledger.sim import curve
+from gridledger.sim.errors import CurveKeyError
 
 ROLES = ("admin", "operator", "regulator", "treasury", "prosumer")
 PASSPHRASE_ENV = "GRIDLEDGER_PASSPHRASE"
-# scrypt work factor: 2^14 keeps start-up near 0.1 s per key on this machine while still
-# costing an attacker a memory-hard derivation per guess.
-SCRYPT_N = 2**14
 
 
 def passphrase() -> str:
@@ -37,18 +40,43 @@ def load_or_create_key(path: Path) -> LocalAccount:
     path.parent.mkdir(parents=True, exist_ok=True)
     os.chmod(path.parent, 0o700)
     if path.exists():
+        keystore = read_keystore(path)
         try:
-            key = Account.decrypt(json.loads(path.read_text(encoding="utf-8")), secret)
+            key = Account.decrypt(keystore, secret)
         except ValueError as exc:
             raise ConfigError(f"cannot decrypt {path}: wrong {PASSPHRASE_ENV}?") from exc
         loaded: LocalAccount = Account.from_key(key)
         return loaded
     account: LocalAccount = Account.create()
-    encrypted = Account.encrypt(account.key, secret, kdf="scrypt", iterations=SCRYPT_N)
+    params = new_params()
+    encrypted = Account.encrypt(account.key, secret, kdf="scrypt", iterations=params.n)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         json.dump(encrypted, f)
     return account
+
+
+def check_private(path: Path) -> None:
+    """`ConfigError` unless the key file `path` is readable by its owner only."""
+    try:
+        curve.check_private(path)
+    except CurveKeyError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def read_keystore(path: Path) -> dict[str, Any]:
+    """The keystore JSON in `path` once its mode and scrypt parameters passed the checks."""
+    check_private(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        crypto = doc["crypto"]
+        kdf, kdfparams = crypto["kdf"], crypto["kdfparams"]
+    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise ConfigError(f"{path} is not a keystore file: {exc!r}") from None
+    if kdf != "scrypt":
+        raise ConfigError(f"{path}: key derivation {kdf!r}, this node reads 'scrypt' only")
+    check_params(path, kdfparams)
+    return dict(doc)
 
 
 def load_or_create(keystore_dir: Path) -> dict[str, LocalAccount]:
