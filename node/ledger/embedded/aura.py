@@ -20,6 +20,7 @@ from eth.vm.forks.cancun import CancunVM
 from eth_keys.datatypes import PrivateKey, Signature
 from eth_utils.crypto import keccak
 
+from gridledger.contracts.typed import SECP256K1_N
 from gridledger.node.errors import LedgerError
 from gridledger.node.ledger.embedded import fastreceipt
 from gridledger.node.ledger.embedded.fastvm import GridledgerState
@@ -92,10 +93,21 @@ def seal(header: BlockHeaderAPI, key: PrivateKey) -> bytes:
 
 
 def sealer_of(header: BlockHeaderAPI) -> bytes:
-    """The address that sealed `header`."""
+    """The address that sealed `header`.
+
+    The seal's s must be in the lower half of the curve order (as for meter readings,
+    contracts.typed.recover_meter): (r, n - s) with the other v is a second valid signature
+    of the same header, which anybody could make, so one sealed block would have two hashes.
+    """
     raw = header.extra_data[STEP_BYTES:]
     if len(raw) != SEAL_BYTES:
         raise SealError(f"block {header.block_number}: seal is {len(raw)} bytes, not {SEAL_BYTES}")
+    s_value = int.from_bytes(raw[32:64], "big")
+    if s_value > SECP256K1_N // 2:
+        raise SealError(
+            f"block {header.block_number}: seal s = {s_value:#x} is in the upper half of the "
+            "curve order"
+        )
     try:
         public_key = Signature(raw).recover_public_key_from_msg_hash(seal_hash(header))
     except Exception as exc:  # malformed r, s or v
