@@ -180,10 +180,11 @@ class Consensus:
         elif isinstance(message, Block):
             self._enqueue("block", peer, message.rlp)
         elif isinstance(message, GetBlocks):
-            return Blocks(tuple(self._canonical_rlp(message.from_number, message.count)))
+            with self.chain.lock:  # as many blocks as fit one frame, encoded only so far
+                return Blocks.fitting(self._canonical_rlp(message.from_number, message.count))
         elif isinstance(message, GetBlockByHash):
             block = self.chain.block_by_hash(message.hash)
-            return Blocks((encode_block(block),) if block is not None else ())
+            return Blocks.fitting((encode_block(block),) if block is not None else ())
         return None
 
     def _on_status(self, peer: str, status: Status) -> None:
@@ -203,10 +204,10 @@ class Consensus:
             self._enqueue("sync", peer, None)
 
     def _canonical_rlp(self, from_number: int, count: int) -> Iterator[bytes]:
-        with self.chain.lock:
-            head = int(self.chain.head_header().block_number)
-            for number in range(from_number, min(from_number + count, head + 1)):
-                yield encode_block(self.chain.block_by_number(number))
+        """Canonical blocks from `from_number`, encoded as read (the caller holds the lock)."""
+        head = int(self.chain.head_header().block_number)
+        for number in range(from_number, min(from_number + count, head + 1)):
+            yield encode_block(self.chain.block_by_number(number))
 
     def _enqueue(self, kind: str, peer: str, payload: Any) -> None:
         if kind == "sync":
