@@ -34,6 +34,7 @@ from gridledger.node.consensus.schedule import AuthoritySchedule
 from gridledger.node.ledger.embedded.aura import Aura, GridledgerVM, SealError, check_seal, step_of
 from gridledger.node.ledger.embedded.aura import finalized_number as aura_finalized
 from gridledger.node.ledger.embedded.chain import EmbeddedChain, TransactionRejectedError
+from gridledger.node.p2p.bytequeue import ByteQueue
 from gridledger.node.p2p.wire import Block, Blocks, GetBlockByHash, GetBlocks, Message, Status, Tx
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,10 @@ REQUEST_TIMEOUT_S = 2.0
 MAX_REORG_BLOCKS = 4096
 """Longest branch fetched back from a peer to find the common ancestor [blocks]."""
 BLOCKS_PER_REQUEST = 128
+QUEUE_MAX_ITEMS = 10_000
+QUEUE_MAX_BYTES = 64 * 2**20
+"""Gossiped blocks and transactions waiting for the worker [bytes]; beyond, they are dropped
+(a block is fetched again by sync, a transaction re-gossiped by its sender)."""
 STATUS_PERIOD_S = 0.5
 REGOSSIP_PERIOD_S = 3.0
 REGOSSIP_MAX_TXS = 256
@@ -116,7 +121,7 @@ class Consensus:
         self.rejected: dict[str, int] = {}  # peer -> blocks rejected (offences)
         self.foreign_peers: set[str] = set()  # peers announcing another genesis
         self.reorgs = 0
-        self._queue: queue.Queue[tuple[str, str, Any]] = queue.Queue(maxsize=10_000)
+        self._queue: ByteQueue[tuple[str, str, Any]] = ByteQueue(QUEUE_MAX_BYTES, QUEUE_MAX_ITEMS)
         self._sync_wanted: set[str] = set()
         self._stale_tips: dict[str, bytes] = {}
         self._held: dict[bytes, tuple[float, str, bytes]] = {}
@@ -214,10 +219,16 @@ class Consensus:
             if peer in self._sync_wanted:
                 return
             self._sync_wanted.add(peer)
-        try:
-            self._queue.put_nowait((kind, peer, payload))
-        except queue.Full:
-            log.warning("consensus queue full; dropped a %s from %s", kind, peer)
+        size_bytes = len(payload) if isinstance(payload, bytes) else 0
+        if not self._queue.put_nowait((kind, peer, payload), size_bytes):
+            log.warning(
+                "consensus queue full (%d items, %d bytes); dropped a %s of %d bytes from %s",
+                len(self._queue),
+                self._queue.bytes_held,
+                kind,
+                size_bytes,
+                peer,
+            )
             self._sync_wanted.discard(peer)
 
     # ------------------------------------------------------------ transactions
@@ -276,7 +287,7 @@ class Consensus:
     def _work_loop(self) -> None:
         while not self._stop.is_set():
             try:
-                item = self._queue.get(timeout=0.01 if self._held else 0.2)
+                item = self._queue.get(0.01 if self._held else 0.2)
             except queue.Empty:
                 self._release_held()
                 continue

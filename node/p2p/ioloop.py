@@ -76,11 +76,13 @@ class Pending:
 
 @dataclass(frozen=True, slots=True)
 class Incoming:
-    """A valid message from `peer`; `routing_id` is set for a request (where its reply goes)."""
+    """A valid message from `peer`; `routing_id` is set for a request (where its reply goes);
+    `size_bytes` is its frame's length (what it costs the handler queue)."""
 
     peer: str
     envelope: Envelope
     routing_id: bytes | None
+    size_bytes: int = 0
 
 
 class Shared:
@@ -300,7 +302,8 @@ class IoLoop:
         if len(parts) != 2:
             self._bad(peer, f"{len(parts) - 1} frames in one message, expected 1")
             return
-        envelope = self._decode(peer, parts[1].bytes)
+        frame = parts[1].bytes
+        envelope = self._decode(peer, frame)
         if envelope is None:
             return
         self.shared.heard(peer)
@@ -310,7 +313,7 @@ class IoLoop:
             self._bad(peer, "a reply sent to the server socket (replies answer requests)")
             return
         routing_id = parts[0].bytes if envelope.kind is FrameKind.REQUEST else None
-        if not self.deliver(Incoming(peer, envelope, routing_id)):
+        if not self.deliver(Incoming(peer, envelope, routing_id, len(frame))):
             self._refuse_busy(peer, envelope, routing_id)
 
     def _refuse_busy(self, peer: str, envelope: Envelope, routing_id: bytes | None) -> None:

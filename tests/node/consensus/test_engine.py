@@ -297,3 +297,16 @@ def test_a_blocks_reply_is_cut_to_one_frame(net3: MemNet, monkeypatch: pytest.Mo
     assert isinstance(reply, Blocks)
     assert len(reply.rlp) == 15  # 16 MiB less the frame and blob headers
     assert len(encode_frame(FrameKind.REPLY, reply, 1)) <= MAX_FRAME_BYTES
+
+
+def test_the_consensus_queue_is_bounded_in_bytes(
+    net3: MemNet, caplog: pytest.LogCaptureFixture
+) -> None:
+    n0 = net3.nodes["n0"]
+    big = b"\xc0" * 10 * 2**20  # 10 MiB blocks (junk: the worker would refuse them)
+    for _ in range(8):
+        n0.handle("n1", Block(big))
+    assert len(n0._queue) == 6  # 64 MiB; the count limit alone would take 10,000
+    assert "consensus queue full (6 items, 62914560 bytes); dropped a block of 10485760" in (
+        caplog.text
+    )
