@@ -32,6 +32,13 @@ log = logging.getLogger("gridledger.sim.federation")
 
 CLOSE_LINGER_MS = 200
 """How long closing the bus tries to deliver the ``end`` messages [ms]."""
+MAX_MESSAGE_BYTES = 64 * 2**10
+"""Largest message a federate may send [bytes] (a registration or actions for a few hundred
+microgrids); a larger one is refused."""
+CUT_OFF_BYTES = 16 * MAX_MESSAGE_BYTES
+"""Beyond this libzmq drops the sender's connection before buffering the message
+(ZMQ_MAXMSGSIZE); the federate then misses its ticks and is named when the barrier times
+out."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +89,7 @@ class FederationBus:
         self._socket = self._context.socket(zmq.ROUTER)
         self._socket.setsockopt(zmq.LINGER, 0)
         self._socket.setsockopt(zmq.ROUTER_MANDATORY, 1)  # sending to a vanished peer fails
+        self._socket.setsockopt(zmq.MAXMSGSIZE, CUT_OFF_BYTES)
         try:
             self._socket.bind(endpoint)
         except zmq.ZMQError as exc:
@@ -108,19 +116,28 @@ class FederationBus:
             log.warning("could not send to %r: %s", identity, exc)
 
     def _receive(self, deadline: float) -> tuple[bytes, bytes] | None:
-        """One [identity, frame] message before ``deadline`` (monotonic s), else None."""
-        try:  # answers often queue up together: take one without a poll system call
-            parts = self._socket.recv_multipart(zmq.NOBLOCK)
-        except zmq.Again:
-            remaining_ms = max(0, int((deadline - time.monotonic()) * 1000))
-            if not self._socket.poll(remaining_ms, zmq.POLLIN):
-                return None
-            parts = self._socket.recv_multipart(zmq.NOBLOCK)
-        if len(parts) != 2:
+        """One well-framed [identity, frame] message before ``deadline`` (monotonic s), else
+        None; messages of several frames or over `MAX_MESSAGE_BYTES` are refused on the way
+        (in a loop: any number of them costs no stack)."""
+        while True:
+            try:  # answers often queue up together: take one without a poll system call
+                parts = self._socket.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                remaining_ms = max(0, int((deadline - time.monotonic()) * 1000))
+                if not self._socket.poll(remaining_ms, zmq.POLLIN):
+                    return None
+                continue
             identity = parts[0] if parts else b""
-            self._refuse(identity, repr(identity), f"expected one frame, got {len(parts) - 1}")
-            return self._receive(deadline)
-        return parts[0], parts[1]
+            if len(parts) != 2:
+                self._refuse(identity, repr(identity), f"expected one frame, got {len(parts) - 1}")
+            elif len(parts[1]) > MAX_MESSAGE_BYTES:
+                self._refuse(
+                    identity,
+                    repr(identity),
+                    f"message of {len(parts[1])} bytes, at most {MAX_MESSAGE_BYTES}",
+                )
+            else:
+                return identity, parts[1]
 
     def register_all(self, welcome: Callable[[str], bytes]) -> tuple[Registration, ...]:
         """Wait for every expected federate to register, then answer each with

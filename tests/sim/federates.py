@@ -103,6 +103,44 @@ def bad_frames(tick: int) -> list[bytes]:
     ]
 
 
+MULTI_FRAME_MESSAGES = 1500
+
+
+def hostile_frames(tick: int) -> list[bytes]:
+    """Messages that once aborted the run: each must get a refusal."""
+    return [
+        b'{"v": 2, "type": "actions", "tick": ' + b"9" * 5000 + b', "setpoints_w": {}}',
+        b"[" * 30_000 + b"]" * 30_000,  # under the size limit
+        b'{"v": 2, "type": "actions", "tick": %d, "setpoints_w": {"pad": "%s"}}'
+        % (tick, b"x" * 70_000),
+    ]
+
+
+def hostile_federate(endpoint: str, name: str, bad_at_tick: int, notices: list[str]) -> None:
+    """A monitor that, at one tick, sends `hostile_frames` and `MULTI_FRAME_MESSAGES`
+    two-frame messages before its valid answer; records the ``refused`` notices."""
+    client = FederateClient(endpoint, name, (), TIMEOUT_S)
+    raw = client._socket
+    try:
+        client.register()
+        while True:
+            body = json.loads(raw.recv())
+            if body["type"] == "end":
+                return
+            if body["type"] == "refused":
+                notices.append(body["reason"])
+                continue
+            tick = body["tick"]
+            if tick == bad_at_tick:
+                for frame in hostile_frames(tick):
+                    client.send(frame)
+                for _ in range(MULTI_FRAME_MESSAGES):
+                    raw.send_multipart([b"one", b"two"])
+            client.send(Actions(tick, {}).encode())
+    finally:
+        client.close()
+
+
 def prosumer_federate(
     endpoint: str,
     name: str,

@@ -6,6 +6,7 @@ import itertools
 import json
 import logging
 import multiprocessing
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,9 @@ import pytest
 
 from gridledger.sim.battery import battery_step
 from gridledger.sim.errors import FederateTimeoutError, FederationError, SimError
+from gridledger.sim.federation.bus import MAX_MESSAGE_BYTES
 from gridledger.sim.federation.federate import FederateClient, run_federate
+from gridledger.sim.federation.protocol import MAX_NESTING
 from gridledger.sim.federation.readings import metering_json
 from gridledger.sim.federation.session import Pacer, open_bus, run_federated
 from gridledger.sim.runner import simulate_run, tables_of
@@ -105,6 +108,39 @@ def test_malformed_and_unexpected_messages_are_refused_and_the_run_goes_on(
     for notice, start in zip(notices, expected, strict=True):
         assert notice.startswith(start), notice
     assert sum("refused a message from 'rude'" in r.getMessage() for r in caplog.records) == 8
+
+
+def test_hostile_messages_are_refused_and_the_run_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # As in a process that imported py_ecc: without a depth check first, the parser's
+    # recursion on deep nesting would overflow the C stack instead of raising.
+    recursion_limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(100_000)
+    scenario = _tiny()
+    bus = open_bus(scenario, LOOPBACK, ["hostile", "ctl"], timeout_s=10.0)
+    notices: list[str] = []
+    threads = [
+        start_thread(federates.hostile_federate, bus.endpoint, "hostile", 2, notices),
+        start_thread(federates.recording_federate, bus.endpoint, "ctl", ["A"], []),
+    ]
+    try:
+        with caplog.at_level(logging.WARNING, logger="gridledger.sim.federation"):
+            model = run_federated(scenario, "base", bus, None)
+    finally:
+        sys.setrecursionlimit(recursion_limit)
+    for thread in threads:
+        thread.join(timeout=10.0)
+    assert model.done
+    assert bus.refused == 3 + federates.MULTI_FRAME_MESSAGES
+    assert notices[0].startswith("not a JSON message: Exceeds the limit (4300 digits)")
+    assert notices[1] == f"nests deeper than {MAX_NESTING} levels"
+    assert notices[2].startswith("message of 70")
+    assert notices[2].endswith(f"bytes, at most {MAX_MESSAGE_BYTES}")
+    assert set(notices[3:]) == {"expected one frame, got 2"}
+    assert len(notices) == bus.refused
+    refusals = [r for r in caplog.records if "refused a message from" in r.getMessage()]
+    assert len(refusals) == bus.refused
 
 
 def test_bad_registrations_are_refused() -> None:
