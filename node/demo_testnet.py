@@ -41,6 +41,7 @@ from gridledger.node.ledger.deploy import Deployment
 from gridledger.node.ledger.stack import TOKEN_UNITS
 from gridledger.sim.controllers import OperatorRule
 from gridledger.sim.federation.federate import FederateClient
+from gridledger.sim.federation.keys import BusKeys
 from gridledger.sim.federation.protocol import Welcome
 from gridledger.sim.federation.session import open_bus, run_federated
 from gridledger.sim.meter import MeteringDomain, SignedReading
@@ -88,6 +89,7 @@ class _Agents:
         data_dir: Path,
         entries: list[testnet.NodeEntry],
         endpoint: str,
+        keys: BusKeys,
         market_spec: MarketSpec | None,
     ) -> None:
         urls = {e.name: f"{e.url}/rpc" for e in entries}
@@ -118,6 +120,7 @@ class _Agents:
             self.prosumers[node] = ProsumerAgent(participants, relay, strategy=strategy)
         self.clock = ChainClock(data_dir, entries)
         self.endpoint = endpoint
+        self.keys = keys
         self.errors: list[BaseException] = []
         self.threads: list[threading.Thread] = []
         self.welcome: Welcome | None = None
@@ -153,7 +156,12 @@ class _Agents:
     def _operator(self) -> None:
         controls = REPRESENTS["node2"]
         client = FederateClient(
-            self.endpoint, "operator", controls, BUS_TIMEOUT_S, welcome_timeout_s=BUS_TIMEOUT_S
+            self.endpoint,
+            "operator",
+            controls,
+            BUS_TIMEOUT_S,
+            welcome_timeout_s=BUS_TIMEOUT_S,
+            keys=self.keys.federate("operator"),
         )
         try:
             welcome = client.register()
@@ -188,6 +196,7 @@ class _Agents:
             participants=participants,
             metering=metering,
             welcome_timeout_s=BUS_TIMEOUT_S,
+            keys=self.keys.federate(node),
         )
         latest: dict[str, SignedReading] = {}
         try:
@@ -207,7 +216,12 @@ class _Agents:
 
     def _clock(self) -> None:
         client = FederateClient(
-            self.endpoint, "clock", (), BUS_TIMEOUT_S, welcome_timeout_s=BUS_TIMEOUT_S
+            self.endpoint,
+            "clock",
+            (),
+            BUS_TIMEOUT_S,
+            welcome_timeout_s=BUS_TIMEOUT_S,
+            keys=self.keys.federate("clock"),
         )
         try:
             client.register()
@@ -308,7 +322,7 @@ def run(out_dir: Path, keep: bool, progress: Progress, n_steps: int | None = Non
     try:
         endpoint = f"tcp://127.0.0.1:{free_port()}"
         bus = open_bus(scenario, endpoint, ["operator", "clock", *REPRESENTS], BUS_TIMEOUT_S)
-        agents = _Agents(tn_dir, entries, endpoint, scenario.market)
+        agents = _Agents(tn_dir, entries, endpoint, bus.keys, scenario.market)
         agents.clock.advance(scenario.start_ts - GENESIS_LEAD_S + PERIOD_S)
         agents.start()
         progress(f"simulating {scenario.n_steps} one-minute ticks in lockstep with the agents")
