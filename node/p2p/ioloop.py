@@ -55,7 +55,11 @@ OP_REPLY = b"R"  # [op, routing id, peer, frame]
 OP_STOP = b"X"  # [op]
 REQUEST_ID = struct.Struct(">Q")
 SEND_HWM = 10_000
-"""Frames queued per peer connection before further sends are dropped."""
+"""Frames queued to each peer's ROUTER (our gossip) before further sends are dropped."""
+REPLY_HWM = 16
+"""Replies queued per requesting connection before further ones are dropped: a peer asks
+one request at a time and reads the reply, so only one that pipelines requests without
+reading hits it; with replies of up to 16 MiB, a count of 10,000 would let it park 160 GB."""
 COMMAND_HWM = 10_000
 """Commands queued on each side of the API -> I/O thread pipe."""
 RECONNECT_IVL_MAX_MS = 1000
@@ -162,7 +166,7 @@ class IoLoop:
         router = self._socket(zmq.ROUTER)
         router.setsockopt(zmq.ROUTER_MANDATORY, 1)
         router.setsockopt(zmq.MAXMSGSIZE, MAX_FRAME_BYTES)
-        router.setsockopt(zmq.SNDHWM, SEND_HWM)
+        router.setsockopt(zmq.SNDHWM, REPLY_HWM)
         curve_server(router, cfg.keys, ZAP_DOMAIN)
         self.monitor = router.get_monitor_socket(HANDSHAKE_EVENTS)
         self._sockets.append(self.monitor)
