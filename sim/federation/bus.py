@@ -182,6 +182,8 @@ class FederationBus:
                 )
             else:
                 return identity, name, parts[1].bytes
+            if time.monotonic() >= deadline:  # a flood of refusals does not hold the barrier
+                return None
 
     def _serve_zap(self) -> None:
         while True:

@@ -5,11 +5,15 @@ Module-level functions, so a spawned process can import them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
+
+import zmq
 
 from gridledger.sim.controllers import Observation
 from gridledger.sim.federation.bus import FederationBus
@@ -139,6 +143,21 @@ def hostile_federate(bus: FederationBus, name: str, bad_at_tick: int, notices: l
                 for _ in range(MULTI_FRAME_MESSAGES):
                     raw.send_multipart([b"one", b"two"])
             client.send(Actions(tick, {}).encode())
+    finally:
+        client.close()
+
+
+def flooding_federate(bus: FederationBus, name: str, flood_s: float) -> None:
+    """Registers, then answers the first tick with two-frame messages only, for `flood_s`."""
+    client = FederateClient(bus.endpoint, name, (), TIMEOUT_S, keys=bus.keys.federate(name))
+    raw = client._socket
+    try:
+        client.register()
+        client.receive((MessageType.TICK,))
+        until = time.monotonic() + flood_s
+        while time.monotonic() < until:
+            with contextlib.suppress(zmq.Again):  # the bus is gone: its queue stays full
+                raw.send_multipart([b"one", b"two"], zmq.NOBLOCK)
     finally:
         client.close()
 

@@ -144,6 +144,17 @@ def test_hostile_messages_are_refused_and_the_run_goes_on(
     assert len(refusals) == bus.refused
 
 
+def test_a_flood_of_bad_messages_does_not_hold_the_barrier_past_its_deadline() -> None:
+    bus = open_bus(_tiny(4), LOOPBACK, ["flood"], timeout_s=0.3)
+    flood = start_thread(federates.flooding_federate, bus, "flood", 2.0)
+    started = time.monotonic()
+    with pytest.raises(FederateTimeoutError, match="federate 'flood' did not answer tick 0"):
+        run_federated(_tiny(4), "base", bus, None)
+    assert time.monotonic() - started < 1.5  # not until the flood stops (2 s)
+    assert bus.refused > 0
+    flood.join(timeout=10.0)
+
+
 def test_bad_registrations_are_refused() -> None:
     scenario = _tiny(4)
     bus = open_bus(scenario, LOOPBACK, ["ctl"], timeout_s=5.0)
