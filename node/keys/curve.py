@@ -28,7 +28,7 @@ from zmq.utils import z85
 
 from gridledger.node.errors import ConfigError
 from gridledger.node.keys.kdf import ScryptParams, check_params, new_params
-from gridledger.node.keys.roles import PASSPHRASE_ENV, passphrase
+from gridledger.node.keys.roles import PASSPHRASE_ENV, check_private, passphrase
 from gridledger.sim import curve
 from gridledger.sim.curve import CurveKeys
 from gridledger.sim.errors import CurveKeyError
@@ -113,13 +113,6 @@ def _decrypt(path: Path, doc: dict[str, Any], secret: str) -> CurveKeys:
     return CurveKeys(public_z85, secret_z85)
 
 
-def _check_mode(path: Path) -> None:
-    try:
-        curve.check_private(path)
-    except CurveKeyError as exc:
-        raise ConfigError(str(exc)) from None
-
-
 def load_or_create_curve_keys(key_dir: Path) -> CurveKeys:
     """The node's Curve key pair from `key_dir`, created (and encrypted) on first use.
 
@@ -140,7 +133,7 @@ def load_or_create_curve_keys(key_dir: Path) -> CurveKeys:
         curve.write_private(secret_path, json.dumps(_encrypt(keys, secret)))
         public_path.write_bytes(keys.public_z85 + b"\n")
         return keys
-    _check_mode(secret_path)
+    check_private(secret_path)
     keys = _decrypt(secret_path, _read_key_file(secret_path), secret)
     if not public_path.exists():  # the secret file is the source of truth
         public_path.write_bytes(keys.public_z85 + b"\n")
