@@ -35,7 +35,7 @@ from gridledger.node.agents.operator import Member, OperatorAgent
 from gridledger.node.agents.prosumer import ProsumerAgent, Strategy
 from gridledger.node.agents.regulator import RegulatorAgent
 from gridledger.node.demo import CapResult, plot_figures, write_csv
-from gridledger.node.keys import load_or_create, load_or_create_key
+from gridledger.node.keys import load_or_create_key, load_role
 from gridledger.node.launch import free_port
 from gridledger.node.ledger.deploy import Deployment
 from gridledger.node.ledger.stack import TOKEN_UNITS
@@ -94,11 +94,11 @@ class _Agents:
     ) -> None:
         urls = {e.name: f"{e.url}/rpc" for e in entries}
         self.deployment = Deployment(testnet.status(data_dir)["contracts"])
-        operator_account = load_or_create(data_dir / "node1" / "keystore")["operator"]
+        operator_account = load_role(data_dir / "node1" / "keystore", "operator")
         self.operator = OperatorAgent(
             LedgerClient(urls["node1"], operator_account, self.deployment)
         )
-        regulator_account = load_or_create(data_dir / "node1" / "keystore")["regulator"]
+        regulator_account = load_role(data_dir / "node1" / "keystore", "regulator")
         self.regulator = RegulatorAgent(
             LedgerClient(urls["node1"], regulator_account, self.deployment)
         )
@@ -106,7 +106,7 @@ class _Agents:
         self.prosumers: dict[str, ProsumerAgent] = {}
         for node, microgrids in REPRESENTS.items():
             node_dir = data_dir / node
-            relayer = load_or_create(node_dir / "keystore")["prosumer"]
+            relayer = load_role(node_dir / "keystore", "prosumer")
             participants = {
                 mg: LedgerClient(
                     urls[node],

@@ -14,7 +14,15 @@ from gridledger.node.keys.roles import (
     ROLES,
     load_or_create,
     load_or_create_key,
+    load_role,
     passphrase,
 )
 
-__all__ = ["PASSPHRASE_ENV", "ROLES", "load_or_create", "load_or_create_key", "passphrase"]
+__all__ = [
+    "PASSPHRASE_ENV",
+    "ROLES",
+    "load_or_create",
+    "load_or_create_key",
+    "load_role",
+    "passphrase",
+]

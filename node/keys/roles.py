@@ -79,6 +79,13 @@ def read_keystore(path: Path) -> dict[str, Any]:
     return dict(doc)
 
 
+def load_role(keystore_dir: Path, role: str) -> LocalAccount:
+    """The account of one `role` in `keystore_dir`: one key derivation, not one per role."""
+    if role not in ROLES:
+        raise ConfigError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
+    return load_or_create_key(keystore_dir / f"{role}.json")
+
+
 def load_or_create(keystore_dir: Path) -> dict[str, LocalAccount]:
     """The node's role accounts, created (and encrypted) on first use."""
     return {role: load_or_create_key(keystore_dir / f"{role}.json") for role in ROLES}

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from gridledger.node.errors import ConfigError
-from gridledger.node.keys import PASSPHRASE_ENV, load_or_create_key
+from gridledger.node.keys import PASSPHRASE_ENV, load_or_create, load_or_create_key, load_role
 from gridledger.node.keys.curve import SECRET_FILE, load_or_create_curve_keys
 from gridledger.node.keys.kdf import TEST_KDF_ENV, ScryptParams, new_params
 
@@ -93,3 +93,11 @@ def test_a_curve_key_file_with_weak_parameters_is_refused(tmp_path: Path) -> Non
     path.write_text(json.dumps(doc))
     with pytest.raises(ConfigError, match="scrypt n = 2 is refused"):
         load_or_create_curve_keys(tmp_path)
+
+
+def test_one_role_costs_one_key_file(tmp_path: Path) -> None:
+    account = load_role(tmp_path, "operator")
+    assert [p.name for p in tmp_path.iterdir()] == ["operator.json"]
+    assert load_or_create(tmp_path)["operator"].address == account.address
+    with pytest.raises(ConfigError, match="unknown role 'sealer'; roles: admin, operator"):
+        load_role(tmp_path, "sealer")
