@@ -18,7 +18,8 @@ $(NPM_STAMP): contracts/package.json contracts/package-lock.json
 	touch $(NPM_STAMP)
 
 demo: $(STAMP)
-	GRIDLEDGER_PASSPHRASE="$${GRIDLEDGER_PASSPHRASE:-gridledger-demo}" $(VENV)/bin/gridledger demo
+	GRIDLEDGER_PASSPHRASE="$${GRIDLEDGER_PASSPHRASE:-gridledger-demo}" \
+	GRIDLEDGER_LIGHT_KDF="$${GRIDLEDGER_LIGHT_KDF:-1}" $(VENV)/bin/gridledger demo
 
 test: $(STAMP) $(NPM_STAMP) lint typecheck pytest
 

@@ -39,6 +39,7 @@ LAYERS: tuple[Layer, ...] = (
         (
             "node/ledger/embedded",
             "node/ledger/deploy.py",
+            "node/keys",
             "node/consensus",
             "node/views",
             "contracts/src",

@@ -30,15 +30,15 @@ from typing import Any
 import requests
 from eth_account.signers.local import LocalAccount
 
-from gridledger.node.consensus.authority_key import load_or_create_authority_key
 from gridledger.node.errors import ConfigError, NodeError
 from gridledger.node.keys import PASSPHRASE_ENV, load_or_create, load_or_create_key, passphrase
+from gridledger.node.keys.authority import load_or_create_authority_key
+from gridledger.node.keys.curve import load_or_create_curve_keys, read_public_key
 from gridledger.node.launch import node_run_command
 from gridledger.node.ledger.deploy import MarketTiming, RegulationRules, Roles
 from gridledger.node.ledger.embedded.genesis import ROLE_FUND_WEI, GenesisConfig
 from gridledger.node.ledger.embedded.genesis_file import load_genesis_file, write_genesis_file
 from gridledger.node.ledger.genesis_deploy import record_deployment
-from gridledger.node.p2p.keys import load_or_create_curve_keys, read_public_key
 
 P2P_PORT_OFFSET = 1000
 START_TIMEOUT_S = 90.0

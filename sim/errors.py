@@ -106,3 +106,8 @@ class InconsistentPreferencesError(TwinError):
 
 class ScheduleError(TwinError):
     """The day-ahead schedule cannot be solved (infeasible inputs or a solver failure)."""
+
+
+class CurveKeyError(SimError):
+    """A CurveZMQ key or key file is refused: malformed, missing, or readable by others (the
+    message names the file and what is wrong)."""

@@ -36,11 +36,7 @@ TIERS: tuple[tuple[str, ...], ...] = (
 )
 
 # (importing module, imported module): why the arrow stands for now.
-ALLOWED: dict[tuple[str, str], str] = {
-    ("node.agents.chain_clock", "node.rest.auth"): (
-        "the API key file is read through rest.auth until node/keys/ holds the API key module"
-    ),
-}
+ALLOWED: dict[tuple[str, str], str] = {}
 
 
 def _modules() -> dict[str, Path]:

@@ -37,3 +37,27 @@ def test_no_module_imports_a_bare_top_level_name() -> None:
     ]
     assert len(files) > 200
     assert [hit for p in files for hit in _bare_imports(p)] == []
+
+
+def _imports(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.append(node.module)
+    return found
+
+
+def test_sim_market_and_contracts_import_nothing_from_node() -> None:
+    """The layers below the node stand alone (shared code such as the Curve key helpers
+    lives in sim/curve.py, imported by node/)."""
+    hits = [
+        f"{p.relative_to(ROOT)}: {name}"
+        for folder in ("sim", "market", "contracts")
+        for p in (ROOT / folder).rglob("*.py")
+        if "node_modules" not in p.parts
+        for name in _imports(p)
+        if name == "gridledger.node" or name.startswith("gridledger.node.")
+    ]
+    assert hits == []

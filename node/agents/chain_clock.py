@@ -9,7 +9,7 @@ from pathlib import Path
 import requests
 
 from gridledger.node import testnet
-from gridledger.node.rest.auth import load_or_create_api_key
+from gridledger.node.keys.api_key import load_or_create_api_key
 
 
 class ChainClock:

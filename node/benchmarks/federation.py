@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from gridledger.sim.federation.federate import run_federate
+from gridledger.sim.federation.keys import FederateKeys
 from gridledger.sim.federation.protocol import (
     Actions,
     MessageType,
@@ -58,12 +59,12 @@ def _scenario(steps: int) -> Scenario:
     return dataclasses.replace(resolve("fedmgdt"), n_steps=steps)
 
 
-def _federate_process(endpoint: str, name: str, cpu_s: Any) -> None:
+def _federate_process(endpoint: str, name: str, keys: FederateKeys, cpu_s: Any) -> None:
     started = time.process_time()  # after the imports: CPU of registering and serving
     if name == "operator":
-        run_federate(endpoint, name, "operator", ["MG1"], 60.0)
+        run_federate(endpoint, name, "operator", ["MG1"], 60.0, keys=keys)
     else:
-        run_federate(endpoint, name, "monitor", [], 60.0)
+        run_federate(endpoint, name, "monitor", [], 60.0, keys=keys)
     cpu_s.put(time.process_time() - started)
 
 
@@ -83,7 +84,8 @@ def measure_gridledger(steps: int, endpoint: str = "tcp://127.0.0.1:*") -> Locks
     ctx = multiprocessing.get_context("spawn")
     cpu_s = ctx.Queue()
     procs = [
-        ctx.Process(target=_federate_process, args=(bus.endpoint, n, cpu_s)) for n in FEDERATES
+        ctx.Process(target=_federate_process, args=(bus.endpoint, n, bus.keys.federate(n), cpu_s))
+        for n in FEDERATES
     ]
     for proc in procs:
         proc.start()

@@ -36,7 +36,7 @@ from gridledger.contracts.typed import domain_separator
 from gridledger.node import testnet
 from gridledger.node.agents.ledger_client import LedgerClient
 from gridledger.node.benchmarks.workload import READINGS_PER_BATCH, reading_batch
-from gridledger.node.keys import PASSPHRASE_ENV, load_or_create
+from gridledger.node.keys import PASSPHRASE_ENV, load_role
 from gridledger.node.ledger.deploy import Deployment
 from gridledger.node.ledger.http import rpc_web3
 from gridledger.node.operator.agent import Member, OperatorAgent
@@ -247,8 +247,8 @@ def measure_size(
         urls = [e.url for e in entries]
         progress(f"{nodes} node(s) up on ports {base_port}..")
         w3 = rpc_web3(f"{urls[0]}/rpc")
-        operator = load_or_create(workdir / "node1" / "keystore")["operator"]
-        relayers = [load_or_create(workdir / e.name / "keystore")["treasury"] for e in entries]
+        operator = load_role(workdir / "node1" / "keystore", "operator")
+        relayers = [load_role(workdir / e.name / "keystore", "treasury") for e in entries]
         deployment = Deployment(testnet.status(workdir)["contracts"])
         meters = _setup(f"{urls[0]}/rpc", operator, deployment)
         raws = _reading_txs(w3, relayers, deployment, meters, 2 * batches)

@@ -48,7 +48,7 @@ def order_body(side: str, kwh: str, price: str, interval: int | None) -> dict[st
 def _bid(args: argparse.Namespace) -> int:
     import requests
 
-    from gridledger.node.rest.auth import API_KEY_ENV
+    from gridledger.node.keys.api_key import API_KEY_ENV
 
     api_key = args.api_key or os.environ.get(API_KEY_ENV)
     if not api_key:

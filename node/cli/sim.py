@@ -64,12 +64,20 @@ def _sim_federate(args: argparse.Namespace) -> int:
 
     from gridledger.sim.errors import SimError
     from gridledger.sim.federation.federate import run_federate
+    from gridledger.sim.federation.keys import wait_for_federate_keys
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     controls = [c.strip() for c in args.controls.split(",") if c.strip()]
     try:
+        keys = wait_for_federate_keys(args.keys, args.name, args.welcome_timeout_s)
         answered = run_federate(
-            args.endpoint, args.name, args.role, controls, args.timeout_s, args.welcome_timeout_s
+            args.endpoint,
+            args.name,
+            args.role,
+            controls,
+            args.timeout_s,
+            args.welcome_timeout_s,
+            keys=keys,
         )
     except SimError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -171,6 +179,14 @@ def register(commands: Any) -> None:
         help="how long to wait for all federates to register [s] (federation)",
     )
     run.add_argument(
+        "--keys",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="the run's Curve keys: the bus's and one pair per federate, created if missing "
+        "(OUT/federation-keys); give it to each `sim federate --keys`",
+    )
+    run.add_argument(
         "--realtime",
         type=float,
         default=None,
@@ -185,6 +201,14 @@ def register(commands: Any) -> None:
     )
     federate.add_argument("endpoint", help="the bus, e.g. tcp://127.0.0.1:5555")
     federate.add_argument("--name", required=True, help="this federate's name")
+    federate.add_argument(
+        "--keys",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="the run's key folder (`sim run --keys`, default OUT/federation-keys): NAME.key "
+        "and bus.pub are read from it (waiting for them up to --welcome-timeout-s)",
+    )
     federate.add_argument(
         "--role",
         choices=("operator", "monitor"),

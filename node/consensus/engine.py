@@ -19,7 +19,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain as chained
 from itertools import pairwise
@@ -30,11 +30,19 @@ from eth.abc import BlockAPI, BlockHeaderAPI
 
 from gridledger.node.consensus.clock import Clock, WallClock
 from gridledger.node.consensus.forkchoice import ChainScore, prefer
+from gridledger.node.consensus.orphans import (
+    FetchBudget,
+    OrphanError,
+    check_ancestor,
+    check_orphan,
+)
 from gridledger.node.consensus.schedule import AuthoritySchedule
 from gridledger.node.errors import LedgerError
 from gridledger.node.ledger.embedded.aura import Aura, GridledgerVM, SealError, check_seal, step_of
 from gridledger.node.ledger.embedded.aura import finalized_number as aura_finalized
 from gridledger.node.ledger.embedded.chain import EmbeddedChain, TransactionRejectedError
+from gridledger.node.p2p.bytequeue import ByteQueue
+from gridledger.node.p2p.throttle import LogThrottle
 from gridledger.node.p2p.wire import Block, Blocks, GetBlockByHash, GetBlocks, Message, Status, Tx
 
 log = logging.getLogger(__name__)
@@ -48,6 +56,10 @@ REQUEST_TIMEOUT_S = 2.0
 MAX_REORG_BLOCKS = 4096
 """Longest branch fetched back from a peer to find the common ancestor [blocks]."""
 BLOCKS_PER_REQUEST = 128
+QUEUE_MAX_ITEMS = 10_000
+QUEUE_MAX_BYTES = 64 * 2**20
+"""Gossiped blocks and transactions waiting for the worker [bytes]; beyond, they are dropped
+(a block is fetched again by sync, a transaction re-gossiped by its sender)."""
 STATUS_PERIOD_S = 0.5
 REGOSSIP_PERIOD_S = 3.0
 REGOSSIP_MAX_TXS = 256
@@ -117,10 +129,12 @@ class Consensus:
         self.rejected: dict[str, int] = {}  # peer -> blocks rejected (offences)
         self.foreign_peers: set[str] = set()  # peers announcing another genesis
         self.reorgs = 0
-        self._queue: queue.Queue[tuple[str, str, Any]] = queue.Queue(maxsize=10_000)
+        self._queue: ByteQueue[tuple[str, str, Any]] = ByteQueue(QUEUE_MAX_BYTES, QUEUE_MAX_ITEMS)
         self._sync_wanted: set[str] = set()
         self._stale_tips: dict[str, bytes] = {}
         self._held: dict[bytes, tuple[float, str, bytes]] = {}
+        self._fetch_budget = FetchBudget()
+        self._throttle = LogThrottle(log)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         chain.tx_listeners.append(self._announce_tx)
@@ -181,10 +195,11 @@ class Consensus:
         elif isinstance(message, Block):
             self._enqueue("block", peer, message.rlp)
         elif isinstance(message, GetBlocks):
-            return Blocks(tuple(self._canonical_rlp(message.from_number, message.count)))
+            with self.chain.lock:  # as many blocks as fit one frame, encoded only so far
+                return Blocks.fitting(self._canonical_rlp(message.from_number, message.count))
         elif isinstance(message, GetBlockByHash):
             block = self.chain.block_by_hash(message.hash)
-            return Blocks((encode_block(block),) if block is not None else ())
+            return Blocks.fitting((encode_block(block),) if block is not None else ())
         return None
 
     def _on_status(self, peer: str, status: Status) -> None:
@@ -204,20 +219,26 @@ class Consensus:
             self._enqueue("sync", peer, None)
 
     def _canonical_rlp(self, from_number: int, count: int) -> Iterator[bytes]:
-        with self.chain.lock:
-            head = int(self.chain.head_header().block_number)
-            for number in range(from_number, min(from_number + count, head + 1)):
-                yield encode_block(self.chain.block_by_number(number))
+        """Canonical blocks from `from_number`, encoded as read (the caller holds the lock)."""
+        head = int(self.chain.head_header().block_number)
+        for number in range(from_number, min(from_number + count, head + 1)):
+            yield encode_block(self.chain.block_by_number(number))
 
     def _enqueue(self, kind: str, peer: str, payload: Any) -> None:
         if kind == "sync":
             if peer in self._sync_wanted:
                 return
             self._sync_wanted.add(peer)
-        try:
-            self._queue.put_nowait((kind, peer, payload))
-        except queue.Full:
-            log.warning("consensus queue full; dropped a %s from %s", kind, peer)
+        size_bytes = len(payload) if isinstance(payload, bytes) else 0
+        if not self._queue.put_nowait((kind, peer, payload), size_bytes):
+            log.warning(
+                "consensus queue full (%d items, %d bytes); dropped a %s of %d bytes from %s",
+                len(self._queue),
+                self._queue.bytes_held,
+                kind,
+                size_bytes,
+                peer,
+            )
             self._sync_wanted.discard(peer)
 
     # ------------------------------------------------------------ transactions
@@ -276,7 +297,7 @@ class Consensus:
     def _work_loop(self) -> None:
         while not self._stop.is_set():
             try:
-                item = self._queue.get(timeout=0.01 if self._held else 0.2)
+                item = self._queue.get(0.01 if self._held else 0.2)
             except queue.Empty:
                 self._release_held()
                 continue
@@ -384,23 +405,54 @@ class Consensus:
 
     def _fetch_branch(self, peer: str, blocks: list[BlockAPI]) -> list[BlockAPI]:
         """`blocks` without those we already hold canonically, extended back (by hash, from
-        the peer) to the first block whose parent is on our canonical chain."""
+        the peer) to the first block whose parent is on our canonical chain. What can be
+        checked is checked before each fetch, and fetches are rate-limited per peer
+        (`node.consensus.orphans`)."""
         branch = list(blocks)
         while branch and self.chain.is_canonical(branch[0].hash):
             branch.pop(0)
+        if not branch or self.chain.is_canonical(branch[0].header.parent_hash):
+            return branch
+        with self.chain.lock:
+            head = self.chain.head_header()
+            finalized = self.chain.finalized_number()
+            aura = self.aura_after(head)
+        if self.chain.block_by_hash(branch[0].header.parent_hash) is None:
+            final = self.chain.header_by_number(finalized)
+            self._check(check_orphan, branch[0].header, final, aura, self._horizon_ts())
         while branch and not self.chain.is_canonical(branch[0].header.parent_hash):
             if len(branch) >= MAX_REORG_BLOCKS or self.network is None:
                 log.warning("peer %s's branch forks more than %d blocks back", peer, len(branch))
+                return []
+            if branch[0].number - 1 <= finalized:
+                log.info("peer %s's branch forks below our final block %d", peer, finalized)
+                return []
+            if not self._fetch_budget.take(peer):
+                self._throttle.warning(
+                    f"fetch:{peer}",
+                    "peer %s: ancestor fetches over %.0f a second; branch dropped",
+                    peer,
+                    self._fetch_budget.rate_per_s,
+                )
                 return []
             wanted = bytes(branch[0].header.parent_hash)
             reply = self.network.request(peer, GetBlockByHash(wanted), REQUEST_TIMEOUT_S)
             if not isinstance(reply, Blocks) or not reply.rlp:
                 return []
             parent = decode_block(reply.rlp[0])
-            if parent.hash != wanted:
-                raise RejectedBlockError(f"asked for block 0x{wanted.hex()[:12]}, got another")
+            self._check(check_ancestor, parent.header, branch[0].header, aura)
             branch.insert(0, parent)
         return branch
+
+    def _horizon_ts(self) -> float:
+        return self.clock.now_ts() + FUTURE_TOLERANCE_S
+
+    @staticmethod
+    def _check(rule: Callable[..., None], *args: Any) -> None:
+        try:
+            rule(*args)
+        except OrphanError as exc:
+            raise RejectedBlockError(str(exc)) from exc
 
     def _check_block(self, header: BlockHeaderAPI, parent: BlockHeaderAPI) -> None:
         step_ts = self.aura.slot_ts(step_of(header))

@@ -11,14 +11,14 @@ from typing import Any
 from eth_utils.address import to_checksum_address
 
 from gridledger.node.config import NodeConfig
-from gridledger.node.consensus.authority_key import load_or_create_authority_key
 from gridledger.node.consensus.clock import Clock, SimClock, WallClock
 from gridledger.node.consensus.engine import Consensus
 from gridledger.node.errors import ConfigError
+from gridledger.node.keys.authority import load_or_create_authority_key
+from gridledger.node.keys.curve import load_or_create_curve_keys
 from gridledger.node.ledger.embedded.aura import Aura, step_of
 from gridledger.node.ledger.embedded.chain import EmbeddedChain
 from gridledger.node.ledger.embedded.genesis_file import load_genesis_file
-from gridledger.node.p2p.keys import load_or_create_curve_keys
 from gridledger.node.p2p.peers import Peer
 from gridledger.node.p2p.transport import Transport
 

@@ -33,7 +33,7 @@ from gridledger.node.agents.federate import serve_clock, serve_prosumer
 from gridledger.node.agents.ledger_client import LedgerClient
 from gridledger.node.agents.prosumer import ProsumerAgent, Strategy
 from gridledger.node.demo.inprocess import CapResult, plot_figures, write_csv
-from gridledger.node.keys import load_or_create, load_or_create_key
+from gridledger.node.keys import load_or_create_key, load_role
 from gridledger.node.launch import free_port
 from gridledger.node.ledger.deploy import Deployment
 from gridledger.node.operator.agent import OperatorAgent
@@ -41,6 +41,7 @@ from gridledger.node.operator.federate import serve_operator
 from gridledger.node.regulator.agent import RegulatorAgent
 from gridledger.node.regulator.terms import price_band
 from gridledger.sim.federation.federate import FederateClient
+from gridledger.sim.federation.keys import BusKeys
 from gridledger.sim.federation.protocol import Welcome
 from gridledger.sim.federation.session import open_bus, run_federated
 from gridledger.sim.meter import MeteringDomain
@@ -90,15 +91,16 @@ class _Agents:
         data_dir: Path,
         entries: list[testnet.NodeEntry],
         endpoint: str,
+        keys: BusKeys,
         market_spec: MarketSpec | None,
     ) -> None:
         urls = {e.name: f"{e.url}/rpc" for e in entries}
         self.deployment = Deployment(testnet.status(data_dir)["contracts"])
-        operator_account = load_or_create(data_dir / "node1" / "keystore")["operator"]
+        operator_account = load_role(data_dir / "node1" / "keystore", "operator")
         self.operator = OperatorAgent(
             LedgerClient(urls["node1"], operator_account, self.deployment)
         )
-        regulator_account = load_or_create(data_dir / "node1" / "keystore")["regulator"]
+        regulator_account = load_role(data_dir / "node1" / "keystore", "regulator")
         self.regulator = RegulatorAgent(
             LedgerClient(urls["node1"], regulator_account, self.deployment)
         )
@@ -106,7 +108,7 @@ class _Agents:
         self.prosumers: dict[str, ProsumerAgent] = {}
         for node, microgrids in REPRESENTS.items():
             node_dir = data_dir / node
-            relayer = load_or_create(node_dir / "keystore")["prosumer"]
+            relayer = load_role(node_dir / "keystore", "prosumer")
             participants = {
                 mg: LedgerClient(
                     urls[node],
@@ -120,6 +122,7 @@ class _Agents:
             self.prosumers[node] = ProsumerAgent(participants, relay, strategy=strategy)
         self.clock = ChainClock(data_dir, entries)
         self.endpoint = endpoint
+        self.keys = keys
         self.errors: list[BaseException] = []
         self.threads: list[threading.Thread] = []
         self.welcome: Welcome | None = None
@@ -154,7 +157,12 @@ class _Agents:
 
     def _operator(self) -> None:
         client = FederateClient(
-            self.endpoint, "operator", CONTROLS, BUS_TIMEOUT_S, welcome_timeout_s=BUS_TIMEOUT_S
+            self.endpoint,
+            "operator",
+            CONTROLS,
+            BUS_TIMEOUT_S,
+            welcome_timeout_s=BUS_TIMEOUT_S,
+            keys=self.keys.federate("operator"),
         )
         serve_operator(self.operator, client, CONTROLS, self._on_welcome)
 
@@ -174,12 +182,18 @@ class _Agents:
             participants=participants,
             metering=metering,
             welcome_timeout_s=BUS_TIMEOUT_S,
+            keys=self.keys.federate(node),
         )
         serve_prosumer(agent, client)
 
     def _clock(self) -> None:
         client = FederateClient(
-            self.endpoint, "clock", (), BUS_TIMEOUT_S, welcome_timeout_s=BUS_TIMEOUT_S
+            self.endpoint,
+            "clock",
+            (),
+            BUS_TIMEOUT_S,
+            welcome_timeout_s=BUS_TIMEOUT_S,
+            keys=self.keys.federate("clock"),
         )
         serve_clock(self.clock, client, CLOCK_EVERY_TICKS)
 
@@ -270,7 +284,7 @@ def run(out_dir: Path, keep: bool, progress: Progress, n_steps: int | None = Non
     try:
         endpoint = f"tcp://127.0.0.1:{free_port()}"
         bus = open_bus(scenario, endpoint, ["operator", "clock", *REPRESENTS], BUS_TIMEOUT_S)
-        agents = _Agents(tn_dir, entries, endpoint, scenario.market)
+        agents = _Agents(tn_dir, entries, endpoint, bus.keys, scenario.market)
         agents.clock.advance(scenario.start_ts - GENESIS_LEAD_S + PERIOD_S)
         agents.start()
         progress(f"simulating {scenario.n_steps} one-minute ticks in lockstep with the agents")

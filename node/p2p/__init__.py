@@ -2,7 +2,7 @@
 
 The consensus uses three things from here::
 
-    keys = load_or_create_curve_keys(data_dir / "p2p")   # node.p2p.keys; GRIDLEDGER_PASSPHRASE
+    keys = load_or_create_curve_keys(data_dir / "p2p")   # node.keys.curve; GRIDLEDGER_PASSPHRASE
     peers = [Peer("b", "tcp://127.0.0.1:7002", b_public_z85), ...]  # node.p2p.peers
     transport = Transport("a", keys, "tcp://127.0.0.1:7001", peers, handler)
     transport.start()
@@ -21,8 +21,8 @@ Messages (`node.p2p.wire`): `Tx`, `Block`, `Status`, `GetBlocks` -> `Blocks`,
 "P2P transport".
 """
 
+from gridledger.node.keys.curve import CurveKeys, load_or_create_curve_keys, read_public_key
 from gridledger.node.p2p.errors import P2PError, WireError
-from gridledger.node.p2p.keys import CurveKeys, load_or_create_curve_keys, read_public_key
 from gridledger.node.p2p.peers import Peer
 from gridledger.node.p2p.stats import TransportStats
 from gridledger.node.p2p.transport import Handler, Transport

@@ -24,14 +24,14 @@ from dataclasses import dataclass, field
 import zmq
 from zmq.utils.monitor import parse_monitor_message
 
+from gridledger.node.keys.curve import CurveKeys
 from gridledger.node.p2p.admission import (
     HANDSHAKE_EVENTS,
     ZAP_DOMAIN,
-    Admission,
+    admission,
     describe_handshake_failure,
 )
 from gridledger.node.p2p.errors import WireError
-from gridledger.node.p2p.keys import CurveKeys
 from gridledger.node.p2p.peers import Peer
 from gridledger.node.p2p.stats import TransportStats
 from gridledger.node.p2p.throttle import LogThrottle
@@ -45,6 +45,7 @@ from gridledger.node.p2p.wire import (
     encode_frame,
     heartbeat_frame,
 )
+from gridledger.sim.curve import authenticated_name, curve_client, curve_server
 
 COMMAND_ENDPOINT = "inproc://gridledger-p2p-commands"
 OP_SEND = b"S"  # [op, peer, frame]
@@ -54,7 +55,11 @@ OP_REPLY = b"R"  # [op, routing id, peer, frame]
 OP_STOP = b"X"  # [op]
 REQUEST_ID = struct.Struct(">Q")
 SEND_HWM = 10_000
-"""Frames queued per peer connection before further sends are dropped."""
+"""Frames queued to each peer's ROUTER (our gossip) before further sends are dropped."""
+REPLY_HWM = 16
+"""Replies queued per requesting connection before further ones are dropped: a peer asks
+one request at a time and reads the reply, so only one that pipelines requests without
+reading hits it; with replies of up to 16 MiB, a count of 10,000 would let it park 160 GB."""
 COMMAND_HWM = 10_000
 """Commands queued on each side of the API -> I/O thread pipe."""
 RECONNECT_IVL_MAX_MS = 1000
@@ -75,11 +80,13 @@ class Pending:
 
 @dataclass(frozen=True, slots=True)
 class Incoming:
-    """A valid message from `peer`; `routing_id` is set for a request (where its reply goes)."""
+    """A valid message from `peer`; `routing_id` is set for a request (where its reply goes);
+    `size_bytes` is its frame's length (what it costs the handler queue)."""
 
     peer: str
     envelope: Envelope
     routing_id: bytes | None
+    size_bytes: int = 0
 
 
 class Shared:
@@ -148,7 +155,7 @@ class IoLoop:
     def _setup(self) -> None:
         cfg = self.cfg
         allowed = {peer.public_z85: peer.name for peer in cfg.peers}
-        self.admission = Admission(
+        self.admission = admission(
             self.context, cfg.name, allowed, self.throttle, self.shared.stats
         )
         self._sockets.append(self.admission.socket)
@@ -159,11 +166,8 @@ class IoLoop:
         router = self._socket(zmq.ROUTER)
         router.setsockopt(zmq.ROUTER_MANDATORY, 1)
         router.setsockopt(zmq.MAXMSGSIZE, MAX_FRAME_BYTES)
-        router.setsockopt(zmq.SNDHWM, SEND_HWM)
-        router.setsockopt(zmq.CURVE_SERVER, 1)
-        router.setsockopt(zmq.CURVE_PUBLICKEY, cfg.keys.public_z85)
-        router.setsockopt(zmq.CURVE_SECRETKEY, cfg.keys.secret_z85)
-        router.setsockopt(zmq.ZAP_DOMAIN, ZAP_DOMAIN.encode())
+        router.setsockopt(zmq.SNDHWM, REPLY_HWM)
+        curve_server(router, cfg.keys, ZAP_DOMAIN)
         self.monitor = router.get_monitor_socket(HANDSHAKE_EVENTS)
         self._sockets.append(self.monitor)
         router.bind(cfg.bind_endpoint)
@@ -178,9 +182,7 @@ class IoLoop:
             # ZMTP heartbeats drop a half-open TCP connection (a peer that vanished without FIN).
             dealer.setsockopt(zmq.HEARTBEAT_IVL, heartbeat_ms)
             dealer.setsockopt(zmq.HEARTBEAT_TIMEOUT, 3 * heartbeat_ms)
-            dealer.setsockopt(zmq.CURVE_SERVERKEY, peer.public_z85)
-            dealer.setsockopt(zmq.CURVE_PUBLICKEY, cfg.keys.public_z85)
-            dealer.setsockopt(zmq.CURVE_SECRETKEY, cfg.keys.secret_z85)
+            curve_client(dealer, cfg.keys, peer.public_z85)
             dealer.connect(peer.endpoint)
             self._dealers[peer.name] = dealer
 
@@ -293,9 +295,8 @@ class IoLoop:
 
     def _on_router(self) -> None:
         parts = self.router.recv_multipart(zmq.NOBLOCK, copy=False)
-        try:
-            peer = str(parts[-1].get("User-Id"))
-        except zmq.ZMQError:  # no ZAP user id: cannot happen with a ZAP handler bound
+        peer = authenticated_name(parts[-1])
+        if peer is None:  # no ZAP user id: cannot happen with a ZAP handler bound
             log.error("[%s] a frame without an authenticated peer; dropped", self.cfg.name)
             return
         if peer in self.shared.dropped:
@@ -305,7 +306,8 @@ class IoLoop:
         if len(parts) != 2:
             self._bad(peer, f"{len(parts) - 1} frames in one message, expected 1")
             return
-        envelope = self._decode(peer, parts[1].bytes)
+        frame = parts[1].bytes
+        envelope = self._decode(peer, frame)
         if envelope is None:
             return
         self.shared.heard(peer)
@@ -315,7 +317,7 @@ class IoLoop:
             self._bad(peer, "a reply sent to the server socket (replies answer requests)")
             return
         routing_id = parts[0].bytes if envelope.kind is FrameKind.REQUEST else None
-        if not self.deliver(Incoming(peer, envelope, routing_id)):
+        if not self.deliver(Incoming(peer, envelope, routing_id, len(frame))):
             self._refuse_busy(peer, envelope, routing_id)
 
     def _refuse_busy(self, peer: str, envelope: Envelope, routing_id: bytes | None) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gridledger.node.errors import ConfigError
-from gridledger.node.p2p.keys import check_z85_key
+from gridledger.node.keys.curve import check_z85_key
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 

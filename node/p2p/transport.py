@@ -6,7 +6,8 @@ Threads:
   frames, answers ZAP, and sends a heartbeat to every peer each `heartbeat_s`;
 - the handler thread calls ``handler(peer, message)`` for each valid incoming message, in
   arrival order, so a slow handler delays other messages but never heartbeats, ZAP or
-  replies to our own requests. Its queue holds `handler_queue_max` messages; beyond that a
+  replies to our own requests. Its queue holds `handler_queue_max` messages and
+  `handler_queue_bytes` bytes of frames (so 16 MiB blocks cannot pile up); beyond either a
   message is dropped (a request is answered ``Error("<name> is busy")``) and logged;
 - any thread may call `broadcast`, `send`, `request`, `peers_alive`, `drop_links`,
   `restore_links`: they encode on the calling thread (so a `WireError` surfaces there) and
@@ -19,11 +20,9 @@ timeout. It raises `P2PError` there; run syncs from a thread of their own.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import itertools
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -31,6 +30,8 @@ from types import TracebackType
 
 import zmq
 
+from gridledger.node.keys.curve import CurveKeys
+from gridledger.node.p2p.bytequeue import ByteQueue
 from gridledger.node.p2p.errors import P2PError
 from gridledger.node.p2p.ioloop import (
     COMMAND_ENDPOINT,
@@ -47,7 +48,6 @@ from gridledger.node.p2p.ioloop import (
     Pending,
     Shared,
 )
-from gridledger.node.p2p.keys import CurveKeys
 from gridledger.node.p2p.peers import Peer, check_name, check_peers
 from gridledger.node.p2p.stats import TransportStats
 from gridledger.node.p2p.throttle import LogThrottle
@@ -65,6 +65,8 @@ DEFAULT_HEARTBEAT_S = 0.5
 ALIVE_HEARTBEATS = 3
 """A peer is alive while its last frame is at most this many heartbeat periods old."""
 DEFAULT_HANDLER_QUEUE_MAX = 10_000
+DEFAULT_HANDLER_QUEUE_BYTES = 64 * 2**20
+"""Frame bytes waiting for the handler: four maximal frames, or thousands of transactions."""
 OUTBOX_WAIT_MS = 100
 """How long [ms] an API call waits for room in the pipe to the I/O thread before dropping."""
 _START_TIMEOUT_S = 10.0
@@ -114,13 +116,14 @@ class Transport:
     Parameters
     ----------
     name : this node's name (peers know it by their own configuration, not by a claim)
-    keys : this node's Curve key pair (`node.p2p.keys.load_or_create_curve_keys`)
+    keys : this node's Curve key pair (`node.keys.curve.load_or_create_curve_keys`)
     bind_endpoint : where the ROUTER listens, ``tcp://127.0.0.1:PORT``
     peers : the other nodes; their public keys are the allow-list
     handler : ``handler(peer_name, message)``; for a request its return value is the reply
         (None answers ``Error``)
     heartbeat_s : heartbeat period [s]; a peer is alive for `ALIVE_HEARTBEATS` periods
     handler_queue_max : messages waiting for the handler before new ones are dropped
+    handler_queue_bytes : frame bytes waiting for the handler before new ones are dropped
     """
 
     def __init__(
@@ -133,11 +136,15 @@ class Transport:
         *,
         heartbeat_s: float = DEFAULT_HEARTBEAT_S,
         handler_queue_max: int = DEFAULT_HANDLER_QUEUE_MAX,
+        handler_queue_bytes: int = DEFAULT_HANDLER_QUEUE_BYTES,
     ) -> None:
         if heartbeat_s <= 0:
             raise P2PError(f"heartbeat_s must be > 0, got {heartbeat_s}")
-        if handler_queue_max < 1:
-            raise P2PError(f"handler_queue_max must be >= 1, got {handler_queue_max}")
+        if handler_queue_max < 1 or handler_queue_bytes < 1:
+            raise P2PError(
+                f"handler_queue_max and handler_queue_bytes must be >= 1, got "
+                f"{handler_queue_max} and {handler_queue_bytes}"
+            )
         self.name = check_name(name, "node name")
         self.peers = check_peers(name, keys.public_z85, peers)
         self.heartbeat_s = heartbeat_s
@@ -145,7 +152,7 @@ class Transport:
         self._handler = handler
         self._shared = Shared()
         self._throttle = LogThrottle(log)
-        self._queue: queue.Queue[Incoming | None] = queue.Queue(handler_queue_max)
+        self._queue: ByteQueue[Incoming | None] = ByteQueue(handler_queue_bytes, handler_queue_max)
         self._ids = itertools.count(1)
         self._state_lock = threading.Lock()
         self._started = False
@@ -200,9 +207,9 @@ class Transport:
             waiting = list(self._shared.pending.values())
         for pending in waiting:
             pending.done.set()
-        # A full queue needs no marker: the worker checks `_stopping` after each message.
-        with contextlib.suppress(queue.Full):
-            self._queue.put_nowait(None)
+        # A full queue needs no marker (the worker checks `_stopping` after each message),
+        # but the marker takes no room, so it always goes in.
+        self._queue.put_nowait(None, 0, force=True)
         if self._worker is not None and self._worker is not threading.current_thread():
             self._worker.join(_STOP_TIMEOUT_S)
             if self._worker.is_alive():
@@ -307,11 +314,7 @@ class Transport:
 
     def _deliver(self, incoming: Incoming) -> bool:
         """Called by the I/O thread; False if the handler queue is full."""
-        try:
-            self._queue.put_nowait(incoming)
-        except queue.Full:
-            return False
-        return True
+        return self._queue.put_nowait(incoming, incoming.size_bytes)
 
     def _work(self) -> None:
         while True:

@@ -28,6 +28,7 @@ raises `WireError` naming the field, and the frame is dropped.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import ClassVar, Self
@@ -227,13 +228,14 @@ class Blocks(_Message):
             check_bytes(item, _MESSAGE_BUDGET, f"blocks.rlp[{i}]")
 
     @classmethod
-    def fitting(cls, rlps: list[bytes] | tuple[bytes, ...]) -> Blocks:
-        """The longest prefix of `rlps` that fits one frame and `MAX_BLOCKS_PER_REPLY`."""
+    def fitting(cls, rlps: Iterable[bytes]) -> Blocks:
+        """The longest prefix of `rlps` that fits one frame and `MAX_BLOCKS_PER_REPLY`; reads
+        `rlps` only as far as it fits (plus one item)."""
         budget = _MESSAGE_BUDGET - _BLOB_OVERHEAD
         taken: list[bytes] = []
-        for item in rlps[:MAX_BLOCKS_PER_REPLY]:
+        for item in rlps:
             budget -= _BLOB_OVERHEAD + len(item)
-            if budget < 0:
+            if budget < 0 or len(taken) == MAX_BLOCKS_PER_REPLY:
                 break
             taken.append(item)
         return cls(tuple(taken))

@@ -8,8 +8,9 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from gridledger.node.keys.api_key import load_or_create_api_key
 from gridledger.node.rest import openapi
-from gridledger.node.rest.auth import ApiKeyCheck, load_or_create_api_key
+from gridledger.node.rest.auth import ApiKeyCheck
 from gridledger.node.rest.deps import RestContext
 from gridledger.node.rest.errors import install_handlers
 from gridledger.node.rest.orders import OrderDesk

@@ -1,43 +1,13 @@
-"""The node's API key: one random secret in DATA_DIR/api-key (mode 0600), sent by clients as
+"""The check of the node's API key (`node.keys.api_key`), sent by clients as
 ``Authorization: Bearer KEY`` on write endpoints. The key is never logged."""
 
 from __future__ import annotations
 
 import hmac
-import os
-import secrets
-import stat
-from pathlib import Path
 
 from fastapi.security import HTTPAuthorizationCredentials
 
-from gridledger.node.errors import ConfigError
 from gridledger.node.rest.errors import AuthError
-
-API_KEY_FILE = "api-key"
-API_KEY_ENV = "GRIDLEDGER_API_KEY"
-# 32 random bytes, URL-safe base64: 43 characters, 256 bits of entropy.
-API_KEY_BYTES = 32
-
-
-def load_or_create_api_key(data_dir: Path) -> str:
-    """The key in `data_dir`/api-key, created on first use with mode 0600 (a looser mode on an
-    existing file is tightened)."""
-    path = data_dir / API_KEY_FILE
-    data_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        if stat.S_IMODE(path.stat().st_mode) & 0o077:
-            os.chmod(path, 0o600)
-        key = path.read_text(encoding="utf-8").strip()
-        if not key:
-            raise ConfigError(f"{path} is empty; delete it to have a new API key created") from None
-        return key
-    key = secrets.token_urlsafe(API_KEY_BYTES)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(key + "\n")
-    return key
 
 
 class ApiKeyCheck:

@@ -22,7 +22,9 @@ import zmq
 
 from gridledger.contracts.typed import SignedReading
 from gridledger.sim.controllers import Observation, OperatorRule
+from gridledger.sim.curve import curve_client
 from gridledger.sim.errors import FederationError, ProtocolError
+from gridledger.sim.federation.keys import FederateKeys
 from gridledger.sim.federation.protocol import (
     Actions,
     MessageType,
@@ -66,7 +68,8 @@ POLICIES: dict[str, Callable[[Welcome, Sequence[str]], Policy]] = {
 
 
 class FederateClient:
-    """One federate connected to the bus at ``endpoint``.
+    """One federate connected to the bus at ``endpoint``, a CurveZMQ client with ``keys``
+    (its own pair, listed under ``name`` by the bus, and the bus's public key, pinned).
 
     ``participants`` ({microgrid: participant address}) are the microgrids it represents,
     whose meters sign for ``metering``. ``welcome_timeout_s`` bounds the wait for the
@@ -83,6 +86,8 @@ class FederateClient:
         participants: Mapping[str, str] | None = None,
         metering: MeteringDomain | None = None,
         welcome_timeout_s: float | None = None,
+        *,
+        keys: FederateKeys,
     ) -> None:
         self.name = name
         self.controls = tuple(controls)
@@ -93,6 +98,7 @@ class FederateClient:
         self.welcome: Welcome | None = None
         self._socket = (context or zmq.Context.instance()).socket(zmq.DEALER)
         self._socket.setsockopt(zmq.LINGER, 200)
+        curve_client(self._socket, keys.own, keys.bus_public_z85)
         self._socket.connect(endpoint)
 
     def send(self, frame: bytes) -> None:
@@ -191,11 +197,14 @@ def run_federate(
     controls: Sequence[str] = (),
     timeout_s: float = 10.0,
     welcome_timeout_s: float | None = None,
+    *,
+    keys: FederateKeys,
 ) -> int:
-    """Register as ``name`` with policy ``role`` (``POLICIES``) and serve the whole run;
-    wait up to ``welcome_timeout_s`` [s] (default ``timeout_s``) for the others to register."""
+    """Register as ``name`` (with its Curve ``keys``) with policy ``role`` (``POLICIES``) and
+    serve the whole run; wait up to ``welcome_timeout_s`` [s] (default ``timeout_s``) for the
+    others to register."""
     client = FederateClient(
-        endpoint, name, controls, timeout_s, welcome_timeout_s=welcome_timeout_s
+        endpoint, name, controls, timeout_s, welcome_timeout_s=welcome_timeout_s, keys=keys
     )
     try:
         welcome = client.register()

@@ -52,8 +52,12 @@ counts from 1 per meter, one reading per step; the EIP-712 domain is the claiman
 Lockstep: the simulator sends ``tick`` t to every federate and computes t + 1 only after
 each has answered ``actions`` for t. Anything malformed, of another version, of an
 unexpected type or for the wrong tick raises ``ProtocolError`` with the reason; the bus
-logs it, answers ``refused`` and carries on. Numbers must be finite (no NaN/Infinity);
-addresses are ``0x`` and 40 hex digits, EIP-55 checksummed, never the zero address.
+logs it, answers ``refused`` and carries on. Before parsing, a message is refused if it
+nests arrays and objects deeper than `MAX_NESTING` (checked without recursion: the JSON
+parser recurses per level, and a process whose recursion limit was raised, as py_ecc does,
+would overflow the C stack); integers of more than 4,300 digits are refused by the parser.
+Numbers must be finite (no NaN/Infinity); addresses are ``0x`` and 40 hex digits, EIP-55
+checksummed, never the zero address.
 """
 
 from __future__ import annotations
@@ -100,6 +104,8 @@ __all__ = [
 ]
 
 PROTOCOL_VERSION = 2
+MAX_NESTING = 16
+"""Deepest nesting of arrays and objects in a message (ours nest 5 deep)."""
 
 
 class MessageType(StrEnum):
@@ -131,10 +137,14 @@ def encode(msg_type: MessageType, **fields: Any) -> bytes:
 
 def decode(frame: bytes, expected: tuple[MessageType, ...]) -> tuple[MessageType, dict[str, Any]]:
     """Parse and check the envelope of ``frame``; its type must be one of ``expected``."""
+    if nests_deeper_than(frame, MAX_NESTING):
+        raise ProtocolError(f"nests deeper than {MAX_NESTING} levels")
     try:
         body = _DECODER.decode(frame.decode())
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ProtocolError(f"not a JSON message: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # e.g. an integer of over 4,300 digits
+        raise ProtocolError(f"not a JSON message: {str(exc)[:200]}") from None
     if not isinstance(body, dict):
         raise ProtocolError(f"a message is a JSON object, got {type(body).__name__}")
     version = body.pop("v", None)
@@ -149,6 +159,32 @@ def decode(frame: bytes, expected: tuple[MessageType, ...]) -> tuple[MessageType
         wanted = " or ".join(t.value for t in expected)
         raise ProtocolError(f"unexpected {msg_type.value!r} message (expected {wanted})")
     return msg_type, body
+
+
+def nests_deeper_than(frame: bytes, limit: int) -> bool:
+    """Whether ``frame``'s JSON arrays and objects nest more than ``limit`` levels (brackets
+    inside strings do not count); a loop, no recursion."""
+    if frame.count(b"[") + frame.count(b"{") <= limit:
+        return False  # cannot nest deeper than it has brackets
+    depth = 0
+    in_string = escaped = False
+    for byte in frame:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > limit:
+                return True
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return False
 
 
 def _names(value: Any, what: str) -> tuple[str, ...]:

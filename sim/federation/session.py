@@ -27,6 +27,7 @@ from tqdm import tqdm
 from gridledger.contracts.typed import SignedReading
 from gridledger.sim.errors import FederationError, SimError
 from gridledger.sim.federation.bus import FederationBus
+from gridledger.sim.federation.keys import BusKeys, create_or_load
 from gridledger.sim.federation.metering import RunMeters
 from gridledger.sim.federation.protocol import tick_message, welcome_message
 from gridledger.sim.model import GridModel
@@ -99,10 +100,12 @@ def open_bus(
     federates: list[str],
     timeout_s: float,
     register_timeout_s: float | None = None,
+    keys: BusKeys | None = None,
 ) -> FederationBus:
     """A bus for ``scenario`` whose batteries federates may control and whose microgrids
     they may represent; ``timeout_s`` [s] per tick, ``register_timeout_s`` [s] for all
-    registrations (default ``timeout_s``)."""
+    registrations (default ``timeout_s``). ``keys`` are the run's Curve keys (default: fresh
+    ones in memory, for federates in this process: ``bus.keys.federate(name)``)."""
     batteries = [mg.name for mg in scenario.microgrids if mg.battery is not None]
     return FederationBus(
         endpoint,
@@ -111,6 +114,7 @@ def open_bus(
         timeout_s,
         register_timeout_s,
         meterable=[mg.name for mg in scenario.microgrids],
+        keys=keys if keys is not None else BusKeys.generate(federates),
     )
 
 
@@ -162,8 +166,14 @@ def run_federated_cli(scenario: Scenario, out_dir: Path, args: argparse.Namespac
         print("error: --federation needs --federates NAME[,NAME...]", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    bus = open_bus(scenario, args.federation, names, args.timeout_s, args.register_timeout_s)
-    print(f"bus at {bus.endpoint}, waiting for {', '.join(names)}", file=sys.stderr, flush=True)
+    key_dir = args.keys or out_dir / "federation-keys"
+    keys = create_or_load(key_dir, names)
+    bus = open_bus(scenario, args.federation, names, args.timeout_s, args.register_timeout_s, keys)
+    print(
+        f"bus at {bus.endpoint}, waiting for {', '.join(names)}; their keys are in {key_dir}/",
+        file=sys.stderr,
+        flush=True,
+    )
     bar = tqdm(
         total=scenario.n_steps,
         desc=f"sim {scenario.name} (federated)",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import stat
 import threading
 from pathlib import Path
 
@@ -71,7 +72,8 @@ def test_federated_run_from_the_command_line(
     def call(name: str, argv: list[str]) -> None:
         codes[name] = main(argv)
 
-    fed_args = ["sim", "federate", endpoint, "--timeout-s", "10"]
+    keys = tmp_path / "keys"  # created by the run; the federates wait for their files
+    fed_args = ["sim", "federate", endpoint, "--timeout-s", "10", "--keys", str(keys)]
     operator = [*fed_args, "--name", "op", "--role", "operator", "--controls", "A"]
     threads = [
         threading.Thread(target=call, args=("op", operator)),
@@ -80,11 +82,16 @@ def test_federated_run_from_the_command_line(
     for thread in threads:
         thread.start()
     run = ["sim", "run", str(scenario), "--out", str(tmp_path / "out"), "--no-plots"]
-    code = main([*run, "--federation", endpoint, "--federates", "op,node", "--timeout-s", "10"])
+    bus = ["--federation", endpoint, "--federates", "op,node", "--keys", str(keys)]
+    code = main([*run, *bus, "--timeout-s", "10"])
     for thread in threads:
         thread.join(timeout=10.0)
     assert (code, codes) == (0, {"op": 0, "node": 0})
     assert "96 ticks in lockstep with 2 federates" in capsys.readouterr().out
+    assert sorted(p.name for p in keys.iterdir()) == [
+        "bus.key", "bus.pub", "node.key", "node.pub", "op.key", "op.pub"
+    ]  # fmt: skip
+    assert {stat.S_IMODE(p.stat().st_mode) for p in keys.glob("*.key")} == {0o600}
     standalone = tmp_path / "standalone"
     assert main(["sim", "run", str(scenario), "--out", str(standalone), "--quiet"]) == 0
     pd.testing.assert_frame_equal(

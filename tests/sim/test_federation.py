@@ -6,6 +6,7 @@ import itertools
 import json
 import logging
 import multiprocessing
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,10 @@ import pytest
 
 from gridledger.sim.battery import battery_step
 from gridledger.sim.errors import FederateTimeoutError, FederationError, SimError
+from gridledger.sim.federation.bus import MAX_MESSAGE_BYTES
 from gridledger.sim.federation.federate import FederateClient, run_federate
+from gridledger.sim.federation.keys import BusKeys
+from gridledger.sim.federation.protocol import MAX_NESTING
 from gridledger.sim.federation.readings import metering_json
 from gridledger.sim.federation.session import Pacer, open_bus, run_federated
 from gridledger.sim.runner import simulate_run, tables_of
@@ -40,8 +44,8 @@ def test_lockstep_run_equals_the_standalone_run(tmp_path: Path) -> None:
     scenario = resolve("fedmgdt")
     names = ["operator", "node-mg1", "node-mg2", "node-mg3"]
     bus = open_bus(scenario, LOOPBACK, names, timeout_s=10.0, register_timeout_s=60.0)
-    threads = [start_thread(run_federate, bus.endpoint, "operator", "operator", ["MG1"], 10.0)]
-    threads += [start_thread(run_federate, bus.endpoint, n, "monitor", [], 10.0) for n in names[1:]]
+    threads = [start_thread(federates.serve, bus, "operator", "operator", ["MG1"], 10.0)]
+    threads += [start_thread(federates.serve, bus, n, "monitor", [], 10.0) for n in names[1:]]
     model = run_federated(scenario, "E2", bus, tmp_path, plots=False)
     for thread in threads:
         thread.join(timeout=10.0)
@@ -59,7 +63,7 @@ def test_actions_for_t_are_applied_before_t_plus_1(tmp_path: Path) -> None:
     scenario = _tiny()
     bus = open_bus(scenario, f"ipc://{tmp_path}/bus.sock", ["ctl"], timeout_s=5.0)
     sent: list[Any] = []
-    thread = start_thread(federates.recording_federate, bus.endpoint, "ctl", ["A"], sent)
+    thread = start_thread(federates.recording_federate, bus, "ctl", ["A"], sent)
     model = run_federated(scenario, "base", bus, None)
     thread.join(timeout=5.0)
     # The federate saw every tick once, in order, and what it sent is what the battery got.
@@ -82,8 +86,8 @@ def test_malformed_and_unexpected_messages_are_refused_and_the_run_goes_on(
     notices: list[str] = []
     sent: list[Any] = []
     threads = [
-        start_thread(federates.rude_federate, bus.endpoint, "rude", 3, notices),
-        start_thread(federates.recording_federate, bus.endpoint, "ctl", ["A"], sent),
+        start_thread(federates.rude_federate, bus, "rude", 3, notices),
+        start_thread(federates.recording_federate, bus, "ctl", ["A"], sent),
     ]
     with caplog.at_level(logging.WARNING, logger="gridledger.sim.federation"):
         model = run_federated(scenario, "base", bus, None)
@@ -107,11 +111,55 @@ def test_malformed_and_unexpected_messages_are_refused_and_the_run_goes_on(
     assert sum("refused a message from 'rude'" in r.getMessage() for r in caplog.records) == 8
 
 
+def test_hostile_messages_are_refused_and_the_run_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # As in a process that imported py_ecc: without a depth check first, the parser's
+    # recursion on deep nesting would overflow the C stack instead of raising.
+    recursion_limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(100_000)
+    scenario = _tiny()
+    bus = open_bus(scenario, LOOPBACK, ["hostile", "ctl"], timeout_s=10.0)
+    notices: list[str] = []
+    threads = [
+        start_thread(federates.hostile_federate, bus, "hostile", 2, notices),
+        start_thread(federates.recording_federate, bus, "ctl", ["A"], []),
+    ]
+    try:
+        with caplog.at_level(logging.WARNING, logger="gridledger.sim.federation"):
+            model = run_federated(scenario, "base", bus, None)
+    finally:
+        sys.setrecursionlimit(recursion_limit)
+    for thread in threads:
+        thread.join(timeout=10.0)
+    assert model.done
+    assert bus.refused == 3 + federates.MULTI_FRAME_MESSAGES
+    assert notices[0].startswith("not a JSON message: Exceeds the limit (4300 digits)")
+    assert notices[1] == f"nests deeper than {MAX_NESTING} levels"
+    assert notices[2].startswith("message of 70")
+    assert notices[2].endswith(f"bytes, at most {MAX_MESSAGE_BYTES}")
+    assert set(notices[3:]) == {"expected one frame, got 2"}
+    assert len(notices) == bus.refused
+    refusals = [r for r in caplog.records if "refused a message from" in r.getMessage()]
+    assert len(refusals) == bus.refused
+
+
+def test_a_flood_of_bad_messages_does_not_hold_the_barrier_past_its_deadline() -> None:
+    bus = open_bus(_tiny(4), LOOPBACK, ["flood"], timeout_s=0.3)
+    flood = start_thread(federates.flooding_federate, bus, "flood", 2.0)
+    started = time.monotonic()
+    with pytest.raises(FederateTimeoutError, match="federate 'flood' did not answer tick 0"):
+        run_federated(_tiny(4), "base", bus, None)
+    assert time.monotonic() - started < 1.5  # not until the flood stops (2 s)
+    assert bus.refused > 0
+    flood.join(timeout=10.0)
+
+
 def test_bad_registrations_are_refused() -> None:
     scenario = _tiny(4)
     bus = open_bus(scenario, LOOPBACK, ["ctl"], timeout_s=5.0)
     sim = start_thread(run_federated, scenario, "base", bus, None)
-    client = FederateClient(bus.endpoint, "x", (), 5.0)
+    client = FederateClient(bus.endpoint, "x", (), 5.0, keys=bus.keys.federate("ctl"))
     none: dict[str, Any] = {"participants": {}, "metering": None}
     claim: dict[str, Any] = {
         "participants": {"Z": PARTICIPANT_A},
@@ -140,7 +188,7 @@ def test_bad_registrations_are_refused() -> None:
         notice = json.loads(client._socket.recv())
         assert notice["type"] == "refused" and notice["reason"].startswith(reason), notice
     sent: list[Any] = []
-    federates.recording_federate(bus.endpoint, "ctl", ["A"], sent)
+    federates.recording_federate(bus, "ctl", ["A"], sent)
     sim.join(timeout=5.0)
     client.close()
     assert bus.refused == len(attempts) and len(sent) == 4
@@ -153,7 +201,7 @@ def test_a_federate_that_never_registers_is_named() -> None:
 
     def here() -> None:
         try:
-            run_federate(bus.endpoint, "here", "monitor", [], 5.0)
+            federates.serve(bus, "here", "monitor", [], 5.0)
         except FederationError as exc:
             errors.append(exc)
 
@@ -172,8 +220,8 @@ def test_a_silent_federate_stops_the_run_and_the_ticks_so_far_are_written(tmp_pa
     scenario = _tiny()
     bus = open_bus(scenario, LOOPBACK, ["ok", "lazy"], timeout_s=0.5, register_timeout_s=10.0)
     threads = [
-        start_thread(run_federate, bus.endpoint, "ok", "monitor", [], 5.0),
-        start_thread(federates.lazy_federate, bus.endpoint, "lazy", 5),
+        start_thread(federates.serve, bus, "ok", "monitor", [], 5.0),
+        start_thread(federates.lazy_federate, bus, "lazy", 5),
     ]
     with pytest.raises(FederateTimeoutError) as info:
         run_federated(scenario, "base", bus, tmp_path)
@@ -195,8 +243,13 @@ def test_a_federate_process_that_dies_is_named(tmp_path: Path) -> None:
     bus = open_bus(scenario, LOOPBACK, ["operator", "doomed"], 2.0, register_timeout_s=120.0)
     ctx = multiprocessing.get_context("spawn")
     procs = [
-        ctx.Process(target=federates.operator_process, args=(bus.endpoint,)),
-        ctx.Process(target=federates.dying_federate, args=(bus.endpoint, "doomed", 100)),
+        ctx.Process(
+            target=federates.operator_process, args=(bus.endpoint, bus.keys.federate("operator"))
+        ),
+        ctx.Process(
+            target=federates.dying_federate,
+            args=(bus.endpoint, bus.keys.federate("doomed"), "doomed", 100),
+        ),
     ]
     for proc in procs:
         proc.start()
@@ -236,7 +289,7 @@ def test_real_time_mode_paces_a_federated_run() -> None:
     scenario = _tiny(10)  # dt 1800 s at speed 90,000: 20 ms per tick
     bus = open_bus(scenario, LOOPBACK, ["ctl"], timeout_s=5.0)
     sent: list[Any] = []
-    thread = start_thread(federates.recording_federate, bus.endpoint, "ctl", ["A"], sent)
+    thread = start_thread(federates.recording_federate, bus, "ctl", ["A"], sent)
     started = time.monotonic()
     run_federated(scenario, "base", bus, None, realtime_speed=90_000.0)
     elapsed = time.monotonic() - started
@@ -248,4 +301,5 @@ def test_a_federate_without_a_simulator_gives_up_with_a_clear_error(tmp_path: Pa
     with pytest.raises(
         FederationError, match=r"lonely: no message from the simulator within 0\.2 s"
     ):
-        run_federate(f"ipc://{tmp_path}/nobody", "lonely", "monitor", [], 0.2)
+        keys = BusKeys.generate(["lonely"]).federate("lonely")
+        run_federate(f"ipc://{tmp_path}/nobody", "lonely", "monitor", [], 0.2, keys=keys)

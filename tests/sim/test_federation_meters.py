@@ -15,13 +15,14 @@ import numpy as np
 import pandas as pd
 
 from gridledger.contracts.typed import SignedReading, recover_meter
-from gridledger.sim.federation.federate import FederateClient, run_federate
+from gridledger.sim.federation.federate import FederateClient
 from gridledger.sim.federation.protocol import Register
 from gridledger.sim.federation.session import open_bus, run_federated
 from gridledger.sim.fedmgdt import FEDMGDT_CAPS_W, simulate_mg1_day
 from gridledger.sim.runner import simulate_run, tables_of
 from gridledger.sim.scenario_load import DEFAULT_START_TS, scenario_from_dict
 from gridledger.sim.scenarios import resolve
+from tests.sim import federates
 from tests.sim.federates import prosumer_federate, start_thread
 from tests.sim.meter_helpers import DOMAIN_A, DOMAIN_B, PARTICIPANT_A, PARTICIPANT_B
 from tests.sim.scenario_helpers import tiny_doc
@@ -43,13 +44,9 @@ def test_readings_over_the_bus_verify_and_equal_the_metered_energies(tmp_path: P
     got_a: dict[str, Any] = {}
     got_b: dict[str, Any] = {}
     threads = [
-        start_thread(
-            prosumer_federate, bus.endpoint, "node-a", {"A": PARTICIPANT_A}, DOMAIN_A, got_a
-        ),
-        start_thread(
-            prosumer_federate, bus.endpoint, "node-b", {"B": PARTICIPANT_B}, DOMAIN_B, got_b
-        ),
-        start_thread(run_federate, bus.endpoint, "op", "operator", ["A"], 5.0),
+        start_thread(prosumer_federate, bus, "node-a", {"A": PARTICIPANT_A}, DOMAIN_A, got_a),
+        start_thread(prosumer_federate, bus, "node-b", {"B": PARTICIPANT_B}, DOMAIN_B, got_b),
+        start_thread(federates.serve, bus, "op", "operator", ["A"], 5.0),
     ]
     model = run_federated(scenario, "base", bus, tmp_path, plots=False, start_ts=start_ts)
     for thread in threads:
@@ -92,18 +89,16 @@ def test_a_microgrid_is_represented_by_one_federate() -> None:
     sim = start_thread(run_federated, scenario, "base", bus, None)
     got_1: dict[str, Any] = {}
     got_2: dict[str, Any] = {}
-    first = start_thread(
-        prosumer_federate, bus.endpoint, "n1", {"A": PARTICIPANT_A}, DOMAIN_A, got_1
-    )
+    first = start_thread(prosumer_federate, bus, "n1", {"A": PARTICIPANT_A}, DOMAIN_A, got_1)
     deadline = time.monotonic() + 5.0
     while not bus.registrations and time.monotonic() < deadline:
         time.sleep(0.01)
-    rival = FederateClient(bus.endpoint, "n2", (), 5.0)
+    rival = FederateClient(bus.endpoint, "n2", (), 5.0, keys=bus.keys.federate("n2"))
     rival.send(Register("n2", (), {"A": PARTICIPANT_B}, DOMAIN_B).encode())
     notice = json.loads(rival._socket.recv())
     rival.close()
     assert notice == {"v": 2, "type": "refused", "reason": "'A' is already represented by 'n1'"}
-    prosumer_federate(bus.endpoint, "n2", {"B": PARTICIPANT_B}, DOMAIN_B, got_2)
+    prosumer_federate(bus, "n2", {"B": PARTICIPANT_B}, DOMAIN_B, got_2)
     for thread in (first, sim):
         thread.join(timeout=5.0)
     assert bus.refused == 1
@@ -131,8 +126,8 @@ def test_fedmgdt_demo_copies_are_mg1_for_each_cap_with_the_operator_in_the_loop(
     bus = open_bus(scenario, LOOPBACK, ["operator", "node"], 10.0, register_timeout_s=60.0)
     got: dict[str, Any] = {}
     threads = [
-        start_thread(run_federate, bus.endpoint, "operator", "operator", copies, 10.0),
-        start_thread(prosumer_federate, bus.endpoint, "node", participants, DOMAIN_A, got),
+        start_thread(federates.serve, bus, "operator", "operator", copies, 10.0),
+        start_thread(prosumer_federate, bus, "node", participants, DOMAIN_A, got),
     ]
     model = run_federated(scenario, "base", bus, None, start_ts=start_ts)
     for thread in threads:

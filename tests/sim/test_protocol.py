@@ -19,6 +19,7 @@ from gridledger.sim.federation.protocol import (
     Welcome,
     decode,
     end_message,
+    nests_deeper_than,
     parse_end,
     parse_signed_reading,
     parse_tick,
@@ -107,6 +108,13 @@ def test_a_reading_on_the_bus_is_the_meter_reading_fields_and_the_signature() ->
     assert recover_meter(signed.reading, signed.signature, DOMAIN_A.separator) == meter.address
 
 
+def test_nesting_is_counted_outside_strings_only() -> None:
+    assert not nests_deeper_than(b"[" * 16 + b"]" * 16, 16)
+    assert nests_deeper_than(b"[" * 17 + b"]" * 17, 16)
+    assert not nests_deeper_than(b'{"a": "' + b"[{" * 50 + b'\\" ["}', 16)
+    decode(b'{"v": 2, "type": "actions", "pad": "' + b"[" * 50 + b'"}', ACTIONS)
+
+
 def test_actions_and_register_round_trip() -> None:
     actions = Actions(3, {"MG1": 2500.0})
     assert Actions.parse(decode(actions.encode(), ACTIONS)[1]) == actions
@@ -156,6 +164,9 @@ def test_end_carries_the_last_readings() -> None:
         (b'{"v": 2, "type": "bid"}', "unknown message type 'bid'"),
         (b'{"v": 2, "type": "tick"}', "unexpected 'tick' message (expected actions)"),
         (b'{"v": 2, "type": "actions", "tick": 1, "setpoints_w": {"A": Infinity}}', "Infinity"),
+        (b'{"v": 2, "tick": ' + b"9" * 5000 + b"}", "not a JSON message: Exceeds the limit"),
+        (b"[" * 1500 + b"]" * 1500, "nests deeper than 16 levels"),
+        (b"[" * 17 + b"]" * 17, "nests deeper than 16 levels"),
     ],
 )
 def test_bad_envelopes_are_refused(frame: bytes, reason: str) -> None:

@@ -15,11 +15,20 @@ import rlp
 from web3 import Web3
 
 from gridledger.contracts.artifacts import load_artifact
+from gridledger.node.consensus import engine as engine_module
 from gridledger.node.consensus.clock import SimClock, WallClock
 from gridledger.node.consensus.engine import Consensus, encode_block
 from gridledger.node.ledger.embedded.aura import sealer_of, step_of
 from gridledger.node.ledger.embedded.chain import EmbeddedChain
-from gridledger.node.p2p.wire import Block, Status
+from gridledger.node.p2p.wire import (
+    MAX_FRAME_BYTES,
+    Block,
+    Blocks,
+    FrameKind,
+    GetBlocks,
+    Status,
+    encode_frame,
+)
 from tests.node.consensus.forge import forged_blocks
 from tests.node.consensus.memnet import ROLE_KEYS, MemNet, transfer
 
@@ -278,3 +287,26 @@ def test_a_proposer_on_the_wall_clock_has_half_a_period_to_build() -> None:
     sim = SimpleNamespace(clock=SimClock(0.0), aura=SimpleNamespace(period_s=4))
     assert Consensus._build_budget_s(wall) == 2.0  # type: ignore[arg-type]
     assert Consensus._build_budget_s(sim) is None  # type: ignore[arg-type]
+
+
+def test_a_blocks_reply_is_cut_to_one_frame(net3: MemNet, monkeypatch: pytest.MonkeyPatch) -> None:
+    net3.run_steps(1, 20)
+    big_block = b"\xc0" * 2**20  # as if every block were 1 MiB: 20 of them exceed 16 MiB
+    monkeypatch.setattr(engine_module, "encode_block", lambda block: big_block)
+    reply = net3.nodes["n0"].handle("n1", GetBlocks(1, 20))
+    assert isinstance(reply, Blocks)
+    assert len(reply.rlp) == 15  # 16 MiB less the frame and blob headers
+    assert len(encode_frame(FrameKind.REPLY, reply, 1)) <= MAX_FRAME_BYTES
+
+
+def test_the_consensus_queue_is_bounded_in_bytes(
+    net3: MemNet, caplog: pytest.LogCaptureFixture
+) -> None:
+    n0 = net3.nodes["n0"]
+    big = b"\xc0" * 10 * 2**20  # 10 MiB blocks (junk: the worker would refuse them)
+    for _ in range(8):
+        n0.handle("n1", Block(big))
+    assert len(n0._queue) == 6  # 64 MiB; the count limit alone would take 10,000
+    assert "consensus queue full (6 items, 62914560 bytes); dropped a block of 10485760" in (
+        caplog.text
+    )

@@ -12,7 +12,7 @@ import zmq
 
 from gridledger.node.launch import free_port
 from gridledger.node.p2p import Blocks, CurveKeys, GetBlocks, Message, Peer, Transport
-from gridledger.node.p2p.transport import DEFAULT_HANDLER_QUEUE_MAX
+from gridledger.node.p2p.transport import DEFAULT_HANDLER_QUEUE_BYTES, DEFAULT_HANDLER_QUEUE_MAX
 
 HEARTBEAT_S = 0.05
 """Test heartbeat period [s]: a peer counts as alive for 3 of them."""
@@ -91,7 +91,10 @@ def make_nodes(names: Sequence[str]) -> dict[str, Node]:
 
 
 def build(
-    node: Node, peers: Sequence[Node], handler_queue_max: int = DEFAULT_HANDLER_QUEUE_MAX
+    node: Node,
+    peers: Sequence[Node],
+    handler_queue_max: int = DEFAULT_HANDLER_QUEUE_MAX,
+    handler_queue_bytes: int = DEFAULT_HANDLER_QUEUE_BYTES,
 ) -> Transport:
     """A new transport for `node` (not started) that knows `peers`."""
     node.transport = Transport(
@@ -102,6 +105,7 @@ def build(
         node.recorder,
         heartbeat_s=HEARTBEAT_S,
         handler_queue_max=handler_queue_max,
+        handler_queue_bytes=handler_queue_bytes,
     )
     return node.transport
 

@@ -145,3 +145,20 @@ def test_an_oversize_frame_is_cut_off_and_the_node_keeps_serving(
         assert a.t.stats().bad_messages == 0
         assert a.recorder.messages() == []
         assert b.t.request("a", GetBlocks(0, 1), timeout_s=2.0) == Blocks((b"block-0",))
+
+
+def test_replies_to_a_peer_that_does_not_read_are_dropped_not_queued(
+    context: zmq.Context[zmq.Socket[bytes]],
+) -> None:
+    with cluster(["a", "b"]) as nodes:
+        a, b = nodes["a"], nodes["b"]
+        a.recorder.answer = (b"\xc0" * 2**20,)  # every reply 1 MiB
+        sock = raw_client(context, a, b.keys)  # b's admitted key, pipelining, never reading
+        sock.setsockopt(zmq.RCVHWM, 1)
+        for request_id in range(1, 201):
+            sock.send(encode_frame(FrameKind.REQUEST, GetBlocks(0, 1), request_id))
+        assert wait_until(lambda: len(a.recorder.messages()) == 200, 10.0)
+        # A count of 10,000 queued replies would have kept all 200 MiB; 16 plus the socket
+        # buffers hold a few dozen.
+        assert wait_until(lambda: a.t.stats().sends_dropped >= 100, 5.0), a.t.stats()
+        assert b.t.request("a", GetBlocks(0, 1), timeout_s=2.0) == Blocks(a.recorder.answer)

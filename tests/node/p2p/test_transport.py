@@ -8,7 +8,17 @@ import time
 
 import pytest
 
-from gridledger.node.p2p import Blocks, Error, GetBlocks, Message, P2PError, Status, Transport, Tx
+from gridledger.node.p2p import (
+    Block,
+    Blocks,
+    Error,
+    GetBlocks,
+    Message,
+    P2PError,
+    Status,
+    Transport,
+    Tx,
+)
 from gridledger.node.p2p.transport import ALIVE_HEARTBEATS
 from tests.node.p2p.cluster import HEARTBEAT_S, build, cluster, make_nodes, wait_until
 
@@ -177,6 +187,29 @@ def test_a_full_handler_queue_answers_busy() -> None:
         assert b.request("a", GetBlocks(0, 1), timeout_s=2.0) == Error("a is busy")
         assert a.stats().handler_queue_full == 1
         release.set()
+
+
+def test_the_handler_queue_is_bounded_in_bytes() -> None:
+    nodes = make_nodes(["a", "b"])
+    a = build(nodes["a"], [nodes["b"]], handler_queue_bytes=10 * 2**20)
+    b = build(nodes["b"], [nodes["a"]])
+    entered, release = threading.Event(), threading.Event()
+
+    def slow(peer: str, message: Message) -> None:
+        entered.set()
+        release.wait(5.0)
+
+    nodes["a"].recorder.override = slow
+    block = Block(b"\xc0" * 3 * 2**20)  # 3 MiB: three fit in 10 MiB, the count limit is 10,000
+    with a, b:
+        assert wait_until(lambda: b.peers_alive() == ["a"])
+        b.send("a", block)  # the handler takes it and blocks
+        assert entered.wait(2.0)
+        for _ in range(5):
+            b.send("a", block)
+        assert wait_until(lambda: a.stats().handler_queue_full == 2)
+        release.set()
+        assert wait_until(lambda: len(nodes["a"].recorder.messages()) == 4)
 
 
 def test_misuse_is_refused_with_the_reason() -> None:

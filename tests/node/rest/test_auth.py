@@ -11,7 +11,8 @@ import requests
 from fastapi.security import HTTPAuthorizationCredentials
 
 from gridledger.node.errors import ConfigError
-from gridledger.node.rest.auth import ApiKeyCheck, load_or_create_api_key
+from gridledger.node.keys.api_key import load_or_create_api_key
+from gridledger.node.rest.auth import ApiKeyCheck
 from gridledger.node.rest.errors import AuthError
 from tests.node.rest.inprocess import InProcessNode
 
@@ -27,12 +28,15 @@ def test_the_key_is_created_once_random_and_private(tmp_path: Path) -> None:
     assert load_or_create_api_key(tmp_path / "b") != key
 
 
-def test_a_readable_key_file_is_made_private_and_an_empty_one_refused(tmp_path: Path) -> None:
+def test_a_readable_key_file_is_made_private_and_an_empty_one_refused(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     path = tmp_path / "api-key"
     path.write_text("k" * 20 + "\n", encoding="utf-8")
     os.chmod(path, 0o644)
     assert load_or_create_api_key(tmp_path) == "k" * 20
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert f"{path} had mode 0644 (readable beyond its owner); made it 0600" in caplog.text
     path.write_text("\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="api-key is empty"):
         load_or_create_api_key(tmp_path)

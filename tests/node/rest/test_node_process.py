@@ -20,7 +20,7 @@ from gridledger.contracts.artifacts import load_artifact
 from gridledger.contracts.units import TOKEN_UNITS
 from gridledger.node.cli import main
 from gridledger.node.keys import PASSPHRASE_ENV, load_or_create
-from gridledger.node.rest.auth import API_KEY_ENV
+from gridledger.node.keys.api_key import API_KEY_ENV
 from tests.node.nodeproc import PASSPHRASE, NodeProcess, start_node, write_config
 
 

@@ -14,9 +14,9 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from gridledger.node import testnet
-from gridledger.node.keys import PASSPHRASE_ENV, load_or_create
+from gridledger.node.keys import PASSPHRASE_ENV, load_role
+from gridledger.node.keys.api_key import load_or_create_api_key
 from gridledger.node.ledger.http import rpc_web3
-from gridledger.node.rest.auth import load_or_create_api_key
 from gridledger.node.testnet import NodeEntry
 from tests.node.nodeproc import PASSPHRASE  # one passphrase for every test in a worker
 from tests.node.txs import signed_transfer
@@ -63,7 +63,7 @@ class LocalTestnet:
         return rpc_web3(f"{self.entry(name).url}/rpc", timeout_s=10)
 
     def account(self, name: str, role: str = "treasury") -> LocalAccount:
-        return load_or_create(self.data_dir / name / "keystore")[role]
+        return load_role(self.data_dir / name / "keystore", role)
 
     def post(
         self, name: str, path: str, body: dict[str, Any], timeout_s: float = 10

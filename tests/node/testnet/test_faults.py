@@ -23,16 +23,17 @@ import rlp
 from eth.abc import BlockAPI
 from eth_keys.datatypes import PrivateKey
 
+from gridledger.contracts.typed import SECP256K1_N
 from gridledger.node.config import load_config
-from gridledger.node.consensus.authority_key import load_or_create_authority_key
 from gridledger.node.consensus.engine import decode_block, encode_block
-from gridledger.node.ledger.embedded.aura import Aura, sealer_of, step_of
+from gridledger.node.keys.authority import load_or_create_authority_key
+from gridledger.node.keys.curve import load_or_create_curve_keys
+from gridledger.node.ledger.embedded.aura import Aura, seal, sealer_of, step_of
 from gridledger.node.ledger.embedded.chain import EmbeddedChain
 from gridledger.node.ledger.embedded.genesis_file import load_genesis_file
-from gridledger.node.p2p.keys import load_or_create_curve_keys
 from gridledger.node.p2p.peers import Peer
 from gridledger.node.p2p.transport import Transport
-from gridledger.node.p2p.wire import Block, Blocks, GetBlocks, Message
+from gridledger.node.p2p.wire import Block, Blocks, GetBlockByHash, GetBlocks, Message
 from tests.node.consensus.forge import forged_blocks
 from tests.node.testnet.harness import LocalTestnet, wait_for
 from tests.node.txs import signed_transfer
@@ -59,12 +60,13 @@ class Impostor:
         data_dir = net.data_dir
         config = load_config(data_dir / IMPERSONATED / "node.toml")
         self.peers = [Peer(p.name, p.endpoint, p.public_key.encode()) for p in config.peers]
+        self.asked: list[tuple[str, bytes]] = []  # (node, hash) the honest nodes asked for
         self.transport = Transport(
             IMPERSONATED,
             load_or_create_curve_keys(data_dir / IMPERSONATED / "p2p"),
             f"tcp://127.0.0.1:{config.p2p_port}",
             self.peers,
-            _answer_nothing,
+            self._answer,
         )
         genesis, _ = load_genesis_file(data_dir / "genesis.json")
         authorities = tuple(bytes.fromhex(a[2:]) for a in genesis.authorities)
@@ -77,6 +79,11 @@ class Impostor:
                 self.own = bytes(key.public_key.to_canonical_address())
         self.chain = EmbeddedChain(scratch_dir, genesis, aura=self.aura)
         self.sender = net.account("node2", "prosumer")  # decrypted once: scrypt is slow
+
+    def _answer(self, peer: str, message: Message) -> Message | None:
+        if isinstance(message, GetBlockByHash):
+            self.asked.append((peer, message.hash))
+        return None
 
     def close(self) -> None:
         self.transport.stop()
@@ -322,3 +329,65 @@ def test_a_stranger_key_gets_no_answer_and_its_block_changes_nothing(
         # Not a frame ever came back to it: it heard from no peer.
         assert stranger.stats().frames_received == 0 and stranger.peers_alive() == []
     assert {name: offences(net, name) for name in HONEST} == before
+
+
+def high_s_twin(block: BlockAPI) -> BlockAPI:
+    """`block` with its seal's mirrored signature (r, n - s): same sealer, another hash."""
+    extra = block.header.extra_data
+    s_value = int.from_bytes(extra[40:72], "big")
+    high_s = (SECP256K1_N - s_value).to_bytes(32, "big")
+    return block.copy(
+        header=block.header.copy(extra_data=extra[:40] + high_s + bytes([1 - extra[72]]))
+    )
+
+
+def on_unknown_parent(block: BlockAPI, parent: bytes, number: int, key: PrivateKey) -> BlockAPI:
+    """`block` moved onto the unknown `parent` at height `number` and sealed with `key`."""
+    header = block.header.copy(
+        parent_hash=parent, block_number=number, extra_data=block.header.extra_data[:8]
+    )
+    return block.copy(header=header.copy(extra_data=seal(header, key)))
+
+
+def test_a_high_s_twin_and_junk_on_unknown_parents_are_refused_without_a_fetch(
+    faulty: tuple[LocalTestnet, Impostor],
+) -> None:
+    net, impostor = faulty
+    stranger = PrivateKey(b"\x77" * 32)
+    own_key = impostor.keys[impostor.own]
+    for _ in range(WINDOWS):
+        step = impostor.await_own_step()
+        if not impostor.follow(net):
+            continue
+        block = impostor.own_block(step)
+        number = int(block.number)
+        twin = high_s_twin(block)
+        junk_parents = (b"\x01" * 32, b"\x02" * 32)
+        junk = [
+            on_unknown_parent(block, junk_parents[0], number + 1, stranger),
+            on_unknown_parent(block, junk_parents[1], number + 1000, own_key),
+        ]
+        good_parent = b"\x03" * 32  # sealed right: worth asking node4 for its parent
+        plausible = on_unknown_parent(block, good_parent, number, own_key)
+        before = {name: offences(net, name) for name in HONEST}
+        impostor.asked.clear()
+        for forged in (twin, *junk, plausible):
+            impostor.send(forged)
+        if holds_until(judged(net, before, 3), impostor.aura.slot_ts(step + 1) + 2.0):
+            break
+    else:
+        pytest.fail(f"no node4 step in {WINDOWS} where every honest node judged the blocks")
+
+    def asked_by() -> set[str]:
+        return {peer for peer, asked in impostor.asked if asked == good_parent}
+
+    assert holds_until(lambda: asked_by() == set(HONEST), time.time() + 5.0), impostor.asked
+    assert not set(junk_parents) & {asked for _, asked in impostor.asked}  # junk cost no fetch
+    stranger_address = stranger.public_key.to_canonical_address().hex()
+    for name in HONEST:
+        log = net.log(name)
+        assert f"block {number}: seal s = " in log and "upper half of the curve order" in log
+        assert f"block {number + 1}: sealed by 0x{stranger_address}, not step {step}'s" in log
+        assert f"block {number + 1000} at step {step}: " in log
+        assert "blocks above our final block" in log
+        assert block_by_hash(net, name, bytes(twin.hash)) is None

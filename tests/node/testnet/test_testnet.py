@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from gridledger.node import testnet
-from gridledger.node.rest.auth import load_or_create_api_key
+from gridledger.node.keys.api_key import load_or_create_api_key
 from tests.node.nodeproc import start_node, write_config
 from tests.node.testnet.harness import LocalTestnet, transfer, wait_for
 

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 from eth_account import Account
-from eth_keys.datatypes import PrivateKey
+from eth_keys.datatypes import PrivateKey, Signature
 from eth_utils.exceptions import ValidationError
 
-from gridledger.node.ledger.embedded.aura import Aura, SealError, seal
+from gridledger.contracts.typed import SECP256K1_N
+from gridledger.node.ledger.embedded.aura import Aura, SealError, seal, seal_hash
 from gridledger.node.ledger.embedded.chain import EmbeddedChain
 from gridledger.node.ledger.embedded.genesis import GenesisConfig
 from gridledger.node.ledger.embedded.rpc import JsonRpc
@@ -84,6 +85,28 @@ def test_forged_blocks_are_refused_and_change_nothing(
     with pytest.raises(SealError, match="parent is not block 1"):
         replica.import_sealed_block(good, AURA)  # a replay
     assert replica.head_header() == proposer.head_header()
+
+
+def test_a_high_s_copy_of_a_sealed_block_is_refused(
+    pair: tuple[EmbeddedChain, EmbeddedChain],
+) -> None:
+    proposer, replica = pair
+    good = proposer.produce_sealed_block(AURA, 1, KEYS[1]).block
+    extra = good.header.extra_data
+    s_value, v = int.from_bytes(extra[40:72], "big"), extra[72]
+    high_s = (SECP256K1_N - s_value).to_bytes(32, "big")
+    twin = good.copy(header=good.header.copy(extra_data=extra[:40] + high_s + bytes([1 - v])))
+    # The same proposer's valid signature of the same header, under another block hash:
+    signature = Signature(twin.header.extra_data[8:])
+    assert signature.recover_public_key_from_msg_hash(seal_hash(twin.header)) == KEYS[1].public_key
+    assert twin.hash != good.hash
+    with pytest.raises(SealError) as info:
+        replica.import_sealed_block(twin, AURA)
+    assert str(info.value) == (
+        f"block 1: seal s = {SECP256K1_N - s_value:#x} is in the upper half of the curve order"
+    )
+    replica.import_sealed_block(good, AURA)
+    assert replica.head_header().hash == good.hash
 
 
 def test_finality_needs_more_than_half_of_the_authorities(tmp_path: Path) -> None:

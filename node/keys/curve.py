@@ -4,22 +4,19 @@ Files in the key directory (0700):
 
 - ``curve.key`` (0600): JSON ``{"version": 1, "public_z85", "kdf": "scrypt", "n", "r", "p",
   "salt", "nonce", "ciphertext"}``; the 32-byte Curve25519 secret encrypted with AES-256-GCM under a
-  key derived by scrypt from the node passphrase (``GRIDLEDGER_PASSPHRASE``,
-  `node.keys.passphrase`); the public key is the associated data, so swapping in another
-  public key fails decryption.
+  key derived by scrypt (geth's parameters, checked on load: `node.keys.kdf`) from the node
+  passphrase (``GRIDLEDGER_PASSPHRASE``, `node.keys.roles.passphrase`); the public key is
+  the associated data, so swapping in another public key fails decryption.
 - ``curve.pub``: the Z85 public key; this is what other nodes put in their allow-lists.
 
-The secret is never logged: `CurveKeys` leaves it out of its repr.
+The secret is never logged: `CurveKeys` leaves it out of its repr. The key pair type, the
+Z85 check and the private-file helpers are shared with the federation bus (`sim.curve`).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import stat
-import struct
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,54 +27,48 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from zmq.utils import z85
 
 from gridledger.node.errors import ConfigError
-from gridledger.node.keys import PASSPHRASE_ENV, SCRYPT_N, passphrase
+from gridledger.node.keys.kdf import ScryptParams, check_params, new_params
+from gridledger.node.keys.roles import PASSPHRASE_ENV, check_private, passphrase
+from gridledger.sim import curve
+from gridledger.sim.curve import CurveKeys
+from gridledger.sim.errors import CurveKeyError
+
+__all__ = ["CurveKeys", "check_z85_key", "load_or_create_curve_keys", "read_public_key"]
 
 SECRET_FILE = "curve.key"
 PUBLIC_FILE = "curve.pub"
 KEY_FILE_VERSION = 1
-Z85_KEY_CHARS = 40
-_SCRYPT_R = 8
-_SCRYPT_P = 1
 _SALT_BYTES = 16
 _NONCE_BYTES = 12
 
 
-@dataclass(frozen=True, slots=True)
-class CurveKeys:
-    """A Curve25519 key pair in Z85 (40 ASCII characters each), as pyzmq's socket options take."""
-
-    public_z85: bytes
-    secret_z85: bytes = field(repr=False)
-
-
 def check_z85_key(value: bytes, what: str) -> bytes:
     """`value` if it is a 40-character Z85 key, else `ConfigError` naming `what`."""
-    if not isinstance(value, bytes) or len(value) != Z85_KEY_CHARS:
-        raise ConfigError(f"{what} must be a {Z85_KEY_CHARS}-character Z85 Curve key")
     try:
-        z85.decode(value)
-    except (ValueError, KeyError, TypeError, struct.error):
-        raise ConfigError(f"{what} is not valid Z85") from None
-    return value
+        return curve.check_z85_key(value, what)
+    except CurveKeyError as exc:
+        raise ConfigError(str(exc)) from None
 
 
-def _derive(secret: str, salt: bytes, n: int, r: int, p: int) -> bytes:
-    return Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(secret.encode("utf-8"))
+def _derive(secret: str, salt: bytes, params: ScryptParams) -> bytes:
+    scrypt = Scrypt(salt=salt, length=params.dklen, n=params.n, r=params.r, p=params.p)
+    return scrypt.derive(secret.encode("utf-8"))
 
 
 def _encrypt(keys: CurveKeys, secret: str) -> dict[str, Any]:
     salt = secrets.token_bytes(_SALT_BYTES)
     nonce = secrets.token_bytes(_NONCE_BYTES)
-    key = _derive(secret, salt, SCRYPT_N, _SCRYPT_R, _SCRYPT_P)
+    params = new_params()
+    key = _derive(secret, salt, params)
     raw_secret = z85.decode(keys.secret_z85)
     ciphertext = AESGCM(key).encrypt(nonce, raw_secret, keys.public_z85)
     return {
         "version": KEY_FILE_VERSION,
         "public_z85": keys.public_z85.decode("ascii"),
         "kdf": "scrypt",
-        "n": SCRYPT_N,
-        "r": _SCRYPT_R,
-        "p": _SCRYPT_P,
+        "n": params.n,
+        "r": params.r,
+        "p": params.p,
         "salt": salt.hex(),
         "nonce": nonce.hex(),
         "ciphertext": ciphertext.hex(),
@@ -104,13 +95,14 @@ def _decrypt(path: Path, doc: dict[str, Any], secret: str) -> CurveKeys:
         public_z85 = check_z85_key(str(doc["public_z85"]).encode("ascii"), f"{path} public_z85")
         salt, nonce = bytes.fromhex(doc["salt"]), bytes.fromhex(doc["nonce"])
         ciphertext = bytes.fromhex(doc["ciphertext"])
-        n, r, p = int(doc["n"]), int(doc["r"]), int(doc["p"])
+        raw_params = {"n": doc["n"], "r": doc["r"], "p": doc["p"], "dklen": 32}
     except (KeyError, TypeError, UnicodeEncodeError) as exc:
         raise ConfigError(f"{path} is not a Curve key file: {exc!r}") from None
     except ValueError as exc:  # also ConfigError from check_z85_key, which says what
         raise ConfigError(f"{path} is not a Curve key file: {exc}") from None
     try:
-        raw_secret = AESGCM(_derive(secret, salt, n, r, p)).decrypt(nonce, ciphertext, public_z85)
+        params = check_params(path, raw_params)
+        raw_secret = AESGCM(_derive(secret, salt, params)).decrypt(nonce, ciphertext, public_z85)
     except InvalidTag:
         raise ConfigError(
             f"cannot decrypt {path}: wrong {PASSPHRASE_ENV}, or the file was altered"
@@ -121,24 +113,6 @@ def _decrypt(path: Path, doc: dict[str, Any], secret: str) -> CurveKeys:
     return CurveKeys(public_z85, secret_z85)
 
 
-def _write_private(path: Path, text: str) -> None:
-    """Write `text` to `path` (0600) via a temporary file, so a crash leaves no half key."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.unlink(missing_ok=True)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def _check_mode(path: Path) -> None:
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
-        raise ConfigError(f"{path} has mode {mode:04o}; a secret key file must be 0600")
-
-
 def load_or_create_curve_keys(key_dir: Path) -> CurveKeys:
     """The node's Curve key pair from `key_dir`, created (and encrypted) on first use.
 
@@ -147,8 +121,7 @@ def load_or_create_curve_keys(key_dir: Path) -> CurveKeys:
     new identity would silently fall off every allow-list).
     """
     secret = passphrase()
-    key_dir.mkdir(parents=True, exist_ok=True)
-    os.chmod(key_dir, 0o700)
+    curve.make_private_dir(key_dir)
     secret_path, public_path = key_dir / SECRET_FILE, key_dir / PUBLIC_FILE
     if not secret_path.exists():
         if public_path.exists():
@@ -156,12 +129,11 @@ def load_or_create_curve_keys(key_dir: Path) -> CurveKeys:
                 f"{public_path} exists but {secret_path} does not; restore the secret key file "
                 "or delete both to create a new identity (peers must then admit its key)"
             )
-        public_z85, secret_z85 = zmq.curve_keypair()
-        keys = CurveKeys(bytes(public_z85), bytes(secret_z85))
-        _write_private(secret_path, json.dumps(_encrypt(keys, secret)))
+        keys = CurveKeys.generate()
+        curve.write_private(secret_path, json.dumps(_encrypt(keys, secret)))
         public_path.write_bytes(keys.public_z85 + b"\n")
         return keys
-    _check_mode(secret_path)
+    check_private(secret_path)
     keys = _decrypt(secret_path, _read_key_file(secret_path), secret)
     if not public_path.exists():  # the secret file is the source of truth
         public_path.write_bytes(keys.public_z85 + b"\n")

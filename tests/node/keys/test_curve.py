@@ -13,7 +13,7 @@ from zmq.utils import z85
 
 from gridledger.node.errors import ConfigError
 from gridledger.node.keys import PASSPHRASE_ENV
-from gridledger.node.p2p.keys import (
+from gridledger.node.keys.curve import (
     PUBLIC_FILE,
     SECRET_FILE,
     load_or_create_curve_keys,
@@ -94,11 +94,19 @@ def test_a_public_file_without_its_secret_is_refused(tmp_path: Path) -> None:
         load_or_create_curve_keys(tmp_path)
 
 
-def test_a_secret_file_readable_by_others_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("mode", "who"), [(0o644, "group and others"), (0o640, "its group"), (0o604, "others")]
+)
+def test_a_secret_file_readable_by_others_is_refused(tmp_path: Path, mode: int, who: str) -> None:
     load_or_create_curve_keys(tmp_path)
-    os.chmod(tmp_path / SECRET_FILE, 0o644)
-    with pytest.raises(ConfigError, match="has mode 0644; a secret key file must be 0600"):
+    os.chmod(tmp_path / SECRET_FILE, mode)
+    with pytest.raises(ConfigError) as info:
         load_or_create_curve_keys(tmp_path)
+    path = tmp_path / SECRET_FILE
+    assert str(info.value) == (
+        f"{path} has mode {mode:04o} (open to {who}); a secret key file must be 0600: "
+        f"chmod 600 {path}"
+    )
 
 
 @pytest.mark.parametrize(

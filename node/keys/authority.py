@@ -1,4 +1,5 @@
-"""A node's authority (sealing) key: an encrypted keystore file, like the role keys."""
+"""A node's authority (sealing) key: an encrypted keystore file, like the role keys
+(`node.keys.roles`)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from pathlib import Path
 
 from eth_keys.datatypes import PrivateKey
 
-from gridledger.node.keys import load_or_create_key
+from gridledger.node.keys.roles import load_or_create_key
 
 AUTHORITY_FILE = "authority.json"
 

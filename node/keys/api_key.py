@@ -1,0 +1,48 @@
+"""The node's API key: one random secret in DATA_DIR/api-key (mode 0600), sent by clients as
+``Authorization: Bearer KEY`` on write endpoints (checked by `node.rest.auth`). The key is
+never logged."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import stat
+from pathlib import Path
+
+from gridledger.node.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+API_KEY_FILE = "api-key"
+API_KEY_ENV = "GRIDLEDGER_API_KEY"
+# 32 random bytes, URL-safe base64: 43 characters, 256 bits of entropy.
+API_KEY_BYTES = 32
+
+
+def load_or_create_api_key(data_dir: Path) -> str:
+    """The key in `data_dir`/api-key, created on first use with mode 0600 (a looser mode on an
+    existing file is tightened, with a warning naming the mode: the key stays usable, but
+    whoever could read it may have it)."""
+    path = data_dir / API_KEY_FILE
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            os.chmod(path, 0o600)
+            log.warning(
+                "%s had mode %04o (readable beyond its owner); made it 0600. Delete it and "
+                "restart to get a new key if others may have read it",
+                path,
+                mode,
+            )
+        key = path.read_text(encoding="utf-8").strip()
+        if not key:
+            raise ConfigError(f"{path} is empty; delete it to have a new API key created") from None
+        return key
+    key = secrets.token_urlsafe(API_KEY_BYTES)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(key + "\n")
+    return key
