@@ -29,6 +29,7 @@ from gridledger.node.ledger.deploy import (
     Roles,
     deploy_stack,
 )
+from gridledger.node.ledger.embedded import budget
 from gridledger.node.ledger.embedded.chain import EmbeddedChain
 from gridledger.node.ledger.embedded.genesis import ROLE_FUND_WEI, GenesisConfig
 from gridledger.node.ledger.embedded.provider import BlockProducer, EmbeddedProvider
@@ -107,16 +108,29 @@ def start(data_dir: Path, config: NodeConfig, rpc_url: str | None = None) -> Nod
     return service
 
 
+def within_request_budget(rpc: JsonRpc) -> Callable[[bytes], bytes | None]:
+    """rpc.handle_bytes with the EVM execution of one HTTP request (all the calls of a
+    batch) bounded by rpc.request_budget_s."""
+
+    def handle(body: bytes) -> bytes | None:
+        with budget.limit(rpc.limits.request_budget_s, "rpc.request_budget_s"):
+            return rpc.handle_bytes(body)
+
+    return handle
+
+
 def _embedded(data_dir: Path, config: NodeConfig, accounts: dict[str, LocalAccount]) -> NodeService:
     genesis = _with_role_funds(config.genesis, accounts)
-    chain = EmbeddedChain(data_dir / "chain", genesis)
-    rpc = JsonRpc(chain)
-    producer = BlockProducer(chain, min_period_s=config.block_period_s)
+    chain = EmbeddedChain(data_dir / "chain", genesis, pool_limits=config.pool)
+    rpc = JsonRpc(chain, config.calls)
+    producer = BlockProducer(
+        chain, min_period_s=config.block_period_s, build_budget_s=config.build_budget_s
+    )
     producer.start()
     return NodeService(
         w3=Web3(EmbeddedProvider(rpc)),
         accounts=accounts,
-        handle_rpc=rpc.handle_bytes,
+        handle_rpc=within_request_budget(rpc),
         chain=chain,
         producer=producer,
     )
@@ -126,14 +140,14 @@ def _testnet_node(
     data_dir: Path, config: NodeConfig, accounts: dict[str, LocalAccount]
 ) -> NodeService:
     replica = open_replica(data_dir, config)
-    rpc = JsonRpc(replica.chain)
+    rpc = JsonRpc(replica.chain, config.calls)
     replica.start()
     w3 = Web3(EmbeddedProvider(rpc))
     w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)  # the 73-byte Aura seal
     return NodeService(
         w3=w3,
         accounts=accounts,
-        handle_rpc=rpc.handle_bytes,
+        handle_rpc=within_request_budget(rpc),
         chain=replica.chain,
         replica=replica,
     )

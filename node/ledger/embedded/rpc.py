@@ -19,6 +19,7 @@ from eth.vm.spoof import SpoofTransaction
 from eth_utils.exceptions import ValidationError
 
 from gridledger.node.errors import LedgerError
+from gridledger.node.ledger.embedded import budget
 from gridledger.node.ledger.embedded import params as p
 from gridledger.node.ledger.embedded.chain import EmbeddedChain, TransactionRejectedError
 from gridledger.node.ledger.embedded.formatting import (
@@ -43,8 +44,9 @@ Handler = Callable[[list[Any]], Any]
 class JsonRpc:
     """Dispatches JSON-RPC requests to the chain."""
 
-    def __init__(self, chain: EmbeddedChain) -> None:
+    def __init__(self, chain: EmbeddedChain, limits: budget.CallLimits | None = None) -> None:
         self.chain = chain
+        self.limits = limits or budget.CallLimits()
         self.methods: dict[str, Handler] = {
             "web3_clientVersion": lambda _: CLIENT_VERSION,
             "net_version": lambda _: str(chain.genesis.chain_id),
@@ -233,9 +235,12 @@ class JsonRpc:
             raise p.invalid("transaction must be an object")
         sender = p.address(obj["from"], "from") if obj.get("from") else b"\x00" * 20
         to = p.address(obj["to"], "to") if obj.get("to") else b""
-        gas = p.quantity(obj["gas"], "gas") if obj.get("gas") else header.gas_limit
+        cap = self.limits.gas_cap
+        gas = p.quantity(obj["gas"], "gas") if obj.get("gas") else min(header.gas_limit, cap)
         if gas > header.gas_limit:
             raise p.invalid(f"gas {gas} exceeds the block gas limit {header.gas_limit}")
+        if gas > cap:
+            raise p.invalid(f"gas {gas} exceeds the RPC gas cap {cap} (rpc.gas_cap)")
         value = p.quantity(obj["value"], "value") if obj.get("value") else 0
         payload = obj.get("input", obj.get("data"))
         input_data = p.data(payload, "input") if payload else b""
@@ -255,16 +260,21 @@ class JsonRpc:
 
     def _call(self, params: list[Any]) -> Any:
         header = self._header(p.arg(params, 1, "block", "latest"))
-        return p.hexb(self._run(p.arg(params, 0, "transaction"), header).output)
+        with budget.limit(self.limits.timeout_s, "rpc.evm_timeout_s"):
+            return p.hexb(self._run(p.arg(params, 0, "transaction"), header).output)
 
     def _estimate_gas(self, params: list[Any]) -> Any:
+        with budget.limit(self.limits.timeout_s, "rpc.evm_timeout_s"):
+            return self._estimate(params)
+
+    def _estimate(self, params: list[Any]) -> Any:
         obj = p.arg(params, 0, "transaction")
         header = self._header(p.arg(params, 1, "block", "latest"))
         first = self._run({**obj, "gas": None} if isinstance(obj, dict) else obj, header)
         # The gas a call needs can exceed the gas it uses (the 63/64 rule, refunds): search
         # for the smallest limit that succeeds, starting from a bound that usually does.
         used = int(first.get_gas_used())
-        low, high = used - 1, header.gas_limit
+        low, high = used - 1, min(header.gas_limit, self.limits.gas_cap)
         guess = min(high, used * 64 // 63 + 5_000)
         if self._succeeds(obj, header, guess):
             high = guess
