@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -37,6 +38,8 @@ from gridledger.node.ledger.embedded.rpc import JsonRpc
 from gridledger.node.ledger.http import rpc_web3
 
 log = logging.getLogger(__name__)
+
+SWITCH_INTERVAL_S = 0.0005
 
 
 @dataclass
@@ -80,6 +83,10 @@ class NodeService:
 def start(data_dir: Path, config: NodeConfig, rpc_url: str | None = None) -> NodeService:
     """Open the ledger (embedded in `data_dir`, or the network at `rpc_url`) and deploy the
     contracts if this node has none yet."""
+    # A thread running EVM code (an eth_call up to its timeout) hands the interpreter lock
+    # to a waiting request thread within this many seconds, not Python's default 5 ms: each
+    # read waits for the lock after every SQLite query (BENCHMARKS.md, "Load").
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     accounts = load_or_create(data_dir / "keystore")
     if config.genesis_file is not None:
         service = _testnet_node(data_dir, config, accounts)
