@@ -39,7 +39,7 @@ from gridledger.node.ledger.http import rpc_web3
 
 log = logging.getLogger(__name__)
 
-SWITCH_INTERVAL_S = 0.0001
+SWITCH_INTERVAL_S = 0.0005
 
 
 @dataclass
