@@ -40,8 +40,9 @@ class ExecutionTimeoutError(LedgerError):
 class CallLimits:
     """Limits of eth_call and eth_estimateGas (config [rpc], docs/ledger.md): gas_cap [gas]
     the most gas one call may use (the default without `gas`; geth's --rpc.gascap, 50M);
-    timeout_s [s] per call, or per estimate (geth's --rpc.evmtimeout, 5 s); request_budget_s
-    [s] of EVM execution for all the calls of one HTTP request (a batch)."""
+    timeout_s [s] per execution (one eth_call, each run of an eth_estimateGas search; geth's
+    --rpc.evmtimeout, 5 s); request_budget_s [s] of EVM execution for all the calls of one
+    HTTP request (a batch, an estimate's runs)."""
 
     gas_cap: int = 50_000_000
     timeout_s: float = 5.0

@@ -246,9 +246,14 @@ class JsonRpc:
         input_data = p.data(payload, "input") if payload else b""
         return self.chain.call_transaction(header, sender, to, input_data, value, gas)
 
+    def _execute(self, tx: SpoofTransaction, header: BlockHeaderAPI) -> Any:
+        """One execution, within rpc.evm_timeout_s (and what is left of the request's)."""
+        with budget.limit(self.limits.timeout_s, "rpc.evm_timeout_s"):
+            return self.chain.execute_call(tx, header)
+
     def _run(self, obj: Any, header: BlockHeaderAPI) -> Any:
         try:
-            computation = self.chain.execute_call(self._spoof(obj, header), header)
+            computation = self._execute(self._spoof(obj, header), header)
         except ValidationError as exc:  # e.g. gas below the intrinsic cost of the call
             raise RpcError(-32000, f"invalid transaction: {exc}") from exc
         if computation.is_error:
@@ -260,14 +265,9 @@ class JsonRpc:
 
     def _call(self, params: list[Any]) -> Any:
         header = self._header(p.arg(params, 1, "block", "latest"))
-        with budget.limit(self.limits.timeout_s, "rpc.evm_timeout_s"):
-            return p.hexb(self._run(p.arg(params, 0, "transaction"), header).output)
+        return p.hexb(self._run(p.arg(params, 0, "transaction"), header).output)
 
     def _estimate_gas(self, params: list[Any]) -> Any:
-        with budget.limit(self.limits.timeout_s, "rpc.evm_timeout_s"):
-            return self._estimate(params)
-
-    def _estimate(self, params: list[Any]) -> Any:
         obj = p.arg(params, 0, "transaction")
         header = self._header(p.arg(params, 1, "block", "latest"))
         first = self._run({**obj, "gas": None} if isinstance(obj, dict) else obj, header)
@@ -289,7 +289,7 @@ class JsonRpc:
     def _succeeds(self, obj: dict[str, Any], header: BlockHeaderAPI, gas: int) -> bool:
         tx = self._spoof({**obj, "gas": hex(gas)}, header)
         try:
-            return not self.chain.execute_call(tx, header).is_error
+            return not self._execute(tx, header).is_error
         except ValidationError:  # below the intrinsic gas: this limit cannot succeed
             return False
 
