@@ -165,3 +165,20 @@ def test_a_replica_refuses_a_block_it_cannot_re_execute_within_its_budget(
     assert replica.head_header().block_number == 0 and not replica.store._pending
     replica.import_sealed_block(block, aura)  # within a larger budget it is taken
     assert replica.head_header() == proposer.head_header()
+
+
+def test_a_throttled_execution_pauses_once_past_its_first_50_ms(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pauses: list[float] = []
+    sleep = time.sleep
+    monkeypatch.setattr(budget.time, "sleep", lambda s: (pauses.append(s), sleep(s)))
+    args = ((0,) * 8, bytes(128), (0, 0), False)
+    with budget.limit(5.0, "short", throttled=True):
+        budget.blake2b_compress(100, *args)  # ~2 ms
+    with budget.limit(0.5, "long"), pytest.raises(ExecutionTimeoutError):
+        budget.blake2b_compress(HEAVY_ROUNDS, *args)
+    assert pauses == []
+    with budget.limit(0.5, "long, throttled", throttled=True), pytest.raises(ExecutionTimeoutError):
+        budget.blake2b_compress(HEAVY_ROUNDS, *args)
+    assert len(pauses) >= 10 and set(pauses) == {budget.PAUSE_S}

@@ -23,8 +23,14 @@ from typing import Any
 
 from gridledger.node.errors import ConfigError, LedgerError
 
-BLAKE2F_CHUNK_ROUNDS = 1_024
-"""BLAKE2F rounds run between two checks of the limit (~18 ms here)."""
+BLAKE2F_CHUNK_ROUNDS = 128
+"""BLAKE2F rounds run between two checks of the limit (~3 ms here)."""
+THROTTLE_AFTER_S = 0.05
+"""A throttled execution runs this long [s] before its first pause."""
+SLICE_S = 0.005
+PAUSE_S = 0.005
+"""A throttled execution then runs SLICE_S [s] and pauses PAUSE_S [s], in turn: at most
+half of a core, and the interpreter free for the node's other threads during each pause."""
 
 
 class ExecutionTimeoutError(LedgerError):
@@ -61,38 +67,55 @@ class _Limit(threading.local):
     deadline: float | None = None
     limit_s: float = 0.0
     what: str = ""
+    pause_at: float | None = None  # the next pause of a throttled execution
 
 
 _current = _Limit()
 
 
 @contextmanager
-def limit(seconds: float | None, what: str) -> Iterator[None]:
+def limit(seconds: float | None, what: str, throttled: bool = False) -> Iterator[None]:
     """Limit EVM execution in this thread to `seconds` [s] from now (None: no new limit);
-    nested limits keep the earliest deadline and its description."""
+    nested limits keep the earliest deadline and its description. A `throttled` execution
+    (a stranger's call) that has run THROTTLE_AFTER_S pauses PAUSE_S after every SLICE_S:
+    Python runs one thread at a time, and a call running flat out would make every other
+    request of the node wait for its turn; short calls never pause."""
     if seconds is None:
         yield
         return
-    saved = (_current.deadline, _current.limit_s, _current.what)
-    deadline = time.monotonic() + seconds
+    saved = (_current.deadline, _current.limit_s, _current.what, _current.pause_at)
+    now = time.monotonic()
+    deadline = now + seconds
     if saved[0] is None or deadline < saved[0]:
         _current.deadline, _current.limit_s, _current.what = deadline, seconds, what
+    if throttled:
+        _current.pause_at = now + THROTTLE_AFTER_S
     try:
         yield
     finally:
-        _current.deadline, _current.limit_s, _current.what = saved
+        _current.deadline, _current.limit_s, _current.what, _current.pause_at = saved
 
 
 def deadline() -> float | None:
-    """The monotonic deadline of this thread's execution, if any."""
-    return _current.deadline
+    """When this thread's execution must next call `check` (monotonic), if ever: its
+    deadline, or its next pause if throttled."""
+    due, pause_at = _current.deadline, _current.pause_at
+    if pause_at is not None and (due is None or pause_at < due):
+        return pause_at
+    return due
 
 
 def check() -> None:
-    """Raise ExecutionTimeoutError if this thread's execution limit has passed."""
+    """Raise ExecutionTimeoutError if this thread's execution limit has passed; pause a
+    throttled execution whose slice has run out."""
     due = _current.deadline
-    if due is not None and time.monotonic() >= due:
+    now = time.monotonic()
+    if due is not None and now >= due:
         raise ExecutionTimeoutError(_current.limit_s, _current.what)
+    pause_at = _current.pause_at
+    if pause_at is not None and now >= pause_at:
+        time.sleep(PAUSE_S)
+        _current.pause_at = time.monotonic() + SLICE_S
 
 
 # ---------------------------------------------------------------- slow precompiles

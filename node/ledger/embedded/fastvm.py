@@ -119,6 +119,7 @@ def execute(c: Any) -> None:
     while True:
         if due is not None and monotonic() >= due:
             budget.check()
+            due = budget.deadline()
         fn = fns.get(pc)
         if fn is None:
             fn = program.block_at(pc, HOT_AFTER_RUNS)

@@ -247,8 +247,9 @@ class JsonRpc:
         return self.chain.call_transaction(header, sender, to, input_data, value, gas)
 
     def _execute(self, tx: SpoofTransaction, header: BlockHeaderAPI) -> Any:
-        """One execution, within rpc.evm_timeout_s (and what is left of the request's)."""
-        with budget.limit(self.limits.timeout_s, "rpc.evm_timeout_s"):
+        """One execution, within rpc.evm_timeout_s (and what is left of the request's),
+        throttled past its first 50 ms (budget.limit)."""
+        with budget.limit(self.limits.timeout_s, "rpc.evm_timeout_s", throttled=True):
             return self.chain.execute_call(tx, header)
 
     def _run(self, obj: Any, header: BlockHeaderAPI) -> Any:
