@@ -161,7 +161,7 @@ def test_a_replica_refuses_a_block_it_cannot_re_execute_within_its_budget(
     replica = EmbeddedChain(tmp_path / "b", GENESIS, aura=aura)
     with pytest.raises(ExecutionTimeoutError) as refused:
         replica.import_sealed_block(block, aura, budget_s=0.1)
-    assert str(refused.value) == "execution timeout after 0.1 s (block execution budget)"
+    assert str(refused.value) == "execution timeout after 0.1 s (block execution budget, CPU time)"
     assert replica.head_header().block_number == 0 and not replica.store._pending
     replica.import_sealed_block(block, aura)  # within a larger budget it is taken
     assert replica.head_header() == proposer.head_header()
@@ -182,3 +182,13 @@ def test_a_throttled_execution_pauses_once_past_its_first_50_ms(
     with budget.limit(0.5, "long, throttled", throttled=True), pytest.raises(ExecutionTimeoutError):
         budget.blake2b_compress(HEAVY_ROUNDS, *args)
     assert len(pauses) >= 10 and set(pauses) == {budget.PAUSE_S}
+
+
+def test_a_cpu_limit_counts_only_the_threads_own_cpu_time() -> None:
+    args = ((0,) * 8, bytes(128), (0, 0), False)
+    with budget.cpu_limit(0.2, "cpu"):
+        time.sleep(0.4)  # waiting (for a core, for the interpreter) costs no CPU time
+        budget.check()
+        with pytest.raises(ExecutionTimeoutError, match=r"after 0\.2 s \(cpu\)"):
+            budget.blake2b_compress(HEAVY_ROUNDS, *args)
+    assert budget.deadline() is None

@@ -68,6 +68,10 @@ class _Limit(threading.local):
     limit_s: float = 0.0
     what: str = ""
     pause_at: float | None = None  # the next pause of a throttled execution
+    cpu_deadline: float | None = None  # in this thread's CPU time (time.thread_time)
+    cpu_limit_s: float = 0.0
+    cpu_what: str = ""
+    cpu_check_at: float | None = None  # monotonic: CPU time cannot pass its deadline before
 
 
 _current = _Limit()
@@ -96,22 +100,46 @@ def limit(seconds: float | None, what: str, throttled: bool = False) -> Iterator
         _current.deadline, _current.limit_s, _current.what, _current.pause_at = saved
 
 
+@contextmanager
+def cpu_limit(seconds: float | None, what: str) -> Iterator[None]:
+    """Limit EVM execution in this thread to `seconds` [s] of its own CPU time (None: no
+    limit): what the execution costs, whatever else the machine runs meanwhile (time waiting
+    for a core or for Python's interpreter lock does not count). Not nested."""
+    if seconds is None:
+        yield
+        return
+    _current.cpu_deadline = time.thread_time() + seconds
+    _current.cpu_limit_s, _current.cpu_what = seconds, what
+    _current.cpu_check_at = time.monotonic() + seconds
+    try:
+        yield
+    finally:
+        _current.cpu_deadline = _current.cpu_check_at = None
+
+
 def deadline() -> float | None:
     """When this thread's execution must next call `check` (monotonic), if ever: its
-    deadline, or its next pause if throttled."""
-    due, pause_at = _current.deadline, _current.pause_at
-    if pause_at is not None and (due is None or pause_at < due):
-        return pause_at
+    deadline, its next pause if throttled, or when its CPU time could reach its limit."""
+    due: float | None = None
+    for at in (_current.deadline, _current.pause_at, _current.cpu_check_at):
+        if at is not None and (due is None or at < due):
+            due = at
     return due
 
 
 def check() -> None:
-    """Raise ExecutionTimeoutError if this thread's execution limit has passed; pause a
-    throttled execution whose slice has run out."""
+    """Raise ExecutionTimeoutError if this thread's execution limit (in time or in CPU time)
+    has passed; pause a throttled execution whose slice has run out."""
     due = _current.deadline
     now = time.monotonic()
     if due is not None and now >= due:
         raise ExecutionTimeoutError(_current.limit_s, _current.what)
+    cpu_check_at = _current.cpu_check_at
+    if cpu_check_at is not None and now >= cpu_check_at:
+        left_s = (_current.cpu_deadline or 0.0) - time.thread_time()
+        if left_s <= 0:
+            raise ExecutionTimeoutError(_current.cpu_limit_s, _current.cpu_what)
+        _current.cpu_check_at = now + left_s
     pause_at = _current.pause_at
     if pause_at is not None and now >= pause_at:
         time.sleep(PAUSE_S)

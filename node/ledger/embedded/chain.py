@@ -269,7 +269,7 @@ class EmbeddedChain:
         with self.lock:
             try:
                 check_seal(block.header, self.head_header(), aura)
-                with budget.limit(budget_s, "block execution budget"):
+                with budget.cpu_limit(budget_s, "block execution budget, CPU time"):
                     result = self.chain.import_block(block)
             except Exception:
                 self.store.discard_pending()
@@ -486,9 +486,10 @@ def _apply_valid(
 ) -> tuple[BlockHeaderAPI, list[ReceiptAPI], Txs, Txs, bool]:
     """py-evm's apply_all_transactions, skipping transactions that fail validation (nonce,
     funds, gas), starting none after the monotonic `deadline` and aborting the one running
-    then: (header, receipts, applied, invalid, aborted). After an abort `vm`'s state holds
-    the aborted transaction's partial changes: the caller replays `applied` on a fresh VM.
-    An aborted first transaction is invalid (no block's budget can hold it). Stopping early
+    then, or the first one once it has used as much CPU time as the block had left:
+    (header, receipts, applied, invalid, aborted). After an abort `vm`'s state holds the
+    aborted transaction's partial changes: the caller replays `applied` on a fresh VM. An
+    aborted first transaction is invalid (no block's budget can hold it). Stopping early
     keeps each sender's nonces in order: what is left is a suffix of `txs`."""
     header = base
     receipts: list[ReceiptAPI] = []
@@ -501,8 +502,11 @@ def _apply_valid(
             break
         if tx.sender in bad_senders:  # a later nonce of a sender whose earlier one failed
             continue
+        # The block's first transaction is bounded in CPU time (a busy machine must not
+        # cost it its place in the pool), the others in time (the block is due).
+        bounded = budget.cpu_limit if not applied else budget.limit
         try:  # validation fails before the transaction changes any state
-            with budget.limit(left_s, "block build budget"):
+            with bounded(left_s, "block build budget"):
                 receipt, _ = vm.apply_transaction(header, tx)
         except ValidationError:
             invalid.append(tx)

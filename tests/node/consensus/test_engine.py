@@ -301,5 +301,5 @@ def test_a_block_too_slow_to_re_execute_is_refused_and_logged(
     assert slow.rejected.get("n1", 0) >= 1
     assert (
         "rejected a block from peer n1: block 1 does not re-execute: "
-        "execution timeout after 0.1 s (block execution budget)"
+        "execution timeout after 0.1 s (block execution budget, CPU time)"
     ) in caplog.text
