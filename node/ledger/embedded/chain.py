@@ -6,10 +6,10 @@ built once each, as py-evm's `mine_all` does: every transaction applied, then th
 (building a block transaction by transaction rebuilds its tries every time, docs/ledger.md).
 A pooled transaction that no longer applies when mined leaves the pool.
 
-Execution is bounded in time (budget.limit): a block's build (the first transaction too) and
-a peer's block's re-execution, given a budget; calls (eth_call) run on a state of their own
-outside the lock, so they never hold up sealing or imports (docs/ledger.md, "Execution
-limits").
+Execution is bounded (budget.py), given a budget: a block's build in time (its first
+transaction in CPU time), a peer's block's re-execution in CPU time; calls (eth_call) run on
+a state of their own outside the lock, so they never hold up sealing or imports
+(docs/ledger.md, "Execution limits").
 """
 
 from __future__ import annotations
