@@ -3,7 +3,8 @@
 One writer at a time (a lock): py-evm is not thread-safe. Transactions are checked when they
 arrive (signature here, the rest in pool.TxPool), persisted to the pool, and mined in blocks
 built once each, as py-evm's `mine_all` does: every transaction applied, then the tries
-(building a block transaction by transaction rebuilds its tries every time, docs/ledger.md).
+(building a block transaction by transaction rebuilds its tries every time: see
+docs/architecture.md).
 A pooled transaction that no longer applies when mined leaves the pool.
 
 Execution is bounded (budget.py), given a budget: a block's build in time (its first
