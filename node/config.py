@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from gridledger.node.errors import ConfigError
+from gridledger.node.ledger.embedded.budget import CallLimits
 from gridledger.node.ledger.embedded.genesis import GenesisConfig
+from gridledger.node.ledger.embedded.pool import PoolLimits
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +27,9 @@ class NodeConfig:
     """host/port of the HTTP server; block timing [s] of a lone node; the genesis; whether to
     deploy the contracts on a fresh chain. A testnet node has `genesis_file` (the shared
     genesis, contracts included), a P2P port, its peers, and its consensus clock: "wall", or
-    "sim" (blocks sealed at simulation ticks)."""
+    "sim" (blocks sealed at simulation ticks). `build_budget_s` bounds the execution of a
+    lone node's block [s]; `calls` bounds eth_call/eth_estimateGas ([rpc]); `pool` bounds
+    the transaction pool ([pool]) (docs/ledger.md, "Execution limits")."""
 
     host: str = "127.0.0.1"
     port: int = 8545
@@ -37,6 +41,9 @@ class NodeConfig:
     p2p_port: int = 0
     peers: tuple[PeerConfig, ...] = ()
     clock: str = "wall"
+    build_budget_s: float = 2.0
+    calls: CallLimits = field(default_factory=CallLimits)
+    pool: PoolLimits = field(default_factory=PoolLimits)
 
 
 def _get(table: dict[str, Any], key: str, kind: type, default: Any, path: str) -> Any:
@@ -80,6 +87,29 @@ def _peers(p2p: dict[str, Any]) -> tuple[PeerConfig, ...]:
     return tuple(peers)
 
 
+def _call_limits(rpc: dict[str, Any]) -> CallLimits:
+    unknown = set(rpc) - {"gas_cap", "evm_timeout_s", "request_budget_s"}
+    if unknown:
+        raise ConfigError(f"rpc: unknown keys {sorted(unknown)}")
+    defaults = CallLimits()
+    return CallLimits(
+        gas_cap=_get(rpc, "gas_cap", int, defaults.gas_cap, "rpc"),
+        timeout_s=_get(rpc, "evm_timeout_s", float, defaults.timeout_s, "rpc"),
+        request_budget_s=_get(rpc, "request_budget_s", float, defaults.request_budget_s, "rpc"),
+    )
+
+
+def _pool_limits(pool: dict[str, Any]) -> PoolLimits:
+    unknown = set(pool) - {"global_slots", "account_slots"}
+    if unknown:
+        raise ConfigError(f"pool: unknown keys {sorted(unknown)}")
+    defaults = PoolLimits()
+    return PoolLimits(
+        global_slots=_get(pool, "global_slots", int, defaults.global_slots, "pool"),
+        account_slots=_get(pool, "account_slots", int, defaults.account_slots, "pool"),
+    )
+
+
 def load_config(path: Path | None, port: int | None = None) -> NodeConfig:
     """Read `path` (or the defaults), with `port` overriding node.port."""
     raw: dict[str, Any] = {}
@@ -93,8 +123,10 @@ def load_config(path: Path | None, port: int | None = None) -> NodeConfig:
     node = raw.get("node", {})
     chain = raw.get("chain", {})
     p2p = raw.get("p2p", {})
-    if not all(isinstance(t, dict) for t in (node, chain, p2p)):
-        raise ConfigError("[node], [chain] and [p2p] must be tables")
+    rpc = raw.get("rpc", {})
+    pool = raw.get("pool", {})
+    if not all(isinstance(t, dict) for t in (node, chain, p2p, rpc, pool)):
+        raise ConfigError("[node], [chain], [p2p], [rpc] and [pool] must be tables")
     genesis_file = _get(chain, "genesis_file", str, "", "chain")
     if genesis_file and set(chain) != {"genesis_file"}:
         raise ConfigError("chain.genesis_file: the genesis file replaces the other [chain] keys")
@@ -124,6 +156,9 @@ def load_config(path: Path | None, port: int | None = None) -> NodeConfig:
         p2p_port=_get(p2p, "port", int, 0, "p2p"),
         peers=_peers(p2p),
         clock=_get(node, "clock", str, "wall", "node"),
+        build_budget_s=_get(node, "build_budget_s", float, 2.0, "node"),
+        calls=_call_limits(rpc),
+        pool=_pool_limits(pool),
     )
     if config.clock not in ("wall", "sim"):
         raise ConfigError(f"node.clock: must be 'wall' or 'sim', got {config.clock!r}")
@@ -131,6 +166,8 @@ def load_config(path: Path | None, port: int | None = None) -> NodeConfig:
         raise ConfigError(f"p2p.port: a testnet node needs one in 1..65535, got {config.p2p_port}")
     if not 1 <= config.port <= 65535:
         raise ConfigError(f"node.port: must be in 1..65535, got {config.port}")
+    if not 0.0 < config.build_budget_s <= 3600:
+        raise ConfigError(f"node.build_budget_s: must be in (0, 3600], got {config.build_budget_s}")
     if not 0.0 < config.block_period_s <= 3600:
         raise ConfigError(f"node.block_period_s: must be in (0, 3600], got {config.block_period_s}")
     return config

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from gridledger.node.ledger.deploy import (
     Roles,
     deploy_stack,
 )
+from gridledger.node.ledger.embedded import budget
 from gridledger.node.ledger.embedded.chain import EmbeddedChain
 from gridledger.node.ledger.embedded.genesis import ROLE_FUND_WEI, GenesisConfig
 from gridledger.node.ledger.embedded.provider import BlockProducer, EmbeddedProvider
@@ -36,6 +38,8 @@ from gridledger.node.ledger.embedded.rpc import JsonRpc
 from gridledger.node.ledger.http import rpc_web3
 
 log = logging.getLogger(__name__)
+
+SWITCH_INTERVAL_S = 0.0005
 
 
 @dataclass
@@ -79,6 +83,10 @@ class NodeService:
 def start(data_dir: Path, config: NodeConfig, rpc_url: str | None = None) -> NodeService:
     """Open the ledger (embedded in `data_dir`, or the network at `rpc_url`) and deploy the
     contracts if this node has none yet."""
+    # A thread running EVM code (an eth_call up to its timeout) hands the interpreter lock
+    # to a waiting request thread within this many seconds, not Python's default 5 ms: each
+    # read waits for the lock after every SQLite query (BENCHMARKS.md, "Load").
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     accounts = load_or_create(data_dir / "keystore")
     if config.genesis_file is not None:
         service = _testnet_node(data_dir, config, accounts)
@@ -107,16 +115,29 @@ def start(data_dir: Path, config: NodeConfig, rpc_url: str | None = None) -> Nod
     return service
 
 
+def within_request_budget(rpc: JsonRpc) -> Callable[[bytes], bytes | None]:
+    """rpc.handle_bytes with the EVM execution of one HTTP request (all the calls of a
+    batch) bounded by rpc.request_budget_s."""
+
+    def handle(body: bytes) -> bytes | None:
+        with budget.limit(rpc.limits.request_budget_s, "rpc.request_budget_s"):
+            return rpc.handle_bytes(body)
+
+    return handle
+
+
 def _embedded(data_dir: Path, config: NodeConfig, accounts: dict[str, LocalAccount]) -> NodeService:
     genesis = _with_role_funds(config.genesis, accounts)
-    chain = EmbeddedChain(data_dir / "chain", genesis)
-    rpc = JsonRpc(chain)
-    producer = BlockProducer(chain, min_period_s=config.block_period_s)
+    chain = EmbeddedChain(data_dir / "chain", genesis, pool_limits=config.pool)
+    rpc = JsonRpc(chain, config.calls)
+    producer = BlockProducer(
+        chain, min_period_s=config.block_period_s, build_budget_s=config.build_budget_s
+    )
     producer.start()
     return NodeService(
         w3=Web3(EmbeddedProvider(rpc)),
         accounts=accounts,
-        handle_rpc=rpc.handle_bytes,
+        handle_rpc=within_request_budget(rpc),
         chain=chain,
         producer=producer,
     )
@@ -126,14 +147,14 @@ def _testnet_node(
     data_dir: Path, config: NodeConfig, accounts: dict[str, LocalAccount]
 ) -> NodeService:
     replica = open_replica(data_dir, config)
-    rpc = JsonRpc(replica.chain)
+    rpc = JsonRpc(replica.chain, config.calls)
     replica.start()
     w3 = Web3(EmbeddedProvider(rpc))
     w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)  # the 73-byte Aura seal
     return NodeService(
         w3=w3,
         accounts=accounts,
-        handle_rpc=rpc.handle_bytes,
+        handle_rpc=within_request_budget(rpc),
         chain=replica.chain,
         replica=replica,
     )

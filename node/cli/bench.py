@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from gridledger.node.cli.figures import print_figures, progress_printer
+from gridledger.node.cli.figures import flatten, print_figures, progress_printer
 
 
 def _bench_gas(args: argparse.Namespace) -> int:
@@ -30,6 +30,15 @@ def _bench_testnet(args: argparse.Namespace) -> int:
     progress = progress_printer("testnet")
     figures = measure(tuple(args.nodes), args.batches, args.paced_batches_per_s, progress)
     print_figures(figures, args.json)
+    return 0
+
+
+def _bench_load(args: argparse.Namespace) -> int:
+    from gridledger.node.benchmarks.load import measure
+
+    progress = progress_printer("load")
+    figures = measure(args.requests, args.clients, args.max_s, args.rounds, progress)
+    print_figures(flatten(figures), args.json, decimals=2)
     return 0
 
 
@@ -82,3 +91,17 @@ def register(commands: Any) -> None:
         help="offered load of the latency run [batches/s] (default 5: 300 readings/s)",
     )
     net.set_defaults(handler=_bench_testnet)
+    load = kinds.add_parser(
+        "load",
+        help="REST and JSON-RPC reads/s and p99 latency, alone and under the heaviest eth_calls",
+    )
+    load.add_argument("--json", action="store_true", help="print the figures as JSON")
+    load.add_argument(
+        "--requests", type=int, default=1_000, help="requests of each kind per phase (default 1000)"
+    )
+    load.add_argument("--clients", type=int, default=2, help="reading clients (default 2)")
+    load.add_argument("--rounds", type=int, default=3, help="turns of the two phases (default 3)")
+    load.add_argument(
+        "--max-s", type=float, default=60.0, help="at most this long per kind and phase [s]"
+    )
+    load.set_defaults(handler=_bench_load)

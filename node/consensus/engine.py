@@ -68,7 +68,13 @@ BUILD_SHARE_OF_PERIOD = 0.5
 into its block (the first excepted): the other replicas must re-execute the block, and the
 next proposer build its own, within the following slot. Measured on 1, 3 and 4 nodes sharing
 2 cores (BENCHMARKS.md, "Testnet"): 0.5 finalized more than no limit (blocks too long to
-re-execute in time) and than 0.3 (blocks too small)."""
+re-execute in time) and than 0.3 (blocks too small). A transaction still running at that
+point is aborted; the first of a block leaves the pool (EmbeddedChain.produce_sealed_block)."""
+IMPORT_SHARE_OF_PERIOD = 1.0
+"""A replica on the wall clock refuses a peer's block whose re-execution takes longer than
+this share of the period (its slot): twice what its proposer may spend building it, so only a
+block built past the rules (or on a far faster machine) is refused; the refusal is logged as
+the peer's offence ("block N does not re-execute: execution timeout after ...")."""
 
 
 class Network(Protocol):
@@ -168,8 +174,11 @@ class Consensus:
         return self.schedule.for_child_of(parent)
 
     def _import(self, block: BlockAPI) -> None:
-        """Check and re-execute `block` on top of the head; finality follows the set in force."""
-        self.chain.import_sealed_block(block, self.aura_after(self.chain.head_header()))
+        """Check and re-execute `block` on top of the head (within the import budget);
+        finality follows the set in force."""
+        self.chain.import_sealed_block(
+            block, self.aura_after(self.chain.head_header()), self._import_budget_s()
+        )
         self._refresh_finality_set()
 
     def _refresh_finality_set(self) -> None:
@@ -268,6 +277,12 @@ class Consensus:
         simulation waits for the block before moving on)."""
         if isinstance(self.clock, WallClock):
             return self.aura.period_s * BUILD_SHARE_OF_PERIOD
+        return None
+
+    def _import_budget_s(self) -> float | None:
+        """Wall-clock seconds a peer's block may take to re-execute; none in simulation time."""
+        if isinstance(self.clock, WallClock):
+            return self.aura.period_s * IMPORT_SHARE_OF_PERIOD
         return None
 
     def seal_step(self, step: int) -> BlockAPI | None:

@@ -75,7 +75,7 @@ def open_replica(data_dir: Path, config: NodeConfig) -> Replica:
     aura = Aura(authorities, genesis.period_s, genesis.timestamp_ts)
     key = load_or_create_authority_key(data_dir / "keystore")
     clock: Clock = SimClock(genesis.timestamp_ts) if config.clock == "sim" else WallClock()
-    chain = EmbeddedChain(data_dir / "chain", genesis, aura=aura)
+    chain = EmbeddedChain(data_dir / "chain", genesis, aura=aura, pool_limits=config.pool)
     authority_set = contracts.get("AuthoritySet")
     consensus = Consensus(
         chain,

@@ -1,15 +1,21 @@
 """The embedded chain: py-evm's CancunVM behind a transaction pool and a block builder.
 
 One writer at a time (a lock): py-evm is not thread-safe. Transactions are checked when they
-arrive (signature, chain id, nonce, balance, gas), persisted to the pool, and mined in blocks
+arrive (signature here, the rest in pool.TxPool), persisted to the pool, and mined in blocks
 built once each, as py-evm's `mine_all` does: every transaction applied, then the tries
 (building a block transaction by transaction rebuilds its tries every time: see
 docs/architecture.md).
 A pooled transaction that no longer applies when mined leaves the pool.
+
+Execution is bounded (budget.py), given a budget: a block's build in time (its first
+transaction in CPU time), a peer's block's re-execution in CPU time; calls (eth_call) run on
+a state of their own outside the lock, so they never hold up sealing or imports
+(docs/ledger.md, "Execution limits").
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -30,7 +36,7 @@ from eth_utils.crypto import keccak
 from eth_utils.exceptions import ValidationError
 
 from gridledger.node.errors import LedgerError
-from gridledger.node.ledger.embedded import fasttrie, txsender
+from gridledger.node.ledger.embedded import budget, fasttrie, txsender
 from gridledger.node.ledger.embedded.aura import (
     Aura,
     GridledgerVM,
@@ -40,18 +46,19 @@ from gridledger.node.ledger.embedded.aura import (
 )
 from gridledger.node.ledger.embedded.genesis import GenesisConfig
 from gridledger.node.ledger.embedded.genesis_build import create_genesis
+from gridledger.node.ledger.embedded.pool import (
+    PoolLimits,
+    TransactionRejectedError,
+    TxPool,
+    fitting,
+)
 from gridledger.node.ledger.embedded.store import ChainStore, LogRow
 
-MAX_POOL_TXS = 50_000
-MAX_NONCE_AHEAD = 64
-"""A transaction up to this many nonces past its sender's next one is queued until the gap
-fills (as geth and anvil do); further ahead it is refused."""
+__all__ = ["EmbeddedChain", "MinedBlock", "TransactionRejectedError"]
+
+log = logging.getLogger(__name__)
 
 fasttrie.install()  # block tries in one pass: same roots and nodes (tested), far faster
-
-
-class TransactionRejectedError(LedgerError):
-    """A transaction failed admission (the message says which check and the numbers)."""
 
 
 class GenesisMismatchError(LedgerError):
@@ -61,7 +68,7 @@ class GenesisMismatchError(LedgerError):
 @dataclass(frozen=True, slots=True)
 class _Built:
     """A block built on the pool: its receipts, and the pooled transactions it takes out
-    (mined, or dropped because they no longer apply)."""
+    (mined, or dropped because they no longer apply or cannot run within a block's budget)."""
 
     block: BlockAPI
     receipts: tuple[ReceiptAPI, ...]
@@ -87,7 +94,13 @@ def _chain_class(chain_id: int) -> type[MiningChain]:
 class EmbeddedChain:
     """A persistent py-evm chain in `data_dir` (created from `genesis` on first open)."""
 
-    def __init__(self, data_dir: Path, genesis: GenesisConfig, aura: Aura | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        genesis: GenesisConfig,
+        aura: Aura | None = None,
+        pool_limits: PoolLimits | None = None,
+    ) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.genesis = genesis
         self.aura = aura
@@ -111,18 +124,15 @@ class EmbeddedChain:
             )
         else:
             self.chain = chain_class(AtomicDB(self.store))
-        self.pool: dict[bytes, SignedTransactionAPI] = {}
-        # Pooled nonces per sender, and the next nonce after the sender's run of pooled nonces
-        # contiguous from its account nonce: admission is O(1), not a pool scan.
-        self._pooled: dict[bytes, set[int]] = {}
-        self._pool_nonces: dict[bytes, int] = {}
+        self.txpool = TxPool(self.store, genesis.chain_id, pool_limits or PoolLimits())
+        self.pool = self.txpool.txs  # pooled transactions by hash, in arrival order
         self._head_state: Any = None  # state after the head block, cached between blocks
         self.new_block = threading.Condition(self.lock)
         self.tx_listeners: list[Callable[[bytes], None]] = []
         for raw in self.store.pool_txs():
             tx = self._decode(raw)
             self.pool[tx.hash] = tx
-        self._prune_pool()
+        self.txpool.prune(self._state())
 
     # ------------------------------------------------------------------ pool
     def _decode(self, raw: bytes) -> SignedTransactionAPI:
@@ -140,7 +150,7 @@ class EmbeddedChain:
 
     def pending_nonce(self, address: bytes) -> int:
         with self.lock:
-            pooled = self._pool_nonces.get(address)
+            pooled = self.txpool.pending_nonce(address)
             if pooled is not None:
                 return pooled
             return int(self._state().get_nonce(Address(address)))
@@ -153,16 +163,8 @@ class EmbeddedChain:
         with self.lock:
             if tx.hash in self.pool:
                 return bytes(tx.hash)
-            expected = self._admit(tx)
-            self.store.add_pool_tx(tx.hash, raw)
-            self.pool[tx.hash] = tx
-            nonces = self._pooled.setdefault(tx.sender, set())
-            nonces.add(tx.nonce)
-            if tx.nonce == expected:  # it may close a gap: the queued ones behind become ready
-                following = tx.nonce + 1
-                while following in nonces:
-                    following += 1
-                self._pool_nonces[tx.sender] = following
+            expected = self.txpool.admit(tx, self._state(), self.head_header())
+            self.txpool.add(tx, raw, expected)
             self.new_block.notify_all()
         if announce:
             for listener in self.tx_listeners:
@@ -180,63 +182,25 @@ class EmbeddedChain:
         except Exception as exc:
             raise TransactionRejectedError(f"invalid transaction: {exc}") from exc
 
-    def _admit(self, tx: SignedTransactionAPI) -> int:
-        """Pool rules for a transaction whose signature was checked: chain id, pool size,
-        nonce (the sender's next, or queued up to MAX_NONCE_AHEAD past it), gas limit, fee,
-        funds. Returns the sender's next nonce before this transaction."""
-        sender = tx.sender
-        if tx.chain_id is not None and tx.chain_id != self.genesis.chain_id:
-            raise TransactionRejectedError(
-                f"chain id {tx.chain_id} does not match this chain's {self.genesis.chain_id}"
-            )
-        if len(self.pool) >= MAX_POOL_TXS:
-            raise TransactionRejectedError(f"the pool is full ({MAX_POOL_TXS} transactions)")
-        expected = self.pending_nonce(sender)
-        if tx.nonce < expected:
-            raise TransactionRejectedError(f"nonce too low: got {tx.nonce}, expected {expected}")
-        if tx.nonce >= expected + MAX_NONCE_AHEAD:
-            raise TransactionRejectedError(
-                f"nonce too high: got {tx.nonce}, expected {expected} "
-                f"(at most {MAX_NONCE_AHEAD - 1} ahead are queued)"
-            )
-        if tx.nonce in self._pooled.get(sender, ()):
-            raise TransactionRejectedError(
-                f"nonce {tx.nonce} of {sender.hex()} is already pooled (no replacement)"
-            )
-        head = self.head_header()
-        if tx.gas > head.gas_limit:
-            raise TransactionRejectedError(
-                f"gas {tx.gas} exceeds the block gas limit {head.gas_limit}"
-            )
-        max_fee = tx.max_fee_per_gas
-        if max_fee < (head.base_fee_per_gas or 0):
-            raise TransactionRejectedError(
-                f"max fee per gas {max_fee} is below the base fee {head.base_fee_per_gas}"
-            )
-        # Funds for every pooled transaction of the sender are not reserved: a transaction
-        # that cannot pay when mined is dropped then (see _build).
-        balance = self._state().get_balance(sender)
-        cost = tx.gas * max_fee + tx.value
-        if balance < cost:
-            raise TransactionRejectedError(
-                f"insufficient funds: balance {balance} wei, gas * max fee + value = {cost}"
-            )
-        return expected
-
     # ------------------------------------------------------------------ blocks
     def produce_block(
-        self, timestamp_ts: int | None = None, empty_ok: bool = False
+        self,
+        timestamp_ts: int | None = None,
+        empty_ok: bool = False,
+        build_budget_s: float | None = None,
     ) -> MinedBlock | None:
         """Mine the pooled transactions that are ready (each sender's next nonces), fit and
         apply into one block; None if none is ready (unless `empty_ok`: then an empty block,
-        e.g. to move the clock)."""
+        e.g. to move the clock). `build_budget_s` [s] bounds the block's execution as in
+        `produce_sealed_block`."""
         with self.lock:
             if not self.has_ready_transactions() and not empty_ok:
                 return None
             if timestamp_ts is not None:
                 self.chain.set_header_timestamp(max(timestamp_ts, self.head_header().timestamp + 1))
             try:
-                vm, built = self._build(self.chain.header)
+                deadline = None if build_budget_s is None else time.monotonic() + build_budget_s
+                vm, built = self._build(self.chain.header, deadline)
                 vm.validate_block(built.block)
                 self._persist(built.block)
             except Exception:
@@ -250,8 +214,10 @@ class EmbeddedChain:
         """Build, seal (as `key`, the proposer of `step`) and persist the block of `step`,
         with the pooled transactions that fit and apply (possibly none). With
         `build_budget_s` [s], no transaction is started once that much time has gone into
-        the block (at least one is): the rest wait for the next block, so that a block can
-        be built, and re-executed by the other replicas, within its slot."""
+        the block, and one still running then is aborted: it waits for the next block, or,
+        if it was the block's first (it cannot run within any block's budget), it leaves the
+        pool (logged). So a block is built, and re-executed by the other replicas, within
+        its slot."""
         with self.lock:
             head = self.head_header()
             base = self.chain.create_header_from_parent(head).copy(
@@ -276,26 +242,36 @@ class EmbeddedChain:
 
     def _build(self, base: BlockHeaderAPI, deadline: float | None = None) -> tuple[Any, _Built]:
         """The VM of `base` and the block on it with the pooled transactions that fit and
-        apply (none started after the monotonic `deadline`, if any, but the first), not
-        persisted. A pooled transaction that no longer applies (nonce or funds: the pool does
-        not reserve a sender's funds, and a reorg can change both) is in `dropped`, to leave
-        the pool with the mined ones."""
+        apply before the monotonic `deadline`, if any, not persisted. A pooled transaction
+        that no longer applies (nonce or funds: the pool does not reserve a sender's funds,
+        and a reorg can change both), or that alone overruns the deadline, is in `dropped`,
+        to leave the pool with the mined ones."""
         vm = self.chain.get_vm(base)
-        ready, stale = self._ready()
-        header, receipts, txs, invalid = _apply_valid(vm, self._fitting(ready), base, deadline)
+        ready, stale = self.txpool.ready(self._state())
+        chosen = fitting(ready, self.head_header().gas_limit)
+        header, receipts, txs, invalid, aborted = _apply_valid(vm, chosen, base, deadline)
+        if aborted:
+            # py-evm cannot revert a transaction cut short (it locks the state's journal when
+            # a transaction starts): replay the applied ones on a fresh VM (they succeed).
+            vm = self.chain.get_vm(base)
+            header, receipts, txs, _, _ = _apply_valid(vm, txs, base, None)
         invalid += stale
         filled = vm.set_block_transactions_and_withdrawals(vm.get_block(), header, txs, receipts)
         block = vm.finalize_block(vm.pack_block(filled)).block
         return vm, _Built(block, tuple(receipts), (*txs, *invalid))
 
-    def import_sealed_block(self, block: BlockAPI, aura: Aura) -> MinedBlock:
+    def import_sealed_block(
+        self, block: BlockAPI, aura: Aura, budget_s: float | None = None
+    ) -> MinedBlock:
         """Check a peer's block (seal, step, proposer, timestamp, parent), re-execute it
-        (state, transaction and receipt roots), and persist it. Raises without changing
+        (state, transaction and receipt roots) within `budget_s` [s] if given
+        (budget.ExecutionTimeoutError past it), and persist it. Raises without changing
         anything if any check fails."""
         with self.lock:
             try:
                 check_seal(block.header, self.head_header(), aura)
-                result = self.chain.import_block(block)
+                with budget.cpu_limit(budget_s, "block execution budget, CPU time"):
+                    result = self.chain.import_block(block)
             except Exception:
                 self.store.discard_pending()
                 raise
@@ -311,11 +287,10 @@ class EmbeddedChain:
             mined_tx_hashes=[tx.hash for tx in txs],
             meta={"head": str(block.number)},
         )
-        for tx in txs:
-            self.pool.pop(tx.hash, None)
+        self.txpool.remove(txs)
         self.chain.header = self.chain.create_header_from_parent(block.header)
         self._head_state = None
-        self._recount_nonces()
+        self.txpool.recount(self._state())
         self.new_block.notify_all()
         return MinedBlock(block, receipts)
 
@@ -351,89 +326,14 @@ class EmbeddedChain:
             if repool:
                 for tx in dropped:
                     self.pool[tx.hash] = tx
-                self._prune_pool()
+                self.txpool.prune(self._state())
             return dropped
-
-    def _prune_pool(self) -> None:
-        """Drop pooled transactions whose nonce the head state has passed; recount nonces."""
-        state = self._state()
-        stale = [tx for tx in self.pool.values() if tx.nonce < state.get_nonce(tx.sender)]
-        if stale:
-            self.store.commit_block(mined_tx_hashes=[tx.hash for tx in stale])
-            for tx in stale:
-                del self.pool[tx.hash]
-        self._recount_nonces()
-
-    def _recount_nonces(self) -> None:
-        """Rebuild the pooled nonces per sender and each sender's next nonce (its account
-        nonce on the head state, past every pooled nonce contiguous from it)."""
-        self._pooled = {}
-        for tx in self.pool.values():
-            self._pooled.setdefault(tx.sender, set()).add(tx.nonce)
-        state = self._state()
-        self._pool_nonces = {}
-        for sender, nonces in self._pooled.items():
-            following = int(state.get_nonce(Address(sender)))
-            while following in nonces:
-                following += 1
-            self._pool_nonces[sender] = following
 
     def has_ready_transactions(self) -> bool:
         """Whether some pooled transaction can go into the next block (its sender's next
         nonce), not only queued ones waiting for a gap to fill."""
         with self.lock:
-            if not self.pool:
-                return False
-            state = self._state()
-            return any(
-                following > state.get_nonce(Address(sender))
-                for sender, following in self._pool_nonces.items()
-            )
-
-    def _ready(self) -> tuple[list[SignedTransactionAPI], list[SignedTransactionAPI]]:
-        """The pooled transactions that can be mined now, in arrival order with each sender's
-        nonces consecutive from its account nonce (a queued one right after the one that
-        closes its gap); and the stale ones (nonce below the account's), to drop."""
-        state = self._state()
-        following: dict[bytes, int] = {}
-        waiting: dict[bytes, dict[int, SignedTransactionAPI]] = {}
-        ready: list[SignedTransactionAPI] = []
-        stale: list[SignedTransactionAPI] = []
-        for tx in self.pool.values():
-            sender = tx.sender
-            n = following.get(sender)
-            if n is None:
-                n = int(state.get_nonce(Address(sender)))
-            if tx.nonce < n:
-                stale.append(tx)
-                continue
-            if tx.nonce > n:
-                waiting.setdefault(sender, {})[tx.nonce] = tx
-                following[sender] = n
-                continue
-            ready.append(tx)
-            n += 1
-            queued = waiting.get(sender, {})
-            while n in queued:
-                ready.append(queued.pop(n))
-                n += 1
-            following[sender] = n
-        return ready, stale
-
-    def _fitting(self, txs: Sequence[SignedTransactionAPI]) -> list[SignedTransactionAPI]:
-        limit = self.head_header().gas_limit
-        chosen: list[SignedTransactionAPI] = []
-        gas = 0
-        skipped_senders: set[bytes] = set()
-        for tx in txs:
-            if tx.sender in skipped_senders:
-                continue  # keep each sender's nonces contiguous
-            if gas + tx.gas > limit:
-                skipped_senders.add(tx.sender)
-                continue
-            chosen.append(tx)
-            gas += tx.gas
-        return chosen
+            return self.txpool.has_ready(self._state())
 
     # ------------------------------------------------------------------ queries
     def head_header(self) -> BlockHeaderAPI:
@@ -543,17 +443,15 @@ class EmbeddedChain:
 
     def execute_call(self, tx: SpoofTransaction, header: BlockHeaderAPI) -> Any:
         """Run `tx` on the state after `header` (any block held, canonical or not) and discard
-        the changes."""
+        the changes. Only opening the state takes the lock: the call runs on a state of its
+        own (py-evm keeps its writes in memory; the trie nodes it reads are immutable), so a
+        long call never holds up sealing or imports. Bound it with budget.limit."""
         with self.lock:
             state = self.chain.get_vm(header).state
-            snapshot = state.snapshot()
-            try:
-                # Like geth's eth_call, a call does not need the caller to hold its gas money.
-                gas_cost = tx.gas * tx.gas_price
-                state.set_balance(tx.sender, state.get_balance(tx.sender) + gas_cost)
-                return state.apply_transaction(cast(Any, tx))
-            finally:
-                state.revert(snapshot)
+        # Like geth's eth_call, a call does not need the caller to hold its gas money.
+        gas_cost = tx.gas * tx.gas_price
+        state.set_balance(tx.sender, state.get_balance(tx.sender) + gas_cost)
+        return state.apply_transaction(cast(Any, tx))
 
     def call_at(self, header: BlockHeaderAPI, to: bytes, data: bytes) -> bytes:
         """The return data of a read-only call to `to` on the state after `header`;
@@ -586,31 +484,49 @@ class MinedReceipt:
 
 def _apply_valid(
     vm: Any, txs: Sequence[SignedTransactionAPI], base: BlockHeaderAPI, deadline: float | None
-) -> tuple[BlockHeaderAPI, list[ReceiptAPI], Txs, Txs]:
+) -> tuple[BlockHeaderAPI, list[ReceiptAPI], Txs, Txs, bool]:
     """py-evm's apply_all_transactions, skipping transactions that fail validation (nonce,
-    funds, gas) and starting none after the monotonic `deadline` but the first:
-    (header, receipts, applied, invalid). Stopping early keeps each sender's nonces in
-    order: what is left is a suffix of `txs`."""
+    funds, gas), starting none after the monotonic `deadline` and aborting the one running
+    then, or the first one once it has used as much CPU time as the block had left:
+    (header, receipts, applied, invalid, aborted). After an abort `vm`'s state holds the
+    aborted transaction's partial changes: the caller replays `applied` on a fresh VM. An
+    aborted first transaction is invalid (no block's budget can hold it). Stopping early
+    keeps each sender's nonces in order: what is left is a suffix of `txs`."""
     header = base
     receipts: list[ReceiptAPI] = []
     applied: Txs = []
     invalid: Txs = []
     bad_senders: set[bytes] = set()
     for tx in txs:
-        if deadline is not None and applied and time.monotonic() >= deadline:
+        left_s = None if deadline is None else deadline - time.monotonic()
+        if left_s is not None and left_s <= 0:
             break
         if tx.sender in bad_senders:  # a later nonce of a sender whose earlier one failed
             continue
+        # The block's first transaction is bounded in CPU time (a busy machine must not
+        # cost it its place in the pool), the others in time (the block is due).
+        bounded = budget.cpu_limit if not applied else budget.limit
         try:  # validation fails before the transaction changes any state
-            receipt, _ = vm.apply_transaction(header, tx)
+            with bounded(left_s, "block build budget"):
+                receipt, _ = vm.apply_transaction(header, tx)
         except ValidationError:
             invalid.append(tx)
             bad_senders.add(tx.sender)
             continue
+        except budget.ExecutionTimeoutError as exc:
+            if not applied:
+                invalid.append(tx)
+                log.warning(
+                    "dropped transaction 0x%s of %s from the pool: %s, as the first of a block",
+                    bytes(tx.hash).hex(),
+                    bytes(tx.sender).hex(),
+                    exc,
+                )
+            return header, receipts, applied, invalid, True
         header = vm.increment_blob_gas_used(vm.add_receipt_to_header(header, receipt), tx)
         receipts.append(receipt)
         applied.append(tx)
-    return header, receipts, applied, invalid
+    return header, receipts, applied, invalid, False
 
 
 def _log_rows(block: BlockAPI, receipts: Sequence[ReceiptAPI]) -> list[LogRow]:

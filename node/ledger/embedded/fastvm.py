@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections import OrderedDict
+from time import monotonic
 from types import MappingProxyType
 from typing import Any
 
@@ -24,7 +25,7 @@ from eth.vm.forks.cancun.computation import CancunComputation
 from eth.vm.forks.cancun.state import CancunState
 from eth.vm.logic.invalid import InvalidOpcode
 
-from gridledger.node.ledger.embedded import fastvm_precompiles
+from gridledger.node.ledger.embedded import budget, fastvm_precompiles
 from gridledger.node.ledger.embedded.fastvm_compile import Program
 from gridledger.node.ledger.embedded.fastvm_ops import OpTable, op_table
 
@@ -32,6 +33,8 @@ from gridledger.node.ledger.embedded.fastvm_ops import OpTable, op_table
 # once, like a constructor, is not worth compiling).
 HOT_AFTER_RUNS = 2
 PROGRAM_CACHE_SIZE = 256
+
+budget.install()  # BLAKE2F and ECPAIRING check the execution limit
 
 _TABLES: dict[int, OpTable] = {}
 _PROGRAMS: OrderedDict[bytes, Program] = OrderedDict()
@@ -104,14 +107,19 @@ def _interpret(c: Any, program: Program, pc: int, gas: int, stack: list[Any]) ->
 
 
 def execute(c: Any) -> None:
-    """Run `c`'s code to its end (Halt or an error)."""
+    """Run `c`'s code to its end (Halt or an error); ExecutionTimeoutError once this
+    thread's execution limit (budget.limit) has passed, checked at every code block."""
     program = program_for(c.msg.code, c.opcodes)
     stack = c._stack.values
     frame = Frame(c)
     fns = program.fns
     gas = c._gas_meter.gas_remaining
     pc = 0
+    due = budget.deadline()
     while True:
+        if due is not None and monotonic() >= due:
+            budget.check()
+            due = budget.deadline()
         fn = fns.get(pc)
         if fn is None:
             fn = program.block_at(pc, HOT_AFTER_RUNS)

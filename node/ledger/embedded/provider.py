@@ -41,13 +41,22 @@ class EmbeddedProvider(BaseProvider):
 class BlockProducer:
     """Seals a block whenever transactions wait: after `coalesce_s` to gather a batch, and at
     most one block per `min_period_s` [s], counted from one block's start to the next (a block
-    that took longer to build than the period is followed at once, after `coalesce_s`). Stops
-    when `stop()` is called."""
+    that took longer to build than the period is followed at once, after `coalesce_s`); a
+    block's execution stops at `build_budget_s` [s] (EmbeddedChain.produce_block), so a
+    transaction too slow for any block leaves the pool instead of holding the chain's lock.
+    Stops when `stop()` is called."""
 
-    def __init__(self, chain: EmbeddedChain, min_period_s: float = 0.2, coalesce_s: float = 0.02):
+    def __init__(
+        self,
+        chain: EmbeddedChain,
+        min_period_s: float = 0.2,
+        coalesce_s: float = 0.02,
+        build_budget_s: float | None = 2.0,
+    ):
         self.chain = chain
         self.min_period_s = min_period_s
         self.coalesce_s = coalesce_s
+        self.build_budget_s = build_budget_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="block-producer", daemon=True)
         self.last_error: BaseException | None = None
@@ -74,7 +83,7 @@ class BlockProducer:
                 return
             last = time.monotonic()
             try:
-                self.chain.produce_block()
+                self.chain.produce_block(build_budget_s=self.build_budget_s)
             except Exception as exc:  # keep serving; the error is logged and kept
                 self.last_error = exc
                 log.exception("block production failed")

@@ -19,6 +19,7 @@ from eth.vm.spoof import SpoofTransaction
 from eth_utils.exceptions import ValidationError
 
 from gridledger.node.errors import LedgerError
+from gridledger.node.ledger.embedded import budget
 from gridledger.node.ledger.embedded import params as p
 from gridledger.node.ledger.embedded.chain import EmbeddedChain, TransactionRejectedError
 from gridledger.node.ledger.embedded.formatting import (
@@ -46,8 +47,9 @@ Handler = Callable[[list[Any]], Any]
 class JsonRpc:
     """Dispatches JSON-RPC requests to the chain."""
 
-    def __init__(self, chain: EmbeddedChain) -> None:
+    def __init__(self, chain: EmbeddedChain, limits: budget.CallLimits | None = None) -> None:
         self.chain = chain
+        self.limits = limits or budget.CallLimits()
         self.methods: dict[str, Handler] = {
             "web3_clientVersion": lambda _: CLIENT_VERSION,
             "net_version": lambda _: str(chain.genesis.chain_id),
@@ -235,17 +237,26 @@ class JsonRpc:
             raise p.invalid("transaction must be an object")
         sender = p.address(obj["from"], "from") if obj.get("from") else b"\x00" * 20
         to = p.address(obj["to"], "to") if obj.get("to") else b""
-        gas = p.quantity(obj["gas"], "gas") if obj.get("gas") else header.gas_limit
+        cap = self.limits.gas_cap
+        gas = p.quantity(obj["gas"], "gas") if obj.get("gas") else min(header.gas_limit, cap)
         if gas > header.gas_limit:
             raise p.invalid(f"gas {gas} exceeds the block gas limit {header.gas_limit}")
+        if gas > cap:
+            raise p.invalid(f"gas {gas} exceeds the RPC gas cap {cap} (rpc.gas_cap)")
         value = p.quantity(obj["value"], "value") if obj.get("value") else 0
         payload = obj.get("input", obj.get("data"))
         input_data = p.data(payload, "input") if payload else b""
         return self.chain.call_transaction(header, sender, to, input_data, value, gas)
 
+    def _execute(self, tx: SpoofTransaction, header: BlockHeaderAPI) -> Any:
+        """One execution, within rpc.evm_timeout_s (and what is left of the request's),
+        throttled past its first 50 ms (budget.limit)."""
+        with budget.limit(self.limits.timeout_s, "rpc.evm_timeout_s", throttled=True):
+            return self.chain.execute_call(tx, header)
+
     def _run(self, obj: Any, header: BlockHeaderAPI) -> Any:
         try:
-            computation = self.chain.execute_call(self._spoof(obj, header), header)
+            computation = self._execute(self._spoof(obj, header), header)
         except ValidationError as exc:  # e.g. gas below the intrinsic cost of the call
             raise RpcError(-32000, f"invalid transaction: {exc}") from exc
         if computation.is_error:
@@ -266,7 +277,7 @@ class JsonRpc:
         # The gas a call needs can exceed the gas it uses (the 63/64 rule, refunds): search
         # for the smallest limit that succeeds, starting from a bound that usually does.
         used = int(first.get_gas_used())
-        low, high = used - 1, header.gas_limit
+        low, high = used - 1, min(header.gas_limit, self.limits.gas_cap)
         guess = min(high, used * 64 // 63 + 5_000)
         if self._succeeds(obj, header, guess):
             high = guess
@@ -281,7 +292,7 @@ class JsonRpc:
     def _succeeds(self, obj: dict[str, Any], header: BlockHeaderAPI, gas: int) -> bool:
         tx = self._spoof({**obj, "gas": hex(gas)}, header)
         try:
-            return not self.chain.execute_call(tx, header).is_error
+            return not self._execute(tx, header).is_error
         except ValidationError:  # below the intrinsic gas: this limit cannot succeed
             return False
 

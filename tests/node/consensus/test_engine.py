@@ -30,7 +30,8 @@ from gridledger.node.p2p.wire import (
     encode_frame,
 )
 from tests.node.consensus.forge import forged_blocks
-from tests.node.consensus.memnet import ROLE_KEYS, MemNet, transfer
+from tests.node.consensus.memnet import ROLE_KEYS, USER, MemNet, transfer
+from tests.node.txs import signed_blake2f
 
 
 @pytest.fixture
@@ -310,3 +311,27 @@ def test_the_consensus_queue_is_bounded_in_bytes(
     assert "consensus queue full (6 items, 62914560 bytes); dropped a block of 10485760" in (
         caplog.text
     )
+
+
+def test_a_replica_on_the_wall_clock_has_a_period_to_re_execute_a_block() -> None:
+    wall = SimpleNamespace(clock=WallClock(), aura=SimpleNamespace(period_s=4))
+    sim = SimpleNamespace(clock=SimClock(0.0), aura=SimpleNamespace(period_s=4))
+    assert Consensus._import_budget_s(wall) == 4.0  # type: ignore[arg-type]
+    assert Consensus._import_budget_s(sim) is None  # type: ignore[arg-type]
+
+
+def test_a_block_too_slow_to_re_execute_is_refused_and_logged(
+    net3: MemNet, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slow = net3.nodes["n2"]
+    monkeypatch.setattr(slow, "_import_budget_s", lambda: 0.1)
+    net3.nodes["n1"].chain.submit_raw(signed_blake2f(USER, 0, 40_000))  # ~1 s of BLAKE2F
+    with caplog.at_level(logging.WARNING):
+        net3.run_steps(1, 1)  # n1 proposes (no budget in simulation time)
+    assert net3.nodes["n0"].chain.head_header().block_number == 1
+    assert slow.chain.head_header().block_number == 0
+    assert slow.rejected.get("n1", 0) >= 1
+    assert (
+        "rejected a block from peer n1: block 1 does not re-execute: "
+        "execution timeout after 0.1 s (block execution budget, CPU time)"
+    ) in caplog.text

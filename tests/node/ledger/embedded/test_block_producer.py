@@ -22,7 +22,7 @@ class _SlowChain:
     def has_ready_transactions(self) -> bool:
         return True
 
-    def produce_block(self) -> None:
+    def produce_block(self, build_budget_s: float | None = None) -> None:
         self.starts.append(time.monotonic())
         time.sleep(BUILD_S)
 

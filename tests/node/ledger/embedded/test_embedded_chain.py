@@ -122,19 +122,18 @@ def test_a_pooled_transaction_that_cannot_pay_when_mined_is_dropped(
 
 
 def test_a_build_budget_leaves_the_rest_in_the_pool_in_nonce_order(tmp_path: Path) -> None:
-    """With no budget left a sealed block takes only its first transaction; the others stay
-    pooled and the following blocks take them in order; without a budget all fit at once."""
+    """With no budget left a sealed block is empty and the pool unchanged (the budget binds
+    the first transaction too: tests/node/test_budget.py); without a budget all fit at once,
+    in nonce order."""
     key = PrivateKey(b"\x41" * 32)
     aura = Aura((key.public_key.to_canonical_address(),), 1, GENESIS.timestamp_ts)
     chain = EmbeddedChain(tmp_path, GENESIS)
     sent = [chain.submit_raw(signed_transfer(ADMIN, nonce)) for nonce in range(5)]
     first = chain.produce_sealed_block(aura, 1, key, build_budget_s=0.0)
-    assert [tx.hash for tx in first.block.transactions] == sent[:1]
-    assert list(chain.pool) == sent[1:]
-    second = chain.produce_sealed_block(aura, 2, key, build_budget_s=0.0)
-    assert [tx.hash for tx in second.block.transactions] == sent[1:2]
-    rest = chain.produce_sealed_block(aura, 3, key)
-    assert [tx.hash for tx in rest.block.transactions] == sent[2:]
+    assert list(first.block.transactions) == []
+    assert list(chain.pool) == sent
+    rest = chain.produce_sealed_block(aura, 2, key)
+    assert [tx.hash for tx in rest.block.transactions] == sent
     assert chain.pool == {}
 
 
