@@ -55,3 +55,16 @@ def test_a_short_demo_day_runs_end_to_end_and_audits_clean(tmp_path: Path) -> No
         assert "all match the reference model" in audit.stdout
     finally:
         testnet.down(outcome.testnet_dir, lines.append)
+
+
+def test_planned_prosumers_bid_from_their_first_tick(tmp_path: Path) -> None:
+    """With the week's meter history, planned prosumers order before a persistence window
+    (15 readings) has filled: in 12 minutes (persistence: no order), each of the six
+    microgrids orders for both intervals that open for orders meanwhile."""
+    os.environ[PASSPHRASE_ENV] = PASSPHRASE
+    lines: list[str] = []
+    outcome = run(tmp_path, keep=False, progress=lines.append, n_steps=12, strategy="planned")
+    assert outcome.readings == 6 * 12
+    assert outcome.orders == 2 * 6
+    assert [r.cap_kw for r in outcome.results] == [4, 6, 8, 10]
+    assert any("meter history" in line for line in lines)
