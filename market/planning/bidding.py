@@ -1,14 +1,15 @@
 """The `planned` bidding strategy: orders from a prosumer's forecast and plan, kept by its battery.
 
-Today's prosumer strategy is persistence (``node/agents/prosumer.py``): the net energy metered
-over the last interval is expected again in the next, and offered (a surplus) or bid for (a
-deficit). The planned strategy instead asks the prosumer's rolling planner
-(``market.planning.rolling``, replanning every interval) what it expects at its meter in the
-interval: the plan's grid exchange of its first step, ``(import - export) * dt`` [Wh], from
-its q50 forecasts of load and PV and its battery plan. That expectation becomes the order
-(``order_of``), and during the interval the battery holds the meter at the committed power:
-``set-point = measured net load - committed PCC power``, clipped by the battery's limits, so a
-sale is delivered from the battery when PV falls short of the forecast.
+The default prosumer strategy is persistence (``persistence_order``, used by the node's agent
+and by ``gridledger reproduce bidding``): the net energy metered over the last interval is
+expected again in the next, and offered (a surplus) or bid for (a deficit). The planned
+strategy instead asks the prosumer's rolling planner (``market.planning.rolling``,
+replanning every interval) what it expects at its meter in the interval: the plan's grid
+exchange of its first step, ``(import - export) * dt`` [Wh], from its q50 forecasts of load
+and PV and its battery plan. That expectation becomes the order (``order_of``), and during
+the interval the battery holds the meter at the committed power: ``set-point = measured net
+load - committed PCC power``, clipped by the battery's limits, so a sale is delivered from
+the battery when PV falls short of the forecast.
 
 Before the planner is active (its 7-day history) or when planning fails, the prosumer places
 no order and its battery runs the myopic rule.
@@ -54,6 +55,12 @@ def order_of(expected_net_wh: float, min_order_wh: int = MIN_ORDER_WH) -> OrderI
     if quantity < min_order_wh:
         return OrderIntent(None, 0)
     return OrderIntent(Side.BUY if expected_net_wh > 0 else Side.SELL, quantity)
+
+
+def persistence_order(last_interval_net_wh: float, min_order_wh: int = MIN_ORDER_WH) -> OrderIntent:
+    """The persistence strategy's order: the net energy ``last_interval_net_wh`` [Wh] (> 0
+    import) metered over the last interval is expected again, and ordered (``order_of``)."""
+    return order_of(last_interval_net_wh, min_order_wh)
 
 
 @dataclass

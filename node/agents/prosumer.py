@@ -1,11 +1,11 @@
 """The prosumer agent (L1): relays its microgrids' signed meter readings to the ledger in
 batches and places one order per microgrid and market interval.
 
-Bidding strategy (simple and documented, docs/architecture.md): a persistence forecast — the net
-energy metered over the last market-interval's worth of readings is expected again in the
-next open interval. A forecast surplus (export > import) is offered as a sell at
-`sell_price_per_kwh`; a forecast deficit is bid as a buy at `buy_price_per_kwh`; nothing if
-the forecast is below `min_order_wh`. Orders go to the first interval whose gate is still
+Bidding strategy (node.agents.strategies): persistence by default — the net energy metered
+over the last market-interval's worth of readings is expected again in the next open
+interval — or `planned`, from the meter's forecast. A surplus is offered as a sell at
+`sell_price_per_kwh`; a deficit is bid as a buy at `buy_price_per_kwh`; nothing below
+`min_order_wh`. Orders go to the first interval whose gate is still
 open `order_lead_s` from now (time for the order to be mined before the gate). Each
 microgrid's participant account signs its own orders; readings are relayed by the
 node's relayer account (Metering checks the meters' signatures, not the relayer).
@@ -14,13 +14,13 @@ node's relayer account (Metering checks the meters' signatures, not the relayer)
 from __future__ import annotations
 
 import logging
-from collections import deque
 from dataclasses import dataclass
 
 from gridledger.contracts.enums import Side
 from gridledger.contracts.typed import SignedReading
 from gridledger.node.agents.ledger_client import LedgerClient
 from gridledger.node.agents.market_clock import MarketClock
+from gridledger.node.agents.strategies import BiddingStrategy, MeterEnergy, Persistence
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ APPROVE_ALL = 2**255
 
 @dataclass
 class Strategy:
-    """Prices [units/kWh] and the smallest order [Wh] of the persistence strategy."""
+    """Prices [units/kWh], the smallest order [Wh] and the persistence window [readings]."""
 
     buy_price_per_kwh: int = 250_000
     sell_price_per_kwh: int = 100_000
@@ -44,7 +44,6 @@ class Strategy:
 @dataclass
 class _Microgrid:
     client: LedgerClient
-    recent: deque[SignedReading]  # the last interval's worth of readings
     last_interval: int = -1
 
 
@@ -58,12 +57,13 @@ class ProsumerAgent:
         batch_readings: int = 60,
         strategy: Strategy | None = None,
         trade: bool = True,
+        bidding: BiddingStrategy | None = None,
     ) -> None:
         self.strategy = strategy or Strategy()
-        self.grids = {
-            name: _Microgrid(client, deque(maxlen=self.strategy.interval_readings))
-            for name, client in participants.items()
-        }
+        self.bidding = bidding or Persistence(
+            self.strategy.interval_readings, self.strategy.min_order_wh
+        )
+        self.grids = {name: _Microgrid(client) for name, client in participants.items()}
         self.relayer = relayer
         self.metering = relayer.contract("Metering")
         self.market = relayer.contract("Market")
@@ -98,7 +98,8 @@ class ProsumerAgent:
             if grid is None:
                 continue
             self.pending.append(signed)
-            grid.recent.append(signed)
+            r = signed.reading
+            self.bidding.observe(name, MeterEnergy(r.interval_start_ts, r.import_wh, r.export_wh))
         if len(self.pending) >= self.batch_readings:
             self.flush()
         if self.trade:
@@ -118,20 +119,22 @@ class ProsumerAgent:
     def _order(self, now_ts: int) -> None:
         interval = self.clock.next_open(now_ts + self.strategy.order_lead_s)
         for name, grid in self.grids.items():
-            full = len(grid.recent) == self.strategy.interval_readings
-            if grid.last_interval >= interval or not full:
+            if grid.last_interval >= interval:
                 continue
-            net_wh = sum(s.reading.import_wh - s.reading.export_wh for s in grid.recent)
+            intent = self.bidding.intent(name, interval)
+            if intent is None:
+                continue
             grid.last_interval = interval
-            if abs(net_wh) < self.strategy.min_order_wh:
+            if intent.side is None:
                 continue
-            side, price = (
-                (Side.BUY, self.strategy.buy_price_per_kwh)
-                if net_wh > 0
-                else (Side.SELL, self.strategy.sell_price_per_kwh)
+            side, quantity_wh = intent.side, intent.quantity_wh
+            price = (
+                self.strategy.buy_price_per_kwh
+                if side is Side.BUY
+                else self.strategy.sell_price_per_kwh
             )
             market = grid.client.contract("Market")
-            call = market.functions.placeOrder(interval, int(side), abs(net_wh), price)
+            call = market.functions.placeOrder(interval, int(side), quantity_wh, price)
             grid.client.send(call, ORDER_GAS)
             self.orders += 1
-            log.debug("%s: %s %d Wh for interval %d", name, side.name, abs(net_wh), interval)
+            log.debug("%s: %s %d Wh for interval %d", name, side.name, quantity_wh, interval)

@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+STRATEGIES = ("persistence", "planned")
+"""node.agents.strategies.STRATEGIES (not imported: the CLI loads modules lazily)."""
 TABLE_HEADER = f"{'cap kW':>7} {'E_viol kWh':>11} {'R_comp':>8} {'penalty':>9} {'trust':>8}"
 
 
@@ -29,6 +31,9 @@ def _demo(args: argparse.Namespace) -> int:
     def progress(message: str) -> None:
         print(f"[{time.monotonic() - started:5.1f} s] {message}", file=sys.stderr, flush=True)
 
+    if args.in_process and args.strategy != "persistence":
+        print("error: --strategy applies to the testnet demo, not --in-process", file=sys.stderr)
+        return 2
     print()
     if args.in_process:
         from gridledger.node.demo.inprocess import run as run_in_process
@@ -44,7 +49,7 @@ def _demo(args: argparse.Namespace) -> int:
         from gridledger.node.demo.testnet import run
 
         try:
-            outcome = run(args.out, args.keep, progress)
+            outcome = run(args.out, args.keep, progress, strategy=args.strategy)
         except NodeError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
@@ -54,6 +59,10 @@ def _demo(args: argparse.Namespace) -> int:
             f"\n{outcome.readings} signed readings relayed, {outcome.orders} orders placed, "
             f"{outcome.cleared_intervals} market intervals cleared and settled by the operator"
         )
+        from gridledger.node.demo.delivery import format_rows
+
+        print(f"\nprosumers bid by {args.strategy}")
+        print(format_rows(outcome.deliveries))
         if args.keep:
             status = f"gridledger testnet status --data-dir {outcome.testnet_dir}"
             print(f"\nthe testnet is still up: {status}")
@@ -78,6 +87,13 @@ def register(commands: Any) -> None:
     )
     demo.add_argument(
         "--keep", action="store_true", help="leave the testnet running (data in OUT/testnet)"
+    )
+    demo.add_argument(
+        "--strategy",
+        choices=STRATEGIES,
+        default="persistence",
+        help="the prosumers' bidding strategy (default persistence; planned: from each "
+        "meter's forecast, trained on the simulated week before the demo day)",
     )
     demo.add_argument(
         "--in-process",

@@ -32,6 +32,8 @@ from gridledger.node.agents.chain_clock import ChainClock
 from gridledger.node.agents.federate import serve_clock, serve_prosumer
 from gridledger.node.agents.ledger_client import LedgerClient
 from gridledger.node.agents.prosumer import ProsumerAgent, Strategy
+from gridledger.node.demo.delivery import DeliveryRow, delivery_rows
+from gridledger.node.demo.history import BiddingFactory, demo_bidding
 from gridledger.node.demo.inprocess import CapResult, plot_figures, write_csv
 from gridledger.node.keys import load_or_create_key, load_role
 from gridledger.node.launch import free_port
@@ -76,6 +78,7 @@ class DemoOutcome:
     readings: int
     testnet_dir: Path
     rpc_url: str
+    deliveries: list[DeliveryRow] = dataclasses.field(default_factory=list)
 
 
 def _scenario() -> Scenario:
@@ -93,6 +96,7 @@ class _Agents:
         endpoint: str,
         keys: BusKeys,
         market_spec: MarketSpec | None,
+        bidding: BiddingFactory,
     ) -> None:
         urls = {e.name: f"{e.url}/rpc" for e in entries}
         self.deployment = Deployment(testnet.status(data_dir)["contracts"])
@@ -119,7 +123,9 @@ class _Agents:
             }
             relay = LedgerClient(urls[node], relayer, self.deployment)
             strategy = Strategy(order_lead_s=ORDER_LEAD_S)
-            self.prosumers[node] = ProsumerAgent(participants, relay, strategy=strategy)
+            self.prosumers[node] = ProsumerAgent(
+                participants, relay, strategy=strategy, bidding=bidding(relay, microgrids)
+            )
         self.clock = ChainClock(data_dir, entries)
         self.endpoint = endpoint
         self.keys = keys
@@ -259,12 +265,22 @@ def _results(agents: _Agents) -> list[CapResult]:
     return sorted(out, key=lambda r: r.cap_kw)
 
 
-def run(out_dir: Path, keep: bool, progress: Progress, n_steps: int | None = None) -> DemoOutcome:
+def run(
+    out_dir: Path,
+    keep: bool,
+    progress: Progress,
+    n_steps: int | None = None,
+    strategy: str = "persistence",
+) -> DemoOutcome:
     """The whole demo into `out_dir` (testnet data in out_dir/testnet, kept with `keep`);
-    `n_steps` cuts the simulated day short (tests)."""
+    `n_steps` cuts the simulated day short (tests); the prosumers bid by `strategy`
+    (node.agents.strategies.STRATEGIES)."""
     scenario = _scenario()
     if n_steps is not None:
         scenario = dataclasses.replace(scenario, n_steps=n_steps)
+    if strategy != "persistence":
+        progress(f"{strategy} bids: simulating the prosumers' meter history (the week before)")
+    bidding = demo_bidding(strategy, scenario)
     out_dir.mkdir(parents=True, exist_ok=True)
     tn_dir = out_dir / "testnet"
     if (tn_dir / "testnet.json").exists():
@@ -284,7 +300,7 @@ def run(out_dir: Path, keep: bool, progress: Progress, n_steps: int | None = Non
     try:
         endpoint = f"tcp://127.0.0.1:{free_port()}"
         bus = open_bus(scenario, endpoint, ["operator", "clock", *REPRESENTS], BUS_TIMEOUT_S)
-        agents = _Agents(tn_dir, entries, endpoint, bus.keys, scenario.market)
+        agents = _Agents(tn_dir, entries, endpoint, bus.keys, scenario.market, bidding)
         agents.clock.advance(scenario.start_ts - GENESIS_LEAD_S + PERIOD_S)
         agents.start()
         progress(f"simulating {scenario.n_steps} one-minute ticks in lockstep with the agents")
@@ -305,6 +321,11 @@ def run(out_dir: Path, keep: bool, progress: Progress, n_steps: int | None = Non
         last = _settle(agents, progress)
         progress(f"all transactions final (block {last}); reading the results from the chain")
         results = _results(agents)
+        assert agents.welcome is not None
+        mine = [mg for mgs in REPRESENTS.values() for mg in mgs]
+        deliveries = delivery_rows(
+            f"{entries[0].url}/rpc", {mg: agents.welcome.participants[mg] for mg in mine}
+        )
         for client in agents.clients():
             client.close()
         write_csv(results, out_dir / "results.csv")
@@ -312,7 +333,13 @@ def run(out_dir: Path, keep: bool, progress: Progress, n_steps: int | None = Non
         readings = sum(a.relayed for a in agents.prosumers.values())
         orders = sum(a.orders for a in agents.prosumers.values())
         outcome = DemoOutcome(
-            results, len(agents.operator.cleared), orders, readings, tn_dir, f"{entries[0].url}/rpc"
+            results,
+            len(agents.operator.cleared),
+            orders,
+            readings,
+            tn_dir,
+            f"{entries[0].url}/rpc",
+            deliveries,
         )
     finally:
         if not keep:

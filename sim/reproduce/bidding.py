@@ -7,8 +7,9 @@ delivery obligation (docs/contracts.md): the seller's meter must export at least
 in the interval; the shortfall is ``max(0, sold - exported)`` [Wh] and costs the deployment's
 delivery penalty (0.3 token/kWh, ``node/ledger/deploy.py``).
 
-- persistence (today's ``node/agents/prosumer.py`` rule): the interval's order is the net
-  energy metered in the previous interval; the battery runs self-consumption;
+- persistence (``market.planning.bidding.persistence_order``, the node's default): the
+  interval's order is the net energy metered in the previous interval; the battery runs
+  self-consumption;
 - planned (``market.planning.bidding``): the order is the planner's expected grid exchange,
   and the battery holds the meter at the committed power.
 
@@ -28,7 +29,7 @@ from tqdm import tqdm
 
 from gridledger.contracts.enums import Side
 from gridledger.market.forecast.forest import ForecastConfig
-from gridledger.market.planning.bidding import OrderIntent, PlannedBidder, order_of
+from gridledger.market.planning.bidding import OrderIntent, PlannedBidder, persistence_order
 from gridledger.sim.model import GridModel
 from gridledger.sim.scenario import Scenario
 from gridledger.sim.tables import tick_frame
@@ -83,7 +84,7 @@ def compare_bidding(
     ticks = tick_frame(persistence, "persistence")
     for name in names:
         net = _net_wh(ticks, name)
-        intents = [order_of(net[k - 1]) for k in range(ACTIVATION_TICK, n_steps)]
+        intents = [persistence_order(net[k - 1]) for k in range(ACTIVATION_TICK, n_steps)]
         out.append(_delivery("persistence", name, intents, net[ACTIVATION_TICK:]))
 
     planned = GridModel(scenario)

@@ -6,7 +6,12 @@ import numpy as np
 
 from gridledger.market.forecast.forest import ForecastConfig
 from gridledger.market.orders import Side
-from gridledger.market.planning.bidding import OrderIntent, PlannedBidder, order_of
+from gridledger.market.planning.bidding import (
+    OrderIntent,
+    PlannedBidder,
+    order_of,
+    persistence_order,
+)
 from gridledger.sim.battery import BatteryParams
 
 FAST = ForecastConfig(n_trees=5, horizon_ticks=4, min_samples_leaf=5)
@@ -39,3 +44,54 @@ def test_orders_start_at_activation_from_the_plan() -> None:
     assert noon.side is Side.SELL and noon.quantity_wh > 1_000
     night = bidder.order(190, 5_000.0, load, pv)  # 22:00: load, no PV, reserve kept: a buy
     assert night.side is Side.BUY
+
+
+def test_persistence_orders_the_last_interval_again() -> None:
+    assert persistence_order(730) == OrderIntent(Side.BUY, 730)
+    assert persistence_order(-1_200) == OrderIntent(Side.SELL, 1_200)
+    assert persistence_order(-49) == OrderIntent(None, 0)
+    assert persistence_order(-60, min_order_wh=100) == OrderIntent(None, 0)
+
+
+TICK_S = 3600
+BATTERY = BatteryParams(
+    capacity_wh=10_000.0, max_charge_w=2_000.0, max_discharge_w=2_000.0,
+    soc_min_pct=10.0, soc_max_pct=90.0,
+)  # fmt: skip
+
+
+def _battery_power_needed_w(bidder: PlannedBidder, intent: OrderIntent) -> float:
+    """The set-point [W] (> 0 discharge) that holds the meter at the order's committed power
+    if load and PV come as forecast (the plan's q50 at its first tick)."""
+    decision = bidder.planner.decisions[-1]
+    net_fc_w = float(decision.load.q50[0] - decision.pv.q50[0])
+    committed_w = intent.committed_pcc_w(TICK_S)
+    assert committed_w is not None
+    return net_fc_w - committed_w
+
+
+def test_planned_bids_are_feasible_for_the_battery() -> None:
+    hours = np.arange(230) % 24
+    rng = np.random.default_rng(3)
+    load = 1_000.0 + 500.0 * np.cos(2 * np.pi * (hours - 19) / 24) + rng.normal(0, 50, 230)
+    pv = np.maximum(5_000.0 * np.sin(np.pi * (hours - 6) / 12), 0.0)
+    bidder = PlannedBidder(BATTERY, TICK_S, forecast=FAST)
+    sides = set()
+    levels_wh = (0.0, 1_000.0, 5_000.0, 9_000.0, 10_000.0)  # empty .. full, in turn
+    for tick in range(168, 230):
+        e_wh = levels_wh[tick % len(levels_wh)]
+        intent = bidder.order(tick, e_wh, load, pv)  # one order per interval
+        if intent.side is None:
+            continue
+        sides.add(intent.side)
+        p_w = _battery_power_needed_w(bidder, intent)
+        what = f"tick {tick}, e {e_wh} Wh, {intent}: battery power {p_w:.1f} W"
+        # within the battery's power, and its energy: rounding the order to whole Wh
+        # moves the committed power by at most 1 W
+        assert -BATTERY.max_charge_w - 1 <= p_w <= BATTERY.max_discharge_w + 1, what
+        if p_w > 1:
+            assert p_w * TICK_S / 3600 / BATTERY.eta_discharge <= e_wh + 1, what
+        if p_w < -1:
+            stored_wh = -p_w * TICK_S / 3600 * BATTERY.eta_charge
+            assert stored_wh <= BATTERY.capacity_wh - e_wh + 1, what
+    assert sides == {Side.BUY, Side.SELL}

@@ -25,6 +25,10 @@ def test_a_short_demo_day_runs_end_to_end_and_audits_clean(tmp_path: Path) -> No
         assert [r.cap_kw for r in outcome.results] == [4, 6, 8, 10]
         # the window (17:00-20:00) was not reached: no violation, full compliance, trust 1
         assert all(r.violation_kwh == 0 and r.trust == 1 for r in outcome.results)
+        # the delivery summary covers every prosumer microgrid; at night nobody sells
+        names = ["MG1-E1", "MG1-E2", "MG1-E3", "MG1-E4", "MG2", "MG3"]
+        assert [d.microgrid for d in outcome.deliveries] == names
+        assert all(d.obligations == 0 and d.shortfall_kwh == 0 for d in outcome.deliveries)
         assert (
             (tmp_path / "results.csv")
             .read_text()
@@ -51,3 +55,16 @@ def test_a_short_demo_day_runs_end_to_end_and_audits_clean(tmp_path: Path) -> No
         assert "all match the reference model" in audit.stdout
     finally:
         testnet.down(outcome.testnet_dir, lines.append)
+
+
+def test_planned_prosumers_bid_from_their_first_tick(tmp_path: Path) -> None:
+    """With the week's meter history, planned prosumers order before a persistence window
+    (15 readings) has filled: in 12 minutes (persistence: no order), each of the six
+    microgrids orders for both intervals that open for orders meanwhile."""
+    os.environ[PASSPHRASE_ENV] = PASSPHRASE
+    lines: list[str] = []
+    outcome = run(tmp_path, keep=False, progress=lines.append, n_steps=12, strategy="planned")
+    assert outcome.readings == 6 * 12
+    assert outcome.orders == 2 * 6
+    assert [r.cap_kw for r in outcome.results] == [4, 6, 8, 10]
+    assert any("meter history" in line for line in lines)

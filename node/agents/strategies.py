@@ -1,0 +1,133 @@
+"""The prosumer agent's bidding strategies: what to order for a microgrid and market interval.
+
+A strategy sees every metered reading of the microgrids it bids for (``observe``) and, asked
+for an interval (``intent``), answers an ``OrderIntent`` (side and quantity [Wh], or no
+order) or None when it cannot decide yet (the agent asks again on the next tick). Prices
+stay the agent's (``node.agents.prosumer.Strategy``).
+
+- ``persistence`` (the default): the net energy metered over the last interval's worth of
+  readings is expected again (``market.planning.bidding.persistence_order``, the same rule
+  ``gridledger reproduce bidding`` scores);
+- ``planned``: the meter's forecast (``market.planning.meter_bidding.MeterBidder``): the
+  readings, summed per market interval on the market's own grid and preceded by the meter's
+  history, are forecast to the interval ordered; a sale never exceeds the q05 forecast of
+  the export.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from gridledger.market.forecast.forest import ForecastConfig
+from gridledger.market.planning.bidding import MIN_ORDER_WH, OrderIntent, persistence_order
+from gridledger.market.planning.meter_bidding import MeterBidder
+from gridledger.node.agents.market_clock import MarketClock
+from gridledger.node.errors import NodeError
+
+STRATEGIES = ("persistence", "planned")
+
+
+@dataclass(frozen=True, slots=True)
+class MeterEnergy:
+    """One metered step: it starts at ``start_ts`` [unix s]; energies [Wh]."""
+
+    start_ts: int
+    import_wh: int
+    export_wh: int
+
+
+class BiddingStrategy(Protocol):
+    """What the prosumer agent asks of a strategy (module docstring)."""
+
+    def observe(self, microgrid: str, energy: MeterEnergy) -> None: ...
+
+    def intent(self, microgrid: str, interval: int) -> OrderIntent | None: ...
+
+
+@dataclass
+class Persistence:
+    """The last ``interval_readings`` readings' net energy, ordered again."""
+
+    interval_readings: int = 15
+    min_order_wh: int = MIN_ORDER_WH
+    _recent: dict[str, deque[int]] = field(default_factory=dict)
+
+    def observe(self, microgrid: str, energy: MeterEnergy) -> None:
+        recent = self._recent.setdefault(microgrid, deque(maxlen=self.interval_readings))
+        recent.append(energy.import_wh - energy.export_wh)
+
+    def intent(self, microgrid: str, interval: int) -> OrderIntent | None:
+        recent = self._recent.get(microgrid)
+        if recent is None or len(recent) < self.interval_readings:
+            return None
+        return persistence_order(sum(recent), self.min_order_wh)
+
+
+@dataclass
+class Planned:
+    """Orders from the meter's forecast (module docstring); ``history`` is each microgrid's
+    metered steps before the run (at least ``history_days`` days of them to bid at all)."""
+
+    clock: MarketClock
+    step_s: int = 60
+    history_days: int = 7
+    horizon_intervals: int = 8
+    min_order_wh: int = MIN_ORDER_WH
+    history: Mapping[str, Iterable[MeterEnergy]] = field(default_factory=dict)
+    _sums: dict[str, dict[int, list[int]]] = field(default_factory=dict, init=False)
+    _bidders: dict[str, tuple[int, MeterBidder]] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        length_s = self.clock.interval_length_s
+        if length_s % self.step_s or 86_400 % length_s:
+            raise NodeError(
+                f"the planned strategy needs market intervals of whole metering steps that "
+                f"divide a day; got intervals of {length_s} s and steps of {self.step_s} s"
+            )
+        for microgrid, energies in self.history.items():
+            for energy in energies:
+                self.observe(microgrid, energy)
+
+    def _index(self, ts: int) -> int:
+        return (ts - self.clock.epoch_start_ts) // self.clock.interval_length_s
+
+    def observe(self, microgrid: str, energy: MeterEnergy) -> None:
+        sums = self._sums.setdefault(microgrid, {})
+        acc = sums.setdefault(self._index(energy.start_ts), [0, 0, 0])
+        acc[0] += energy.import_wh
+        acc[1] += energy.export_wh
+        acc[2] += 1
+
+    def intent(self, microgrid: str, interval: int) -> OrderIntent | None:
+        full = self.clock.interval_length_s // self.step_s
+        sums = self._sums.get(microgrid, {})
+        complete = [i for i, acc in sums.items() if acc[2] == full]
+        if not complete:
+            return None
+        first, last = min(complete), max(complete)
+        bidder = self._bidder(microgrid, first)
+        series = np.array([sums.get(i, [0, 0, 0])[:2] for i in range(first, last + 1)])
+        return bidder.order(series[:, 0], series[:, 1], interval - first)
+
+    def _bidder(self, microgrid: str, first: int) -> MeterBidder:
+        """The microgrid's forecaster, its series starting at interval ``first``."""
+        known = self._bidders.get(microgrid)
+        if known is not None and known[0] == first:
+            return known[1]
+        per_day = 86_400 // self.clock.interval_length_s
+        start_ts = self.clock.epoch_start_ts + first * self.clock.interval_length_s
+        config = ForecastConfig(
+            history_ticks=self.history_days * per_day,
+            horizon_ticks=self.horizon_intervals,
+            retrain_every_ticks=per_day,
+            dt_s=self.clock.interval_length_s,
+            start_hour_h=(start_ts % 86_400) / 3600.0,
+        )
+        bidder = MeterBidder(config, self.min_order_wh)
+        self._bidders[microgrid] = (first, bidder)
+        return bidder
