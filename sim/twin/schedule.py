@@ -38,13 +38,13 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import linprog
 
+from gridledger.contracts.units import WH_PER_KWH
 from gridledger.sim.errors import ScheduleError, TwinError
 from gridledger.sim.profiles import FloatArray
 from gridledger.sim.twin.flex import HOURS_PER_DAY, LoadFlexMatrix
 from gridledger.sim.twin.thermal import Dwelling
 
 T = HOURS_PER_DAY
-WH_PER_KWH = 1000.0
 THROUGHPUT_PER_KWH = 1e-4
 """Tie-breaker on battery throughput [token/kWh]: no charging and discharging at once."""
 INCONVENIENCE_PER_KWH_H = 1e-3

@@ -11,12 +11,12 @@ import pytest
 from gridledger.contracts.typed import MeterReading, MeterSignature, SignedReading
 from gridledger.market.orders import Side
 from gridledger.market.planning.bidding import OrderIntent, persistence_order
-from gridledger.node import cli_demo
 from gridledger.node.agents import strategies
 from gridledger.node.agents.ledger_client import LedgerClient
 from gridledger.node.agents.market_clock import MarketClock
 from gridledger.node.agents.prosumer import ProsumerAgent, Strategy
 from gridledger.node.agents.strategies import MeterEnergy, Persistence, Planned
+from gridledger.node.cli import demo as cli_demo
 from gridledger.node.errors import NodeError
 
 EPOCH_TS = 1_800_000_000
