@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 from eth.abc import BlockHeaderAPI
 
+from gridledger.node.errors import LedgerError
 from gridledger.node.ledger.embedded.aura import Aura, SealError, sealer_of, step_of
 
 FETCH_BURST = 4096
@@ -28,7 +29,7 @@ FETCH_RATE_PER_S = 128.0
 """Ancestor fetches per second a peer earns back once its burst is spent."""
 
 
-class OrphanError(Exception):
+class OrphanError(LedgerError):
     """An orphan block or a fetched ancestor breaks a rule (the message says which)."""
 
 
