@@ -77,7 +77,7 @@ contract ImportCap is DeliveryObligations, IImportCap {
     // ---------------------------------------------------------------- creation
 
     /// @notice Create an import-cap contract; operator only. Bounds must lie within Regulation's
-    /// cap bounds.
+    /// cap bounds, lambda and beta at most Regulation's maxCapPenaltyPerKwh and maxCapBetaWadPerKwh.
     /// @param terms The contract terms (see ContractTerms; bounds [W], window [s of day, UTC],
     /// validity [unix s], lambda [units/kWh], beta [wad/kWh]).
     /// @return id The new contract's id.
@@ -86,6 +86,10 @@ contract ImportCap is DeliveryObligations, IImportCap {
         int64 maxCapW = regulation.maxCapW();
         if (terms.kind != BoundKind.Upper) _checkRegulated(terms.lowerW, minCapW, maxCapW);
         if (terms.kind != BoundKind.Lower) _checkRegulated(terms.upperW, minCapW, maxCapW);
+        uint64 maxPenalty = regulation.maxCapPenaltyPerKwh();
+        if (terms.lambdaUnitsPerKwh > maxPenalty) revert ImportCapPenaltyAboveRegulation(terms.lambdaUnitsPerKwh, maxPenalty);
+        uint64 maxBeta = regulation.maxCapBetaWadPerKwh();
+        if (terms.betaWadPerKwh > maxBeta) revert ImportCapBetaAboveRegulation(terms.betaWadPerKwh, maxBeta);
         return _create(terms);
     }
 

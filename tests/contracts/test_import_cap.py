@@ -120,6 +120,25 @@ def test_invalid_terms_are_refused_with_their_numbers(stack: Stack) -> None:
             stack.transact(stack.import_cap.functions.createContract(t.as_abi()), op)
 
 
+def test_penalty_and_trust_factors_are_bounded_by_regulation(stack: Stack) -> None:
+    p = stack.participants[0]
+    op, reg = stack.roles.operator, stack.roles.regulator
+    r = stack.regulation.functions
+    max_penalty, max_beta = r.maxCapPenaltyPerKwh().call(), r.maxCapBetaWadPerKwh().call()
+    create(stack, terms_for(stack, p, lambda_units_per_kwh=max_penalty, beta_wad_per_kwh=max_beta))
+    too_harsh = terms_for(stack, p, lambda_units_per_kwh=max_penalty + 1)
+    with expect_revert("ImportCapPenaltyAboveRegulation", max_penalty + 1, max_penalty):
+        stack.transact(stack.import_cap.functions.createContract(too_harsh.as_abi()), op)
+    too_sensitive = terms_for(stack, p, beta_wad_per_kwh=max_beta + 1)
+    with expect_revert("ImportCapBetaAboveRegulation", max_beta + 1, max_beta):
+        stack.transact(stack.import_cap.functions.createContract(too_sensitive.as_abi()), op)
+    # The regulator's bounds apply to contracts created after they change.
+    stack.transact(r.setCapFactorBounds(TOKEN_UNITS, WAD), reg)
+    lowered = terms_for(stack, p, lambda_units_per_kwh=2 * TOKEN_UNITS)
+    with expect_revert("ImportCapPenaltyAboveRegulation", 2 * TOKEN_UNITS, TOKEN_UNITS):
+        stack.transact(stack.import_cap.functions.createContract(lowered.as_abi()), op)
+
+
 def _fields(terms: ContractTerms) -> dict[str, object]:
     return {name: getattr(terms, name) for name in ContractTerms.__slots__}
 
@@ -173,7 +192,7 @@ def contract_terms(draw: st.DrawFn) -> dict[str, object]:
         "kind": kind,
         "window": (start, end),
         "bounds_w": (lo, hi),
-        "lambda_units_per_kwh": draw(st.integers(0, 10**9)),
+        "lambda_units_per_kwh": draw(st.integers(0, 10_000_000)),  # Regulation's max
         "beta_wad_per_kwh": draw(st.integers(0, 5 * WAD)),
         "validity": (PAST + draw(st.integers(0, 20_000)), PAST + draw(st.integers(20_001, 90_000))),
     }

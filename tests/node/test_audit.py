@@ -279,6 +279,24 @@ def test_a_tampered_reading_is_reported_with_both_values(
     assert "matches the reference model" in blocks[str(on_node.placed[8000.0].contract_id)]
 
 
+def test_a_reading_missing_from_the_sequence_is_reported(
+    on_node: NodeScenario, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Metering accepts a meter's readings only as seq 1, 2, 3, ...; the auditor checks the
+    # same rule, so a reading missing from what the chain returned is a mismatch.
+    e1 = on_node.placed[4000.0]
+    importer = e1.terms.importer
+
+    def drop_seq_5(readings: list[Any]) -> list[Any]:
+        return [r for r in readings if not (r.participant == importer and r.seq == 5)]
+
+    code, out, _ = run_audit(
+        capsys, "--rpc", on_node.rpc_url, wrap=lambda reader: Tampered(reader, readings=drop_seq_5)
+    )
+    assert code == 1
+    assert f"MISMATCH participant {importer}: reading seq: chain 6, reference 5" in out
+
+
 def test_a_dropped_event_and_a_wrong_bound_are_reported_in_json_and_on_stderr(
     on_node: NodeScenario, capsys: pytest.CaptureFixture[str]
 ) -> None:
