@@ -27,8 +27,9 @@ import pandas as pd
 from hexbytes import HexBytes
 from web3.exceptions import TransactionNotFound
 
+from gridledger.contracts.typed import terms_consent
 from gridledger.node import testnet
-from gridledger.node.accounting import WAD
+from gridledger.node.accounting import WAD, ContractTerms
 from gridledger.node.agents.chain_clock import ChainClock
 from gridledger.node.agents.ledger_client import LedgerClient
 from gridledger.node.agents.operator import Member, OperatorAgent
@@ -166,7 +167,10 @@ class _Agents:
             ]
             self.operator.admit_and_fund(members, wait=False)
             self.operator.send_contracts(
-                list(welcome.contracts), {m.microgrid: m for m in members}, welcome.start_ts
+                list(welcome.contracts),
+                {m.microgrid: m for m in members},
+                welcome.start_ts,
+                self._consent,
             )
 
             def policy(obs: Any) -> dict[str, float]:
@@ -176,6 +180,20 @@ class _Agents:
             client.serve(policy)
         finally:
             client.close()
+
+    def _consent(self, terms: ContractTerms) -> bytes:
+        """The importer's consent to `terms`, signed with its own key (its node's agent's)."""
+        keys = {
+            c.address.lower(): bytes(c.account.key)
+            for agent in self.prosumers.values()
+            for c in agent.participant_clients().values()
+        }
+        return terms_consent(
+            terms.as_abi(),
+            keys[terms.importer.lower()],
+            self.operator.client.chain_id,
+            self.deployment.addresses["ImportCap"],
+        )
 
     def _prosumer(self, node: str, metering: MeteringDomain) -> None:
         agent = self.prosumers[node]

@@ -18,7 +18,7 @@ from hexbytes import HexBytes
 from web3 import Web3
 
 from gridledger.contracts.artifacts import load_artifact
-from gridledger.contracts.typed import MeterReading, domain_separator, sign_reading
+from gridledger.contracts.typed import MeterReading, domain_separator, sign_reading, terms_consent
 from gridledger.node import audit_format, cli_audit
 from gridledger.node.accounting import Accumulators, BoundKind, ContractTerms, account, status
 from gridledger.node.audit_chain import ChainReader
@@ -99,7 +99,13 @@ def on_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeScenario]:
         for cap_w in (FEDMGDT_CAPS_W[0], FEDMGDT_CAPS_W[2]):
             participant, meter = node.new_participant()
             terms = fedmgdt_terms(participant.address, node.address("operator"), day_ts, cap_w)
-            receipt = node.send("operator", import_cap.createContract(terms.as_abi()))
+            consent = terms_consent(
+                terms.as_abi(),
+                bytes(participant.key),
+                int(node.w3.eth.chain_id),
+                node.contract("ImportCap").address,
+            )
+            receipt = node.send("operator", import_cap.createContract(terms.as_abi(), consent))
             (created,) = (
                 node.contract("ImportCap").events.ContractCreated().process_receipt(receipt)
             )
