@@ -91,11 +91,11 @@ contract Metering is EIP712, Pausable, RegistryGated, IMeteringErrors {
             uint32 durationS = r.durationS;
             uint64 importWh = r.importWh;
             uint64 exportWh = r.exportWh;
-            if (seq <= state.lastSeq) revert MeteringSequenceReplayed(k, meter, seq, state.lastSeq);
             // Contiguous: a relayer that withholds a reading cannot get any later one accepted.
-            // Cannot overflow: lastSeq < seq <= 2^64 - 1.
-            unchecked {
-                if (seq != state.lastSeq + 1) revert MeteringSequenceGap(k, meter, seq, state.lastSeq + 1);
+            // One comparison on the accepted path (in 256 bits, so lastSeq + 1 cannot wrap).
+            if (uint256(seq) != uint256(state.lastSeq) + 1) {
+                if (seq <= state.lastSeq) revert MeteringSequenceReplayed(k, meter, seq, state.lastSeq);
+                revert MeteringSequenceGap(k, meter, seq, state.lastSeq + 1);
             }
             if (durationS == 0) revert MeteringZeroDuration(k);
             if (startTs < state.lastEndTs) revert MeteringIntervalOverlap(k, meter, startTs, state.lastEndTs);
