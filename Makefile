@@ -4,8 +4,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NPM_STAMP := contracts/node_modules/.installed
+# Slither needs web3 < 8 (the project web3 8), so it has its own venv inside .venv.
+SLITHER_VERSION := 0.11.6
+SLITHER_STAMP := $(VENV)/slither/.installed
 
-.PHONY: demo test lint typecheck pytest contracts bench-gas clean
+.PHONY: demo test lint typecheck pytest contracts slither bench-gas clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,6 +19,13 @@ $(STAMP): pyproject.toml
 $(NPM_STAMP): contracts/package.json contracts/package-lock.json
 	cd contracts && npm ci --no-audit --no-fund --loglevel=error
 	touch $(NPM_STAMP)
+
+$(SLITHER_STAMP): $(STAMP)
+	test -x $(VENV)/slither/bin/python || $(PYTHON) -m venv $(VENV)/slither
+	$(VENV)/slither/bin/python -m pip install --quiet slither-analyzer==$(SLITHER_VERSION)
+	touch $(SLITHER_STAMP)
+
+slither: $(SLITHER_STAMP) $(NPM_STAMP)
 
 demo: $(STAMP)
 	GRIDLEDGER_PASSPHRASE="$${GRIDLEDGER_PASSPHRASE:-gridledger-demo}" \
@@ -30,7 +40,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-pytest: $(STAMP) $(NPM_STAMP)
+pytest: $(STAMP) $(NPM_STAMP) $(SLITHER_STAMP)
 	$(VENV)/bin/pytest -n 2 -q
 
 contracts: $(STAMP) $(NPM_STAMP)

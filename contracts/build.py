@@ -36,7 +36,13 @@ class BuildResult:
     source_hash: str
 
 
-def _standard_input(sources: dict[str, str]) -> dict[str, Any]:
+# What the build keeps of each contract.
+ARTIFACT_OUTPUTS = {"*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]}}
+
+
+def _standard_input(
+    sources: dict[str, str], outputs: dict[str, Any] | None = None
+) -> dict[str, Any]:
     return {
         "language": "Solidity",
         "sources": {name: {"content": text} for name, text in sorted(sources.items())},
@@ -45,9 +51,7 @@ def _standard_input(sources: dict[str, str]) -> dict[str, Any]:
             "optimizer": {"enabled": True, "runs": OPTIMIZER_RUNS},
             "viaIR": True,
             "metadata": {"bytecodeHash": "none", "appendCBOR": False},
-            "outputSelection": {
-                "*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]}
-            },
+            "outputSelection": ARTIFACT_OUTPUTS if outputs is None else outputs,
         },
     }
 
@@ -68,8 +72,11 @@ def source_hash(sources: dict[str, str], imports: dict[str, str], settings: dict
     return "0x" + digest.hexdigest()
 
 
-def compile_sources(sources: dict[str, str]) -> tuple[dict[str, Any], str, dict[str, str]]:
-    """Run compile.js; return (standard-JSON output, compiler version, imported sources)."""
+def compile_sources(
+    sources: dict[str, str], outputs: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], str, dict[str, str]]:
+    """Run compile.js; return (standard-JSON output, compiler version, imported sources).
+    `outputs`: the outputSelection (default: what the artifacts keep)."""
     node = shutil.which("node")
     if node is None:
         raise ContractBuildError("`node` is not on PATH; building contracts needs Node.js")
@@ -77,7 +84,7 @@ def compile_sources(sources: dict[str, str]) -> tuple[dict[str, Any], str, dict[
         raise ContractBuildError(
             "contracts/node_modules is missing; run `npm ci` in contracts/ (make test does)"
         )
-    standard_input = _standard_input(sources)
+    standard_input = _standard_input(sources, outputs)
     completed = subprocess.run(
         [node, str(CONTRACTS_DIR / "compile.js")],
         input=json.dumps(standard_input),

@@ -1,4 +1,5 @@
-"""EIP-712 typed data of the contracts: the signed MeterReading and its signatures.
+"""EIP-712 typed data of the contracts: the signed MeterReading and its signatures, and the
+ContractTerms an importer signs to consent to an import-cap contract.
 
 The digest computed here equals Metering's ``_hashTypedDataV4`` (tested against the contract
 and against eth-account's generic encoder); signing uses eth-keys, which produces low-s
@@ -7,6 +8,7 @@ signatures (coincurve backend), the only ones Metering accepts.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +26,26 @@ READING_TYPE = (
     "uint32 durationS,uint64 importWh,uint64 exportWh,uint64 seq)"
 )
 READING_TYPEHASH = keccak(text=READING_TYPE)
+TERMS_DOMAIN_NAME = "gridledger.ImportCap"
+TERMS_TYPE = (
+    "ContractTerms(address importer,uint8 kind,uint32 windowStartS,uint32 windowEndS,"
+    "address counterparty,uint40 validFromTs,uint40 validToTs,int64 lowerW,int64 upperW,"
+    "uint64 lambdaUnitsPerKwh,uint64 betaWadPerKwh)"
+)
+TERMS_TYPEHASH = keccak(text=TERMS_TYPE)
+_TERMS_ABI_TYPES = [
+    "address",
+    "uint8",
+    "uint32",
+    "uint32",
+    "address",
+    "uint40",
+    "uint40",
+    "int64",
+    "int64",
+    "uint64",
+    "uint64",
+]
 _DOMAIN_TYPEHASH = keccak(
     text="EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
 )
@@ -115,14 +137,15 @@ class SignedReading:
     signature: MeterSignature
 
 
-def domain_separator(chain_id: int, metering_address: str) -> bytes:
-    """EIP-712 domain separator of the Metering contract at `metering_address` on `chain_id`."""
+def domain_separator(chain_id: int, metering_address: str, name: str = DOMAIN_NAME) -> bytes:
+    """EIP-712 domain separator of the Metering contract at `metering_address` on `chain_id`
+    (or, with `name` TERMS_DOMAIN_NAME, of the ImportCap contract at that address)."""
     return keccak(
         encode(
             ["bytes32", "bytes32", "bytes32", "uint256", "address"],
             [
                 _DOMAIN_TYPEHASH,
-                keccak(text=DOMAIN_NAME),
+                keccak(text=name),
                 keccak(text=DOMAIN_VERSION),
                 chain_id,
                 to_checksum_address(metering_address),
@@ -169,3 +192,26 @@ def recover_meter(reading: MeterReading, signature: MeterSignature, separator: b
     except Exception as exc:  # eth-keys raises several types for malformed signatures
         raise ReadingInputError(f"signature does not recover: {exc}") from exc
     return str(public_key.to_checksum_address())
+
+
+def terms_digest(terms_abi: Sequence[Any], separator: bytes) -> bytes:
+    """The digest an importer signs to consent to the ContractTerms tuple `terms_abi`
+    (ImportCap.termsDigest) under ImportCap's domain separator."""
+    struct_hash = keccak(encode(["bytes32", *_TERMS_ABI_TYPES], [TERMS_TYPEHASH, *terms_abi]))
+    return keccak(b"\x19\x01" + separator + struct_hash)
+
+
+def sign_terms(terms_abi: Sequence[Any], private_key: bytes, separator: bytes) -> bytes:
+    """The importer's consent: its 65-byte signature (r || s || v, low s) of the terms."""
+    signature = PrivateKey(private_key).sign_msg_hash(terms_digest(terms_abi, separator))
+    r: int = signature.r
+    s: int = signature.s
+    return r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes([27 + signature.v])
+
+
+def terms_consent(
+    terms_abi: Sequence[Any], private_key: bytes, chain_id: int, import_cap_address: str
+) -> bytes:
+    """The importer's consent to the terms for the ImportCap at `import_cap_address`."""
+    separator = domain_separator(chain_id, import_cap_address, TERMS_DOMAIN_NAME)
+    return sign_terms(terms_abi, private_key, separator)

@@ -124,6 +124,19 @@ def account(
     return acc
 
 
+def sequence_breaks(readings: Iterable[MeterReading]) -> list[tuple[int, int]]:
+    """(seq, expected seq) of each reading that breaks Metering's rule for one meter's
+    accepted readings: seq 1, 2, 3, ... without gaps, so that no reading can be withheld while
+    a later one is accepted (docs/contracts.md, "Withheld readings")."""
+    breaks = []
+    expected = 1
+    for r in readings:
+        if r.seq != expected:
+            breaks.append((r.seq, expected))
+        expected = r.seq + 1
+    return breaks
+
+
 def exposure_wad(beta_wad_per_kwh: int, violation_j_: int) -> int:
     """beta * E_viol[kWh] as a wad, rounded down like TrustMath.exposureWad."""
     return beta_wad_per_kwh * violation_j_ // J_PER_KWH

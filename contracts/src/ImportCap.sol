@@ -5,6 +5,8 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {RegistryGated} from "./RegistryGated.sol";
 import {GridRoles} from "./libraries/GridRoles.sol";
 import {TrustMath} from "./libraries/TrustMath.sol";
@@ -32,12 +34,17 @@ import {BoundKind, ContractTerms, IImportCap} from "./interfaces/IImportCap.sol"
 /// -(filledWh * 3600 / intervalLengthS) W (the sold average export power, rounded down), lambda
 /// and beta as Regulation set them when the interval cleared. Its record is reserved when the
 /// sell order is placed, and its id is deliveryId(seller, interval) = 2^255 | interval << 160 | seller.
-contract ImportCap is DeliveryObligations, IImportCap {
+contract ImportCap is EIP712, DeliveryObligations, IImportCap {
     using SafeERC20 for IERC20;
 
     /// @notice Most contracts one participant may have active at once (bounds the per-reading loop).
     uint256 public constant MAX_ACTIVE_CONTRACTS = 16;
     uint256 private constant J_PER_WH = 3600;
+    /// @notice EIP-712 type hash of the terms an importer signs to consent to a contract.
+    bytes32 public constant TERMS_TYPEHASH =
+        keccak256(
+            "ContractTerms(address importer,uint8 kind,uint32 windowStartS,uint32 windowEndS,address counterparty,uint40 validFromTs,uint40 validToTs,int64 lowerW,int64 upperW,uint64 lambdaUnitsPerKwh,uint64 betaWadPerKwh)"
+        );
 
     struct Status {
         uint96 violationJ;
@@ -66,26 +73,49 @@ contract ImportCap is DeliveryObligations, IImportCap {
     mapping(uint256 id => Status) private _status;
     mapping(address participant => uint256[]) private _active;
     mapping(address participant => ParticipantState) private _participants;
+    /// @dev Consents (EIP-712 digests of signed terms) already used: each binds one contract.
+    mapping(bytes32 digest => bool) private _consentUsed;
 
     /// @param registry_ Roles and participants. @param regulation_ Cap bounds and delivery terms.
     /// @param token_ Settlement token penalties are paid in.
-    constructor(IRegistry registry_, IRegulation regulation_, IERC20 token_) RegistryGated(registry_) {
+    constructor(
+        IRegistry registry_,
+        IRegulation regulation_,
+        IERC20 token_
+    ) EIP712("gridledger.ImportCap", "1") RegistryGated(registry_) {
         regulation = regulation_;
         token = token_;
     }
 
     // ---------------------------------------------------------------- creation
 
-    /// @notice Create an import-cap contract; operator only. Bounds must lie within Regulation's
-    /// cap bounds.
+    /// @notice Create an import-cap contract the importer consented to; operator only. Bounds must
+    /// lie within Regulation's cap bounds, lambda and beta at most Regulation's maxCapPenaltyPerKwh
+    /// and maxCapBetaWadPerKwh. One signature binds one contract.
     /// @param terms The contract terms (see ContractTerms; bounds [W], window [s of day, UTC],
     /// validity [unix s], lambda [units/kWh], beta [wad/kWh]).
+    /// @param importerSignature The importer's EIP-712 signature of `terms` (65 bytes, r s v;
+    /// domain "gridledger.ImportCap" version "1", this chain and contract).
     /// @return id The new contract's id.
-    function createContract(ContractTerms calldata terms) external onlyRole(GridRoles.OPERATOR) returns (uint256 id) {
+    function createContract(
+        ContractTerms calldata terms,
+        bytes calldata importerSignature
+    ) external onlyRole(GridRoles.OPERATOR) returns (uint256 id) {
+        bytes32 digest = termsDigest(terms);
+        if (_consentUsed[digest]) revert ImportCapConsentUsed(terms.importer, digest);
+        (address signer, ECDSA.RecoverError err, ) = ECDSA.tryRecover(digest, importerSignature);
+        if (err != ECDSA.RecoverError.NoError || signer != terms.importer) {
+            revert ImportCapNoConsent(terms.importer, signer);
+        }
+        _consentUsed[digest] = true;
         int64 minCapW = regulation.minCapW();
         int64 maxCapW = regulation.maxCapW();
         if (terms.kind != BoundKind.Upper) _checkRegulated(terms.lowerW, minCapW, maxCapW);
         if (terms.kind != BoundKind.Lower) _checkRegulated(terms.upperW, minCapW, maxCapW);
+        uint64 maxPenalty = regulation.maxCapPenaltyPerKwh();
+        if (terms.lambdaUnitsPerKwh > maxPenalty) revert ImportCapPenaltyAboveRegulation(terms.lambdaUnitsPerKwh, maxPenalty);
+        uint64 maxBeta = regulation.maxCapBetaWadPerKwh();
+        if (terms.betaWadPerKwh > maxBeta) revert ImportCapBetaAboveRegulation(terms.betaWadPerKwh, maxBeta);
         return _create(terms);
     }
 
@@ -269,6 +299,13 @@ contract ImportCap is DeliveryObligations, IImportCap {
     }
 
     // ---------------------------------------------------------------- views
+
+    /// @notice The EIP-712 digest an importer signs to consent to `terms`.
+    /// @param terms The contract terms.
+    /// @return digest keccak256(0x1901 || domain separator || hashStruct(terms)).
+    function termsDigest(ContractTerms calldata terms) public view returns (bytes32 digest) {
+        return _hashTypedDataV4(keccak256(abi.encode(TERMS_TYPEHASH, terms)));
+    }
 
     /// @inheritdoc IImportCap
     function contractCount() external view returns (uint256) {

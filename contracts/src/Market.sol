@@ -130,13 +130,15 @@ contract Market is MarketClearing {
     function settleOrders(uint256[] calldata orderIds) external {
         uint256 n = orderIds.length;
         if (n == 0 || n > MAX_SETTLE_BATCH) revert MarketBatchSize(n, MAX_SETTLE_BATCH);
-        uint64 interval = type(uint64).max;
+        uint64 interval = 0;
         Result memory r;
         uint256 treasuryCredit = 0;
         for (uint256 k = 0; k < n; ++k) {
             uint256 orderId = orderIds[k];
             (uint64 orderInterval, uint32 index) = _splitOrderId(orderId);
-            if (orderInterval != interval) {
+            // The first order always loads its interval's result: no interval index (not even
+            // 2^64 - 1) can stand for "none loaded yet" and skip the cleared check.
+            if (k == 0 || orderInterval != interval) {
                 interval = orderInterval;
                 r = _results[interval];
                 if (!r.cleared) revert MarketUnexpectedPhase(interval, phaseOf(interval));

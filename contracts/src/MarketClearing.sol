@@ -22,7 +22,7 @@ import {IMarketErrors, Phase, Side} from "./interfaces/IMarket.sol";
 /// limit. Buyers pay ceil(fill * price / 1000), sellers receive floor(fill * price / 1000) minus
 /// floor(fill * charge / 1000); the rounding dust and charges go to the treasury.
 ///
-/// Verification. Anyone may clear, between gate closure and the interval's start: they claim V,
+/// Verification. The operator clears, between gate closure and the interval's start: they claim V,
 /// then submit the ranking as a witness, in as many chunks per side as they like. The contract
 /// checks in O(n) that the witness is a permutation of the interval's orders in ranking order,
 /// locates the marginal orders at V while streaming, and at finalization checks b(V) >= s(V)
@@ -137,9 +137,11 @@ abstract contract MarketClearing is Pausable, RegistryGated, IMarketErrors {
         finalizeClearing(interval);
     }
 
-    /// @notice Start clearing `interval` with a claimed volume; the caller becomes its clearer.
+    /// @notice Start clearing `interval` with a claimed volume; operator only (a stranger could
+    /// otherwise start clearings, let them go stale and so delay the interval until it is void).
+    /// The caller becomes its clearer.
     /// @param interval The interval. @param claimedVolumeWh Claimed cleared volume V [Wh].
-    function beginClearing(uint64 interval, uint64 claimedVolumeWh) public whenNotPaused {
+    function beginClearing(uint64 interval, uint64 claimedVolumeWh) public whenNotPaused onlyRole(GridRoles.OPERATOR) {
         Phase phase = phaseOf(interval);
         if (phase != Phase.GateClosed) revert MarketUnexpectedPhase(interval, phase);
         _checkBeforeDelivery(interval);

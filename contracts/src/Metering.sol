@@ -16,9 +16,9 @@ interface IReadingSink {
 
 /// @title Metering
 /// @notice Accepts batches of EIP-712 signed meter readings, relayed by anyone. Each reading
-/// must be signed by the participant's registered meter, carry a sequence number above the
-/// meter's last, start no earlier than the meter's last interval ended, and end no later than
-/// the current block. Accepted readings are recorded as ReadingAccepted events and forwarded,
+/// must be signed by the participant's registered meter, carry the sequence number right after
+/// the meter's last (1 for its first reading: no reading can be skipped), start no earlier than
+/// the meter's last interval ended, and end no later than the current block. Accepted readings are recorded as ReadingAccepted events and forwarded,
 /// per run of one participant, to ImportCap. Any bad reading reverts the whole batch.
 contract Metering is EIP712, Pausable, RegistryGated, IMeteringErrors {
     /// @notice EIP-712 type hash of MeterReading.
@@ -91,7 +91,12 @@ contract Metering is EIP712, Pausable, RegistryGated, IMeteringErrors {
             uint32 durationS = r.durationS;
             uint64 importWh = r.importWh;
             uint64 exportWh = r.exportWh;
-            if (seq <= state.lastSeq) revert MeteringSequenceReplayed(k, meter, seq, state.lastSeq);
+            // Contiguous: a relayer that withholds a reading cannot get any later one accepted.
+            // One comparison on the accepted path (in 256 bits, so lastSeq + 1 cannot wrap).
+            if (uint256(seq) != uint256(state.lastSeq) + 1) {
+                if (seq <= state.lastSeq) revert MeteringSequenceReplayed(k, meter, seq, state.lastSeq);
+                revert MeteringSequenceGap(k, meter, seq, state.lastSeq + 1);
+            }
             if (durationS == 0) revert MeteringZeroDuration(k);
             if (startTs < state.lastEndTs) revert MeteringIntervalOverlap(k, meter, startTs, state.lastEndTs);
             uint256 endTs = uint256(startTs) + durationS;

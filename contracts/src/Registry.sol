@@ -26,8 +26,10 @@ contract Registry is AccessControl, IRegistry {
     constructor(address admin) {
         if (admin == address(0)) revert RegistryZeroAddress();
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
-        // PROSUMER is granted only through admit(); nobody can grant it directly.
+        // PROSUMER is granted only through admit(); nobody can grant it directly. NOBODY is its
+        // own admin, so not even DEFAULT_ADMIN_ROLE can grant itself NOBODY and then PROSUMER.
         _setRoleAdmin(GridRoles.PROSUMER, GridRoles.NOBODY);
+        _setRoleAdmin(GridRoles.NOBODY, GridRoles.NOBODY);
     }
 
     /// @notice Wire the Regulation contract; possible once, by the admin.

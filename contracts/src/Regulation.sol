@@ -7,7 +7,8 @@ import {IRegistry} from "./interfaces/IRegistry.sol";
 import {AdmissionPolicy, IRegulation} from "./interfaces/IRegulation.sol";
 
 /// @title Regulation
-/// @notice The L7 rules: price band [feed-in, retail], network charge, import-cap bounds,
+/// @notice The L7 rules: price band [feed-in, retail], network charge, import-cap bounds and
+/// the highest penalty (lambda) and trust (beta) factors an import cap may carry,
 /// minimum trust to trade, admission policy, and the terms of market delivery obligations.
 /// Changed only by the regulator role; every change emits an event with old and new values.
 contract Regulation is RegistryGated, IRegulation {
@@ -22,6 +23,8 @@ contract Regulation is RegistryGated, IRegulation {
         AdmissionPolicy admissionPolicy;
         uint64 deliveryPenaltyPerKwh;
         uint64 deliveryBetaWadPerKwh;
+        uint64 maxCapPenaltyPerKwh;
+        uint64 maxCapBetaWadPerKwh;
     }
 
     event PriceBandChanged(uint64 oldFloorPerKwh, uint64 oldCeilingPerKwh, uint64 floorPerKwh, uint64 ceilingPerKwh);
@@ -30,6 +33,12 @@ contract Regulation is RegistryGated, IRegulation {
     event MinTrustChanged(uint64 oldMinTrustWad, uint64 minTrustWad);
     event AdmissionPolicyChanged(AdmissionPolicy oldPolicy, AdmissionPolicy policy);
     event DeliveryTermsChanged(uint64 oldPenaltyPerKwh, uint64 oldBetaWadPerKwh, uint64 penaltyPerKwh, uint64 betaWadPerKwh);
+    event CapFactorBoundsChanged(
+        uint64 oldMaxPenaltyPerKwh,
+        uint64 oldMaxBetaWadPerKwh,
+        uint64 maxPenaltyPerKwh,
+        uint64 maxBetaWadPerKwh
+    );
 
     uint64 public priceFloorPerKwh;
     uint64 public priceCeilingPerKwh;
@@ -40,6 +49,8 @@ contract Regulation is RegistryGated, IRegulation {
     AdmissionPolicy public admissionPolicy;
     uint64 public deliveryPenaltyPerKwh;
     uint64 public deliveryBetaWadPerKwh;
+    uint64 public maxCapPenaltyPerKwh;
+    uint64 public maxCapBetaWadPerKwh;
 
     /// @param registry_ The Registry holding the regulator role.
     /// @param rules Initial values, checked like later changes.
@@ -50,6 +61,7 @@ contract Regulation is RegistryGated, IRegulation {
         _setMinTrust(rules.minTrustWad);
         _setAdmissionPolicy(rules.admissionPolicy);
         _setDeliveryTerms(rules.deliveryPenaltyPerKwh, rules.deliveryBetaWadPerKwh);
+        _setCapFactorBounds(rules.maxCapPenaltyPerKwh, rules.maxCapBetaWadPerKwh);
     }
 
     /// @notice Set the price band every clearing price is clamped to.
@@ -88,6 +100,13 @@ contract Regulation is RegistryGated, IRegulation {
         _setDeliveryTerms(penaltyPerKwh, betaWadPerKwh);
     }
 
+    /// @notice Set the highest penalty and trust factors an operator may give import-cap contracts.
+    /// @param maxPenaltyPerKwh Highest lambda [units/kWh of violation].
+    /// @param maxBetaWadPerKwh Highest beta [wad per kWh of violation].
+    function setCapFactorBounds(uint64 maxPenaltyPerKwh, uint64 maxBetaWadPerKwh) external onlyRole(GridRoles.REGULATOR) {
+        _setCapFactorBounds(maxPenaltyPerKwh, maxBetaWadPerKwh);
+    }
+
     function _setPriceBand(uint64 floorPerKwh, uint64 ceilingPerKwh) private {
         if (floorPerKwh > ceilingPerKwh) revert RegulationInvalidPriceBand(floorPerKwh, ceilingPerKwh);
         if (networkChargePerKwh > floorPerKwh) revert RegulationChargeAboveFloor(networkChargePerKwh, floorPerKwh);
@@ -124,5 +143,11 @@ contract Regulation is RegistryGated, IRegulation {
         emit DeliveryTermsChanged(deliveryPenaltyPerKwh, deliveryBetaWadPerKwh, penaltyPerKwh, betaWadPerKwh);
         deliveryPenaltyPerKwh = penaltyPerKwh;
         deliveryBetaWadPerKwh = betaWadPerKwh;
+    }
+
+    function _setCapFactorBounds(uint64 maxPenaltyPerKwh, uint64 maxBetaWadPerKwh) private {
+        emit CapFactorBoundsChanged(maxCapPenaltyPerKwh, maxCapBetaWadPerKwh, maxPenaltyPerKwh, maxBetaWadPerKwh);
+        maxCapPenaltyPerKwh = maxPenaltyPerKwh;
+        maxCapBetaWadPerKwh = maxBetaWadPerKwh;
     }
 }

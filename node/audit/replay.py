@@ -6,7 +6,8 @@ the accumulators and the ViolationRecorded events ImportCap must have emitted. C
 the chain: E_viol and E_total [Wh], compliance and penalty exactly, trust within
 TRUST_TOLERANCE (PRBMath's exp against math.exp, docs/contracts.md), and every violation event
 field by field. Per participant, ImportCap's exposure must equal the sum of its contracts'
-exposures, and Trust.trustOf (when Trust is known) exp(-exposure).
+exposures, and Trust.trustOf (when Trust is known) exp(-exposure); its accepted readings must
+be numbered 1, 2, 3, ... (Metering refuses a gap, so no reading can be withheld).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from gridledger.node.accounting import (
     ContractStatus,
     ContractTerms,
     account,
+    sequence_breaks,
     status,
     trust_from_exposure,
 )
@@ -243,9 +245,13 @@ def audit_contract(
 
 
 def audit_participant(
-    source: AuditSource, address: str, contracts: Sequence[ContractAudit]
+    source: AuditSource,
+    address: str,
+    contracts: Sequence[ContractAudit],
+    readings: Sequence[MeterReading] = (),
 ) -> ParticipantAudit:
-    """ImportCap's exposure of `address` against the sum over its contracts; Trust.trustOf."""
+    """ImportCap's exposure of `address` against the sum over its contracts; Trust.trustOf;
+    its accepted `readings` (chain order) numbered 1, 2, 3, ... as Metering requires."""
     ref_exposure = sum(c.reference.exposure_wad for c in contracts)
     ref_trust = trust_from_exposure(ref_exposure)
     exposure = source.exposure_wad(address)
@@ -256,6 +262,8 @@ def audit_participant(
         mismatches.append(Mismatch(subject, "exposure_wad", exposure, ref_exposure))
     if trust_wad is not None and trust_differs(trust_wad, ref_trust):
         mismatches.append(Mismatch(subject, "trust", trust_wad / WAD, ref_trust))
+    breaks = sequence_breaks(readings)
+    mismatches += [Mismatch(subject, "reading seq", s, e) for s, e in breaks[:MAX_EVENT_MISMATCHES]]
     return ParticipantAudit(
         address=address,
         contract_ids=tuple(c.contract_id for c in contracts),
@@ -287,7 +295,9 @@ def audit(source: AuditSource, participant: ChecksumAddress | None = None) -> Au
     by_importer: dict[str, list[ContractAudit]] = defaultdict(list)
     for c in contracts:
         by_importer[c.terms.importer].append(c)
-    participants = tuple(audit_participant(source, a, cs) for a, cs in by_importer.items())
+    participants = tuple(
+        audit_participant(source, a, cs, readings[a.lower()]) for a, cs in by_importer.items()
+    )
     orphans = tuple(
         Mismatch(f"contract {i}", "violation events of a contract not audited", len(v), 0)
         for i, v in events.items()

@@ -73,7 +73,10 @@ def _reading_figures(stack: Stack, progress: Progress) -> list[GasFigure]:
             WAD // 2,
         )
         stack.transact(
-            stack.import_cap.functions.createContract(terms.as_abi()), stack.roles.operator
+            stack.import_cap.functions.createContract(
+                terms.as_abi(), stack.consent(terms.as_abi())
+            ),
+            stack.roles.operator,
         )
     cases = (
         ("gas_per_reading", with_contract, 40),

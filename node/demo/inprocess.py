@@ -54,7 +54,8 @@ class MarketResult:
 def _run_cap(stack: Stack, p: Participant, cap_w: float) -> tuple[CapResult, Mg1Day]:
     terms = fedmgdt_terms(p.address, stack.roles.operator, DAY_TS, cap_w)
     receipt = stack.transact(
-        stack.import_cap.functions.createContract(terms.as_abi()), stack.roles.operator
+        stack.import_cap.functions.createContract(terms.as_abi(), stack.consent(terms.as_abi())),
+        stack.roles.operator,
     )
     (created,) = stack.events(stack.import_cap, "ContractCreated", receipt)
     contract_id = int(created["args"]["contractId"])

@@ -26,8 +26,10 @@ import pandas as pd
 from hexbytes import HexBytes
 from web3.exceptions import TransactionNotFound
 
+from gridledger.contracts.typed import terms_consent
 from gridledger.contracts.units import TOKEN_UNITS, WAD
 from gridledger.node import testnet
+from gridledger.node.accounting import ContractTerms
 from gridledger.node.agents.chain_clock import ChainClock
 from gridledger.node.agents.federate import serve_clock, serve_prosumer
 from gridledger.node.agents.ledger_client import LedgerClient
@@ -170,12 +172,26 @@ class _Agents:
             welcome_timeout_s=BUS_TIMEOUT_S,
             keys=self.keys.federate("operator"),
         )
-        serve_operator(self.operator, client, CONTROLS, self._on_welcome)
+        serve_operator(self.operator, client, CONTROLS, self._on_welcome, self._consent)
 
     def _on_welcome(self, welcome: Welcome) -> None:
         self.welcome = welcome
         if self.market_spec is not None:  # the regulator sets the scenario's prices first
             self.regulator.apply_band(price_band(self.market_spec))
+
+    def _consent(self, terms: ContractTerms) -> bytes:
+        """The importer's consent to `terms`, signed with its own key (its node's agent's)."""
+        keys = {
+            c.address.lower(): bytes(c.account.key)
+            for agent in self.prosumers.values()
+            for c in agent.participant_clients().values()
+        }
+        return terms_consent(
+            terms.as_abi(),
+            keys[terms.importer.lower()],
+            self.operator.client.chain_id,
+            self.deployment.addresses["ImportCap"],
+        )
 
     def _prosumer(self, node: str, metering: MeteringDomain) -> None:
         agent = self.prosumers[node]

@@ -33,7 +33,8 @@ class Roles:
 
 @dataclass(frozen=True, slots=True)
 class RegulationRules:
-    """Initial Regulation values (prices in units/kWh, bounds in W, trust as wad)."""
+    """Initial Regulation values (prices and penalties in units/kWh, bounds in W, trust and
+    beta as wad; an import cap's lambda and beta may not exceed the max_cap_ factors)."""
 
     price_floor_per_kwh: int = 80_000
     price_ceiling_per_kwh: int = 300_000
@@ -44,6 +45,8 @@ class RegulationRules:
     admission_policy: AdmissionPolicy = AdmissionPolicy.OPERATOR_OR_REGULATOR
     delivery_penalty_per_kwh: int = 300_000
     delivery_beta_wad_per_kwh: int = 500_000_000_000_000_000
+    max_cap_penalty_per_kwh: int = 10_000_000
+    max_cap_beta_wad_per_kwh: int = 5_000_000_000_000_000_000
 
     def as_abi(self) -> tuple[int, ...]:
         """The Rules struct tuple in Solidity field order."""

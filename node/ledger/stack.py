@@ -19,7 +19,14 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.logs import DISCARD
 
-from gridledger.contracts.typed import MeterReading, MeterSignature, domain_separator, sign_reading
+from gridledger.contracts.typed import (
+    TERMS_DOMAIN_NAME,
+    MeterReading,
+    MeterSignature,
+    domain_separator,
+    sign_reading,
+    sign_terms,
+)
 from gridledger.node.errors import ContractRevertError
 from gridledger.node.ledger.deploy import (
     Deployment,
@@ -139,6 +146,16 @@ class Stack:
             if data is None:
                 raise
             raise decode_revert(data) from exc
+
+    def consent(self, terms_abi: Sequence[Any], importer_key: bytes | None = None) -> bytes:
+        """The importer's signed consent to an import-cap contract with the ContractTerms tuple
+        `terms_abi` (by default signed with the key of the stack participant it names)."""
+        if importer_key is None:
+            importer = str(terms_abi[0]).lower()
+            importer_key = next(p.key for p in self.participants if p.address.lower() == importer)
+        address = self.import_cap.address
+        separator = domain_separator(int(self.w3.eth.chain_id), address, TERMS_DOMAIN_NAME)
+        return sign_terms(terms_abi, importer_key, separator)
 
     def sign(self, reading: MeterReading, meter_key: bytes) -> MeterSignature:
         return sign_reading(reading, meter_key, self.separator)

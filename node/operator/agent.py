@@ -10,12 +10,14 @@ power and energy) is `sim.controllers.OperatorRule`, run by the operator's feder
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from gridledger.contracts.enums import Side
 from gridledger.contracts.units import TOKEN_UNITS
 from gridledger.market.orders import Order
 from gridledger.market.witness import witness_for
+from gridledger.node.accounting import ContractTerms
 from gridledger.node.agents.ledger_client import LedgerClient
 from gridledger.node.agents.market_clock import MarketClock
 from gridledger.node.operator.terms import cap_terms
@@ -71,12 +73,17 @@ class OperatorAgent:
         log.info("admitting and funding %d participants", len(sent) // 2)
 
     def send_contracts(
-        self, contracts: list[CapContract], members: dict[str, Member], day_ts: int
+        self,
+        contracts: list[CapContract],
+        members: dict[str, Member],
+        day_ts: int,
+        consent: Callable[[ContractTerms], bytes],
     ) -> None:
-        """Send one import-cap contract per scenario cap (for the day at `day_ts`)."""
+        """Send one import-cap contract per scenario cap (for the day at `day_ts`), each with
+        its importer's signed consent to the terms (`consent`, by the importer's key)."""
         for c in contracts:
             terms = cap_terms(c, members[c.microgrid].participant, self.client.address, day_ts)
-            call = self.import_cap.functions.createContract(terms.as_abi())
+            call = self.import_cap.functions.createContract(terms.as_abi(), consent(terms))
             self._contract_txs[c.name] = self.client.send(call, 600_000)
 
     def collect_contract_ids(self) -> dict[str, int]:
@@ -90,10 +97,14 @@ class OperatorAgent:
         return dict(self.contract_ids)
 
     def create_contracts(
-        self, contracts: list[CapContract], members: dict[str, Member], day_ts: int
+        self,
+        contracts: list[CapContract],
+        members: dict[str, Member],
+        day_ts: int,
+        consent: Callable[[ContractTerms], bytes],
     ) -> dict[str, int]:
         """Send the contracts and wait for their ids."""
-        self.send_contracts(contracts, members, day_ts)
+        self.send_contracts(contracts, members, day_ts, consent)
         return self.collect_contract_ids()
 
     # ------------------------------------------------------------ market

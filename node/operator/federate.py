@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from gridledger.node.accounting import ContractTerms
 from gridledger.node.operator.agent import Member, OperatorAgent
 from gridledger.sim.controllers import OperatorRule
 from gridledger.sim.federation.federate import FederateClient
@@ -19,9 +20,11 @@ def serve_operator(
     client: FederateClient,
     controls: Sequence[str],
     on_welcome: Callable[[Welcome], None],
+    consent: Callable[[ContractTerms], bytes],
 ) -> None:
     """Register, call `on_welcome` (before any ledger duty: the regulator's prices come
-    first), set up the members and contracts, then serve every tick. Closes `client`."""
+    first), set up the members and contracts (each with its importer's `consent` to its
+    terms), then serve every tick. Closes `client`."""
     try:
         welcome = client.register()
         on_welcome(welcome)
@@ -31,7 +34,7 @@ def serve_operator(
         ]
         operator.admit_and_fund(members, wait=False)
         operator.send_contracts(
-            list(welcome.contracts), {m.microgrid: m for m in members}, welcome.start_ts
+            list(welcome.contracts), {m.microgrid: m for m in members}, welcome.start_ts, consent
         )
 
         def policy(obs: Any) -> dict[str, float]:

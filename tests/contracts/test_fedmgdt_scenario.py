@@ -26,7 +26,10 @@ def test_violation_falls_with_the_cap_and_vanishes_at_10_kw(stack: Stack) -> Non
     for participant, cap_w in zip(stack.participants, FEDMGDT_CAPS_W, strict=False):
         terms = fedmgdt_terms(participant.address, stack.roles.operator, DAY_TS, cap_w)
         receipt = stack.transact(
-            stack.import_cap.functions.createContract(terms.as_abi()), stack.roles.operator
+            stack.import_cap.functions.createContract(
+                terms.as_abi(), stack.consent(terms.as_abi())
+            ),
+            stack.roles.operator,
         )
         (created,) = stack.events(stack.import_cap, "ContractCreated", receipt)
         cid = created["args"]["contractId"]

@@ -8,7 +8,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gridledger.contracts.enums import BoundKind
-from gridledger.contracts.typed import MeterReading
+from gridledger.contracts.typed import (
+    TERMS_DOMAIN_NAME,
+    MeterReading,
+    domain_separator,
+    terms_digest,
+)
 from gridledger.contracts.units import WAD
 from gridledger.node.accounting import Accumulators, ContractTerms, account, exposure_wad, status
 from gridledger.node.ledger.deploy import ROLE_OPERATOR
@@ -44,7 +49,8 @@ def terms_for(
 
 def create(stack: Stack, terms: ContractTerms) -> int:
     receipt = stack.transact(
-        stack.import_cap.functions.createContract(terms.as_abi()), stack.roles.operator
+        stack.import_cap.functions.createContract(terms.as_abi(), stack.consent(terms.as_abi())),
+        stack.roles.operator,
     )
     (event,) = stack.events(stack.import_cap, "ContractCreated", receipt)
     return int(event["args"]["contractId"])
@@ -77,7 +83,8 @@ def test_terms_and_initial_status_round_trip(stack: Stack) -> None:
 
 def test_only_the_operator_creates_contracts(stack: Stack) -> None:
     p = stack.participants[0]
-    call = stack.import_cap.functions.createContract(terms_for(stack, p).as_abi())
+    terms = terms_for(stack, p).as_abi()
+    call = stack.import_cap.functions.createContract(terms, stack.consent(terms))
     with expect_revert("AccessControlUnauthorizedAccount", p.address, ROLE_OPERATOR):
         stack.transact(call, p.address)
 
@@ -106,12 +113,80 @@ def test_invalid_terms_are_refused_with_their_numbers(stack: Stack) -> None:
     ]
     for terms, name, args in cases:
         with expect_revert(name, *args):
-            stack.transact(stack.import_cap.functions.createContract(terms.as_abi()), op)
+            stack.transact(
+                stack.import_cap.functions.createContract(
+                    terms.as_abi(), stack.consent(terms.as_abi())
+                ),
+                op,
+            )
     bad_cp = terms_for(stack, p)
     for counterparty in (zero, p.address):
         t = ContractTerms(**{**_fields(bad_cp), "counterparty": counterparty})
         with expect_revert("ImportCapInvalidCounterparty", counterparty):
-            stack.transact(stack.import_cap.functions.createContract(t.as_abi()), op)
+            stack.transact(
+                stack.import_cap.functions.createContract(t.as_abi(), stack.consent(t.as_abi())), op
+            )
+
+
+def test_a_contract_binds_only_an_importer_that_signed_its_terms(stack: Stack) -> None:
+    p, q = stack.participants[0], stack.participants[1]
+    op, cap = stack.roles.operator, stack.import_cap.functions
+    terms = terms_for(stack, p).as_abi()
+    separator = domain_separator(
+        int(stack.w3.eth.chain_id), stack.import_cap.address, TERMS_DOMAIN_NAME
+    )
+    digest = terms_digest(terms, separator)
+    assert bytes(cap.termsDigest(terms).call()) == digest
+    # Someone else's signature (here another participant's) is no consent.
+    with expect_revert("ImportCapNoConsent", p.address, q.address):
+        stack.transact(cap.createContract(terms, stack.consent(terms, q.key)), op)
+    # Consent to other terms (a 6 kW cap) does not bind the importer to a 4 kW one.
+    milder = terms_for(stack, p, bounds_w=(0, 6000)).as_abi()
+    with expect_revert("ImportCapNoConsent") as caught:
+        stack.transact(cap.createContract(terms, stack.consent(milder)), op)
+    assert caught[0].error_args[0].lower() == p.address.lower()
+    assert caught[0].error_args[1].lower() != p.address.lower()
+    with expect_revert("ImportCapNoConsent", p.address, "0x" + "00" * 20):
+        stack.transact(cap.createContract(terms, b"\x01" * 64), op)
+    # One consent binds one contract.
+    consent = stack.consent(terms)
+    stack.transact(cap.createContract(terms, consent), op)
+    with expect_revert("ImportCapConsentUsed", p.address, digest):
+        stack.transact(cap.createContract(terms, consent), op)
+
+
+def test_penalty_and_trust_factors_are_bounded_by_regulation(stack: Stack) -> None:
+    p = stack.participants[0]
+    op, reg = stack.roles.operator, stack.roles.regulator
+    r = stack.regulation.functions
+    max_penalty, max_beta = r.maxCapPenaltyPerKwh().call(), r.maxCapBetaWadPerKwh().call()
+    create(stack, terms_for(stack, p, lambda_units_per_kwh=max_penalty, beta_wad_per_kwh=max_beta))
+    too_harsh = terms_for(stack, p, lambda_units_per_kwh=max_penalty + 1)
+    with expect_revert("ImportCapPenaltyAboveRegulation", max_penalty + 1, max_penalty):
+        stack.transact(
+            stack.import_cap.functions.createContract(
+                too_harsh.as_abi(), stack.consent(too_harsh.as_abi())
+            ),
+            op,
+        )
+    too_sensitive = terms_for(stack, p, beta_wad_per_kwh=max_beta + 1)
+    with expect_revert("ImportCapBetaAboveRegulation", max_beta + 1, max_beta):
+        stack.transact(
+            stack.import_cap.functions.createContract(
+                too_sensitive.as_abi(), stack.consent(too_sensitive.as_abi())
+            ),
+            op,
+        )
+    # The regulator's bounds apply to contracts created after they change.
+    stack.transact(r.setCapFactorBounds(TOKEN_UNITS, WAD), reg)
+    lowered = terms_for(stack, p, lambda_units_per_kwh=2 * TOKEN_UNITS)
+    with expect_revert("ImportCapPenaltyAboveRegulation", 2 * TOKEN_UNITS, TOKEN_UNITS):
+        stack.transact(
+            stack.import_cap.functions.createContract(
+                lowered.as_abi(), stack.consent(lowered.as_abi())
+            ),
+            op,
+        )
 
 
 def _fields(terms: ContractTerms) -> dict[str, object]:
@@ -137,8 +212,8 @@ def test_active_contracts_are_bounded_and_expired_ones_pruned(stack: Stack) -> N
     p = stack.participants[0]
     cap = stack.import_cap.functions.MAX_ACTIVE_CONTRACTS().call()
     short = (PAST, PAST + 600)
-    for _ in range(cap):
-        create(stack, terms_for(stack, p, validity=short))
+    for k in range(cap):  # distinct terms: one signed consent binds one contract
+        create(stack, terms_for(stack, p, validity=short, bounds_w=(0, 4000 + k)))
     with expect_revert("ImportCapTooManyActive", p.address, cap):
         create(stack, terms_for(stack, p, validity=(PAST + 600, DAY0_TS)))
     # A reading past the short contracts' validity prunes them all.
@@ -167,7 +242,7 @@ def contract_terms(draw: st.DrawFn) -> dict[str, object]:
         "kind": kind,
         "window": (start, end),
         "bounds_w": (lo, hi),
-        "lambda_units_per_kwh": draw(st.integers(0, 10**9)),
+        "lambda_units_per_kwh": draw(st.integers(0, 10_000_000)),  # Regulation's max
         "beta_wad_per_kwh": draw(st.integers(0, 5 * WAD)),
         "validity": (PAST + draw(st.integers(0, 20_000)), PAST + draw(st.integers(20_001, 90_000))),
     }
@@ -197,7 +272,8 @@ def test_accounting_matches_the_reference(stack: Stack, data: st.DataObject) -> 
     snapshot = stack.engine.snapshot()
     try:
         p = stack.participants[0]
-        specs = data.draw(st.lists(contract_terms(), min_size=1, max_size=3))
+        # Distinct terms: one signed consent binds one contract.
+        specs = data.draw(st.lists(contract_terms(), min_size=1, max_size=3, unique_by=repr))
         all_terms = [terms_for(stack, p, **spec) for spec in specs]  # type: ignore[arg-type]
         ids = [create(stack, t) for t in all_terms]
         readings = data.draw(reading_series(p))

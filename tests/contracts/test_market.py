@@ -10,7 +10,7 @@ from gridledger.contracts.enums import Side
 from gridledger.contracts.typed import MeterReading
 from gridledger.market.settlement import settle
 from gridledger.market.witness import Witness, witness_for
-from gridledger.node.ledger.deploy import ROLE_PROSUMER
+from gridledger.node.ledger.deploy import ROLE_OPERATOR, ROLE_PROSUMER
 from tests.contracts.harness import DAY0_TS, Stack, expect_revert
 from tests.contracts.market_helpers import (
     INTERVAL_S,
@@ -229,24 +229,46 @@ def test_wrong_witnesses_are_refused(funded: Stack) -> None:
         s.transact(m.beginClearing(n, 0), op)
 
 
-def test_clearing_before_the_gate_and_by_others(funded: Stack) -> None:
+def test_a_stranger_cannot_start_delay_or_void_an_interval(funded: Stack) -> None:
     s = funded
     n = open_interval(s)
     m = s.market.functions
+    op, stranger = s.roles.operator, s.participants[1].address
     with expect_revert("MarketUnexpectedPhase", n, OPEN):
-        s.transact(m.beginClearing(n, 0), s.roles.operator)
+        s.transact(m.beginClearing(n, 0), op)
     close_gate(s, n)
-    s.transact(m.beginClearing(n, 0), s.participants[0].address)  # anyone may clear
+    # Only the operator clears: a stranger can neither start a clearing (and let it go stale)
+    # nor clear in one call.
+    with expect_revert("AccessControlUnauthorizedAccount", stranger, ROLE_OPERATOR):
+        s.transact(m.beginClearing(n, 0), stranger)
+    with expect_revert("AccessControlUnauthorizedAccount", stranger, ROLE_OPERATOR):
+        s.transact(m.clear(n, 0, [], []), stranger)
+    s.transact(m.beginClearing(n, 0), op)
     assert s.market.functions.phaseOf(n).call() == CLEARING
-    intruder = s.participants[1].address
-    with expect_revert("MarketNotClearer", n, intruder, s.participants[0].address):
-        s.transact(m.finalizeClearing(n), intruder)
+    with expect_revert("MarketNotClearer", n, stranger, op):
+        s.transact(m.finalizeClearing(n), stranger)
     with expect_revert("MarketClearingNotStale"):
-        s.transact(m.abortClearing(n), intruder)
-    s.transact(m.abortClearing(n), s.roles.operator)  # the operator may always abort
+        s.transact(m.abortClearing(n), stranger)
+    with expect_revert("MarketDeliveryNotStarted", n, DAY0_TS + n * INTERVAL_S):
+        s.transact(m.voidInterval(n), stranger)
+    s.transact(m.abortClearing(n), op)  # the operator may always abort
     assert s.market.functions.phaseOf(n).call() == GATE_CLOSED
-    s.transact(m.clear(n, 0, [], []), intruder)
+    s.transact(m.clear(n, 0, [], []), op)
     assert s.market.functions.resultOf(n).call()[0] is True
+
+
+def test_orders_of_the_last_interval_index_are_not_settled_before_clearing(
+    funded: Stack,
+) -> None:
+    # Interval 2^64 - 1 once stood for "no interval loaded yet" in settleOrders, so its orders
+    # skipped the cleared check and a buyer got its escrow back while its order stayed live.
+    s = funded
+    last = 2**64 - 1
+    buyer = s.participants[0]
+    placed = place(s, buyer, last, Side.BUY, 1_000, FLOOR)
+    with expect_revert("MarketUnexpectedPhase", last, OPEN):
+        s.transact(s.market.functions.settleOrders([placed.order_id]), buyer.address)
+    assert s.market.functions.claimableOf(buyer.address).call() == 0
 
 
 def test_settlement_rules_and_withdrawal(funded: Stack) -> None:

@@ -103,10 +103,26 @@ def test_replayed_batch_is_refused(stack: Stack) -> None:
 
 def test_out_of_order_sequence_inside_a_batch(stack: Stack) -> None:
     p = stack.participants[0]
-    a, b = readings_for(p, T0, 2, seq0=10)
-    b = MeterReading(b.meter, b.participant, b.interval_start_ts, 60, 1, 0, seq=9)
-    with expect_revert("MeteringSequenceReplayed", 1, p.meter, 9, 10):
+    a, b = readings_for(p, T0, 2)
+    b = MeterReading(b.meter, b.participant, b.interval_start_ts, 60, 1, 0, seq=1)
+    with expect_revert("MeteringSequenceReplayed", 1, p.meter, 1, 1):
         stack.submit_readings([a, b], [p.meter_key] * 2)
+
+
+def test_a_skipped_sequence_number_is_refused(stack: Stack) -> None:
+    # A relayer withholding reading 2 (say, the one in violation) cannot get reading 3 accepted,
+    # in the same batch or a later one; a meter's first reading must be seq 1.
+    p = stack.participants[0]
+    one, two, three = readings_for(p, T0, 3)
+    with expect_revert("MeteringSequenceGap", 0, p.meter, 2, 1):
+        stack.submit_readings([two], [p.meter_key])
+    with expect_revert("MeteringSequenceGap", 1, p.meter, 3, 2):
+        stack.submit_readings([one, three], [p.meter_key] * 2)
+    stack.submit_readings([one], [p.meter_key])
+    with expect_revert("MeteringSequenceGap", 0, p.meter, 3, 2):
+        stack.submit_readings([three], [p.meter_key])
+    stack.submit_readings([two, three], [p.meter_key] * 2)
+    assert stack.metering.functions.meterState(p.meter).call() == [3, T0 + 180]
 
 
 def test_overlapping_interval_is_refused(stack: Stack) -> None:

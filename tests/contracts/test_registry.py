@@ -9,6 +9,8 @@ from gridledger.contracts.enums import AdmissionPolicy
 from gridledger.node.ledger.deploy import ROLE_OPERATOR, ROLE_PROSUMER
 from tests.contracts.harness import Stack, expect_revert
 
+ROLE_NOBODY = keccak(text="gridledger.role.nobody")
+
 
 def _fresh(stack: Stack, label: str) -> tuple[str, str]:
     participant = stack.engine.add_account(keccak(text=f"fresh-participant-{label}"))
@@ -101,6 +103,20 @@ def test_prosumer_role_cannot_be_granted_around_admission(stack: Stack) -> None:
         stack.transact(
             stack.registry.functions.grantRole(ROLE_PROSUMER, outsider), stack.roles.admin
         )
+
+
+def test_the_admin_cannot_grant_itself_nobody_and_then_prosumer(stack: Stack) -> None:
+    # NOBODY administers PROSUMER; were NOBODY administered by DEFAULT_ADMIN_ROLE (the
+    # AccessControl default), the admin could take NOBODY and then grant PROSUMER past admit().
+    outsider, _ = _fresh(stack, "i")
+    admin, registry = stack.roles.admin, stack.registry.functions
+    assert registry.getRoleAdmin(ROLE_NOBODY).call() == ROLE_NOBODY
+    with expect_revert("AccessControlUnauthorizedAccount", admin, ROLE_NOBODY):
+        stack.transact(registry.grantRole(ROLE_NOBODY, admin), admin)
+    with expect_revert("AccessControlUnauthorizedAccount", admin, ROLE_NOBODY):
+        stack.transact(registry.grantRole(ROLE_PROSUMER, outsider), admin)
+    assert not registry.hasRole(ROLE_NOBODY, admin).call()
+    assert not registry.hasRole(ROLE_PROSUMER, outsider).call()
 
 
 def test_regulation_is_wired_once(stack: Stack) -> None:

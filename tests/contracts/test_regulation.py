@@ -17,6 +17,7 @@ from tests.contracts.harness import Stack, expect_revert
         ("setMinTrust", (10,)),
         ("setAdmissionPolicy", (1,)),
         ("setDeliveryTerms", (1, 2)),
+        ("setCapFactorBounds", (3, 4)),
     ],
 )
 def test_only_the_regulator_changes_rules(stack: Stack, function: str, args: tuple[int]) -> None:
@@ -66,6 +67,11 @@ def test_each_setter_emits_its_event(stack: Stack) -> None:
             r.setDeliveryTerms(11, 22),
             "DeliveryTermsChanged",
             {"penaltyPerKwh": 11, "betaWadPerKwh": 22},
+        ),
+        (
+            r.setCapFactorBounds(33, 44),
+            "CapFactorBoundsChanged",
+            {"maxPenaltyPerKwh": 33, "maxBetaWadPerKwh": 44},
         ),
     ]
     for call, name, expected in cases:

@@ -12,6 +12,7 @@ from gridledger.node.accounting import (
     Accumulators,
     ContractTerms,
     account,
+    sequence_breaks,
     status,
     trust_from_exposure,
     violation_j,
@@ -87,3 +88,11 @@ def test_compliance_edges() -> None:
 def test_trust_is_zero_beyond_exp_range() -> None:
     assert trust_from_exposure(0) == 1.0
     assert trust_from_exposure(MAX_EXPOSURE_WAD + 1) == 0.0
+
+
+def test_sequence_breaks_follow_meterings_rule() -> None:
+    seqs = [reading(DAY + 60 * k, 1, seq=k + 1) for k in range(4)]
+    assert sequence_breaks(seqs) == []
+    assert sequence_breaks(seqs[1:]) == [(2, 1)]  # a meter's first reading is seq 1
+    assert sequence_breaks([seqs[0], seqs[2], seqs[3]]) == [(3, 2)]  # one withheld
+    assert sequence_breaks([]) == []

@@ -37,6 +37,14 @@ interface IImportCapErrors {
     error ImportCapInvalidWindow(uint32 windowStartS, uint32 windowEndS);
     error ImportCapInvalidBounds(BoundKind kind, int64 lowerW, int64 upperW);
     error ImportCapBoundOutsideRegulation(int64 boundW, int64 minCapW, int64 maxCapW);
+    /// @notice The signature is not `importer`'s consent to these terms (it recovers to `signer`).
+    error ImportCapNoConsent(address importer, address signer);
+    /// @notice This signed consent of `importer` already created a contract.
+    error ImportCapConsentUsed(address importer, bytes32 digest);
+    /// @notice The penalty lambda exceeds Regulation's maxCapPenaltyPerKwh [units/kWh].
+    error ImportCapPenaltyAboveRegulation(uint64 lambdaUnitsPerKwh, uint64 maxPenaltyPerKwh);
+    /// @notice The trust beta exceeds Regulation's maxCapBetaWadPerKwh [wad/kWh].
+    error ImportCapBetaAboveRegulation(uint64 betaWadPerKwh, uint64 maxBetaWadPerKwh);
     /// @notice The contract would start before readings already accounted for `importer`.
     error ImportCapRetroactive(address importer, uint40 validFromTs, uint40 lastReadingEndTs);
     error ImportCapTooManyActive(address importer, uint256 maxActive);

@@ -3,7 +3,7 @@ pragma solidity 0.8.37;
 
 /// @notice One signed meter reading (EIP-712 struct `MeterReading`).
 /// @dev Energy over [intervalStartTs, intervalStartTs + durationS): importWh into the microgrid,
-/// exportWh out of it, at the point of common coupling. seq strictly increases per meter.
+/// exportWh out of it, at the point of common coupling. seq is 1, 2, 3, ... per meter, without gaps.
 struct MeterReading {
     address meter;
     address participant;
@@ -38,6 +38,9 @@ interface IMeteringErrors {
     error MeteringUnregisteredMeter(uint256 index, address participant, address meter, address registered);
     /// @notice `seq` is not above the meter's last accepted sequence number (a replay).
     error MeteringSequenceReplayed(uint256 index, address meter, uint64 seq, uint64 lastSeq);
+    /// @notice `seq` skips sequence numbers: the meter's next reading is `expectedSeq` (its last
+    /// + 1, 1 for its first). A withheld reading blocks every later one until it is relayed.
+    error MeteringSequenceGap(uint256 index, address meter, uint64 seq, uint64 expectedSeq);
     /// @notice The interval starts before the end of the meter's last accepted interval.
     error MeteringIntervalOverlap(uint256 index, address meter, uint64 intervalStartTs, uint64 lastEndTs);
     /// @notice The interval ends after the current block time.

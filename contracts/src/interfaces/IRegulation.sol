@@ -42,4 +42,8 @@ interface IRegulation is IRegulationErrors {
     function deliveryPenaltyPerKwh() external view returns (uint64);
     /// @notice Trust beta of market delivery obligations [wad per kWh].
     function deliveryBetaWadPerKwh() external view returns (uint64);
+    /// @notice Highest penalty lambda an operator may give an import-cap contract [units/kWh].
+    function maxCapPenaltyPerKwh() external view returns (uint64);
+    /// @notice Highest trust beta an operator may give an import-cap contract [wad per kWh].
+    function maxCapBetaWadPerKwh() external view returns (uint64);
 }

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from gridledger.contracts.enums import Side
 from gridledger.market.forecast.forest import ForecastConfig
-from gridledger.market.orders import Side
 from gridledger.market.planning.bidding import (
     OrderIntent,
     PlannedBidder,

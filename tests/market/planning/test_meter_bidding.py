@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from gridledger.contracts.enums import Side
 from gridledger.market.forecast.forest import ForecastConfig
-from gridledger.market.orders import Side
 from gridledger.market.planning.bidding import OrderIntent
 from gridledger.market.planning.meter_bidding import (
     NO_ORDER,

@@ -8,8 +8,8 @@ from typing import Any, cast
 
 import pytest
 
+from gridledger.contracts.enums import Side
 from gridledger.contracts.typed import MeterReading, MeterSignature, SignedReading
-from gridledger.market.orders import Side
 from gridledger.market.planning.bidding import OrderIntent, persistence_order
 from gridledger.node.agents import strategies
 from gridledger.node.agents.ledger_client import LedgerClient

@@ -19,7 +19,7 @@ from web3 import Web3
 
 from gridledger.contracts.artifacts import load_artifact
 from gridledger.contracts.enums import BoundKind
-from gridledger.contracts.typed import MeterReading, domain_separator, sign_reading
+from gridledger.contracts.typed import MeterReading, domain_separator, sign_reading, terms_consent
 from gridledger.contracts.units import WAD
 from gridledger.node.accounting import Accumulators, ContractTerms, account, status
 from gridledger.node.audit import format as audit_format
@@ -100,7 +100,13 @@ def on_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeScenario]:
         for cap_w in (FEDMGDT_CAPS_W[0], FEDMGDT_CAPS_W[2]):
             participant, meter = node.new_participant()
             terms = fedmgdt_terms(participant.address, node.address("operator"), day_ts, cap_w)
-            receipt = node.send("operator", import_cap.createContract(terms.as_abi()))
+            consent = terms_consent(
+                terms.as_abi(),
+                bytes(participant.key),
+                int(node.w3.eth.chain_id),
+                node.contract("ImportCap").address,
+            )
+            receipt = node.send("operator", import_cap.createContract(terms.as_abi(), consent))
             (created,) = (
                 node.contract("ImportCap").events.ContractCreated().process_receipt(receipt)
             )
@@ -278,6 +284,24 @@ def test_a_tampered_reading_is_reported_with_both_values(
     blocks = {b.split(" ", 2)[1]: b for b in out.split("\n\n") if b.startswith("contract ")}
     assert "MISMATCH(ES)" in blocks[str(cid)]
     assert "matches the reference model" in blocks[str(on_node.placed[8000.0].contract_id)]
+
+
+def test_a_reading_missing_from_the_sequence_is_reported(
+    on_node: NodeScenario, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Metering accepts a meter's readings only as seq 1, 2, 3, ...; the auditor checks the
+    # same rule, so a reading missing from what the chain returned is a mismatch.
+    e1 = on_node.placed[4000.0]
+    importer = e1.terms.importer
+
+    def drop_seq_5(readings: list[Any]) -> list[Any]:
+        return [r for r in readings if not (r.participant == importer and r.seq == 5)]
+
+    code, out, _ = run_audit(
+        capsys, "--rpc", on_node.rpc_url, wrap=lambda reader: Tampered(reader, readings=drop_seq_5)
+    )
+    assert code == 1
+    assert f"MISMATCH participant {importer}: reading seq: chain 6, reference 5" in out
 
 
 def test_a_dropped_event_and_a_wrong_bound_are_reported_in_json_and_on_stderr(

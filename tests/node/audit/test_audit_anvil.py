@@ -66,7 +66,10 @@ def on_anvil() -> Iterator[AnvilScenario]:
         for p, cap_w in zip(stack.participants, FEDMGDT_CAPS_W, strict=False):
             terms = fedmgdt_terms(p.address, stack.roles.operator, day_ts, cap_w)
             receipt = stack.transact(
-                stack.import_cap.functions.createContract(terms.as_abi()), stack.roles.operator
+                stack.import_cap.functions.createContract(
+                    terms.as_abi(), stack.consent(terms.as_abi())
+                ),
+                stack.roles.operator,
             )
             (created,) = stack.events(stack.import_cap, "ContractCreated", receipt)
             readings = day_readings(simulate_mg1_day(cap_w), p.meter, p.address, day_ts)

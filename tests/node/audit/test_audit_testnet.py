@@ -14,7 +14,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from gridledger.contracts.artifacts import load_artifact
-from gridledger.contracts.typed import domain_separator, sign_reading
+from gridledger.contracts.typed import domain_separator, sign_reading, terms_consent
 from gridledger.node.accounting import Accumulators, account, status
 from gridledger.node.cli import audit as cli_audit
 from gridledger.node.cli import build_parser
@@ -83,7 +83,12 @@ def test_every_node_of_a_testnet_passes_the_same_audit(
     nonce = w3.eth.get_transaction_count(operator.address, "pending")
     calls = [
         bound("Registry").functions.admit(participant.address, meter.address),
-        bound("ImportCap").functions.createContract(terms.as_abi()),
+        bound("ImportCap").functions.createContract(
+            terms.as_abi(),
+            terms_consent(
+                terms.as_abi(), bytes(participant.key), w3.eth.chain_id, addresses["ImportCap"]
+            ),
+        ),
     ] + [
         bound("Metering").functions.submitReadings(
             [r.as_abi() for r in readings[i : i + BATCH]], sigs[i : i + BATCH]

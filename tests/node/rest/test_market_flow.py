@@ -15,7 +15,7 @@ from eth_account.signers.local import LocalAccount
 from web3.logs import DISCARD
 
 from gridledger.contracts.enums import BoundKind, Side
-from gridledger.contracts.typed import MeterReading, domain_separator, sign_reading
+from gridledger.contracts.typed import MeterReading, domain_separator, sign_reading, terms_consent
 from gridledger.contracts.units import TOKEN_UNITS, WAD
 from gridledger.market.orders import Order
 from gridledger.market.witness import witness_for
@@ -82,7 +82,9 @@ def flow(node: InProcessNode) -> Iterator[Flow]:
         beta_wad_per_kwh=CAP_BETA_WAD_PER_KWH,
     )
     cap = node.contract("ImportCap")
-    created = node.send("operator", cap.functions.createContract(terms.as_abi()))
+    key = bytes(node.service.accounts["prosumer"].key)
+    consent = terms_consent(terms.as_abi(), key, int(node.w3.eth.chain_id), cap.address)
+    created = node.send("operator", cap.functions.createContract(terms.as_abi(), consent))
     (event,) = cap.events.ContractCreated().process_receipt(created, errors=DISCARD)
 
     # The meter: 1000 Wh exported in the market interval (1500 Wh were sold), then 2000 Wh

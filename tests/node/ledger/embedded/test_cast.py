@@ -12,6 +12,7 @@ import pytest
 import requests
 from eth_account import Account
 
+from gridledger.contracts.typed import terms_consent
 from gridledger.node.keys import PASSPHRASE_ENV, load_or_create
 from tests.node.nodeproc import PASSPHRASE, NodeProcess, start_node, write_config
 
@@ -84,6 +85,10 @@ def test_cast_sends_calls_decodes_and_reads_receipts_and_logs(node: NodeProcess)
         f"({PARTICIPANT.address},0,61200,72000,{operator},"
         "1767225600,1893456000,0,4000,1000000,500000000000000000)"
     )
+    terms_abi = (PARTICIPANT.address, 0, 61200, 72000, operator, 1767225600, 1893456000)
+    terms_abi += (0, 4000, 1000000, 500000000000000000)
+    chain_id = int(cast("chain-id", "--rpc-url", rpc))
+    consent = terms_consent(terms_abi, bytes(PARTICIPANT.key), chain_id, addresses["ImportCap"])
     sent = json.loads(
         cast(
             "send",
@@ -93,8 +98,9 @@ def test_cast_sends_calls_decodes_and_reads_receipts_and_logs(node: NodeProcess)
             "--private-key",
             operator_key,
             addresses["ImportCap"],
-            "createContract((address,uint8,uint32,uint32,address,uint40,uint40,int64,int64,uint64,uint64))",
+            "createContract((address,uint8,uint32,uint32,address,uint40,uint40,int64,int64,uint64,uint64),bytes)",
             terms,
+            "0x" + consent.hex(),
         )
     )
     assert sent["status"] == "0x1"
