@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -73,11 +74,13 @@ def test_every_node_of_a_testnet_passes_the_same_audit(
     head_ts = int(w3.eth.get_block("latest")["timestamp"])
     day_ts = head_ts - head_ts % 86_400 - 2 * 86_400
     terms = fedmgdt_terms(participant.address, operator.address, day_ts, CAP_W)
-    readings = [
+    window = [
         r
         for r in day_readings(simulate_mg1_day(CAP_W), meter.address, participant.address, day_ts)
         if FIRST_S <= r.interval_start_ts - day_ts < LAST_S
     ]
+    # The meter's first reading is seq 1: Metering takes a meter's readings in sequence.
+    readings = [replace(r, seq=k + 1) for k, r in enumerate(window)]
     separator = domain_separator(w3.eth.chain_id, addresses["Metering"])
     sigs = [sign_reading(r, bytes(meter.key), separator).as_abi() for r in readings]
     nonce = w3.eth.get_transaction_count(operator.address, "pending")
