@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gridledger.node.rest.auth import load_or_create_api_key
+from gridledger.node.keys.api_key import load_or_create_api_key
 from tests.node.adversarial.conftest import NODE
 from tests.node.adversarial.guard import acknowledge, assert_intact
 from tests.node.testnet.harness import LocalTestnet
