@@ -22,12 +22,20 @@ class Ledger:
 
 
 def acknowledge(net: LocalTestnet, name: str, sender: LocalAccount, count: int = 2) -> Ledger:
-    """Send `count` transfers from `sender` through node `name`, wait until mined, and read
+    """Send `count` transfers from `sender` through node `name`, wait until they are final
+    (an unfinalized block may be reorganized away on a loaded machine, legitimately), and read
     the block holding the last one."""
     w3 = net.w3(name)
     nonce = w3.eth.get_transaction_count(sender.address, "pending")
     hashes = [transfer(net, name, sender, nonce + i) for i in range(count)]
-    receipts = {h: w3.eth.wait_for_transaction_receipt(h, timeout=30) for h in hashes}
+    mined = [w3.eth.wait_for_transaction_receipt(h, timeout=30) for h in hashes]
+    last = max(int(r["blockNumber"]) for r in mined)
+    wait_for(
+        f"block {last} to be final on {name}",
+        lambda: int(w3.eth.get_block("finalized")["number"]) >= last,
+        60,
+    )
+    receipts = {h: w3.eth.get_transaction_receipt(h) for h in hashes}
     number = max(int(r["blockNumber"]) for r in receipts.values())
     block = w3.eth.get_block(number)
     return Ledger(
