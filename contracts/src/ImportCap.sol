@@ -298,6 +298,28 @@ contract ImportCap is EIP712, DeliveryObligations, IImportCap {
         token.safeTransferFrom(t.importer, t.counterparty, amountUnits);
     }
 
+    /// @notice Pay up to `maxUnits` of the outstanding penalty of `seller`'s delivery for market
+    /// `interval` out of the proceeds the Market holds for it; Market only. The Market credits
+    /// the amount to the treasury (the delivery's counterparty); recorded as paid here, so
+    /// collectPenalty pulls only what the held proceeds did not cover.
+    /// @param seller The delivery's seller. @param interval Market interval.
+    /// @param maxUnits The proceeds held for the sell order [units].
+    /// @return paidUnits min(outstanding penalty, maxUnits) [units].
+    function chargeDeliveryPenalty(
+        address seller,
+        uint64 interval,
+        uint256 maxUnits
+    ) external onlyRole(GridRoles.MARKET) returns (uint256 paidUnits) {
+        uint256 id = deliveryId(seller, interval);
+        ContractTerms memory t = _deliveryTerms(id);
+        (uint256 violationJ, , uint256 paid) = _deliveryAccumulators(id);
+        uint256 due = CapMath.penaltyUnits(t.lambdaUnitsPerKwh, violationJ) - paid;
+        paidUnits = Math.min(due, maxUnits);
+        if (paidUnits == 0) return 0;
+        _addDeliveryPenaltyPaid(id, paidUnits);
+        emit PenaltyCollected(id, seller, t.counterparty, paidUnits, due - paidUnits);
+    }
+
     // ---------------------------------------------------------------- views
 
     /// @notice The EIP-712 digest an importer signs to consent to `terms`.

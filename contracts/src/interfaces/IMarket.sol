@@ -47,6 +47,15 @@ interface IMarketErrors {
     error MarketOrderAlreadySettled(uint256 orderId);
     error MarketBatchSize(uint256 size, uint256 maxSize);
     error MarketNothingToWithdraw(address account);
+    /// @notice Proceeds are released only for settled orders.
+    error MarketOrderNotSettled(uint256 orderId);
+    /// @notice Only a filled sell order holds proceeds.
+    error MarketNoProceedsHeld(uint256 orderId);
+    /// @notice The order's held proceeds were released already.
+    error MarketProceedsAlreadyReleased(uint256 orderId);
+    /// @notice The seller's accounted readings end at `lastReadingEndTs`, before the interval's
+    /// end, and the grace period (until `graceEndTs`) has not run out [unix s].
+    error MarketDeliveryNotMetered(uint256 orderId, uint256 lastReadingEndTs, uint256 intervalEndTs, uint256 graceEndTs);
 }
 
 /// @title IMarketDeliveries
