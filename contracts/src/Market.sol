@@ -13,17 +13,29 @@ import {MarketClearing} from "./MarketClearing.sol";
 interface IDeliveryLedger {
     /// @dev Reserve `seller`'s delivery record for `interval`; returns the order index + 1 of an
     /// earlier reservation (0 if this one was made).
+    /// @notice Reserve a seller's delivery record (ImportCap.reserveDelivery).
+    /// @param seller The seller.
+    /// @param interval Market interval.
+    /// @param orderIndex Its sell order's index.
     function reserveDelivery(address seller, uint64 interval, uint32 orderIndex) external returns (uint256);
 
     /// @dev End of the last reading accounted for `participant` [unix s].
+    /// @notice End of a participant's last accounted reading (ImportCap).
+    /// @param participant The participant.
     function lastReadingEndOf(address participant) external view returns (uint256);
 
     /// @dev Pay up to `maxUnits` of the outstanding penalty of `seller`'s delivery for `interval`
     /// from its held proceeds; returns the amount recorded as paid [units].
+    /// @notice Pay a delivery's penalty from held proceeds (ImportCap.chargeDeliveryPenalty).
+    /// @param seller The seller.
+    /// @param interval Market interval.
+    /// @param maxUnits Held proceeds [units].
     function chargeDeliveryPenalty(address seller, uint64 interval, uint256 maxUnits) external returns (uint256);
 }
 
 interface ITrustReader {
+    /// @notice Trust of `participant` [wad] (Trust.trustOf).
+    /// @param participant The participant.
     function trustOf(address participant) external view returns (uint256);
 }
 
@@ -50,6 +62,7 @@ contract Market is MarketClearing {
     uint256 public constant RELEASE_GRACE_S = 1 days;
     uint256 private constant WH_PER_KWH = 1000;
 
+    /// @notice An order was placed (quantity [Wh], limit [units/kWh]).
     event OrderPlaced(
         uint64 indexed interval,
         uint256 indexed orderId,
@@ -58,6 +71,7 @@ contract Market is MarketClearing {
         uint256 quantityWh,
         uint256 limitPricePerKwh
     );
+    /// @notice An order was settled: its fill [Wh] and what its owner was credited [units].
     event OrderSettled(
         uint256 indexed orderId,
         address indexed owner,
@@ -65,6 +79,7 @@ contract Market is MarketClearing {
         uint256 filledWh,
         uint256 creditedUnits
     );
+    /// @notice The interval's last order settled; its rounding dust went to the treasury [units].
     event IntervalSettled(uint64 indexed interval, uint256 dustUnits);
     /// @notice A filled sell's net proceeds are held until its delivery is metered.
     event ProceedsHeld(uint256 indexed orderId, address indexed seller, uint256 heldUnits);
@@ -77,6 +92,7 @@ contract Market is MarketClearing {
         uint256 treasuryUnits,
         bool metered
     );
+    /// @notice `account` withdrew its credits [units].
     event Withdrawn(address indexed account, uint256 amountUnits);
 
     IERC20 public immutable token;
@@ -91,10 +107,14 @@ contract Market is MarketClearing {
     /// later credits cost a warm update instead of a fresh slot.
     mapping(address account => uint256 unitsPlusOne) private _claimable;
 
-    /// @param registry_ Roles and participants. @param regulation_ Price band, charge, min trust.
-    /// @param token_ Settlement token. @param importCap_ Where delivery records are reserved.
-    /// @param trust_ Trust reader. @param treasury_ Charges, dust and penalties recipient.
-    /// @param epochStartTs_ Start of interval 0 [unix s]. @param intervalLengthS_ Interval length [s].
+    /// @param registry_ Roles and participants.
+    /// @param regulation_ Price band, charge, min trust.
+    /// @param token_ Settlement token.
+    /// @param importCap_ Where delivery records are reserved.
+    /// @param trust_ Trust reader.
+    /// @param treasury_ Charges, dust and penalties recipient.
+    /// @param epochStartTs_ Start of interval 0 [unix s].
+    /// @param intervalLengthS_ Interval length [s].
     /// @param gateClosureLeadS_ Gate closure before each interval's start [s].
     constructor(
         IRegistry registry_,
@@ -118,8 +138,10 @@ contract Market is MarketClearing {
     /// @notice Place an order for `interval`; admitted participants with enough trust only.
     /// A buy escrows ceil(quantityWh * limitPricePerKwh / 1000) units (approve this contract
     /// first). A participant may hold one sell order per interval (its delivery record).
-    /// @param interval Market interval index. @param side Buy or Sell.
-    /// @param quantityWh Energy [Wh]. @param limitPricePerKwh Limit [units/kWh], inside the band.
+    /// @param interval Market interval index.
+    /// @param side Buy or Sell.
+    /// @param quantityWh Energy [Wh].
+    /// @param limitPricePerKwh Limit [units/kWh], inside the band.
     /// @return orderId (interval << 32) | index within the interval.
     function placeOrder(
         uint64 interval,
@@ -281,17 +303,20 @@ contract Market is MarketClearing {
     // ---------------------------------------------------------------- views
 
     /// @notice Number of orders placed for `interval`.
+    /// @param interval Market interval.
     function orderCount(uint64 interval) external view returns (uint256) {
         return _orders[interval].length;
     }
 
     /// @notice Order `orderId` as stored.
+    /// @param orderId (interval << 32) | index.
     function orderOf(uint256 orderId) external view returns (Order memory) {
         (uint64 interval, uint32 index) = _splitOrderId(orderId);
         return _existingOrder(interval, index, orderId);
     }
 
     /// @notice Whether `orderId` has been settled.
+    /// @param orderId (interval << 32) | index.
     function isSettled(uint256 orderId) external view returns (bool) {
         (uint64 interval, uint32 index) = _splitOrderId(orderId);
         _existingOrder(interval, index, orderId);
@@ -299,6 +324,7 @@ contract Market is MarketClearing {
     }
 
     /// @notice The fill of `orderId` [Wh]; 0 before its interval is cleared.
+    /// @param orderId (interval << 32) | index.
     function fillOf(uint256 orderId) external view returns (uint256) {
         (uint64 interval, uint32 index) = _splitOrderId(orderId);
         Order memory o = _existingOrder(interval, index, orderId);
@@ -308,6 +334,8 @@ contract Market is MarketClearing {
 
     /// @notice Fill of sell order `index` of `interval` [Wh] and the delivery penalty [units/kWh]
     /// and beta [wad/kWh] fixed when the interval cleared; zeros before clearing (read by ImportCap).
+    /// @param interval Market interval.
+    /// @param index The sell order's index in the interval.
     function deliveryOf(uint64 interval, uint32 index)
         external
         view
@@ -321,6 +349,7 @@ contract Market is MarketClearing {
     }
 
     /// @notice Whether the held proceeds of sell order `orderId` have been released.
+    /// @param orderId (interval << 32) | index.
     function isReleased(uint256 orderId) external view returns (bool) {
         (uint64 interval, uint32 index) = _splitOrderId(orderId);
         _existingOrder(interval, index, orderId);
@@ -329,6 +358,7 @@ contract Market is MarketClearing {
 
     /// @notice Proceeds of `orderId` held by the Market until its delivery is metered [units]:
     /// a settled, filled sell's proceeds minus the network charge until released, else 0.
+    /// @param orderId (interval << 32) | index.
     function heldOf(uint256 orderId) external view returns (uint256) {
         (uint64 interval, uint32 index) = _splitOrderId(orderId);
         Order memory o = _existingOrder(interval, index, orderId);
@@ -340,17 +370,21 @@ contract Market is MarketClearing {
     }
 
     /// @notice Order counts, settled count and pool of `interval`.
+    /// @param interval Market interval.
     function bookOf(uint64 interval) external view returns (Book memory) {
         return _books[interval];
     }
 
     /// @notice Units credited to `account` and not yet withdrawn.
+    /// @param account The account.
     function claimableOf(address account) external view returns (uint256) {
         uint256 stored = _claimable[account];
         return stored == 0 ? 0 : stored - 1;
     }
 
     /// @notice Escrow a buy order of `quantityWh` at `limitPricePerKwh` needs [units].
+    /// @param quantityWh Energy [Wh].
+    /// @param limitPricePerKwh Limit price [units/kWh].
     function escrowFor(uint256 quantityWh, uint256 limitPricePerKwh) external pure returns (uint256) {
         return _escrowUnits(quantityWh, limitPricePerKwh);
     }
