@@ -169,7 +169,8 @@ def clear_community(
         if o.side is Side.BUY:
             paid_local[o.index] = o.cost_units
         else:
-            received_local[o.index] = o.credit_units
+            # Delivery is simulated as made: the held proceeds are released in full.
+            received_local[o.index] = o.held_units
     fills = clearing.fills
     households = []
     for i, p in enumerate(positions):

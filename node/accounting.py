@@ -149,6 +149,13 @@ def trust_from_exposure(exposure: int) -> float:
     return math.exp(-exposure / WAD)
 
 
+def delivery_penalty_due_units(terms: ContractTerms, acc: Accumulators, paid_units: int) -> int:
+    """Penalty of a contract still outstanding after `paid_units` [units]: what ImportCap's
+    chargeDeliveryPenalty takes from a seller's held proceeds (at most what is held) when the
+    Market releases them, and what collectPenalty pulls otherwise."""
+    return status(terms, acc).penalty_units - paid_units
+
+
 def status(terms: ContractTerms, acc: Accumulators) -> ContractStatus:
     """The contract status the chain reports for these accumulators."""
     v_j, tot_j = acc.violation_j, acc.total_j

@@ -188,6 +188,8 @@ contract AuthoritySet is RegistryGated, IAuthoritySet {
     }
 
     /// @notice Whether `authority` has voted for proposal `id`.
+    /// @param id The proposal.
+    /// @param authority The voter.
     function hasVoted(uint256 id, address authority) external view returns (bool) {
         return _voted[id][authority];
     }

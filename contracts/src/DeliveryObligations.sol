@@ -64,7 +64,9 @@ abstract contract DeliveryObligations is RegistryGated, IImportCapErrors {
 
     /// @notice Reserve `seller`'s delivery record for `interval` when it places its sell order;
     /// Market only. Returns the order index + 1 of an existing reservation (0 if reserved now).
-    /// @param seller The seller. @param interval Market interval. @param orderIndex Its sell order.
+    /// @param seller The seller.
+    /// @param interval Market interval.
+    /// @param orderIndex Its sell order.
     function reserveDelivery(
         address seller,
         uint64 interval,
@@ -77,6 +79,8 @@ abstract contract DeliveryObligations is RegistryGated, IImportCapErrors {
     }
 
     /// @notice The id of `seller`'s delivery obligation for market `interval`.
+    /// @param seller The seller.
+    /// @param interval Market interval.
     function deliveryId(address seller, uint64 interval) public pure returns (uint256) {
         return DELIVERY_FLAG | (uint256(interval) << 160) | uint256(uint160(seller));
     }

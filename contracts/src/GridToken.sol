@@ -18,7 +18,8 @@ contract GridToken is ERC20, RegistryGated {
     }
 
     /// @notice Mint `amountUnits` to `to`; operator only.
-    /// @param to Recipient. @param amountUnits Amount [units, 1e-6 token].
+    /// @param to Recipient.
+    /// @param amountUnits Amount [units, 1e-6 token].
     function mint(address to, uint256 amountUnits) external onlyRole(GridRoles.OPERATOR) {
         _mint(to, amountUnits);
     }

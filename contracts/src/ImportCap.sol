@@ -76,7 +76,8 @@ contract ImportCap is EIP712, DeliveryObligations, IImportCap {
     /// @dev Consents (EIP-712 digests of signed terms) already used: each binds one contract.
     mapping(bytes32 digest => bool) private _consentUsed;
 
-    /// @param registry_ Roles and participants. @param regulation_ Cap bounds and delivery terms.
+    /// @param registry_ Roles and participants.
+    /// @param regulation_ Cap bounds and delivery terms.
     /// @param token_ Settlement token penalties are paid in.
     constructor(
         IRegistry registry_,
@@ -278,7 +279,8 @@ contract ImportCap is EIP712, DeliveryObligations, IImportCap {
     /// @notice Pull the outstanding penalty of contract `id` (an import cap or a delivery) from
     /// the importer to the counterparty; counterparty only. Collects what the importer's balance
     /// and allowance to this contract permit; the rest stays outstanding.
-    /// @param id The contract. @return amountUnits The amount moved [units].
+    /// @param id The contract.
+    /// @return amountUnits The amount moved [units].
     function collectPenalty(uint256 id) external returns (uint256 amountUnits) {
         ContractTerms memory t = contractTerms(id);
         if (msg.sender != t.counterparty) revert ImportCapNotCounterparty(id, msg.sender, t.counterparty);
@@ -296,6 +298,29 @@ contract ImportCap is EIP712, DeliveryObligations, IImportCap {
         }
         emit PenaltyCollected(id, t.importer, t.counterparty, amountUnits, due - amountUnits);
         token.safeTransferFrom(t.importer, t.counterparty, amountUnits);
+    }
+
+    /// @notice Pay up to `maxUnits` of the outstanding penalty of `seller`'s delivery for market
+    /// `interval` out of the proceeds the Market holds for it; Market only. The Market credits
+    /// the amount to the treasury (the delivery's counterparty); recorded as paid here, so
+    /// collectPenalty pulls only what the held proceeds did not cover.
+    /// @param seller The delivery's seller.
+    /// @param interval Market interval.
+    /// @param maxUnits The proceeds held for the sell order [units].
+    /// @return paidUnits min(outstanding penalty, maxUnits) [units].
+    function chargeDeliveryPenalty(
+        address seller,
+        uint64 interval,
+        uint256 maxUnits
+    ) external onlyRole(GridRoles.MARKET) returns (uint256 paidUnits) {
+        uint256 id = deliveryId(seller, interval);
+        ContractTerms memory t = _deliveryTerms(id);
+        (uint256 violationJ, , uint256 paid) = _deliveryAccumulators(id);
+        uint256 due = CapMath.penaltyUnits(t.lambdaUnitsPerKwh, violationJ) - paid;
+        paidUnits = Math.min(due, maxUnits);
+        if (paidUnits == 0) return 0;
+        _addDeliveryPenaltyPaid(id, paidUnits);
+        emit PenaltyCollected(id, seller, t.counterparty, paidUnits, due - paidUnits);
     }
 
     // ---------------------------------------------------------------- views
@@ -334,12 +359,14 @@ contract ImportCap is EIP712, DeliveryObligations, IImportCap {
     }
 
     /// @notice Penalty collected so far for contract `id` [units].
+    /// @param id The contract (an import cap or a delivery).
     function penaltyPaidUnits(uint256 id) external view returns (uint256 paid) {
         contractTerms(id);
         (, , paid) = _accumulators(id);
     }
 
     /// @notice Exact accumulators of contract `id` [J].
+    /// @param id The contract (an import cap or a delivery).
     function accumulatorsJ(uint256 id) external view returns (uint256 violationJ, uint256 totalJ) {
         contractTerms(id);
         (violationJ, totalJ, ) = _accumulators(id);
@@ -351,11 +378,13 @@ contract ImportCap is EIP712, DeliveryObligations, IImportCap {
     }
 
     /// @notice End of the last reading accounted for `participant` [unix s].
+    /// @param participant The participant.
     function lastReadingEndOf(address participant) external view returns (uint256) {
         return _participants[participant].lastReadingEndTs;
     }
 
     /// @notice Ids of `participant`'s contracts that readings can still fall into.
+    /// @param participant The importer.
     function activeContractsOf(address participant) external view returns (uint256[] memory) {
         return _active[participant];
     }

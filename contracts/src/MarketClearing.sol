@@ -88,9 +88,13 @@ abstract contract MarketClearing is Pausable, RegistryGated, IMarketErrors {
         uint64 deliveryBetaWadPerKwh;
     }
 
+    /// @notice `clearer` began clearing `interval`, claiming a volume [Wh].
     event ClearingStarted(uint64 indexed interval, address indexed clearer, uint256 claimedVolumeWh);
+    /// @notice A clearing of `interval` in progress was aborted.
     event ClearingAborted(uint64 indexed interval, address indexed by);
+    /// @notice `interval` cleared at one price [units/kWh] and volume [Wh].
     event IntervalCleared(uint64 indexed interval, uint256 priceUnitsPerKwh, uint256 volumeWh);
+    /// @notice `interval` was not cleared before its start and was voided: nothing trades.
     event IntervalVoided(uint64 indexed interval, address indexed by);
     IRegulation public immutable regulation;
     /// @notice Start of interval 0 [unix s].
@@ -140,7 +144,8 @@ abstract contract MarketClearing is Pausable, RegistryGated, IMarketErrors {
     /// @notice Start clearing `interval` with a claimed volume; operator only (a stranger could
     /// otherwise start clearings, let them go stale and so delay the interval until it is void).
     /// The caller becomes its clearer.
-    /// @param interval The interval. @param claimedVolumeWh Claimed cleared volume V [Wh].
+    /// @param interval The interval.
+    /// @param claimedVolumeWh Claimed cleared volume V [Wh].
     function beginClearing(uint64 interval, uint64 claimedVolumeWh) public whenNotPaused onlyRole(GridRoles.OPERATOR) {
         Phase phase = phaseOf(interval);
         if (phase != Phase.GateClosed) revert MarketUnexpectedPhase(interval, phase);
@@ -157,7 +162,8 @@ abstract contract MarketClearing is Pausable, RegistryGated, IMarketErrors {
     }
 
     /// @notice Submit the next chunk of one side's ranking; the clearer only.
-    /// @param interval The interval being cleared. @param side Which ranking the chunk continues.
+    /// @param interval The interval being cleared.
+    /// @param side Which ranking the chunk continues.
     /// @param ranking Order indices, continuing the ranking submitted so far for `side`.
     function submitWitness(uint64 interval, Side side, uint32[] calldata ranking) public {
         Clearing storage c = _clearerOnly(interval);
@@ -254,6 +260,7 @@ abstract contract MarketClearing is Pausable, RegistryGated, IMarketErrors {
     // ---------------------------------------------------------------- views
 
     /// @notice Phase of `interval` now.
+    /// @param interval Market interval.
     function phaseOf(uint64 interval) public view returns (Phase) {
         if (_results[interval].cleared) return Phase.Cleared;
         if (_clearings[interval].active) return Phase.Clearing;
@@ -262,23 +269,27 @@ abstract contract MarketClearing is Pausable, RegistryGated, IMarketErrors {
     }
 
     /// @notice Start of `interval` [unix s].
+    /// @param interval Market interval.
     function intervalStartTs(uint64 interval) public view returns (uint256) {
         return uint256(epochStartTs) + uint256(interval) * intervalLengthS;
     }
 
     /// @notice When orders for `interval` stop being accepted [unix s].
+    /// @param interval Market interval.
     function gateClosureTs(uint64 interval) public view returns (uint256) {
         uint256 start = intervalStartTs(interval);
         return start > gateClosureLeadS ? start - gateClosureLeadS : 0;
     }
 
     /// @notice The interval containing `ts` [unix s] (0 before the epoch).
+    /// @param ts Time [unix s].
     function intervalAt(uint256 ts) external view returns (uint64) {
         if (ts < epochStartTs) return 0;
         return uint64((ts - epochStartTs) / intervalLengthS);
     }
 
     /// @notice The clearing result of `interval` (all zero before clearing).
+    /// @param interval Market interval.
     function resultOf(uint64 interval) external view returns (Result memory) {
         return _results[interval];
     }

@@ -11,6 +11,9 @@ import {IRegistry} from "./interfaces/IRegistry.sol";
 import {IMeteringErrors, MeterReading, MeterSignature} from "./interfaces/IMetering.sol";
 
 interface IReadingSink {
+    /// @notice Account a run of verified readings (ImportCap.recordReadings).
+    /// @param participant The participant.
+    /// @param readings Packed readings (PackedReading).
     function recordReadings(address participant, uint256[] calldata readings) external;
 }
 
@@ -49,7 +52,8 @@ contract Metering is EIP712, Pausable, RegistryGated, IMeteringErrors {
 
     mapping(address meter => MeterState) private _meters;
 
-    /// @param registry_ Participants and meters. @param sink_ ImportCap.
+    /// @param registry_ Participants and meters.
+    /// @param sink_ ImportCap.
     constructor(IRegistry registry_, IReadingSink sink_) EIP712("gridledger.Metering", "1") RegistryGated(registry_) {
         sink = sink_;
     }
@@ -140,12 +144,14 @@ contract Metering is EIP712, Pausable, RegistryGated, IMeteringErrors {
     }
 
     /// @notice Last accepted sequence number and interval end [unix s] of `meter`.
+    /// @param meter The meter.
     function meterState(address meter) external view returns (uint64 lastSeq, uint64 lastEndTs) {
         MeterState memory s = _meters[meter];
         return (s.lastSeq, s.lastEndTs);
     }
 
     /// @notice The EIP-712 digest a meter signs for `reading`.
+    /// @param reading The reading.
     function readingDigest(MeterReading calldata reading) external view returns (bytes32) {
         return _hashTypedDataV4(_structHash(reading));
     }

@@ -97,6 +97,7 @@ contract Registry is AccessControl, IRegistry {
     }
 
     /// @notice Full record of `participant`.
+    /// @param participant The participant.
     function participantOf(address participant) external view returns (Participant memory) {
         return _participants[participant];
     }

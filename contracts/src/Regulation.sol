@@ -27,12 +27,19 @@ contract Regulation is RegistryGated, IRegulation {
         uint64 maxCapBetaWadPerKwh;
     }
 
+    /// @notice The price band changed [units/kWh].
     event PriceBandChanged(uint64 oldFloorPerKwh, uint64 oldCeilingPerKwh, uint64 floorPerKwh, uint64 ceilingPerKwh);
+    /// @notice The network charge changed [units/kWh].
     event NetworkChargeChanged(uint64 oldChargePerKwh, uint64 chargePerKwh);
+    /// @notice The cap bounds changed (old and new, [W]).
     event CapBoundsChanged(int64 oldMinCapW, int64 oldMaxCapW, int64 minCapW, int64 maxCapW);
+    /// @notice The minimum trust to trade changed [wad].
     event MinTrustChanged(uint64 oldMinTrustWad, uint64 minTrustWad);
+    /// @notice The admission policy changed (old, new).
     event AdmissionPolicyChanged(AdmissionPolicy oldPolicy, AdmissionPolicy policy);
+    /// @notice The delivery penalty [units/kWh] and beta [wad/kWh] changed (old, new).
     event DeliveryTermsChanged(uint64 oldPenaltyPerKwh, uint64 oldBetaWadPerKwh, uint64 penaltyPerKwh, uint64 betaWadPerKwh);
+    /// @notice The largest cap penalty [units/kWh] and beta [wad/kWh] changed.
     event CapFactorBoundsChanged(
         uint64 oldMaxPenaltyPerKwh,
         uint64 oldMaxBetaWadPerKwh,
@@ -78,7 +85,8 @@ contract Regulation is RegistryGated, IRegulation {
     }
 
     /// @notice Set the bounds an operator may give import-cap contracts.
-    /// @param minCapW_ Lowest allowed bound [W]. @param maxCapW_ Highest allowed bound [W].
+    /// @param minCapW_ Lowest allowed bound [W].
+    /// @param maxCapW_ Highest allowed bound [W].
     function setCapBounds(int64 minCapW_, int64 maxCapW_) external onlyRole(GridRoles.REGULATOR) {
         _setCapBounds(minCapW_, maxCapW_);
     }
@@ -90,12 +98,14 @@ contract Regulation is RegistryGated, IRegulation {
     }
 
     /// @notice Set who may admit participants.
+    /// @param policy Who may admit: operator or regulator, regulator only, or closed.
     function setAdmissionPolicy(AdmissionPolicy policy) external onlyRole(GridRoles.REGULATOR) {
         _setAdmissionPolicy(policy);
     }
 
     /// @notice Set the penalty and trust terms of future market delivery obligations.
-    /// @param penaltyPerKwh lambda [units/kWh of shortfall]. @param betaWadPerKwh beta [wad/kWh].
+    /// @param penaltyPerKwh lambda [units/kWh of shortfall].
+    /// @param betaWadPerKwh beta [wad/kWh].
     function setDeliveryTerms(uint64 penaltyPerKwh, uint64 betaWadPerKwh) external onlyRole(GridRoles.REGULATOR) {
         _setDeliveryTerms(penaltyPerKwh, betaWadPerKwh);
     }

@@ -13,6 +13,9 @@ Workloads:
   intervals with the same participants: the unsuffixed keys are the second (steady state:
   every account has been credited before), `_first_interval` the first (every credit writes a
   fresh storage slot, a once-per-account cost).
+- release: after settlement, the clock jumps past the grace period (RELEASE_GRACE_S) and
+  every filled sell's held proceeds are released in batches of SETTLE_BATCH (the unmetered
+  path: no penalty call into ImportCap); gas per released order.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from gridledger.contracts.enums import BoundKind, Side
 from gridledger.contracts.typed import MeterReading
 from gridledger.contracts.units import TOKEN_UNITS, WAD
 from gridledger.market.orders import Order
+from gridledger.market.settlement import RELEASE_GRACE_S
 from gridledger.market.witness import chunks, witness_for
 from gridledger.node.accounting import ContractTerms
 from gridledger.node.ledger.ephemeral import EphemeralChain
@@ -126,6 +130,7 @@ class _IntervalGas:
     clearing_gas: int
     max_tx_gas: int
     settlement_gas: int
+    release_gas_per_order: float
 
 
 def _open_interval(stack: Stack, n: int) -> int:
@@ -172,7 +177,15 @@ def _run_interval(
         receipt = stack.transact(m.settleOrders(ids[i : i + SETTLE_BATCH]), op)
         settlement_gas += receipt["gasUsed"]
         max_tx = max(max_tx, receipt["gasUsed"])
-    return _IntervalGas(order_gas, clearing_gas, max_tx, settlement_gas)
+    filled = [i for i in ids if orders[i & 0xFFFFFFFF].side is Side.SELL and m.fillOf(i).call()]
+    stack.at_time(int(m.intervalStartTs(interval + 1).call()) + RELEASE_GRACE_S)
+    release_gas = 0
+    for i in range(0, len(filled), SETTLE_BATCH):
+        receipt = stack.transact(m.release(filled[i : i + SETTLE_BATCH]), op)
+        release_gas += receipt["gasUsed"]
+        max_tx = max(max_tx, receipt["gasUsed"])
+    per_release = release_gas / len(filled) if filled else 0.0
+    return _IntervalGas(order_gas, clearing_gas, max_tx, settlement_gas, per_release)
 
 
 def _clearing_figures(n: int, progress: Progress) -> list[GasFigure]:
@@ -191,6 +204,7 @@ def _clearing_figures(n: int, progress: Progress) -> list[GasFigure]:
         figures += [
             GasFigure(f"clearing_gas_per_order{suffix}.n_{n}", run.clearing_gas / n),
             GasFigure(f"settlement_gas_per_order{suffix}.n_{n}", run.settlement_gas / n),
+            GasFigure(f"release_gas_per_sell{suffix}.n_{n}", run.release_gas_per_order),
             GasFigure(
                 f"clearing_and_settlement_gas_per_order{suffix}.n_{n}",
                 (run.clearing_gas + run.settlement_gas) / n,

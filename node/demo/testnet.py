@@ -335,6 +335,9 @@ def run(
             raise
         agents.join()
         last = _settle(agents, progress)
+        # The keeper's last round: the day's final deliveries are metered only now.
+        if agents.operator.release_due(agents.clock.now_ts):
+            last = _settle(agents, progress)
         progress(f"all transactions final (block {last}); reading the results from the chain")
         results = _results(agents)
         assert agents.welcome is not None

@@ -1,6 +1,8 @@
 """The operator's contract coordinator on the ledger (L3): admits the microgrids' participants
 with their meters, funds them with settlement tokens, creates the scenario's import-cap
-contracts, and clears and settles every market interval by submitting the sort witness.
+contracts, clears and settles every market interval by submitting the sort witness, and, as
+the keeper, releases the sellers' held proceeds once their delivery is metered (or its grace
+period has run out; docs/contracts.md, "Held proceeds").
 
 The battery dispatch during the window (holding PCC import under the cap, bounded by battery
 power and energy) is `sim.controllers.OperatorRule`, run by the operator's federate on the bus;
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from gridledger.contracts.enums import Side
 from gridledger.contracts.units import TOKEN_UNITS
 from gridledger.market.orders import Order
+from gridledger.market.settlement import RELEASE_GRACE_S
 from gridledger.market.witness import witness_for
 from gridledger.node.accounting import ContractTerms
 from gridledger.node.agents.ledger_client import LedgerClient
@@ -52,6 +55,41 @@ class OperatorAgent:
         self._contract_txs: dict[str, bytes] = {}
         self.cleared: set[int] = set()
         self._skipped: set[int] = set()
+        # Sell orders of cleared intervals whose held proceeds are not yet released.
+        self.unreleased: dict[int, list[int]] = {}
+
+    def release_due(self, now_ts: int) -> int:
+        """Send release() for the settled, filled sells of ended intervals whose seller's
+        readings reach the interval's end, or whose grace period ran out; the number sent."""
+        m = self.market.functions
+        last_end: dict[str, int] = {}
+        sent = 0
+        for interval in sorted(self.unreleased):
+            end_ts = self.clock.start_ts(interval + 1)
+            if now_ts < end_ts:
+                break
+            waiting = []
+            for order_id in self.unreleased[interval]:
+                if not m.isSettled(order_id).call():
+                    waiting.append(order_id)  # the settlement is not mined yet
+                    continue
+                if m.heldOf(order_id).call() == 0 and (
+                    m.isReleased(order_id).call() or m.fillOf(order_id).call() == 0
+                ):
+                    continue
+                owner = str(m.orderOf(order_id).call()[0])
+                if owner not in last_end:
+                    last_end[owner] = int(self.import_cap.functions.lastReadingEndOf(owner).call())
+                if last_end[owner] >= end_ts or now_ts >= end_ts + RELEASE_GRACE_S:
+                    self.client.send(m.release([order_id]), 250_000)
+                    sent += 1
+                else:
+                    waiting.append(order_id)
+            if waiting:
+                self.unreleased[interval] = waiting
+            else:
+                del self.unreleased[interval]
+        return sent
 
     # ------------------------------------------------------------ setup
     def admit_and_fund(self, members: list[Member], wait: bool = True) -> None:
@@ -109,7 +147,9 @@ class OperatorAgent:
 
     # ------------------------------------------------------------ market
     def on_tick(self, now_ts: int) -> None:
-        """Clear and settle every interval whose gate has closed and that has not started."""
+        """Clear and settle every interval whose gate has closed and that has not started;
+        release the held proceeds that are due."""
+        self.release_due(now_ts)
         interval = self.clock.interval_at(now_ts) + 1
         if (
             now_ts < self.clock.gate_closure_ts(interval)
@@ -144,5 +184,8 @@ class OperatorAgent:
             chunk = ids[start : start + SETTLE_BATCH]
             self.client.send(m.settleOrders(chunk), 200_000 + 80_000 * len(chunk))
         self.cleared.add(interval)
+        self.unreleased[interval] = [
+            (interval << 32) | o.index for o in orders if o.side is Side.SELL
+        ]
         log.info("interval %d: %d orders, %d Wh cleared", interval, count, w.volume_wh)
         return True

@@ -114,8 +114,9 @@ class MarketView:
         interval, index = split_order_id(order_id)
         order = Order(index, str(owner), Side(int(side)), int(quantity_wh), int(price))
         credits = self._credits([order_id])
+        held = self._held([order_id])
         return self._order_out(
-            interval, order, self.phase(interval), self.result(interval), credits
+            interval, order, self.phase(interval), self.result(interval), credits, held
         )
 
     def interval(self, interval: int) -> IntervalOut:
@@ -137,7 +138,8 @@ class MarketView:
         result = self.result(interval)
         ids = [(interval << INDEX_BITS) | o.index for o in orders]
         credits = self._credits(ids)
-        outs = [self._order_out(interval, o, phase, result, credits) for o in orders]
+        held = self._held(ids)
+        outs = [self._order_out(interval, o, phase, result, credits, held) for o in orders]
         grid = self.chain.grid()
         book = self.chain.call(market.functions.bookOf(interval))
         settled_count = int(book[2])
@@ -180,6 +182,18 @@ class MarketView:
         settled = events.by_values(self._market(), "OrderSettled", "orderId", order_ids, head)
         return {int(e["args"]["orderId"]): int(e["args"]["creditedUnits"]) for e in settled}
 
+    def _held(self, order_ids: list[int]) -> dict[int, int]:
+        """sell order id -> units the Market still holds for it (ProceedsHeld; 0 once a
+        ProceedsReleased paid them out), for the settled, filled sells among `order_ids`."""
+        head = int(self.chain.w3.eth.block_number)
+        market = self._market()
+        held = events.by_values(market, "ProceedsHeld", "orderId", order_ids, head)
+        out = {int(e["args"]["orderId"]): int(e["args"]["heldUnits"]) for e in held}
+        if out:
+            released = events.by_values(market, "ProceedsReleased", "orderId", list(out), head)
+            out |= {int(e["args"]["orderId"]): 0 for e in released}
+        return out
+
     @staticmethod
     def _order_out(
         interval: int,
@@ -187,6 +201,7 @@ class MarketView:
         phase: Phase,
         result: Result,
         credits: Mapping[int, int],
+        held: Mapping[int, int],
     ) -> OrderOut:
         order_id = (interval << INDEX_BITS) | order.index
         credited = credits.get(order_id)
@@ -203,6 +218,7 @@ class MarketView:
             filled_wh=result.fill_wh(order),
             settled=credited is not None,
             credited_units=credited,
+            held_units=held.get(order_id),
             delivery_contract_id=(
                 delivery_id(order.owner, interval) if order.side is Side.SELL else None
             ),

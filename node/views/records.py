@@ -46,8 +46,11 @@ class OrderFields(Record):
 class OrderOut(OrderFields):
     """An order as stored on-chain, with its fill (0 before clearing) and settlement.
 
-    `credited_units` is what settlement credited its owner (a buyer's refund, a seller's net
-    proceeds), None until settled. `delivery_contract_id` (sells) is the ImportCap id of its
+    `credited_units` is what settlement credited its owner (a buyer's refund; 0 for a seller,
+    whose net proceeds are held), None until settled. `held_units` (settled, filled sells) is
+    what the Market still holds of its net proceeds until its delivery is metered, 0 once
+    released to the seller and the treasury (docs/contracts.md, "Held proceeds"), None
+    otherwise. `delivery_contract_id` (sells) is the ImportCap id of its
     delivery obligation."""
 
     escrow_units: int
@@ -55,6 +58,7 @@ class OrderOut(OrderFields):
     filled_wh: int
     settled: bool
     credited_units: int | None
+    held_units: int | None
     delivery_contract_id: int | None
 
 

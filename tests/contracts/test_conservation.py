@@ -1,5 +1,6 @@
-"""Stateful: tokens and energy are conserved through orders, clearing, settlement, delivery
-shortfalls and penalty collection, in any order hypothesis tries."""
+"""Stateful: tokens and energy are conserved through orders, clearing, settlement, held
+proceeds and their release, delivery shortfalls and penalty collection, in any order
+hypothesis tries."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from hypothesis.stateful import (
 from gridledger.contracts.enums import Side
 from gridledger.contracts.typed import MeterReading
 from gridledger.market.witness import witness_for
-from tests.contracts.harness import DAY0_TS, Stack
+from tests.contracts.harness import DAY0_TS, Stack, expect_revert
 from tests.contracts.market_helpers import (
     INTERVAL_S,
     Placed,
@@ -52,6 +53,8 @@ class MarketFlow(RuleBasedStateMachine):
         self.unsettled: set[int] = set()
         self.deliveries: list[tuple[int, int, int]] = []  # (contract id, participant idx, interval)
         self.delivered: set[int] = set()
+        self.held: dict[int, tuple[int, int]] = {}  # sell order id -> (participant idx, interval)
+        self.released: set[int] = set()
         self.seq = [0] * len(s.participants)
 
     @rule(
@@ -109,6 +112,7 @@ class MarketFlow(RuleBasedStateMachine):
                 n = event["args"]["orderId"] >> 32
                 did = s.import_cap.functions.deliveryId(s.participants[idx].address, n).call()
                 self.deliveries.append((did, idx, n))
+                self.held[event["args"]["orderId"]] = (idx, n)
 
     @precondition(lambda self: len(self.deliveries) > len(self.delivered))
     @rule(fraction=st.sampled_from([0, 0.5, 1.0, 1.2]))
@@ -133,6 +137,26 @@ class MarketFlow(RuleBasedStateMachine):
             _, _, _, penalty, _ = s.import_cap.functions.contractStatus(cid).call()
             if penalty > s.import_cap.functions.penaltyPaidUnits(cid).call():
                 s.transact(s.import_cap.functions.collectPenalty(cid), s.roles.treasury)
+
+    @precondition(lambda self: len(self.held) > len(self.released))
+    @rule(data=st.data())
+    def release_one(self, data: st.DataObject) -> None:
+        s = self.stack
+        m = s.market.functions
+        order = data.draw(st.sampled_from(sorted(set(self.held) - self.released)))
+        idx, n = self.held[order]
+        who = s.participants[idx].address
+        end = DAY0_TS + (n + 1) * INTERVAL_S
+        last_end = s.import_cap.functions.lastReadingEndOf(who).call()
+        if last_end < end:
+            # Never before the readings reach the interval's end (the grace is a day away).
+            with expect_revert("MarketDeliveryNotMetered", order, last_end, end, end + 86_400):
+                s.transact(m.release([order]), s.roles.operator)
+            return
+        s.transact(m.release([order]), s.roles.operator)
+        self.released.add(order)
+        with expect_revert("MarketProceedsAlreadyReleased", order):
+            s.transact(m.release([order]), s.roles.operator)
 
     def _has_unsettled(self, n: int) -> bool:
         # Once an interval is fully settled the contract pays its pool to the treasury, so it is
@@ -166,7 +190,8 @@ class MarketFlow(RuleBasedStateMachine):
             for o in book
             if o.order_id in self.unsettled
         )
-        assert t.balanceOf(market).call() == owed + escrow + pools
+        held = sum(m.heldOf(o).call() for o in self.held if o not in self.released)
+        assert t.balanceOf(market).call() == owed + escrow + pools + held
 
 
 def test_market_flow_conserves_tokens_and_energy(stack: Stack) -> None:

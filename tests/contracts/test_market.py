@@ -6,10 +6,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gridledger.contracts.enums import Side
+from gridledger.contracts.enums import BoundKind, Side
 from gridledger.contracts.typed import MeterReading
-from gridledger.market.settlement import settle
+from gridledger.market.settlement import RELEASE_GRACE_S, release, settle
 from gridledger.market.witness import Witness, witness_for
+from gridledger.node.accounting import (
+    Accumulators,
+    ContractTerms,
+    delivery_penalty_due_units,
+)
 from gridledger.node.ledger.deploy import ROLE_OPERATOR, ROLE_PROSUMER
 from tests.contracts.harness import DAY0_TS, Stack, expect_revert
 from tests.contracts.market_helpers import (
@@ -162,6 +167,12 @@ def test_clearing_and_settlement_match_the_reference(
             assert [(e["args"]["filledWh"], e["args"]["creditedUnits"]) for e in settled] == [
                 (o.fill_wh, o.credit_units) for o in ref_settlement.orders
             ]
+            held = s.events(s.market, "ProceedsHeld", r)
+            assert [(e["args"]["orderId"] & 0xFFFFFFFF, e["args"]["heldUnits"]) for e in held] == [
+                (o.index, o.held_units)
+                for o in ref_settlement.orders
+                if o.side == Side.SELL and o.fill_wh
+            ]
         for pl in placed:
             if pl.order.side == Side.SELL and ref.fills[pl.order.index]:
                 did = s.import_cap.functions.deliveryId(pl.participant.address, n).call()
@@ -170,9 +181,15 @@ def test_clearing_and_settlement_match_the_reference(
                 assert terms[8] == -(ref.fills[pl.order.index] * 3600 // INTERVAL_S)
         claim = s.market.functions.claimableOf
         assert claim(s.roles.treasury).call() == ref_settlement.treasury_units
-        # Money: every unit held by the market is someone's claim once all orders settle.
+        for pl in placed:
+            assert s.market.functions.heldOf(pl.order_id).call() == (
+                ref_settlement.orders[pl.order.index].held_units
+            )
+        # Money: every unit held by the market is someone's claim or a seller's held proceeds
+        # once all orders settle.
         credited = sum(claim(p.address).call() for p in s.participants)
-        assert credited + ref_settlement.treasury_units == token_before
+        held_units = ref_settlement.held_total_units
+        assert credited + held_units + ref_settlement.treasury_units == token_before
     finally:
         s.engine.revert(snapshot)
 
@@ -377,3 +394,108 @@ def test_clearing_after_delivery_started_is_refused_and_the_interval_voided(
     s.transact(m.settleOrders([p.order_id for p in placed]), s.roles.operator)
     for address, escrow in escrows.items():
         assert m.claimableOf(address).call() == escrow
+
+
+def test_proceeds_are_held_until_delivery_is_metered_and_released_once(funded: Stack) -> None:
+    s = funded
+    n, placed = _three_by_three(s)
+    m = s.market.functions
+    clear_on_chain(s, n, witness_for([p.order for p in placed]))
+    sell, unfilled, buy = placed[3], placed[5], placed[0]
+    seller = sell.participant
+    with expect_revert("MarketOrderNotSettled", sell.order_id):
+        s.transact(m.release([sell.order_id]), seller.address)
+    receipt = s.transact(m.settleOrders([p.order_id for p in placed]), s.roles.operator)
+    ref = settle([p.order for p in placed], reference(s, placed))
+    held = ref.orders[sell.order.index].held_units
+    assert held > 0
+    (event,) = [
+        e
+        for e in s.events(s.market, "ProceedsHeld", receipt)
+        if e["args"]["orderId"] == sell.order_id
+    ]
+    assert (event["args"]["seller"], event["args"]["heldUnits"]) == (seller.address, held)
+    # Settlement credits the seller nothing: its proceeds are held.
+    assert m.claimableOf(seller.address).call() == 0
+    assert m.heldOf(sell.order_id).call() == held
+    with expect_revert("MarketNoProceedsHeld", buy.order_id):
+        s.transact(m.release([buy.order_id]), seller.address)
+    with expect_revert("MarketNoProceedsHeld", unfilled.order_id):
+        s.transact(m.release([unfilled.order_id]), seller.address)
+    start = DAY0_TS + n * INTERVAL_S
+    end = start + INTERVAL_S
+    grace_end = end + RELEASE_GRACE_S
+    s.at_time(end + 60)
+    with expect_revert("MarketDeliveryNotMetered", sell.order_id, 0, end, grace_end):
+        s.transact(m.release([sell.order_id]), s.participants[1].address)
+    # 14 of the interval's 15 minutes metered, exporting 4 kW of the 6 kW sold: not yet.
+    required_w = 1_500 * 3600 // INTERVAL_S
+    readings = [
+        MeterReading(seller.meter, seller.address, start + 60 * k, 60, 0, 4000 * 60 // 3600, k + 1)
+        for k in range(15)
+    ]
+    s.submit_readings(readings[:14], [seller.meter_key] * 14)
+    with expect_revert("MarketDeliveryNotMetered", sell.order_id, end - 60, end, grace_end):
+        s.transact(m.release([sell.order_id]), s.participants[1].address)
+    s.submit_readings(readings[14:], [seller.meter_key])
+    did = s.import_cap.functions.deliveryId(seller.address, n).call()
+    terms = s.import_cap.functions.contractTerms(did).call()
+    assert terms[8] == -required_w
+    violation_j, total_j = s.import_cap.functions.accumulatorsJ(did).call()
+    lam = s.regulation.functions.deliveryPenaltyPerKwh().call()
+    ref_terms = _terms_of(terms)
+    due = delivery_penalty_due_units(ref_terms, Accumulators(violation_j, total_j), 0)
+    assert due == lam * violation_j // 3_600_000 > 0
+    expected = release(held, due, last_reading_end_ts=end, interval_end_ts=end, now_ts=end + 60)
+    treasury_before = m.claimableOf(s.roles.treasury).call()
+    # Anyone may release; the batch may repeat an order only once.
+    with expect_revert("MarketProceedsAlreadyReleased", sell.order_id):
+        s.transact(m.release([sell.order_id, sell.order_id]), s.participants[1].address)
+    receipt = s.transact(m.release([sell.order_id]), s.participants[1].address)
+    (event,) = s.events(s.market, "ProceedsReleased", receipt)
+    assert dict(event["args"]) == {
+        "orderId": sell.order_id,
+        "seller": seller.address,
+        "sellerUnits": expected.seller_units,
+        "treasuryUnits": expected.treasury_units,
+        "metered": True,
+    }
+    assert m.claimableOf(seller.address).call() == expected.seller_units
+    assert m.claimableOf(s.roles.treasury).call() == treasury_before + expected.treasury_units
+    assert m.heldOf(sell.order_id).call() == 0 and m.isReleased(sell.order_id).call()
+    # The penalty paid from the held proceeds is recorded: collectPenalty finds nothing due.
+    assert s.import_cap.functions.penaltyPaidUnits(did).call() == expected.treasury_units
+    if expected.treasury_units == due:
+        with expect_revert("ImportCapNothingDue", did):
+            s.transact(s.import_cap.functions.collectPenalty(did), s.roles.treasury)
+    with expect_revert("MarketProceedsAlreadyReleased", sell.order_id):
+        s.transact(m.release([sell.order_id]), seller.address)
+
+
+def test_unmetered_proceeds_go_to_the_treasury_after_the_grace_period(funded: Stack) -> None:
+    s = funded
+    n, placed = _three_by_three(s)
+    m = s.market.functions
+    clear_on_chain(s, n, witness_for([p.order for p in placed]))
+    s.transact(m.settleOrders([p.order_id for p in placed]), s.roles.operator)
+    sell = placed[4]  # the marginal seller, partly filled
+    held = m.heldOf(sell.order_id).call()
+    assert held > 0
+    end = DAY0_TS + (n + 1) * INTERVAL_S
+    s.at_time(end + RELEASE_GRACE_S - 1)
+    with expect_revert("MarketDeliveryNotMetered", sell.order_id, 0, end, end + RELEASE_GRACE_S):
+        s.transact(m.release([sell.order_id]), s.roles.operator)
+    s.at_time(end + RELEASE_GRACE_S)
+    treasury_before = m.claimableOf(s.roles.treasury).call()
+    receipt = s.transact(m.release([sell.order_id]), s.roles.operator)
+    (event,) = s.events(s.market, "ProceedsReleased", receipt)
+    assert (event["args"]["sellerUnits"], event["args"]["treasuryUnits"]) == (0, held)
+    assert event["args"]["metered"] is False
+    assert m.claimableOf(s.roles.treasury).call() == treasury_before + held
+    assert m.claimableOf(sell.participant.address).call() == 0
+    with expect_revert("MarketBatchSize", 0, 512):
+        s.transact(m.release([]), s.roles.operator)
+
+
+def _terms_of(raw: list[object]) -> ContractTerms:
+    return ContractTerms(*raw[:1], BoundKind(raw[1]), *raw[2:])  # type: ignore[arg-type]

@@ -74,7 +74,10 @@ interface IAuthoritySet is IAuthoritySetErrors {
 
     /// @notice The authorities in force at block `blockNumber`, in turn order (proposer of
     /// step s is element s mod length).
+    /// @param blockNumber The block whose sealers are wanted.
     function authoritiesAt(uint256 blockNumber) external view returns (address[] memory);
     /// @notice Whether `account` is an authority in the set in force at block `blockNumber`.
+    /// @param account The account.
+    /// @param blockNumber The block.
     function isAuthorityAt(address account, uint256 blockNumber) external view returns (bool);
 }

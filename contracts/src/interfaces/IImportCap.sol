@@ -30,12 +30,19 @@ struct ContractTerms {
 /// @title IImportCapErrors
 /// @notice Custom errors of ImportCap.
 interface IImportCapErrors {
+    /// @notice No contract (import cap or reserved delivery) has this id.
     error ImportCapUnknownContract(uint256 contractId);
+    /// @notice The importer is not an active participant.
     error ImportCapInactiveImporter(address importer);
+    /// @notice The counterparty is zero or the importer itself.
     error ImportCapInvalidCounterparty(address counterparty);
+    /// @notice The validity is empty: validFromTs must be before validToTs [unix s].
     error ImportCapInvalidValidity(uint40 validFromTs, uint40 validToTs);
+    /// @notice A window bound is not a second of the day (0 .. 86,399) [s].
     error ImportCapInvalidWindow(uint32 windowStartS, uint32 windowEndS);
+    /// @notice A Range contract's lower bound exceeds its upper bound [W].
     error ImportCapInvalidBounds(BoundKind kind, int64 lowerW, int64 upperW);
+    /// @notice A bound lies outside Regulation's cap bounds [W].
     error ImportCapBoundOutsideRegulation(int64 boundW, int64 minCapW, int64 maxCapW);
     /// @notice The signature is not `importer`'s consent to these terms (it recovers to `signer`).
     error ImportCapNoConsent(address importer, address signer);
@@ -47,8 +54,11 @@ interface IImportCapErrors {
     error ImportCapBetaAboveRegulation(uint64 betaWadPerKwh, uint64 maxBetaWadPerKwh);
     /// @notice The contract would start before readings already accounted for `importer`.
     error ImportCapRetroactive(address importer, uint40 validFromTs, uint40 lastReadingEndTs);
+    /// @notice The importer already has the most active contracts allowed.
     error ImportCapTooManyActive(address importer, uint256 maxActive);
+    /// @notice Only the contract's counterparty collects its penalty.
     error ImportCapNotCounterparty(uint256 contractId, address caller, address counterparty);
+    /// @notice The contract's penalty is paid in full.
     error ImportCapNothingDue(uint256 contractId);
     /// @notice A penalty is due but the importer's balance or allowance is zero.
     error ImportCapNothingCollectible(uint256 contractId, uint256 dueUnits, uint256 balanceUnits, uint256 allowanceUnits);
@@ -57,8 +67,9 @@ interface IImportCapErrors {
 }
 
 /// @title IImportCap
-/// @notice The audit interface of import-cap contracts (stable; see DESIGN.md).
+/// @notice The audit interface of import-cap contracts (stable; see docs/architecture.md, "Stable interfaces", and docs/contracts.md).
 interface IImportCap is IImportCapErrors {
+    /// @notice An import-cap contract was created (bounds [W], validity [unix s]).
     event ContractCreated(
         uint256 indexed contractId,
         address indexed importer,
@@ -69,6 +80,7 @@ interface IImportCap is IImportCapErrors {
         uint40 validFromTs,
         uint40 validToTs
     );
+    /// @notice A reading violated a contract: its violation and the contract's cumulative one [Wh].
     event ViolationRecorded(
         uint256 indexed contractId,
         address indexed participant,
@@ -76,6 +88,7 @@ interface IImportCap is IImportCapErrors {
         uint256 violationWh,
         uint256 cumulativeViolationWh
     );
+    /// @notice A penalty payment reached the counterparty; `outstandingUnits` remain due [units].
     event PenaltyCollected(
         uint256 indexed contractId,
         address indexed importer,
@@ -90,6 +103,7 @@ interface IImportCap is IImportCapErrors {
     function contractCount() external view returns (uint256);
 
     /// @notice The terms of contract `id`.
+    /// @param id The contract (an import cap or a delivery).
     function contractTerms(uint256 id) external view returns (ContractTerms memory);
 
     /// @notice The accounting of contract `id`.
@@ -98,11 +112,13 @@ interface IImportCap is IImportCapErrors {
     /// @return complianceWad R = 1 - E_viol / E_total [wad, clamped to 0..1]
     /// @return penaltyUnits lambda * E_viol accrued [units]
     /// @return trustWad exp(-beta * E_viol[kWh]) [wad]
+    /// @param id The contract (an import cap or a delivery).
     function contractStatus(uint256 id)
         external
         view
         returns (uint256 violationWh, uint256 totalWh, uint256 complianceWad, uint256 penaltyUnits, uint256 trustWad);
 
     /// @notice sum over `participant`'s contracts of beta * E_viol[kWh] [wad]; trust = exp(-it).
+    /// @param participant The participant.
     function exposureOf(address participant) external view returns (uint256);
 }

@@ -31,7 +31,9 @@ interface IRegistry is IAccessControl, IRegistryErrors {
     event ParticipantDeactivated(address indexed participant, address by);
 
     /// @notice The registered meter of `participant` (zero if none).
+    /// @param participant The participant.
     function meterOf(address participant) external view returns (address);
     /// @notice Whether `participant` is admitted and not deactivated.
+    /// @param participant The participant.
     function isActive(address participant) external view returns (bool);
 }

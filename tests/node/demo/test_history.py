@@ -38,10 +38,11 @@ def test_an_unknown_strategy_is_refused_with_the_known_ones() -> None:
 
 def test_the_delivery_summary_lists_each_microgrid_and_the_totals() -> None:
     rows = [
-        DeliveryRow("MG1-E1", 3, 2.5, 0.25, 0.075, 0.0063),
-        DeliveryRow("MG2", 0, 0.0, 0.0, 0.0, None),
+        DeliveryRow("MG1-E1", 3, 2.5, 0.25, 0.075, 0.0063, 3, 0.42),
+        DeliveryRow("MG2", 0, 0.0, 0.0, 0.0, None, 0, 0.0),
     ]
     lines = format_rows(rows).splitlines()
-    assert lines[2].split() == ["MG1-E1", "3", "2.500", "0.250", "0.075", "0.0063"]
-    assert lines[3].split() == ["MG2", "0", "0.000", "0.000", "0.000", "-"]
-    assert lines[4].split() == ["all", "3", "2.500", "0.250", "0.075"]
+    row = ["MG1-E1", "3", "2.500", "0.250", "0.075", "0.0063", "3", "0.420"]
+    assert lines[2].split() == row
+    assert lines[3].split() == ["MG2", "0", "0.000", "0.000", "0.000", "-", "0", "0.000"]
+    assert lines[4].split() == ["all", "3", "2.500", "0.250", "0.075", "3", "0.420"]

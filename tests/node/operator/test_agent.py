@@ -8,6 +8,7 @@ from typing import Any
 
 from gridledger.contracts.enums import Side
 from gridledger.market.orders import Order
+from gridledger.market.settlement import RELEASE_GRACE_S
 from gridledger.market.witness import witness_for
 from gridledger.node.agents.market_clock import MarketClock
 from gridledger.node.operator.agent import SETTLE_BATCH, OperatorAgent
@@ -87,3 +88,50 @@ def test_settlement_goes_in_batches_and_an_empty_interval_is_skipped() -> None:
     empty.on_tick(gate)
     empty.on_tick(gate + 1)
     assert empty_client.sends == []
+
+
+def test_held_proceeds_are_released_once_the_sellers_readings_reach_the_interval_end() -> None:
+    operator, client = _operator({3: BOOK})
+    clock = MarketClock.of(FakeContract("Market", MARKET_GRID))
+    market = client.contracts["Market"]
+    seller_id = (3 << 32) | 1
+    settled: set[int] = set()
+    market.views |= {
+        "isSettled": lambda order_id: order_id in settled,
+        "fillOf": lambda order_id: 1_500,
+        "heldOf": lambda order_id: 150_000,
+        "isReleased": lambda order_id: False,
+    }
+    last_end = {"ts": 0}
+    client.contracts["ImportCap"].views["lastReadingEndOf"] = lambda owner: last_end["ts"]
+    client.w3.eth.head_ts = clock.gate_closure_ts(3)
+    operator.clear(3)
+    assert operator.unreleased == {3: [seller_id]}
+    end = clock.start_ts(4)
+    assert operator.release_due(end - 1) == 0  # the interval has not ended
+    assert operator.release_due(end) == 0  # its settlement is not mined yet
+    settled.add(seller_id)
+    last_end["ts"] = end - 60
+    assert operator.release_due(end + 60) == 0  # a minute of delivery not metered yet
+    last_end["ts"] = end
+    assert operator.release_due(end + 60) == 1
+    assert client.named("release") == [(([seller_id],), 250_000)]
+    assert operator.unreleased == {}
+    assert operator.release_due(end + 120) == 0  # sent once
+
+
+def test_unmetered_proceeds_are_released_after_the_grace_period() -> None:
+    operator, client = _operator({3: BOOK})
+    clock = MarketClock.of(FakeContract("Market", MARKET_GRID))
+    client.contracts["Market"].views |= {
+        "isSettled": lambda order_id: True,
+        "fillOf": lambda order_id: 1_500,
+        "heldOf": lambda order_id: 150_000,
+        "isReleased": lambda order_id: False,
+    }
+    client.contracts["ImportCap"].views["lastReadingEndOf"] = lambda owner: 0
+    client.w3.eth.head_ts = clock.gate_closure_ts(3)
+    operator.clear(3)
+    end = clock.start_ts(4)
+    assert operator.release_due(end + RELEASE_GRACE_S - 1) == 0
+    assert operator.release_due(end + RELEASE_GRACE_S) == 1

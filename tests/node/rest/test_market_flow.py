@@ -132,7 +132,10 @@ def test_the_interval_shows_price_volume_orders_trades_and_settlement(flow: Flow
     for order_id, order in by_id.items():
         assert order["filled_wh"] == market.fillOf(order_id).call()  # the contract's own rule
     seller_gross = SELL_WH * PRICE // 1000
-    assert by_id[flow.sell_id]["credited_units"] == seller_gross - SELL_WH * 10_000 // 1000
+    # The seller is credited nothing at settlement: its net proceeds are held.
+    assert by_id[flow.sell_id]["credited_units"] == 0
+    assert by_id[flow.sell_id]["held_units"] == seller_gross - SELL_WH * 10_000 // 1000
+    assert by_id[flow.buy_id]["held_units"] is None
     buyer_cost = -(-SELL_WH * PRICE // 1000)
     assert by_id[flow.buy_id]["credited_units"] == BUY_WH * BUY_PRICE // 1000 - buyer_cost
     assert sorted((t["side"], t["filled_wh"], t["price_per_kwh"]) for t in got["trades"]) == [
@@ -282,6 +285,23 @@ def test_trust_below_the_regulated_minimum_refuses_orders(flow: Flow) -> None:
         assert flow.node.get(f"/v1/trust/{prosumer}").json()["may_trade"] is False
     finally:
         flow.node.send("regulator", regulation.setMinTrust(0))
+
+
+def test_release_pays_the_delivery_penalty_from_the_held_proceeds(flow: Flow) -> None:
+    # Runs after the tests above that read the unpaid delivery penalty.
+    node = flow.node
+    held = node.get(f"/v1/orders/{flow.sell_id}").json()["held_units"]
+    assert held == SELL_WH * PRICE // 1000 - SELL_WH * 10_000 // 1000
+    node.send("operator", node.contract("Market").functions.release([flow.sell_id]))
+    order = node.get(f"/v1/orders/{flow.sell_id}").json()
+    assert order["held_units"] == 0
+    got = node.get(f"/v1/contracts/{order['delivery_contract_id']}").json()
+    # 500 Wh short at 300_000 units/kWh: 150_000 units from the held proceeds.
+    assert got["status"]["penalty_paid_units"] == min(150_000, held)
+    market = node.contract("Market").functions
+    # The seller was credited nothing before: now the rest of its proceeds.
+    assert market.claimableOf(node.address("prosumer")).call() == held - min(150_000, held)
+    assert market.isReleased(flow.sell_id).call()
 
 
 def test_layers_report_the_last_clearing_and_the_live_rules(flow: Flow) -> None:

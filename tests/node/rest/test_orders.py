@@ -108,6 +108,7 @@ def test_get_order_reads_it_back(node: InProcessNode) -> None:
         "filled_wh": 0,
         "settled": False,
         "credited_units": None,
+        "held_units": None,
         "delivery_contract_id": None,
     }
 
