@@ -9,8 +9,10 @@ blocks are answered on the transport's thread from the chain (read-only).
 
 Rules (docs/architecture.md): proposer = authorities[step mod n]; each block is checked (seal, step,
 proposer, slot timestamp, parent, not from the future) and re-executed (state, transaction and
-receipt roots) before it is accepted; fork choice is `forkchoice.prefer`; a reorg puts the
-dropped transactions back into the pool; a rejected block's peer is logged as the offender.
+receipt roots) before it is accepted; after a block becomes the head the node votes for it and
+finality follows the votes (`finality.Finality`); fork choice is `forkchoice.prefer`; a reorg
+puts the dropped transactions back into the pool; a rejected block's peer is logged as the
+offender.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from itertools import chain as chained
 from itertools import pairwise
 from typing import Any, Protocol
 
@@ -29,6 +30,7 @@ import rlp
 from eth.abc import BlockAPI, BlockHeaderAPI
 
 from gridledger.node.consensus.clock import Clock, WallClock
+from gridledger.node.consensus.finality import Finality
 from gridledger.node.consensus.forkchoice import ChainScore, prefer
 from gridledger.node.consensus.orphans import (
     FetchBudget,
@@ -37,13 +39,22 @@ from gridledger.node.consensus.orphans import (
     check_orphan,
 )
 from gridledger.node.consensus.schedule import AuthoritySchedule
+from gridledger.node.consensus.votes import Vote, VoteError
 from gridledger.node.errors import LedgerError
 from gridledger.node.ledger.embedded.aura import Aura, GridledgerVM, SealError, check_seal, step_of
-from gridledger.node.ledger.embedded.aura import finalized_number as aura_finalized
 from gridledger.node.ledger.embedded.chain import EmbeddedChain, TransactionRejectedError
 from gridledger.node.p2p.bytequeue import ByteQueue
 from gridledger.node.p2p.throttle import LogThrottle
-from gridledger.node.p2p.wire import Block, Blocks, GetBlockByHash, GetBlocks, Message, Status, Tx
+from gridledger.node.p2p.wire import (
+    Block,
+    Blocks,
+    GetBlockByHash,
+    GetBlocks,
+    Message,
+    Status,
+    Tx,
+    VoteMessage,
+)
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +136,7 @@ class Consensus:
         self.chain = chain
         self.aura = aura
         self.schedule = AuthoritySchedule(chain, aura, authority_set)
+        self.finality = Finality(chain, self.schedule, key, name)
         self.key = key
         self.address = bytes(key.public_key.to_canonical_address()) if key is not None else None
         self.clock = clock
@@ -133,6 +145,7 @@ class Consensus:
         self.genesis_hash = bytes(chain.header_by_number(0).hash)
         self.peers: dict[str, PeerStatus] = {}
         self.rejected: dict[str, int] = {}  # peer -> blocks rejected (offences)
+        self.rejected_votes: dict[str, int] = {}  # peer -> votes refused
         self.foreign_peers: set[str] = set()  # peers announcing another genesis
         self.reorgs = 0
         self._queue: ByteQueue[tuple[str, str, Any]] = ByteQueue(QUEUE_MAX_BYTES, QUEUE_MAX_ITEMS)
@@ -174,15 +187,10 @@ class Consensus:
         return self.schedule.for_child_of(parent)
 
     def _import(self, block: BlockAPI) -> None:
-        """Check and re-execute `block` on top of the head (within the import budget);
-        finality follows the set in force."""
+        """Check and re-execute `block` on top of the head (within the import budget)."""
         self.chain.import_sealed_block(
             block, self.aura_after(self.chain.head_header()), self._import_budget_s()
         )
-        self._refresh_finality_set()
-
-    def _refresh_finality_set(self) -> None:
-        self.chain.aura = self.aura_after(self.chain.head_header())
 
     def status_message(self) -> Status:
         with self.chain.lock:
@@ -203,6 +211,9 @@ class Consensus:
             self._enqueue("tx", peer, message.raw)
         elif isinstance(message, Block):
             self._enqueue("block", peer, message.rlp)
+        elif isinstance(message, VoteMessage):
+            vote = Vote(message.height, message.block_hash, message.signature)
+            self._enqueue("vote", peer, vote)
         elif isinstance(message, GetBlocks):
             with self.chain.lock:  # as many blocks as fit one frame, encoded only so far
                 return Blocks.fitting(self._canonical_rlp(message.from_number, message.count))
@@ -239,6 +250,8 @@ class Consensus:
                 return
             self._sync_wanted.add(peer)
         size_bytes = len(payload) if isinstance(payload, bytes) else 0
+        if isinstance(payload, Vote):
+            size_bytes = len(payload.signature) + len(payload.block_hash) + 8
         if not self._queue.put_nowait((kind, peer, payload), size_bytes):
             log.warning(
                 "consensus queue full (%d items, %d bytes); dropped a %s of %d bytes from %s",
@@ -300,13 +313,37 @@ class Consensus:
                 mined = self.chain.produce_sealed_block(
                     aura, step, self.key, self._build_budget_s()
                 )
-                self._refresh_finality_set()
             except Exception:
                 log.exception("sealing block %d at step %d failed", number, step)
                 return None
         log.debug("sealed block %d at step %d", number, step)
         self.network.broadcast(Block(encode_block(mined.block)))
+        self._vote_and_finalize()
         return mined.block
+
+    # ------------------------------------------------------------ finality votes
+    def _vote_and_finalize(self) -> None:
+        """Vote for our head if the rules allow (node.consensus.finality), send the vote,
+        and move finality with what the votes now justify."""
+        if self.network is None:
+            return
+        votes = self.finality.vote_on_head(len(self.network.peers_alive()))
+        for vote in votes:
+            self.network.broadcast(VoteMessage(vote.height, vote.block_hash, vote.signature))
+        self._finalize()
+
+    def _finalize(self) -> None:
+        self.finality.update()
+
+    def _on_vote(self, peer: str, vote: Vote) -> None:
+        try:
+            new = self.finality.add_vote(vote)
+        except VoteError as exc:
+            self.rejected_votes[peer] = self.rejected_votes.get(peer, 0) + 1
+            self._throttle.warning(f"vote:{peer}", "refused a vote from peer %s: %s", peer, exc)
+            return
+        if new:
+            self._finalize()
 
     # ------------------------------------------------------------ gossip and sync
     def _work_loop(self) -> None:
@@ -358,9 +395,13 @@ class Consensus:
                 self._on_tx(peer, payload)
             elif kind == "block":
                 self._on_block(peer, payload)
+                self._vote_and_finalize()
+            elif kind == "vote":
+                self._on_vote(peer, payload)
             elif kind == "sync":
                 self._sync_wanted.discard(peer)
                 self._sync_from(peer)
+                self._vote_and_finalize()
         except RejectedBlockError as exc:
             self._offence(peer, str(exc))
         except Exception:
@@ -492,11 +533,8 @@ class Consensus:
             # comes from it); deeper blocks are checked as they are imported.
             self._check_block(branch[0].header, fork)
             if fork.hash != head.hash:
-                headers = chained(
-                    (b.header for b in reversed(branch)), self.chain.headers_down(fork)
-                )
                 candidate = ChainScore(
-                    aura_finalized(headers, self.chain.aura or self.aura),
+                    self.finality.finalized_on_branch(branch, fork),
                     int(branch[-1].header.block_number),
                 )
                 if not prefer(candidate, current, int(fork.block_number)):
@@ -555,6 +593,11 @@ class Consensus:
                 continue
             try:
                 self.network.broadcast(self.status_message())
+                last_vote = self.finality.last_vote
+                if last_vote is not None:  # for peers that missed it or restarted
+                    self.network.broadcast(
+                        VoteMessage(last_vote.height, last_vote.block_hash, last_vote.signature)
+                    )
                 if time.monotonic() - last_regossip >= REGOSSIP_PERIOD_S:
                     last_regossip = time.monotonic()
                     with self.chain.lock:
