@@ -61,6 +61,11 @@ class Replica:
             "pending": len(self.chain.pool),
             "reorgs": consensus.reorgs,
             "rejected_blocks": dict(consensus.rejected),
+            "rejected_votes": dict(consensus.rejected_votes),
+            "last_vote": consensus.finality.last_vote.height
+            if consensus.finality.last_vote
+            else None,
+            "equivocations": ["0x" + e.voter.hex() for e in consensus.finality.evidence],
         }
 
 

@@ -213,3 +213,31 @@ def verify_justification(
             f"{len(voters)} of {len(members)} authorities voted, {needed} needed (more than 2/3)"
         )
     return frozenset(voters)
+
+
+def justification_json(
+    data: bytes, chain_id: int, genesis_hash: bytes, block: tuple[int, bytes] | None = None
+) -> dict[str, Any]:
+    """A stored justification for JSON-RPC and REST: the justified block, each vote with its
+    recovered voter, the ancestry headers and the raw RLP (what `verify_justification` takes).
+    `block`: the (number, hash) asked about, final because it is the justified block or one
+    of its ancestors."""
+    justification = Justification.decode(data)
+    number, block_hash = block if block is not None else (0, b"")
+    return {
+        "blockNumber": hex(number) if block is not None else None,
+        "blockHash": "0x" + block_hash.hex() if block is not None else None,
+        "justifiedNumber": hex(justification.height),
+        "justifiedHash": "0x" + justification.block_hash.hex(),
+        "votes": [
+            {
+                "height": hex(v.height),
+                "blockHash": "0x" + v.block_hash.hex(),
+                "signature": "0x" + v.signature.hex(),
+                "voter": "0x" + voter_of(v, chain_id, genesis_hash).hex(),
+            }
+            for v in justification.votes
+        ],
+        "ancestry": ["0x" + h.hex() for h in justification.ancestry],
+        "rlp": "0x" + data.hex(),
+    }
