@@ -39,7 +39,7 @@ from gridledger.node.consensus.orphans import (
     check_orphan,
 )
 from gridledger.node.consensus.schedule import AuthoritySchedule
-from gridledger.node.consensus.votes import Vote, VoteError
+from gridledger.node.consensus.votes import Vote, VoteError, VoteKind
 from gridledger.node.errors import LedgerError
 from gridledger.node.ledger.embedded.aura import Aura, GridledgerVM, SealError, check_seal, step_of
 from gridledger.node.ledger.embedded.chain import EmbeddedChain, TransactionRejectedError
@@ -212,7 +212,12 @@ class Consensus:
         elif isinstance(message, Block):
             self._enqueue("block", peer, message.rlp)
         elif isinstance(message, VoteMessage):
-            vote = Vote(message.height, message.block_hash, message.signature)
+            try:
+                vote = Vote(
+                    VoteKind(message.kind), message.height, message.block_hash, message.signature
+                )
+            except (ValueError, VoteError):
+                return None
             self._enqueue("vote", peer, vote)
         elif isinstance(message, GetBlocks):
             with self.chain.lock:  # as many blocks as fit one frame, encoded only so far
@@ -323,17 +328,12 @@ class Consensus:
 
     # ------------------------------------------------------------ finality votes
     def _vote_and_finalize(self) -> None:
-        """Vote for our head if the rules allow (node.consensus.finality), send the vote,
-        and move finality with what the votes now justify."""
+        """Prevote for our head, precommit and finalize as the votes allow
+        (node.consensus.finality), and send our new votes."""
         if self.network is None:
             return
-        votes = self.finality.vote_on_head(len(self.network.peers_alive()))
-        for vote in votes:
-            self.network.broadcast(VoteMessage(vote.height, vote.block_hash, vote.signature))
-        self._finalize()
-
-    def _finalize(self) -> None:
-        self.finality.update()
+        for vote in self.finality.step(len(self.network.peers_alive())):
+            self.network.broadcast(_vote_message(vote))
 
     def _on_vote(self, peer: str, vote: Vote) -> None:
         try:
@@ -343,7 +343,7 @@ class Consensus:
             self._throttle.warning(f"vote:{peer}", "refused a vote from peer %s: %s", peer, exc)
             return
         if new:
-            self._finalize()
+            self._vote_and_finalize()
 
     # ------------------------------------------------------------ gossip and sync
     def _work_loop(self) -> None:
@@ -593,11 +593,9 @@ class Consensus:
                 continue
             try:
                 self.network.broadcast(self.status_message())
-                last_vote = self.finality.last_vote
-                if last_vote is not None:  # for peers that missed it or restarted
-                    self.network.broadcast(
-                        VoteMessage(last_vote.height, last_vote.block_hash, last_vote.signature)
-                    )
+                for last_vote in self.finality.last.values():
+                    if last_vote is not None:  # for peers that missed it or restarted
+                        self.network.broadcast(_vote_message(last_vote))
                 if time.monotonic() - last_regossip >= REGOSSIP_PERIOD_S:
                     last_regossip = time.monotonic()
                     with self.chain.lock:
@@ -606,6 +604,10 @@ class Consensus:
                         self.network.broadcast(Tx(tx.encode()))
             except Exception:
                 log.exception("announcing failed")
+
+
+def _vote_message(vote: Vote) -> VoteMessage:
+    return VoteMessage(int(vote.kind), vote.height, vote.block_hash, vote.signature)
 
 
 def _check_linked(blocks: list[BlockAPI], start: int) -> None:

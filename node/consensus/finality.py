@@ -1,20 +1,24 @@
-"""Finality by authority votes: one replica's vote book, its own votes and its finalized block.
+"""Finality by authority votes: one replica's vote books, its own votes and its final block.
 
-Rules (docs/testnet.md, "Finality"):
-- After importing and re-executing a block that became its head, an authority votes for it
-  (`node.consensus.votes`), unless a rule below forbids it; the vote goes to every peer and is
-  sent again with each status until the next one.
-- Votes of one authority go up in height: it never votes twice at one height (two votes at
-  one height for different blocks are evidence of equivocation, `Equivocation`).
-- Its votes form a chain: it votes only for descendants of its last vote (its lock), unless
-  it holds a justification of a block that conflicts with the lock; then it follows that
-  block. Safety with at most f = floor((n - 1) / 3) faulty authorities rests on these two
-  rules (the argument is in docs/testnet.md).
-- It votes only while it hears from enough authorities to make a quorum: a node cut off in a
-  minority stays unlocked, so finality resumes once the partition heals.
-- A block is final when authorities holding more than two thirds of the set in force for it
-  have voted for it or for a descendant (on our canonical chain); the votes that did it are
-  its justification, stored with the block (`EmbeddedChain.record_justification`).
+Rules (docs/testnet.md, "Finality"), in two phases as Tendermint and GRANDPA:
+- Prevote: after importing and re-executing a block that became its head, an authority
+  prevotes for it, at a height above its last prevote.
+- Precommit: when authorities holding more than two thirds of the set in force have prevoted
+  for a block on our chain or for descendants of it, an authority precommits the highest such
+  block, at a height above its last precommit, and only if it descends its last precommit
+  (its lock) -- unless a final block we hold conflicts with the lock; then the lock yields.
+- A block is final when more than two thirds have precommitted it or a descendant (on our
+  canonical chain); those precommits are its justification, stored with the block
+  (`EmbeddedChain.record_justification`).
+- Two votes of one kind from one authority at one height for different blocks are evidence
+  of equivocation (`Equivocation`); an honest node never makes them (its heights go up).
+- An authority votes only while it hears from enough authorities to make a quorum, so a node
+  cut off in a minority casts nothing it would later be held to.
+
+Safety with at most f = floor((n - 1) / 3) faulty authorities rests on the precommit rules
+alone (the argument is in docs/testnet.md); prevotes only keep authorities from locking on a
+branch nobody else follows (after a partition with no quorum on either side, no one locked).
+Every vote is sent to every peer, and our last vote of each kind again with each status.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from gridledger.node.consensus.votes import (
     Justification,
     Vote,
     VoteError,
+    VoteKind,
     quorum,
     sign_vote,
     voter_of,
@@ -45,12 +50,14 @@ MAX_VOTE_HEIGHTS_AHEAD = 256
 """How far above our head a vote may be [blocks]; kept until its block arrives (a peer ahead)."""
 VOTE_HEIGHTS_KEPT_BELOW_FINAL = 64
 """Heights below our final block whose votes are kept, to catch late equivocations [blocks]."""
-LAST_VOTE_META = "finality_last_vote"
+LAST_VOTE_META = {VoteKind.PREVOTE: "finality_last_prevote", VoteKind.PRECOMMIT: "finality_lock"}
+
+Book = dict[bytes, dict[int, Vote]]  # voter -> height -> vote
 
 
 @dataclass(frozen=True, slots=True)
 class Equivocation:
-    """Two votes of `voter` for different blocks at one height: evidence of a fault."""
+    """Two votes of one kind by `voter` for different blocks at one height: a fault."""
 
     voter: bytes
     first: Vote
@@ -75,52 +82,73 @@ class Finality:
         self.address = bytes(key.public_key.to_canonical_address()) if key is not None else None
         self.chain_id = chain.genesis.chain_id
         self.genesis_hash = bytes(chain.header_by_number(0).hash)
-        self._votes: dict[bytes, dict[int, Vote]] = {}  # voter -> height -> vote
+        self._books: dict[VoteKind, Book] = {VoteKind.PREVOTE: {}, VoteKind.PRECOMMIT: {}}
         self.evidence: list[Equivocation] = []
-        self.last_vote = self._load_last_vote()
+        self.last: dict[VoteKind, Vote | None] = {k: self._load_last(k) for k in VoteKind}
         self.extra_vote: Callable[[Vote], Vote | None] | None = None
         """Test hook: a second vote to send beside each of ours (an equivocating node)."""
 
-    # ------------------------------------------------------------ our own votes
-    def _load_last_vote(self) -> Vote | None:
-        stored = self.chain.store.get_meta(LAST_VOTE_META)
+    @property
+    def last_vote(self) -> Vote | None:
+        """Our last precommit (our lock)."""
+        return self.last[VoteKind.PRECOMMIT]
+
+    def _load_last(self, kind: VoteKind) -> Vote | None:
+        stored = self.chain.store.get_meta(LAST_VOTE_META[kind])
         if stored is None:
             return None
         height, block_hash, signature = stored.split(":")
-        return Vote(int(height), bytes.fromhex(block_hash), bytes.fromhex(signature))
+        return Vote(kind, int(height), bytes.fromhex(block_hash), bytes.fromhex(signature))
 
     def authorities_for(self, number: int) -> tuple[bytes, ...]:
         """The set in force for canonical block `number` (>= 1)."""
         return self.schedule.for_child_of(self.chain.header_by_number(number - 1)).authorities
 
-    def vote_on_head(self, peers_alive: int) -> list[Vote]:
-        """Sign a vote for our head if the rules allow it (module docstring); the votes to
-        send (ours, and the test hook's). Persisted before it is returned, so a restarted node
-        never votes twice at one height."""
-        if self.key is None or self.address is None:
-            return []
+    def _canonical_hash(self, number: int) -> bytes:
+        return bytes(self.chain.header_by_number(number).hash)
+
+    # ------------------------------------------------------------ one round of work
+    def step(self, peers_alive: int) -> list[Vote]:
+        """Prevote for our head, precommit what the prevotes justify, and finalize what the
+        precommits justify, as far as the rules allow; the votes to send (persisted first,
+        so a restarted node never votes twice at one height)."""
+        out: list[Vote] = []
         with self.chain.lock:
-            head = self.chain.head_header()
-            number = int(head.block_number)
-            if number == 0:
-                return []
-            members = self.authorities_for(number)
-            if self.address not in members:
-                return []
-            if 1 + peers_alive < quorum(len(members)):
-                return []  # in a minority: stay unlocked
-            last = self.last_vote
-            if last is not None:
-                if number <= last.height:
-                    return []
-                if not self._may_leave(last):
-                    return []
-            vote = sign_vote(self.key, self.chain_id, self.genesis_hash, number, bytes(head.hash))
-            self.chain.store.put_meta(
-                LAST_VOTE_META, f"{vote.height}:{vote.block_hash.hex()}:{vote.signature.hex()}"
-            )
-            self.last_vote = vote
-            self._store(self.address, vote)
+            if self._may_vote(peers_alive):
+                head = self.chain.head_header()
+                out += self._cast(VoteKind.PREVOTE, int(head.block_number), bytes(head.hash))
+                polka = self._justified(VoteKind.PREVOTE, self._floor(VoteKind.PRECOMMIT))
+                if polka is not None and self._may_leave_lock():
+                    out += self._cast(VoteKind.PRECOMMIT, polka, self._canonical_hash(polka))
+            self.update()
+        return out
+
+    def _may_vote(self, peers_alive: int) -> bool:
+        if self.key is None or self.address is None:
+            return False
+        number = int(self.chain.head_header().block_number)
+        if number == 0:
+            return False
+        members = self.authorities_for(number)
+        # In a minority (cut off): stay unlocked, vote nothing.
+        return self.address in members and 1 + peers_alive >= quorum(len(members))
+
+    def _floor(self, kind: VoteKind) -> int:
+        last = self.last[kind]
+        return max(self.chain.justified[0], last.height if last is not None else 0)
+
+    def _cast(self, kind: VoteKind, height: int, block_hash: bytes) -> list[Vote]:
+        last = self.last[kind]
+        if self.key is None or self.address is None or height == 0:
+            return []
+        if last is not None and height <= last.height:
+            return []
+        vote = sign_vote(self.key, self.chain_id, self.genesis_hash, height, block_hash, kind)
+        self.chain.store.put_meta(
+            LAST_VOTE_META[kind], f"{height}:{block_hash.hex()}:{vote.signature.hex()}"
+        )
+        self.last[kind] = vote
+        self._store(self.address, vote)
         votes = [vote]
         if self.extra_vote is not None:
             extra = self.extra_vote(vote)
@@ -128,16 +156,19 @@ class Finality:
                 votes.append(extra)
         return votes
 
-    def _may_leave(self, last: Vote) -> bool:
-        """Whether we may vote for our head given our last vote: the head descends it, or
-        our finalized block conflicts with it (a justification we hold overrides our lock)."""
+    def _may_leave_lock(self) -> bool:
+        """Whether we may precommit on our chain given our lock: our chain descends it, or a
+        final block we hold conflicts with it (a justification overrides a lock)."""
+        lock = self.last[VoteKind.PRECOMMIT]
+        if lock is None:
+            return True
         head_number = int(self.chain.head_header().block_number)
-        if last.height <= head_number and self._canonical_hash(last.height) == last.block_hash:
-            return True  # the head descends our last vote
+        if lock.height <= head_number and self._canonical_hash(lock.height) == lock.block_hash:
+            return True
         final_number, final_hash = self.chain.justified
-        if last.height <= final_number:
+        if lock.height <= final_number:
             return True  # not canonical at or below the final block: it conflicts with it
-        return not self._descends(last.block_hash, final_number, final_hash)
+        return not self._descends(lock.block_hash, final_number, final_hash)
 
     def _descends(self, block_hash: bytes, number: int, ancestor_hash: bytes) -> bool:
         """Whether the block `block_hash` (held, canonical or not) descends block `number`
@@ -150,12 +181,9 @@ class Finality:
             return True
         return bytes(header.hash) == ancestor_hash
 
-    def _canonical_hash(self, number: int) -> bytes:
-        return bytes(self.chain.header_by_number(number).hash)
-
     # ------------------------------------------------------------ peers' votes
     def add_vote(self, vote: Vote) -> bool:
-        """Record a vote from the network; True if it is new and may move finality. Raises
+        """Record a vote from the network; True if it is new and may move things. Raises
         VoteError for a vote that does not verify or comes from no authority."""
         voter = voter_of(vote, self.chain_id, self.genesis_hash)
         with self.chain.lock:
@@ -176,68 +204,87 @@ class Finality:
             return self._store(voter, vote)
 
     def _store(self, voter: bytes, vote: Vote) -> bool:
-        held = self._votes.setdefault(voter, {})
+        held = self._books[vote.kind].setdefault(voter, {})
         earlier = held.get(vote.height)
         if earlier is not None:
             if earlier.block_hash != vote.block_hash:
                 self._equivocation(voter, earlier, vote)
             return False
-        if vote.height <= self.chain.justified[0] - VOTE_HEIGHTS_KEPT_BELOW_FINAL:
+        final_number = self.chain.justified[0]
+        if vote.height <= final_number - VOTE_HEIGHTS_KEPT_BELOW_FINAL:
             return False
         held[vote.height] = vote
-        return vote.height > self.chain.justified[0]
+        return vote.height > final_number
 
     def _equivocation(self, voter: bytes, first: Vote, second: Vote) -> None:
-        if any(e.voter == voter and e.first.height == first.height for e in self.evidence):
+        if any(
+            e.voter == voter and e.first.height == first.height and e.first.kind == first.kind
+            for e in self.evidence
+        ):
             return
         self.evidence.append(Equivocation(voter, first, second))
         log.warning(
-            "equivocation by authority 0x%s: votes for block %d 0x%s and 0x%s",
+            "equivocation by authority 0x%s: %ss for block %d 0x%s and 0x%s",
             voter.hex(),
+            first.kind.name.lower(),
             first.height,
             first.block_hash.hex()[:12],
             second.block_hash.hex()[:12],
         )
 
-    # ------------------------------------------------------------ finality
+    # ------------------------------------------------------------ counting
+    def _justified(self, kind: VoteKind, floor: int) -> int | None:
+        """The highest canonical block above `floor` that more than two thirds of its set in
+        force voted (`kind`) for, or for a descendant on our chain; None if there is none."""
+        head_number = int(self.chain.head_header().block_number)
+        if head_number <= floor:
+            return None
+        best = self._best(kind, floor, head_number)
+        for candidate in sorted(set(best.values()), reverse=True):
+            members = self.authorities_for(candidate)
+            voters = [v for v in members if best.get(v, 0) >= candidate]
+            if len(voters) >= quorum(len(members)):
+                return candidate
+        return None
+
+    def _best(self, kind: VoteKind, floor: int, head_number: int) -> dict[bytes, int]:
+        """Each voter's highest canonical height voted (`kind`) above `floor`."""
+        best: dict[bytes, int] = {}
+        for voter, held in self._books[kind].items():
+            for height in sorted(held, reverse=True):
+                if height <= floor:
+                    break
+                vote = held[height]
+                if height <= head_number and self._canonical_hash(height) == vote.block_hash:
+                    best[voter] = height
+                    break
+        return best
+
     def update(self) -> int | None:
-        """Finalize the highest canonical block the votes held justify; its number if
+        """Finalize the highest canonical block the precommits held justify; its number if
         finality moved, else None."""
         with self.chain.lock:
-            head_number = int(self.chain.head_header().block_number)
             final_number = self.chain.justified[0]
-            if head_number <= final_number:
+            number = self._justified(VoteKind.PRECOMMIT, final_number)
+            if number is None:
                 return None
-            canonical: dict[int, bytes] = {}
+            self._finalize(number)
+            return number
 
-            def on_chain(vote: Vote) -> bool:
-                if vote.height not in canonical:
-                    canonical[vote.height] = self._canonical_hash(vote.height)
-                return canonical[vote.height] == vote.block_hash
-
-            best: dict[bytes, int] = {}  # voter -> highest canonical height voted
-            for voter, held in self._votes.items():
-                for height in sorted(held, reverse=True):
-                    if height <= final_number:
-                        break
-                    if height <= head_number and on_chain(held[height]):
-                        best[voter] = height
-                        break
-            for candidate in sorted(set(best.values()), reverse=True):
-                members = self.authorities_for(candidate)
-                voters = [v for v in members if best.get(v, 0) >= candidate]
-                if len(voters) >= quorum(len(members)):
-                    self._finalize(candidate, voters, on_chain)
-                    return candidate
-            return None
-
-    def _finalize(
-        self, number: int, voters: Sequence[bytes], on_chain: Callable[..., bool]
-    ) -> None:
+    def _finalize(self, number: int) -> None:
+        head_number = int(self.chain.head_header().block_number)
+        book = self._books[VoteKind.PRECOMMIT]
+        best = self._best(VoteKind.PRECOMMIT, number - 1, head_number)
         votes = []
-        for voter in voters:  # each voter's lowest canonical vote at or above `number`
-            held = self._votes[voter]
-            height = min(h for h in held if h >= number and on_chain(held[h]))
+        for voter in self.authorities_for(number):
+            if best.get(voter, 0) < number:
+                continue
+            held = book[voter]  # its lowest canonical precommit at or above `number`
+            height = min(
+                h
+                for h in held
+                if number <= h <= head_number and self._canonical_hash(h) == held[h].block_hash
+            )
             votes.append(held[height])
         top = max(v.height for v in votes)
         ancestry = tuple(
@@ -246,24 +293,25 @@ class Finality:
         block_hash = self._canonical_hash(number)
         justification = Justification(number, block_hash, tuple(votes), ancestry)
         self.chain.record_justification(number, block_hash, justification.encode())
-        log.debug("block %d final: %d of %d authorities voted", number, len(votes), len(voters))
+        log.debug("block %d final: %d precommits", number, len(votes))
         self._prune(number)
 
     def _prune(self, final_number: int) -> None:
         floor = final_number - VOTE_HEIGHTS_KEPT_BELOW_FINAL
-        for held in self._votes.values():
-            for height in [h for h in held if h <= floor]:
-                del held[height]
+        for book in self._books.values():
+            for held in book.values():
+                for height in [h for h in held if h <= floor]:
+                    del held[height]
 
     def finalized_on_branch(self, branch: Sequence[BlockAPI], fork: BlockHeaderAPI) -> int:
         """The final block number of the chain ending in `branch` (whose first block's parent
-        is `fork`, canonical here), by the votes held: for fork choice."""
+        is `fork`, canonical here), by the precommits held: for fork choice."""
         with self.chain.lock:
             final_number = self.chain.justified[0]
             base = final_number if int(fork.block_number) >= final_number else 0
             on_branch = {bytes(b.hash): int(b.number) for b in branch}
             best: dict[bytes, int] = {}
-            for voter, held in self._votes.items():
+            for voter, held in self._books[VoteKind.PRECOMMIT].items():
                 heights = [h for h, v in held.items() if on_branch.get(v.block_hash) == h]
                 if heights:
                     best[voter] = max(heights)
@@ -273,8 +321,8 @@ class Finality:
             return max(base, ranked[needed - 1] if len(ranked) >= needed else 0)
 
     def equivocation_vote(self, vote: Vote) -> Vote | None:
-        """A second, conflicting vote at `vote`'s height (for the test hook `extra_vote`)."""
+        """A second, conflicting vote of `vote`'s kind at its height (test hook `extra_vote`)."""
         if self.key is None:
             return None
         other = keccak(b"another branch" + vote.block_hash)
-        return sign_vote(self.key, self.chain_id, self.genesis_hash, vote.height, other)
+        return sign_vote(self.key, self.chain_id, self.genesis_hash, vote.height, other, vote.kind)

@@ -1,21 +1,24 @@
 """Finality votes and justifications, and the light client's check of a justification.
 
-A vote is an authority's secp256k1 signature over (domain, chain id, genesis hash, height,
-block hash): "I imported and re-executed this block". A block is final when authorities
-holding more than two thirds of the set in force have voted for it or for a descendant
-(docs/testnet.md, "Finality"). Its justification is those votes plus the headers that link
-the block to each voted descendant (empty when every vote is for the block itself), so it can
+A vote is an authority's secp256k1 signature over (domain, chain id, genesis hash, kind,
+height, block hash). Two kinds, as Tendermint's and GRANDPA's two phases: a prevote says "I
+imported and re-executed this block"; a precommit says "more than two thirds prevoted for this
+block or descendants, and I lock on it". A block is final when authorities holding more than
+two thirds of the set in force have precommitted it or a descendant (docs/testnet.md,
+"Finality"). Its justification is those precommits plus the headers that link the block to
+each precommitted descendant (none when every precommit is for the block itself), so it can
 be checked from the authority set alone: `verify_justification` needs no chain, no state and
 no peer, only the set, the chain id and the genesis hash.
 
-Sizes: a vote is 105 bytes of fields (118 bytes as a P2P frame); a justification is one RLP
-list of (height, hash, votes, ancestry headers), about 110 bytes per vote.
+Sizes: a vote is 106 bytes of fields (119 bytes as a P2P frame); a justification is one RLP
+list of (height, hash, precommits, ancestry headers), about 110 bytes per precommit.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import IntEnum
 from typing import Any
 
 import rlp
@@ -25,7 +28,7 @@ from eth_utils.crypto import keccak
 from gridledger.contracts.typed import SECP256K1_N
 from gridledger.node.errors import LedgerError
 
-VOTE_DOMAIN = b"gridledger/finality-vote/v1"
+VOTE_DOMAIN = b"gridledger/finality-vote/v2"
 HASH_BYTES = 32
 SIGNATURE_BYTES = 65
 MAX_JUSTIFICATION_VOTES = 64
@@ -44,18 +47,29 @@ class JustificationError(LedgerError):
     """A justification does not prove its block final; the message says why, with numbers."""
 
 
+class VoteKind(IntEnum):
+    """The phase a vote belongs to; its byte is signed and sent."""
+
+    PREVOTE = 1
+    PRECOMMIT = 2
+
+
 def quorum(authorities: int) -> int:
     """Votes needed for finality: more than two thirds of `authorities`."""
     return 2 * authorities // 3 + 1
 
 
-def vote_digest(chain_id: int, genesis_hash: bytes, height: int, block_hash: bytes) -> bytes:
+def vote_digest(
+    chain_id: int, genesis_hash: bytes, kind: VoteKind, height: int, block_hash: bytes
+) -> bytes:
     """What an authority signs. The domain, chain id and genesis hash keep a vote from being
-    replayed on another chain or another testnet with the same chain id."""
+    replayed on another chain or another testnet with the same chain id; the kind keeps a
+    prevote from being passed off as a precommit."""
     return keccak(
         VOTE_DOMAIN
         + chain_id.to_bytes(32, "big")
         + genesis_hash
+        + bytes([kind])
         + height.to_bytes(8, "big")
         + block_hash
     )
@@ -63,13 +77,17 @@ def vote_digest(chain_id: int, genesis_hash: bytes, height: int, block_hash: byt
 
 @dataclass(frozen=True, slots=True)
 class Vote:
-    """height: the block's number; block_hash: its hash; signature: 65 bytes (r, s, v)."""
+    """kind: prevote or precommit; height: the block's number; block_hash: its hash;
+    signature: 65 bytes (r, s, v)."""
 
+    kind: VoteKind
     height: int
     block_hash: bytes
     signature: bytes
 
     def __post_init__(self) -> None:
+        if self.kind not in (VoteKind.PREVOTE, VoteKind.PRECOMMIT):
+            raise VoteError(f"vote kind {self.kind!r} is neither prevote (1) nor precommit (2)")
         if not 0 <= self.height < 2**64:
             raise VoteError(f"vote height {self.height} is outside 0..2^64-1")
         if len(self.block_hash) != HASH_BYTES:
@@ -79,10 +97,15 @@ class Vote:
 
 
 def sign_vote(
-    key: PrivateKey, chain_id: int, genesis_hash: bytes, height: int, block_hash: bytes
+    key: PrivateKey,
+    chain_id: int,
+    genesis_hash: bytes,
+    height: int,
+    block_hash: bytes,
+    kind: VoteKind = VoteKind.PRECOMMIT,
 ) -> Vote:
-    digest = vote_digest(chain_id, genesis_hash, height, block_hash)
-    return Vote(height, block_hash, key.sign_msg_hash(digest).to_bytes())
+    digest = vote_digest(chain_id, genesis_hash, kind, height, block_hash)
+    return Vote(kind, height, block_hash, key.sign_msg_hash(digest).to_bytes())
 
 
 def voter_of(vote: Vote, chain_id: int, genesis_hash: bytes) -> bytes:
@@ -91,7 +114,7 @@ def voter_of(vote: Vote, chain_id: int, genesis_hash: bytes) -> bytes:
     s_value = int.from_bytes(vote.signature[32:64], "big")
     if s_value > SECP256K1_N // 2:
         raise VoteError(f"vote for block {vote.height}: s is in the upper half of the curve order")
-    digest = vote_digest(chain_id, genesis_hash, vote.height, vote.block_hash)
+    digest = vote_digest(chain_id, genesis_hash, vote.kind, vote.height, vote.block_hash)
     try:
         public_key = Signature(vote.signature).recover_public_key_from_msg_hash(digest)
     except Exception as exc:  # malformed r, s or v
@@ -101,8 +124,8 @@ def voter_of(vote: Vote, chain_id: int, genesis_hash: bytes) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class Justification:
-    """Proof that block (height, block_hash) is final: votes for it or descendants, and the
-    RLP headers of blocks height+1.. up to the highest voted one (ascending)."""
+    """Proof that block (height, block_hash) is final: precommits for it or descendants, and
+    the RLP headers of blocks height+1.. up to the highest precommitted one (ascending)."""
 
     height: int
     block_hash: bytes
@@ -115,7 +138,7 @@ class Justification:
                 [
                     self.height,
                     self.block_hash,
-                    [[v.height, v.block_hash, v.signature] for v in self.votes],
+                    [[int(v.kind), v.height, v.block_hash, v.signature] for v in self.votes],
                     list(self.ancestry),
                 ]
             )
@@ -126,7 +149,8 @@ class Justification:
         try:
             height_raw, block_hash, votes_raw, ancestry = rlp.decode(data)
             votes = tuple(
-                Vote(_int(h), bytes(b), bytes(s)) for h, b, s in _bounded(votes_raw, "votes")
+                Vote(VoteKind(_int(k)), _int(h), bytes(b), bytes(s))
+                for k, h, b, s in _bounded(votes_raw, "votes")
             )
             return cls(
                 _int(height_raw),
@@ -183,16 +207,18 @@ def verify_justification(
     chain_id: int,
     genesis_hash: bytes,
 ) -> frozenset[bytes]:
-    """The distinct authorities whose votes prove `justification`'s block final; raises
+    """The distinct authorities whose precommits prove `justification`'s block final; raises
     JustificationError unless they are more than two thirds of `authorities` (the set in
-    force for that block). Every vote must be for the block or one of the ancestry headers,
-    be signed by a member of the set, and no authority may be counted twice."""
+    force for that block). Every vote must be a precommit for the block or one of the
+    ancestry headers, signed by a member of the set, and no authority may count twice."""
     members = frozenset(authorities)
     if not members:
         raise JustificationError("the authority set is empty")
     hashes = _chain_of(justification)
     voters: set[bytes] = set()
     for vote in justification.votes:
+        if vote.kind != VoteKind.PRECOMMIT:
+            raise JustificationError(f"vote for block {vote.height} is a prevote, not a precommit")
         if hashes.get(vote.height) != vote.block_hash:
             raise JustificationError(
                 f"vote for block {vote.height} 0x{vote.block_hash.hex()[:12]} is not for block "
@@ -231,6 +257,7 @@ def justification_json(
         "justifiedHash": "0x" + justification.block_hash.hex(),
         "votes": [
             {
+                "kind": v.kind.name.lower(),
                 "height": hex(v.height),
                 "blockHash": "0x" + v.block_hash.hex(),
                 "signature": "0x" + v.signature.hex(),

@@ -19,8 +19,9 @@ message               fields
 ``get_block_by_hash`` ``hash`` -> ``blocks`` (empty if unknown)
 ``blocks``            ``rlp``: up to `MAX_BLOCKS_PER_REPLY` blocks, in ascending number
 ``error``             ``message``: UTF-8, at most `MAX_ERROR_BYTES`
-``vote``              ``height``, ``block_hash``, ``signature`` (65 bytes): an authority's
-                      finality vote (`node.consensus.votes`); 118 bytes as a frame
+``vote``              ``kind`` u8 (1 prevote, 2 precommit), ``height``, ``block_hash``,
+                      ``signature`` (65 bytes): an authority's finality vote
+                      (`node.consensus.votes`); 119 bytes as a frame
 ====================  =====================================================================
 
 A whole frame is at most `MAX_FRAME_BYTES`. Anything else — another magic or version, an
@@ -286,17 +287,21 @@ class VoteMessage(_Message):
     """A finality vote: the authority that signed it is recovered from `signature`."""
 
     KIND: ClassVar[Kind] = Kind.VOTE
+    kind: int
     height: int
     block_hash: bytes
     signature: bytes
 
     def __post_init__(self) -> None:
+        if self.kind not in (1, 2) or isinstance(self.kind, bool):
+            raise WireError("vote.kind", f"{self.kind!r} is neither 1 (prevote) nor 2 (precommit)")
         check_u64(self.height, "vote.height")
         check_fixed(self.block_hash, HASH_BYTES, "vote.block_hash")
         check_fixed(self.signature, SIGNATURE_BYTES, "vote.signature")
 
     @override
     def write(self, w: Writer) -> None:
+        w.u8(self.kind)
         w.u64(self.height)
         w.fixed(self.block_hash)
         w.fixed(self.signature)
@@ -305,6 +310,7 @@ class VoteMessage(_Message):
     @classmethod
     def read(cls, r: Reader) -> Self:
         return cls(
+            r.u8("vote.kind"),
             r.u64("vote.height"),
             r.fixed(HASH_BYTES, "vote.block_hash"),
             r.fixed(SIGNATURE_BYTES, "vote.signature"),

@@ -14,6 +14,7 @@ from gridledger.node.consensus.engine import Consensus
 from gridledger.node.consensus.votes import (
     Justification,
     Vote,
+    VoteKind,
     sign_vote,
     verify_justification,
 )
@@ -93,7 +94,7 @@ def test_an_equivocating_authority_is_caught_and_finality_holds(net4: MemNet) ->
     for name in ("n0", "n1", "n2"):
         evidence = net4.nodes[name].finality.evidence
         assert {e.voter for e in evidence} == {net4.aura.authorities[3]}
-        assert len(evidence) == 5  # one per height, not one per copy received
+        assert len(evidence) == 10  # a prevote and a precommit per height, once each
         first, second = evidence[0].first, evidence[0].second
         assert first.height == second.height and first.block_hash != second.block_hash
 
@@ -124,7 +125,7 @@ def test_a_vote_follows_its_lock_until_a_justification_overrides_it(net4: MemNet
     # against: it may not vote for our block 4 (height not above), nor for block 6 unless the
     # branch of its lock conflicts with a final block.
     foreign_5 = sign_vote(n0.finality.key, gadget.chain_id, gadget.genesis_hash, 5, b"\x42" * 32)  # type: ignore[arg-type]
-    gadget.last_vote = foreign_5
+    gadget.last[VoteKind.PRECOMMIT] = foreign_5
     net4.run_steps(4, 5)
     assert gadget.last_vote == foreign_5  # heights 4 and 5 are not above its last vote
     net4.run_steps(6, 6)
@@ -138,9 +139,9 @@ def test_votes_from_strangers_and_foreign_chains_are_refused(net4: MemNet) -> No
     n0 = net4.nodes["n0"]
     block_hash = bytes(n0.chain.header_by_number(2).hash)
     stranger = sign_vote(STRANGER, n0.finality.chain_id, n0.genesis_hash, 2, block_hash)
-    n0.handle("n1", VoteMessage(stranger.height, stranger.block_hash, stranger.signature))
+    n0.handle("n1", VoteMessage(2, stranger.height, stranger.block_hash, stranger.signature))
     far = sign_vote(net4.keys[1], n0.finality.chain_id, n0.genesis_hash, 10_000, block_hash)
-    n0.handle("n1", VoteMessage(far.height, far.block_hash, far.signature))
+    n0.handle("n1", VoteMessage(2, far.height, far.block_hash, far.signature))
     n0.drain()
     assert n0.rejected_votes == {"n1": 2}
 
@@ -191,5 +192,6 @@ def test_votes_are_monotone_in_height(net4: MemNet) -> None:
 
     n0.finality.extra_vote = record
     net4.run_steps(4, 9)
-    heights = [v.height for v in votes]
-    assert heights == sorted(set(heights)) == list(range(4, 10))
+    for kind in VoteKind:
+        heights = [v.height for v in votes if v.kind == kind]
+        assert heights == sorted(set(heights)) == list(range(4, 10))

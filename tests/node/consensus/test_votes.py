@@ -17,6 +17,7 @@ from gridledger.node.consensus.votes import (
     JustificationError,
     Vote,
     VoteError,
+    VoteKind,
     quorum,
     sign_vote,
     verify_justification,
@@ -80,7 +81,7 @@ def test_a_forged_signature_does_not_count() -> None:
     forged = bytearray(votes[2].signature)
     forged[5] ^= 0xFF  # another r: recovers to someone else, or to nobody
     with pytest.raises(JustificationError, match=r"not an authority|does not recover"):
-        check([*votes[:2], Vote(7, BLOCK, bytes(forged))])
+        check([*votes[:2], Vote(VoteKind.PRECOMMIT, 7, BLOCK, bytes(forged))])
 
 
 def test_a_vote_from_another_chain_does_not_count() -> None:
@@ -92,6 +93,16 @@ def test_a_vote_from_another_chain_does_not_count() -> None:
         check(other_testnet)
 
 
+def test_prevotes_do_not_finalize() -> None:
+    prevote = sign_vote(KEYS[2], CHAIN_ID, GENESIS, 7, BLOCK, VoteKind.PREVOTE)
+    with pytest.raises(JustificationError, match="vote for block 7 is a prevote"):
+        check([*votes_by(KEYS[:2]), prevote])
+    # Nor can a prevote's signature be passed off as a precommit: the kind is signed.
+    relabelled = Vote(VoteKind.PRECOMMIT, 7, BLOCK, prevote.signature)
+    with pytest.raises(JustificationError, match="not an authority"):
+        check([*votes_by(KEYS[:2]), relabelled])
+
+
 def test_a_vote_for_another_block_is_refused() -> None:
     sibling = keccak(b"another block 7")
     with pytest.raises(JustificationError, match=r"vote for block 7 0x.* is not for block 7"):
@@ -101,7 +112,9 @@ def test_a_vote_for_another_block_is_refused() -> None:
 def test_a_high_s_vote_is_refused() -> None:
     vote = votes_by(KEYS[:1])[0]
     r, s, v = vote.signature[:32], int.from_bytes(vote.signature[32:64], "big"), vote.signature[64]
-    mirrored = Vote(7, BLOCK, r + (SECP256K1_N - s).to_bytes(32, "big") + bytes([v ^ 1]))
+    mirrored = Vote(
+        VoteKind.PRECOMMIT, 7, BLOCK, r + (SECP256K1_N - s).to_bytes(32, "big") + bytes([v ^ 1])
+    )
     with pytest.raises(VoteError, match="upper half of the curve order"):
         voter_of(mirrored, CHAIN_ID, GENESIS)
     with pytest.raises(JustificationError, match="upper half"):
