@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from gridledger.node.consensus.engine import Consensus
 from gridledger.node.consensus.votes import (
@@ -23,6 +25,8 @@ from gridledger.node.ledger.embedded.rpc import JsonRpc
 from gridledger.node.p2p.wire import VoteMessage
 from tests.node.consensus.memnet import MemNet
 from tests.node.consensus.test_votes import STRANGER
+
+PAIRS = [frozenset((f"n{a}", f"n{b}")) for a in range(4) for b in range(a + 1, 4)]
 
 
 @pytest.fixture
@@ -195,3 +199,42 @@ def test_votes_are_monotone_in_height(net4: MemNet) -> None:
     for kind in VoteKind:
         heights = [v.height for v in votes if v.kind == kind]
         assert heights == sorted(set(heights)) == list(range(4, 10))
+
+
+def test_a_two_two_partition_finalizes_nowhere_then_resumes(net4: MemNet) -> None:
+    net4.run_steps(1, 4)
+    net4.cut |= {frozenset((a, b)) for a in ("n0", "n1") for b in ("n2", "n3")}
+    net4.run_steps(5, 12)
+    sides = [net4.nodes["n0"], net4.nodes["n2"]]
+    assert sides[0].chain.head_header().hash != sides[1].chain.head_header().hash
+    assert set(finals(net4)) == {4}  # two of four on each side: no quorum anywhere
+    net4.heal()
+    net4.settle()
+    net4.run_steps(13, 16)
+    assert len({n.chain.head_header().hash for n in net4.nodes.values()}) == 1
+    assert set(finals(net4)) == {net4.nodes["n0"].chain.head_header().block_number}
+    hashes = {n.chain.header_by_number(5).hash for n in net4.nodes.values()}
+    assert len(hashes) == 1  # one block 5 is final everywhere
+
+
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.sets(st.sampled_from(PAIRS)), min_size=4, max_size=14))
+def test_no_two_nodes_ever_finalize_conflicting_blocks(
+    tmp_path_factory: pytest.TempPathFactory, cuts: list[set[frozenset[str]]]
+) -> None:
+    """Random links cut at every step (any partition, flapping): whatever finalizes is the
+    same block on every node."""
+    net = MemNet(tmp_path_factory.mktemp("random"), 4)
+    try:
+        final_hashes: dict[int, bytes] = {}
+        for step, cut in enumerate(cuts, start=1):
+            net.cut = set(cut)
+            net.run_steps(step, step)
+            for node in net.nodes.values():
+                for number in range(1, node.chain.finalized_number() + 1):
+                    block_hash = bytes(node.chain.header_by_number(number).hash)
+                    assert final_hashes.setdefault(number, block_hash) == block_hash
+    finally:
+        net.close()
