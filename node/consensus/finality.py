@@ -34,6 +34,7 @@ from eth_utils.crypto import keccak
 
 from gridledger.node.consensus.schedule import AuthoritySchedule
 from gridledger.node.consensus.votes import (
+    NO_AUTHORITY_SET,
     Justification,
     Vote,
     VoteError,
@@ -81,7 +82,9 @@ class Finality:
         self.name = name
         self.address = bytes(key.public_key.to_canonical_address()) if key is not None else None
         self.chain_id = chain.genesis.chain_id
-        self.genesis_hash = bytes(chain.header_by_number(0).hash)
+        self.authority_set = schedule.contract or NO_AUTHORITY_SET
+        """The vote domain's verifying contract (node.consensus.votes.vote_digest)."""
+        chain.vote_domain = self.authority_set
         self._books: dict[VoteKind, Book] = {VoteKind.PREVOTE: {}, VoteKind.PRECOMMIT: {}}
         self.evidence: list[Equivocation] = []
         self.last: dict[VoteKind, Vote | None] = {k: self._load_last(k) for k in VoteKind}
@@ -143,7 +146,7 @@ class Finality:
             return []
         if last is not None and height <= last.height:
             return []
-        vote = sign_vote(self.key, self.chain_id, self.genesis_hash, height, block_hash, kind)
+        vote = sign_vote(self.key, self.chain_id, self.authority_set, height, block_hash, kind)
         self.chain.store.put_meta(
             LAST_VOTE_META[kind], f"{height}:{block_hash.hex()}:{vote.signature.hex()}"
         )
@@ -185,7 +188,7 @@ class Finality:
     def add_vote(self, vote: Vote) -> bool:
         """Record a vote from the network; True if it is new and may move things. Raises
         VoteError for a vote that does not verify or comes from no authority."""
-        voter = voter_of(vote, self.chain_id, self.genesis_hash)
+        voter = voter_of(vote, self.chain_id, self.authority_set)
         with self.chain.lock:
             head = self.chain.head_header()
             head_number = int(head.block_number)
@@ -325,4 +328,4 @@ class Finality:
         if self.key is None:
             return None
         other = keccak(b"another branch" + vote.block_hash)
-        return sign_vote(self.key, self.chain_id, self.genesis_hash, vote.height, other, vote.kind)
+        return sign_vote(self.key, self.chain_id, self.authority_set, vote.height, other, vote.kind)

@@ -1,14 +1,15 @@
 """Finality votes and justifications, and the light client's check of a justification.
 
-A vote is an authority's secp256k1 signature over (domain, chain id, genesis hash, kind,
-height, block hash). Two kinds, as Tendermint's and GRANDPA's two phases: a prevote says "I
+A vote is an authority's secp256k1 signature over (domain, chain id, AuthoritySet address,
+kind, height, block hash). Two kinds, as Tendermint's and GRANDPA's two phases: a prevote says "I
 imported and re-executed this block"; a precommit says "more than two thirds prevoted for this
 block or descendants, and I lock on it". A block is final when authorities holding more than
 two thirds of the set in force have precommitted it or a descendant (docs/testnet.md,
 "Finality"). Its justification is those precommits plus the headers that link the block to
 each precommitted descendant (none when every precommit is for the block itself), so it can
 be checked from the authority set alone: `verify_justification` needs no chain, no state and
-no peer, only the set, the chain id and the genesis hash.
+no peer, only the set, the chain id and the AuthoritySet address. The contract checks the same
+digest when it is given two conflicting votes as evidence (`AuthoritySet.reportEquivocation`).
 
 Sizes: a vote is 106 bytes of fields (119 bytes as a P2P frame); a justification is one RLP
 list of (height, hash, precommits, ancestry headers), about 110 bytes per precommit.
@@ -30,6 +31,9 @@ from gridledger.node.errors import LedgerError
 
 VOTE_DOMAIN = b"gridledger/finality-vote/v2"
 HASH_BYTES = 32
+ADDRESS_BYTES = 20
+NO_AUTHORITY_SET = bytes(ADDRESS_BYTES)
+"""The vote domain's contract address on a chain without AuthoritySet."""
 SIGNATURE_BYTES = 65
 MAX_JUSTIFICATION_VOTES = 64
 """More votes than any authority set may hold (AuthoritySet caps it at 32)."""
@@ -60,15 +64,19 @@ def quorum(authorities: int) -> int:
 
 
 def vote_digest(
-    chain_id: int, genesis_hash: bytes, kind: VoteKind, height: int, block_hash: bytes
+    chain_id: int, authority_set: bytes, kind: VoteKind, height: int, block_hash: bytes
 ) -> bytes:
-    """What an authority signs. The domain, chain id and genesis hash keep a vote from being
-    replayed on another chain or another testnet with the same chain id; the kind keeps a
-    prevote from being passed off as a precommit."""
+    """What an authority signs: keccak256(abi.encodePacked(domain, chainid, authoritySet,
+    uint8 kind, uint64 height, bytes32 blockHash)), as AuthoritySet computes it. The chain id
+    and the AuthoritySet address (20 bytes; zero on a chain without one) keep a vote from
+    being replayed on another chain or testnet; the kind keeps a prevote from being passed
+    off as a precommit."""
+    if len(authority_set) != ADDRESS_BYTES:
+        raise VoteError(f"authority set address is {len(authority_set)} bytes, not 20")
     return keccak(
         VOTE_DOMAIN
         + chain_id.to_bytes(32, "big")
-        + genesis_hash
+        + authority_set
         + bytes([kind])
         + height.to_bytes(8, "big")
         + block_hash
@@ -99,22 +107,22 @@ class Vote:
 def sign_vote(
     key: PrivateKey,
     chain_id: int,
-    genesis_hash: bytes,
+    authority_set: bytes,
     height: int,
     block_hash: bytes,
     kind: VoteKind = VoteKind.PRECOMMIT,
 ) -> Vote:
-    digest = vote_digest(chain_id, genesis_hash, kind, height, block_hash)
+    digest = vote_digest(chain_id, authority_set, kind, height, block_hash)
     return Vote(kind, height, block_hash, key.sign_msg_hash(digest).to_bytes())
 
 
-def voter_of(vote: Vote, chain_id: int, genesis_hash: bytes) -> bytes:
+def voter_of(vote: Vote, chain_id: int, authority_set: bytes) -> bytes:
     """The address that signed `vote`. A high-s signature is refused: (r, n - s) signs the
     same vote, so one vote would have two encodings (as for block seals)."""
     s_value = int.from_bytes(vote.signature[32:64], "big")
     if s_value > SECP256K1_N // 2:
         raise VoteError(f"vote for block {vote.height}: s is in the upper half of the curve order")
-    digest = vote_digest(chain_id, genesis_hash, vote.kind, vote.height, vote.block_hash)
+    digest = vote_digest(chain_id, authority_set, vote.kind, vote.height, vote.block_hash)
     try:
         public_key = Signature(vote.signature).recover_public_key_from_msg_hash(digest)
     except Exception as exc:  # malformed r, s or v
@@ -205,7 +213,7 @@ def verify_justification(
     justification: Justification,
     authorities: Sequence[bytes],
     chain_id: int,
-    genesis_hash: bytes,
+    authority_set: bytes,
 ) -> frozenset[bytes]:
     """The distinct authorities whose precommits prove `justification`'s block final; raises
     JustificationError unless they are more than two thirds of `authorities` (the set in
@@ -225,7 +233,7 @@ def verify_justification(
                 f"{justification.height} or a descendant in the ancestry"
             )
         try:
-            voter = voter_of(vote, chain_id, genesis_hash)
+            voter = voter_of(vote, chain_id, authority_set)
         except VoteError as exc:
             raise JustificationError(str(exc)) from exc
         if voter not in members:
@@ -242,7 +250,7 @@ def verify_justification(
 
 
 def justification_json(
-    data: bytes, chain_id: int, genesis_hash: bytes, block: tuple[int, bytes] | None = None
+    data: bytes, chain_id: int, authority_set: bytes, block: tuple[int, bytes] | None = None
 ) -> dict[str, Any]:
     """A stored justification for JSON-RPC and REST: the justified block, each vote with its
     recovered voter, the ancestry headers and the raw RLP (what `verify_justification` takes).
@@ -261,7 +269,7 @@ def justification_json(
                 "height": hex(v.height),
                 "blockHash": "0x" + v.block_hash.hex(),
                 "signature": "0x" + v.signature.hex(),
-                "voter": "0x" + voter_of(v, chain_id, genesis_hash).hex(),
+                "voter": "0x" + voter_of(v, chain_id, authority_set).hex(),
             }
             for v in justification.votes
         ],

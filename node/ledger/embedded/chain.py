@@ -133,6 +133,8 @@ class EmbeddedChain:
             self.pool[tx.hash] = tx
         self.txpool.prune(self._state())
         self.justified = self._load_justified()
+        self.vote_domain = bytes(20)
+        """AuthoritySet's address, the finality votes' domain (set by the consensus)."""
 
     # ------------------------------------------------------------------ finality
     def _load_justified(self) -> tuple[int, bytes]:

@@ -182,8 +182,8 @@ class JsonRpc:
         if stored is None:
             return None
         block = (number, bytes(self.chain.header_by_number(number).hash))
-        genesis_hash = bytes(self.chain.header_by_number(0).hash)
-        return justification_json(stored[2], self.chain.genesis.chain_id, genesis_hash, block)
+        chain_id, domain = self.chain.genesis.chain_id, self.chain.vote_domain
+        return justification_json(stored[2], chain_id, domain, block)
 
     def _tx_count_by_number(self, params: list[Any]) -> Any:
         return p.hexq(

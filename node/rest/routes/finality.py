@@ -80,9 +80,9 @@ def justification(
             raise NotFinalError(f"block {number} is not final here (final: {chain.justified[0]})")
         block = (number, bytes(chain.header_by_number(number).hash))
         authorities = replica.consensus.finality.authorities_for(stored[0])
-    genesis_hash = replica.consensus.genesis_hash
-    out = justification_json(stored[2], chain.genesis.chain_id, genesis_hash, block)
+    domain = chain.vote_domain
+    out = justification_json(stored[2], chain.genesis.chain_id, domain, block)
     out["authorities"] = [_hex(a) for a in authorities]
     out["chainId"] = chain.genesis.chain_id
-    out["genesisHash"] = _hex(genesis_hash)
+    out["authoritySet"] = _hex(domain)
     return out

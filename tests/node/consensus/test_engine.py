@@ -67,7 +67,7 @@ def test_replicas_agree_and_finalize(net3: MemNet) -> None:
         Justification.decode(data),
         net3.aura.authorities,
         n0.chain.genesis.chain_id,
-        n0.genesis_hash,
+        n0.chain.vote_domain,
     )
     assert len(voters) >= 3  # quorum of 3 is 3 (more than two thirds)
 

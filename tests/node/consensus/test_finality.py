@@ -52,7 +52,7 @@ def verified_voters(net: MemNet, node: Consensus, number: int) -> frozenset[byte
         Justification.decode(stored[2]),
         net.aura.authorities,
         node.chain.genesis.chain_id,
-        node.genesis_hash,
+        node.chain.vote_domain,
     )
 
 
@@ -128,7 +128,7 @@ def test_a_vote_follows_its_lock_until_a_justification_overrides_it(net4: MemNet
     # Pretend n0 last voted for a block 5 on a branch it does not hold a justification
     # against: it may not vote for our block 4 (height not above), nor for block 6 unless the
     # branch of its lock conflicts with a final block.
-    foreign_5 = sign_vote(n0.finality.key, gadget.chain_id, gadget.genesis_hash, 5, b"\x42" * 32)  # type: ignore[arg-type]
+    foreign_5 = sign_vote(n0.finality.key, gadget.chain_id, gadget.authority_set, 5, b"\x42" * 32)  # type: ignore[arg-type]
     gadget.last[VoteKind.PRECOMMIT] = foreign_5
     net4.run_steps(4, 5)
     assert gadget.last_vote == foreign_5  # heights 4 and 5 are not above its last vote
@@ -142,9 +142,11 @@ def test_votes_from_strangers_and_foreign_chains_are_refused(net4: MemNet) -> No
     net4.run_steps(1, 2)
     n0 = net4.nodes["n0"]
     block_hash = bytes(n0.chain.header_by_number(2).hash)
-    stranger = sign_vote(STRANGER, n0.finality.chain_id, n0.genesis_hash, 2, block_hash)
+    stranger = sign_vote(STRANGER, n0.finality.chain_id, n0.finality.authority_set, 2, block_hash)
     n0.handle("n1", VoteMessage(2, stranger.height, stranger.block_hash, stranger.signature))
-    far = sign_vote(net4.keys[1], n0.finality.chain_id, n0.genesis_hash, 10_000, block_hash)
+    far = sign_vote(
+        net4.keys[1], n0.finality.chain_id, n0.finality.authority_set, 10_000, block_hash
+    )
     n0.handle("n1", VoteMessage(2, far.height, far.block_hash, far.signature))
     n0.drain()
     assert n0.rejected_votes == {"n1": 2}
@@ -173,7 +175,7 @@ def test_the_justification_survives_a_restart_and_is_served(net4: MemNet) -> Non
                     Justification.decode(raw),
                     net4.aura.authorities,
                     net4.genesis.chain_id,
-                    bytes(reopened.header_by_number(0).hash),
+                    reopened.vote_domain,
                 )
             )
             == 3

@@ -28,7 +28,7 @@ KEYS = [PrivateKey(bytes([0x60 + i]) * 32) for i in range(10)]
 SET4 = tuple(bytes(k.public_key.to_canonical_address()) for k in KEYS[:4])
 STRANGER = PrivateKey(b"\x98" * 32)
 CHAIN_ID = 31_337
-GENESIS = keccak(b"genesis")
+DOMAIN = bytes.fromhex("5FbDB2315678afecb367f032d93F642f64180aa3".lower())
 BLOCK = keccak(b"block 7")
 
 
@@ -42,12 +42,12 @@ def header(parent: bytes, number: int) -> bytes:
 
 
 def votes_by(keys: list[PrivateKey], height: int = 7, block_hash: bytes = BLOCK) -> list[Vote]:
-    return [sign_vote(k, CHAIN_ID, GENESIS, height, block_hash) for k in keys]
+    return [sign_vote(k, CHAIN_ID, DOMAIN, height, block_hash) for k in keys]
 
 
 def check(votes: list[Vote], ancestry: tuple[bytes, ...] = ()) -> frozenset[bytes]:
     return verify_justification(
-        Justification(7, BLOCK, tuple(votes), ancestry), SET4, CHAIN_ID, GENESIS
+        Justification(7, BLOCK, tuple(votes), ancestry), SET4, CHAIN_ID, DOMAIN
     )
 
 
@@ -85,16 +85,16 @@ def test_a_forged_signature_does_not_count() -> None:
 
 
 def test_a_vote_from_another_chain_does_not_count() -> None:
-    foreign = [sign_vote(k, CHAIN_ID + 1, GENESIS, 7, BLOCK) for k in KEYS[:3]]
+    foreign = [sign_vote(k, CHAIN_ID + 1, DOMAIN, 7, BLOCK) for k in KEYS[:3]]
     with pytest.raises(JustificationError, match="not an authority"):
         check(foreign)
-    other_testnet = [sign_vote(k, CHAIN_ID, keccak(b"other"), 7, BLOCK) for k in KEYS[:3]]
+    other_testnet = [sign_vote(k, CHAIN_ID, b"\x01" * 20, 7, BLOCK) for k in KEYS[:3]]
     with pytest.raises(JustificationError, match="not an authority"):
         check(other_testnet)
 
 
 def test_prevotes_do_not_finalize() -> None:
-    prevote = sign_vote(KEYS[2], CHAIN_ID, GENESIS, 7, BLOCK, VoteKind.PREVOTE)
+    prevote = sign_vote(KEYS[2], CHAIN_ID, DOMAIN, 7, BLOCK, VoteKind.PREVOTE)
     with pytest.raises(JustificationError, match="vote for block 7 is a prevote"):
         check([*votes_by(KEYS[:2]), prevote])
     # Nor can a prevote's signature be passed off as a precommit: the kind is signed.
@@ -116,7 +116,7 @@ def test_a_high_s_vote_is_refused() -> None:
         VoteKind.PRECOMMIT, 7, BLOCK, r + (SECP256K1_N - s).to_bytes(32, "big") + bytes([v ^ 1])
     )
     with pytest.raises(VoteError, match="upper half of the curve order"):
-        voter_of(mirrored, CHAIN_ID, GENESIS)
+        voter_of(mirrored, CHAIN_ID, DOMAIN)
     with pytest.raises(JustificationError, match="upper half"):
         check([*votes_by(KEYS[1:3]), mirrored])
 
@@ -150,8 +150,8 @@ def test_a_justification_verifies_exactly_when_more_than_two_thirds_voted(
     chosen = data.draw(st.sets(st.integers(0, size - 1)), label="voters")
     justification = Justification(7, BLOCK, tuple(votes_by([KEYS[i] for i in sorted(chosen)])))
     if 3 * len(chosen) > 2 * size:
-        voters = verify_justification(justification, authorities, CHAIN_ID, GENESIS)
+        voters = verify_justification(justification, authorities, CHAIN_ID, DOMAIN)
         assert voters == frozenset(authorities[i] for i in chosen)
     else:
         with pytest.raises(JustificationError, match="needed"):
-            verify_justification(justification, authorities, CHAIN_ID, GENESIS)
+            verify_justification(justification, authorities, CHAIN_ID, DOMAIN)

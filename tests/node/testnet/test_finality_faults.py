@@ -43,7 +43,7 @@ def verified_voters(body: dict[str, Any]) -> frozenset[bytes]:
         Justification.decode(bytes.fromhex(body["rlp"][2:])),
         [bytes.fromhex(a[2:]) for a in body["authorities"]],
         int(body["chainId"]),
-        bytes.fromhex(body["genesisHash"][2:]),
+        bytes.fromhex(body["authoritySet"][2:]),
     )
 
 
