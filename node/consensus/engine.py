@@ -30,6 +30,7 @@ import rlp
 from eth.abc import BlockAPI, BlockHeaderAPI
 
 from gridledger.node.consensus.clock import Clock, WallClock
+from gridledger.node.consensus.evidence import submit_evidence
 from gridledger.node.consensus.finality import Finality
 from gridledger.node.consensus.forkchoice import ChainScore, prefer
 from gridledger.node.consensus.orphans import (
@@ -146,6 +147,8 @@ class Consensus:
         self.peers: dict[str, PeerStatus] = {}
         self.rejected: dict[str, int] = {}  # peer -> blocks rejected (offences)
         self.rejected_votes: dict[str, int] = {}  # peer -> votes refused
+        self._evidence_reported = 0  # finality.evidence[:n] went to AuthoritySet
+        self._reported: set[bytes] = set()  # offenders reported
         self.foreign_peers: set[str] = set()  # peers announcing another genesis
         self.reorgs = 0
         self._queue: ByteQueue[tuple[str, str, Any]] = ByteQueue(QUEUE_MAX_BYTES, QUEUE_MAX_ITEMS)
@@ -334,6 +337,19 @@ class Consensus:
             return
         for vote in self.finality.step(len(self.network.peers_alive())):
             self.network.broadcast(_vote_message(vote))
+        self._report_evidence()
+
+    def _report_evidence(self) -> None:
+        """Submit each new equivocation to AuthoritySet (once; needs an authority key)."""
+        new = self.finality.evidence[self._evidence_reported :]
+        self._evidence_reported = len(self.finality.evidence)
+        contract = self.schedule.contract
+        if contract is None or self.key is None or self.finality.key is None:
+            return
+        for evidence in new:
+            if evidence.voter != self.address and evidence.voter not in self._reported:
+                self._reported.add(evidence.voter)  # one report removes it; once is enough
+                submit_evidence(self.chain, self.key, contract, evidence)
 
     def _on_vote(self, peer: str, vote: Vote) -> None:
         try:
@@ -344,6 +360,8 @@ class Consensus:
             return
         if new:
             self._vote_and_finalize()
+        elif self.finality.evidence[self._evidence_reported :]:
+            self._report_evidence()
 
     # ------------------------------------------------------------ gossip and sync
     def _work_loop(self) -> None:

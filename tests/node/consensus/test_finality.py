@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from eth_utils.crypto import keccak
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -238,5 +239,45 @@ def test_no_two_nodes_ever_finalize_conflicting_blocks(
                 for number in range(1, node.chain.finalized_number() + 1):
                     block_hash = bytes(node.chain.header_by_number(number).hash)
                     assert final_hashes.setdefault(number, block_hash) == block_hash
+    finally:
+        net.close()
+
+
+def test_equivocation_evidence_removes_the_offender_on_chain(tmp_path: Path) -> None:
+    net = MemNet(tmp_path, 4, contracts=True)
+    try:
+        liar = net.nodes["n3"]
+        liar.finality.extra_vote = liar.finality.equivocation_vote
+        net.run_steps(1, 3)  # evidence seen at block 1; reports pooled and mined
+        net.run_steps(4, 12)
+        offender = net.aura.authorities[3]
+        honest = [net.nodes[f"n{i}"] for i in range(3)]
+        for node in honest:
+            head = node.chain.head_header()
+            remaining = node.schedule.for_child_of(head).authorities
+            assert remaining == net.aura.authorities[:3]
+            assert node.chain.finalized_number() == int(head.block_number)
+        # One report was mined and removed it; the later ones reverted (AuthorityNotMember).
+        logs = honest[0].chain.store.query_logs(
+            0,
+            12,
+            [bytes.fromhex(net.contracts["AuthoritySet"][2:])],
+            [
+                [
+                    keccak(
+                        text="AuthorityEquivocationReported(address,uint8,uint64,bytes32,bytes32,uint64,address)"
+                    )
+                ]
+            ],
+            10,
+        )
+        assert len(logs) == 1 and logs[0].topics[1][-20:] == offender
+        # From the effective block on, the set in force no longer holds it.
+        effective = int.from_bytes(logs[0].data[5 * 32 - 32 : 5 * 32], "big")
+        assert effective == logs[0].block_number + 1
+        chain = honest[0].chain
+        assert offender not in honest[0].finality.authorities_for(effective)
+        assert offender in honest[0].finality.authorities_for(effective - 1)
+        assert chain.head_header().block_number >= effective
     finally:
         net.close()
