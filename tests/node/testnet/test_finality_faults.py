@@ -1,7 +1,8 @@
 """Finality by authority votes with real processes (docs/testnet.md, "Finality"): a withholding
 authority does not stop it; two of four down stop it and one coming back resumes it; an
-equivocating authority is caught by every honest node; a 2-2 partition finalizes nowhere and
-finality resumes after healing, with no conflicting final blocks anywhere.
+equivocating authority is caught by every honest node, reported to AuthoritySet and removed,
+and finality goes on with the three others; a 2-2 partition finalizes nowhere and finality
+resumes after healing; no conflicting final blocks anywhere.
 
 The faulty node is made so by the test-only GRIDLEDGER_TEST_FAULT switch
 (node.consensus.replica.TEST_FAULT_ENV), inherited by the node processes.
@@ -88,10 +89,21 @@ def equivocating(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTest
     os.environ[TEST_FAULT_ENV] = "node4:equivocate"
     try:
         net = LocalTestnet(tmp_path_factory.mktemp("equivocate") / "tn", 4).up()
+    finally:
+        del os.environ[TEST_FAULT_ENV]
+    try:
         yield net
     finally:
-        os.environ.pop(TEST_FAULT_ENV, None)
-        testnet.down(net.data_dir, lambda _: None)
+        net.down()
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTestnet]:
+    net = LocalTestnet(tmp_path_factory.mktemp("clean") / "tn", 4).up()
+    try:
+        yield net
+    finally:
+        net.down()
 
 
 def test_a_withholding_authority_does_not_stop_finality(withholding: LocalTestnet) -> None:
@@ -108,10 +120,8 @@ def test_a_withholding_authority_does_not_stop_finality(withholding: LocalTestne
     assert "TEST FAULT: node node4 will withhold" in net.log("node4")
 
 
-def test_two_of_four_down_stop_finality_and_one_back_resumes_it(
-    equivocating: LocalTestnet,
-) -> None:
-    net = equivocating
+def test_two_of_four_down_stop_finality_and_one_back_resumes_it(clean: LocalTestnet) -> None:
+    net = clean
     wait_for("finality", lambda: final(net, "node1") >= 3, 30)
     for name in ("node2", "node3"):
         pid = net.pid(name)
@@ -129,26 +139,41 @@ def test_two_of_four_down_stop_finality_and_one_back_resumes_it(
     assert_no_conflicting_finals(net, ("node1", "node3", "node4"))
 
 
-def test_an_equivocating_authority_is_caught_everywhere(equivocating: LocalTestnet) -> None:
+def test_an_equivocating_authority_is_caught_everywhere_and_removed(
+    equivocating: LocalTestnet,
+) -> None:
     net = equivocating
     liar = net.health("node4")["authority"].lower()
-    for name in ("node1", "node2", "node3"):
+    honest = ("node1", "node2", "node3")
+    for name in honest:
         wait_for(
             f"{name} to hold evidence",
             lambda n=name: liar in (net.health(n).get("equivocations") or []),
             30,
         )
-        assert f"equivocation by authority {liar}" in net.log(name)
+        log = net.log(name)
+        assert f"equivocation by authority {liar}" in log
+        assert f"submitted evidence against authority {liar}" in log
         evidence = requests.get(f"{net.entry(name).url}/v1/finality", timeout=10).json()
         first = evidence["equivocations"][0]
         assert first["authority"] == liar and len(set(first["hashes"])) == 2
+
+    def removed() -> bool:
+        body = justification(net, "node1", final(net, "node1"))
+        return liar not in [a.lower() for a in body["authorities"]]
+
+    wait_for("AuthoritySet to remove the equivocator", removed, 30)
+    start = final(net, "node2")
+    wait_for("finality to go on with 3 of 3", lambda: final(net, "node2") >= start + 3, 30)
+    body = justification(net, "node2", final(net, "node2"))
+    assert len(verified_voters(body)) == 3 and len(body["authorities"]) == 3
     assert_no_conflicting_finals(net, NAMES)
 
 
 def test_a_two_two_partition_finalizes_nowhere_and_resumes_after_healing(
-    equivocating: LocalTestnet,
+    clean: LocalTestnet,
 ) -> None:
-    net = equivocating
+    net = clean
     wait_for("all nodes up and finalizing", lambda: min(final(net, n) for n in NAMES) >= 3, 60)
     net.admin("node1", "/v1/admin/links", {"drop": ["node3", "node4"]})
     net.admin("node2", "/v1/admin/links", {"drop": ["node3", "node4"]})
