@@ -611,11 +611,11 @@ class Consensus:
                 continue
             try:
                 self.network.broadcast(self.status_message())
-                for last_vote in self.finality.last.values():
-                    if last_vote is not None:  # for peers that missed it or restarted
-                        self.network.broadcast(_vote_message(last_vote))
                 if time.monotonic() - last_regossip >= REGOSSIP_PERIOD_S:
                     last_regossip = time.monotonic()
+                    for last_vote in self.finality.last.values():
+                        if last_vote is not None:  # for peers that missed it or restarted
+                            self.network.broadcast(_vote_message(last_vote))
                     with self.chain.lock:
                         waiting = list(self.chain.pool.values())[:REGOSSIP_MAX_TXS]
                     for tx in waiting:

@@ -18,12 +18,13 @@ Rules (docs/testnet.md, "Finality"), in two phases as Tendermint and GRANDPA:
 Safety with at most f = floor((n - 1) / 3) faulty authorities rests on the precommit rules
 alone (the argument is in docs/testnet.md); prevotes only keep authorities from locking on a
 branch nobody else follows (after a partition with no quorum on either side, no one locked).
-Every vote is sent to every peer, and our last vote of each kind again with each status.
+Every vote is sent to every peer, and our last vote of each kind again every 3 s (late peers).
 """
 
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -51,6 +52,9 @@ MAX_VOTE_HEIGHTS_AHEAD = 256
 """How far above our head a vote may be [blocks]; kept until its block arrives (a peer ahead)."""
 VOTE_HEIGHTS_KEPT_BELOW_FINAL = 64
 """Heights below our final block whose votes are kept, to catch late equivocations [blocks]."""
+SEEN_VOTES = 4096
+"""Recent votes remembered as received, so a copy (votes are sent again for late peers)
+costs a lookup, not a signature recovery."""
 LAST_VOTE_META = {VoteKind.PREVOTE: "finality_last_prevote", VoteKind.PRECOMMIT: "finality_lock"}
 
 Book = dict[bytes, dict[int, Vote]]  # voter -> height -> vote
@@ -88,6 +92,9 @@ class Finality:
         self._books: dict[VoteKind, Book] = {VoteKind.PREVOTE: {}, VoteKind.PRECOMMIT: {}}
         self.evidence: list[Equivocation] = []
         self.last: dict[VoteKind, Vote | None] = {k: self._load_last(k) for k in VoteKind}
+        self._seen: OrderedDict[Vote, None] = OrderedDict()
+        self.votes_received = 0  # from peers, copies included
+        self.votes_checked = 0  # signatures recovered
         self.extra_vote: Callable[[Vote], Vote | None] | None = None
         """Test hook: a second vote to send beside each of ours (an equivocating node)."""
 
@@ -188,6 +195,10 @@ class Finality:
     def add_vote(self, vote: Vote) -> bool:
         """Record a vote from the network; True if it is new and may move things. Raises
         VoteError for a vote that does not verify or comes from no authority."""
+        self.votes_received += 1
+        if vote in self._seen:
+            return False
+        self.votes_checked += 1
         voter = voter_of(vote, self.chain_id, self.authority_set)
         with self.chain.lock:
             head = self.chain.head_header()
@@ -204,6 +215,9 @@ class Finality:
                 vote.height <= head_number and voter in self.authorities_for(vote.height)
             ):
                 raise VoteError(f"vote signed by 0x{voter.hex()}, not an authority")
+            self._seen[vote] = None
+            if len(self._seen) > SEEN_VOTES:
+                self._seen.popitem(last=False)
             return self._store(voter, vote)
 
     def _store(self, voter: bytes, vote: Vote) -> bool:

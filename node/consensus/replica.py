@@ -91,6 +91,8 @@ class Replica:
             "last_vote": consensus.finality.last_vote.height
             if consensus.finality.last_vote
             else None,
+            "votes_received": consensus.finality.votes_received,
+            "votes_checked": consensus.finality.votes_checked,
             "equivocations": ["0x" + e.voter.hex() for e in consensus.finality.evidence],
         }
 
