@@ -244,7 +244,7 @@ def test_an_authority_removed_by_the_regulator_stops_sealing_at_the_stated_block
         assert not any(
             sealer_of(chain.header_by_number(n)) == leaving for n in range(effective, 13)
         )
-        # Finality goes on with 2 of the 3 remaining authorities.
+        # Finality goes on with the votes of the 3 remaining authorities (quorum 3 of 3).
         assert chain.finalized_number() >= chain.head_header().block_number - 1
         # The removed authority's block at its old turn is refused by everyone.
         old_turn = next(s for s in range(17, 30) if s % 4 == 3)
