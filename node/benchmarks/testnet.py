@@ -23,6 +23,7 @@ recoveries take (one recovery timed here, in this process), and the size of a ju
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import statistics
 import tempfile
@@ -273,7 +274,8 @@ def measure_size(
     workdir = Path(tempfile.mkdtemp(prefix=f"gridledger-bench-testnet{nodes}-"))
     os.environ.setdefault(PASSPHRASE_ENV, "bench")
     try:
-        base_port = testnet.free_base_port(nodes)
+        # A random first port: other testnets on the machine look for free ranges too.
+        base_port = testnet.free_base_port(nodes, first=random.randrange(20_000, 31_000, 37))
         spec = testnet.TestnetSpec(nodes, base_port, PERIOD_S)
         entries = testnet.up(workdir, spec, lambda m: None)
         urls = [e.url for e in entries]
