@@ -42,7 +42,14 @@ from gridledger.node.consensus.orphans import (
 from gridledger.node.consensus.schedule import AuthoritySchedule
 from gridledger.node.consensus.votes import Vote, VoteError, VoteKind
 from gridledger.node.errors import LedgerError
-from gridledger.node.ledger.embedded.aura import Aura, GridledgerVM, SealError, check_seal, step_of
+from gridledger.node.ledger.embedded.aura import (
+    Aura,
+    GridledgerVM,
+    SealError,
+    check_seal,
+    sealer_of,
+    step_of,
+)
 from gridledger.node.ledger.embedded.chain import EmbeddedChain, TransactionRejectedError
 from gridledger.node.p2p.bytequeue import ByteQueue
 from gridledger.node.p2p.throttle import LogThrottle
@@ -65,6 +72,8 @@ HOLD_FUTURE_STEPS = 8
 """A block up to this many steps ahead of our clock is held until its slot comes (a peer's
 clock ran ahead, e.g. the simulation's time reached it first); further ahead it is refused."""
 REQUEST_TIMEOUT_S = 2.0
+SEALS_KEPT = 1024
+"""(step, sealer) pairs remembered to catch two seals in one step (oldest dropped first)."""
 MAX_REORG_BLOCKS = 4096
 """Longest branch fetched back from a peer to find the common ancestor [blocks]."""
 BLOCKS_PER_REQUEST = 128
@@ -149,6 +158,8 @@ class Consensus:
         self.rejected_votes: dict[str, int] = {}  # peer -> votes refused
         self._evidence_reported = 0  # finality.evidence[:n] went to AuthoritySet
         self._reported: set[bytes] = set()  # offenders reported
+        self._seals: dict[tuple[int, bytes], bytes] = {}  # (step, sealer) -> block hash
+        self.seal_equivocations: list[tuple[bytes, int, bytes, bytes]] = []
         self.foreign_peers: set[str] = set()  # peers announcing another genesis
         self.reorgs = 0
         self._queue: ByteQueue[tuple[str, str, Any]] = ByteQueue(QUEUE_MAX_BYTES, QUEUE_MAX_ITEMS)
@@ -325,6 +336,7 @@ class Consensus:
                 log.exception("sealing block %d at step %d failed", number, step)
                 return None
         log.debug("sealed block %d at step %d", number, step)
+        self._note_seal(mined.block.header)
         self.network.broadcast(Block(encode_block(mined.block)))
         self._vote_and_finalize()
         return mined.block
@@ -429,8 +441,34 @@ class Consensus:
         self.rejected[peer] = self.rejected.get(peer, 0) + 1
         log.warning("rejected a block from peer %s: %s", peer, reason)
 
+    def _note_seal(self, header: BlockHeaderAPI) -> None:
+        """Remember who sealed which block at each step; a second block sealed by the same
+        authority at one step is an equivocation, logged (not yet evidence for AuthoritySet:
+        docs/testnet.md, "Limits")."""
+        block_hash = bytes(header.hash)
+        try:
+            sealer = sealer_of(header)
+        except SealError:
+            return  # refused (and its peer named) by the checks
+        key = (step_of(header), sealer)
+        seen = self._seals.get(key)
+        if seen is None:
+            self._seals[key] = block_hash
+            if len(self._seals) > SEALS_KEPT:
+                self._seals.pop(next(iter(self._seals)))
+        elif seen != block_hash:
+            self.seal_equivocations.append((sealer, key[0], seen, block_hash))
+            log.warning(
+                "equivocation by authority 0x%s: two seals at step %d (blocks 0x%s and 0x%s)",
+                sealer.hex(),
+                key[0],
+                seen.hex()[:12],
+                block_hash.hex()[:12],
+            )
+
     def _on_block(self, peer: str, data: bytes) -> None:
         block = decode_block(data)
+        self._note_seal(block.header)
         if self.chain.is_canonical(block.hash) or self._hold_if_early(block, peer, data):
             return
         with self.chain.lock:

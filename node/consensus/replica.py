@@ -93,6 +93,7 @@ class Replica:
             else None,
             "votes_received": consensus.finality.votes_received,
             "votes_checked": consensus.finality.votes_checked,
+            "seal_equivocations": ["0x" + e[0].hex() for e in consensus.seal_equivocations],
             "equivocations": ["0x" + e.voter.hex() for e in consensus.finality.evidence],
         }
 

@@ -13,7 +13,7 @@ from eth_utils.crypto import keccak
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gridledger.node.consensus.engine import Consensus
+from gridledger.node.consensus.engine import Consensus, encode_block
 from gridledger.node.consensus.votes import (
     Justification,
     Vote,
@@ -23,8 +23,8 @@ from gridledger.node.consensus.votes import (
 )
 from gridledger.node.ledger.embedded.chain import EmbeddedChain
 from gridledger.node.ledger.embedded.rpc import JsonRpc
-from gridledger.node.p2p.wire import VoteMessage
-from tests.node.consensus.memnet import MemNet
+from gridledger.node.p2p.wire import Block, VoteMessage
+from tests.node.consensus.memnet import MemNet, transfer
 from tests.node.consensus.test_votes import STRANGER
 
 PAIRS = [frozenset((f"n{a}", f"n{b}")) for a in range(4) for b in range(a + 1, 4)]
@@ -281,3 +281,32 @@ def test_equivocation_evidence_removes_the_offender_on_chain(tmp_path: Path) -> 
         assert chain.head_header().block_number >= effective
     finally:
         net.close()
+
+
+def test_two_seals_in_one_step_are_logged_as_an_equivocation(
+    net4: MemNet, caplog: pytest.LogCaptureFixture
+) -> None:
+    net4.run_steps(1, 2)
+    step = 3  # n3's turn: it seals two different blocks on the same parent
+    net4.clock.advance_to(net4.aura.slot_ts(step))
+    scratch = EmbeddedChain(net4.tmp / "scratch", net4.genesis, aura=net4.aura)
+    source = net4.nodes["n0"].chain
+    try:
+        for number in (1, 2):
+            scratch.import_sealed_block(source.block_by_number(number), net4.aura)
+        empty = scratch.produce_sealed_block(net4.aura, step, net4.keys[3]).block
+        scratch.rewind_to(2)
+        scratch.submit_raw(transfer(0))
+        full = scratch.produce_sealed_block(net4.aura, step, net4.keys[3]).block
+    finally:
+        scratch.close()
+    assert empty.hash != full.hash
+    n0 = net4.nodes["n0"]
+    for block in (empty, full):
+        n0.handle("n3", Block(encode_block(block)))
+    n0.drain()
+    assert [(e[0], e[1]) for e in n0.seal_equivocations] == [(net4.aura.authorities[3], step)]
+    assert (
+        f"equivocation by authority 0x{net4.aura.authorities[3].hex()}: two seals at step 3"
+        in caplog.text
+    )
