@@ -342,12 +342,12 @@ class Consensus:
         return mined.block
 
     # ------------------------------------------------------------ finality votes
-    def _vote_and_finalize(self) -> None:
+    def _vote_and_finalize(self, new_vote: VoteKind | None = None) -> None:
         """Prevote for our head, precommit and finalize as the votes allow
         (node.consensus.finality), and send our new votes."""
         if self.network is None:
             return
-        for vote in self.finality.step(len(self.network.peers_alive())):
+        for vote in self.finality.step(len(self.network.peers_alive()), new_vote):
             self.network.broadcast(_vote_message(vote))
         self._report_evidence()
 
@@ -371,7 +371,7 @@ class Consensus:
             self._throttle.warning(f"vote:{peer}", "refused a vote from peer %s: %s", peer, exc)
             return
         if new:
-            self._vote_and_finalize()
+            self._vote_and_finalize(vote.kind)
         elif self.finality.evidence[self._evidence_reported :]:
             self._report_evidence()
 

@@ -93,6 +93,9 @@ class Finality:
         self.evidence: list[Equivocation] = []
         self.last: dict[VoteKind, Vote | None] = {k: self._load_last(k) for k in VoteKind}
         self._seen: OrderedDict[Vote, None] = OrderedDict()
+        self._cache_version = -1
+        self._hashes: dict[int, bytes] = {}
+        self._sets: dict[int, tuple[bytes, ...]] = {}
         self.votes_received = 0  # from peers, copies included
         self.votes_checked = 0  # signatures recovered
         self.extra_vote: Callable[[Vote], Vote | None] | None = None
@@ -110,27 +113,51 @@ class Finality:
         height, block_hash, signature = stored.split(":")
         return Vote(kind, int(height), bytes.fromhex(block_hash), bytes.fromhex(signature))
 
+    def _cached(self) -> tuple[dict[int, bytes], dict[int, tuple[bytes, ...]]]:
+        """Canonical hashes and authority sets by block number, for the current chain (a vote
+        triggers several look-ups of the same few blocks)."""
+        if self._cache_version != self.chain.changes:
+            self._cache_version = self.chain.changes
+            self._hashes.clear()
+            self._sets.clear()
+        return self._hashes, self._sets
+
     def authorities_for(self, number: int) -> tuple[bytes, ...]:
         """The set in force for canonical block `number` (>= 1)."""
-        return self.schedule.for_child_of(self.chain.header_by_number(number - 1)).authorities
+        with self.chain.lock:
+            sets = self._cached()[1]
+            found = sets.get(number)
+            if found is None:
+                parent = self.chain.header_by_number(number - 1)
+                found = sets[number] = self.schedule.for_child_of(parent).authorities
+            return found
 
     def _canonical_hash(self, number: int) -> bytes:
-        return bytes(self.chain.header_by_number(number).hash)
+        hashes = self._cached()[0]
+        found = hashes.get(number)
+        if found is None:
+            found = hashes[number] = bytes(self.chain.header_by_number(number).hash)
+        return found
 
     # ------------------------------------------------------------ one round of work
-    def step(self, peers_alive: int) -> list[Vote]:
+    def step(self, peers_alive: int, new_vote: VoteKind | None = None) -> list[Vote]:
         """Prevote for our head, precommit what the prevotes justify, and finalize what the
         precommits justify, as far as the rules allow; the votes to send (persisted first,
-        so a restarted node never votes twice at one height)."""
+        so a restarted node never votes twice at one height). `new_vote`: the kind of the
+        peer's vote that prompted this (None: our chain changed), to skip what it cannot move."""
         out: list[Vote] = []
         with self.chain.lock:
             if self._may_vote(peers_alive):
                 head = self.chain.head_header()
                 out += self._cast(VoteKind.PREVOTE, int(head.block_number), bytes(head.hash))
-                polka = self._justified(VoteKind.PREVOTE, self._floor(VoteKind.PRECOMMIT))
-                if polka is not None and self._may_leave_lock():
-                    out += self._cast(VoteKind.PRECOMMIT, polka, self._canonical_hash(polka))
-            self.update()
+                if new_vote is not VoteKind.PRECOMMIT:
+                    floor = self._floor(VoteKind.PRECOMMIT)
+                    polka = self._justified(VoteKind.PREVOTE, floor)
+                    if polka is not None and self._may_leave_lock():
+                        hash_ = self._canonical_hash(polka)
+                        out += self._cast(VoteKind.PRECOMMIT, polka, hash_)
+            if new_vote is not VoteKind.PREVOTE or any(v.kind is VoteKind.PRECOMMIT for v in out):
+                self.update()
         return out
 
     def _may_vote(self, peers_alive: int) -> bool:

@@ -23,11 +23,12 @@ from enum import IntEnum
 from typing import Any
 
 import rlp
-from eth_keys.datatypes import PrivateKey, Signature
+from eth_keys.datatypes import PrivateKey
 from eth_utils.crypto import keccak
 
 from gridledger.contracts.typed import SECP256K1_N
 from gridledger.node.errors import LedgerError
+from gridledger.node.ledger.embedded.secp256k1 import recover_address
 
 VOTE_DOMAIN = b"gridledger/finality-vote/v2"
 HASH_BYTES = 32
@@ -123,11 +124,11 @@ def voter_of(vote: Vote, chain_id: int, authority_set: bytes) -> bytes:
     if s_value > SECP256K1_N // 2:
         raise VoteError(f"vote for block {vote.height}: s is in the upper half of the curve order")
     digest = vote_digest(chain_id, authority_set, vote.kind, vote.height, vote.block_hash)
-    try:
-        public_key = Signature(vote.signature).recover_public_key_from_msg_hash(digest)
-    except Exception as exc:  # malformed r, s or v
-        raise VoteError(f"vote for block {vote.height} does not recover: {exc}") from exc
-    return bytes(public_key.to_canonical_address())
+    r_value = int.from_bytes(vote.signature[:32], "big")
+    voter = recover_address(digest, r_value, s_value, vote.signature[64])
+    if voter is None:  # malformed r, s or v
+        raise VoteError(f"vote for block {vote.height} does not recover (r, s or v malformed)")
+    return voter
 
 
 @dataclass(frozen=True, slots=True)

@@ -135,6 +135,9 @@ class EmbeddedChain:
         self.justified = self._load_justified()
         self.vote_domain = bytes(20)
         """AuthoritySet's address, the finality votes' domain (set by the consensus)."""
+        self.changes = 0
+        """Counts changes of the canonical chain (blocks committed, rewinds): a cache of
+        canonical look-ups is valid while it stays the same."""
 
     # ------------------------------------------------------------------ finality
     def _load_justified(self) -> tuple[int, bytes]:
@@ -317,6 +320,7 @@ class EmbeddedChain:
             mined_tx_hashes=[tx.hash for tx in txs],
             meta={"head": str(block.number)},
         )
+        self.changes += 1
         self.txpool.remove(txs)
         self.chain.header = self.chain.create_header_from_parent(block.header)
         self._head_state = None
@@ -353,6 +357,7 @@ class EmbeddedChain:
             )
             self.chain = type(self.chain)(AtomicDB(self.store))
             self._head_state = None
+            self.changes += 1
             if number < self.justified[0]:  # only a test or an operator rewinds below finality
                 self.store.drop_justifications_after(number)
                 self.justified = self._load_justified()
