@@ -17,6 +17,7 @@ from gridledger.node.http_limits import (
     restore_recursion_limit,
 )
 from gridledger.node.rest.routes import admin as admin_api
+from gridledger.node.rest.routes import finality as finality_api
 from gridledger.node.rest.schemas import VALIDATION_RESPONSES
 from gridledger.node.service import NodeService
 
@@ -48,4 +49,5 @@ def create_app(service: NodeService, data_dir: Path | None = None) -> FastAPI:
     rest.mount(app, service, data_dir)
     app.state.service = service
     app.include_router(admin_api.router, responses=VALIDATION_RESPONSES)
+    app.include_router(finality_api.router, responses=VALIDATION_RESPONSES)
     return app

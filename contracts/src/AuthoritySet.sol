@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.37;
 
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {RegistryGated} from "./RegistryGated.sol";
 import {GridRoles} from "./libraries/GridRoles.sol";
 import {IRegistry} from "./interfaces/IRegistry.sol";
@@ -20,9 +21,19 @@ import {AuthorityProposalState, IAuthoritySet} from "./interfaces/IAuthoritySet.
 /// the last scheduled change, so snapshots stay ordered and no block's set changes once a node
 /// may have read it. A proposal not approved by its effective block, or overtaken by a later
 /// scheduled change, expires.
+///
+/// Equivocation: anyone may submit two finality votes signed by one authority, of one kind,
+/// at one height, for different blocks (`reportEquivocation`); the offender is removed from
+/// the next block on (or from the last scheduled change, if that is later).
 contract AuthoritySet is RegistryGated, IAuthoritySet {
     /// @notice Most authorities a set may hold; bounds every loop over a set.
     uint256 public constant MAX_AUTHORITIES = 32;
+
+    /// @notice Domain prefix of a finality vote's digest (node.consensus.votes.vote_digest).
+    bytes public constant VOTE_DOMAIN = "gridledger/finality-vote/v2";
+    /// @notice Vote kinds: prevote and precommit.
+    uint8 public constant PREVOTE = 1;
+    uint8 public constant PRECOMMIT = 2;
 
     struct Proposal {
         address account;
@@ -127,6 +138,46 @@ contract AuthoritySet is RegistryGated, IAuthoritySet {
         _schedule(id, false);
     }
 
+    /// @notice Remove an authority that signed two finality votes of one kind at one height
+    /// for different blocks (equivocation), from the next block on (or from the last
+    /// scheduled change, if later); callable by anyone holding the two votes.
+    /// @param kind The votes' kind: 1 prevote, 2 precommit.
+    /// @param height The block number [block] both votes are for.
+    /// @param hashA The block hash the first vote is for.
+    /// @param sigA The first vote's 65-byte signature (r, s, v; v 0/1 or 27/28).
+    /// @param hashB The block hash the second vote is for (not hashA).
+    /// @param sigB The second vote's signature.
+    /// @return offender The authority both votes recover to.
+    /// @return effectiveBlock The first block [block number] sealed without it.
+    function reportEquivocation(
+        uint8 kind,
+        uint64 height,
+        bytes32 hashA,
+        bytes calldata sigA,
+        bytes32 hashB,
+        bytes calldata sigB
+    ) external returns (address offender, uint64 effectiveBlock) {
+        if (kind != PREVOTE && kind != PRECOMMIT) revert AuthorityEvidenceBadKind(kind);
+        if (hashA == hashB) revert AuthorityEvidenceSameBlock(height, hashA);
+        offender = _voter(kind, height, hashA, sigA);
+        address other = _voter(kind, height, hashB, sigB);
+        if (other != offender) revert AuthorityEvidenceSignersDiffer(offender, other);
+        _requireApplicable(offender, false);
+        uint64 last = _snapshots[_snapshots.length - 1].effectiveBlock;
+        effectiveBlock = uint64(block.number) + 1;
+        if (effectiveBlock < last) effectiveBlock = last;
+        _appendSnapshot(offender, false, effectiveBlock);
+        emit AuthorityEquivocationReported(offender, kind, height, hashA, hashB, effectiveBlock, msg.sender);
+    }
+
+    /// @notice The digest an authority signs for a finality vote on this chain and set.
+    /// @param kind 1 prevote, 2 precommit.
+    /// @param height The block number [block].
+    /// @param blockHash The block's hash.
+    function voteDigest(uint8 kind, uint64 height, bytes32 blockHash) public view returns (bytes32) {
+        return keccak256(abi.encodePacked(VOTE_DOMAIN, block.chainid, address(this), kind, height, blockHash));
+    }
+
     // ------------------------------------------------------------------ views
 
     /// @inheritdoc IAuthoritySet
@@ -209,6 +260,14 @@ contract AuthoritySet is RegistryGated, IAuthoritySet {
         Proposal storage p = _proposals[id];
         (address account, bool add, uint64 effectiveBlock) = (p.account, p.add, p.effectiveBlock);
         _requireApplicable(account, add);
+        uint256 newCount = _appendSnapshot(account, add, effectiveBlock);
+        p.scheduled = true;
+        emit AuthorityChangeScheduled(id, account, add, effectiveBlock, newCount, byRegulator);
+    }
+
+    /// @dev The latest scheduled set with `account` appended (add) or taken out, in force from
+    /// `effectiveBlock`; its size. Callers checked the change applies and the block's order.
+    function _appendSnapshot(address account, bool add, uint64 effectiveBlock) private returns (uint256) {
         address[] storage latest = _snapshots[_snapshots.length - 1].members;
         Snapshot storage next = _snapshots.push();
         next.effectiveBlock = effectiveBlock;
@@ -218,8 +277,19 @@ contract AuthoritySet is RegistryGated, IAuthoritySet {
             if (add || member != account) next.members.push(member);
         }
         if (add) next.members.push(account);
-        p.scheduled = true;
-        emit AuthorityChangeScheduled(id, account, add, effectiveBlock, next.members.length, byRegulator);
+        return next.members.length;
+    }
+
+    /// @dev The signer of a vote; reverts for a malformed or high-s signature.
+    function _voter(uint8 kind, uint64 height, bytes32 blockHash, bytes calldata sig) private view returns (address) {
+        if (sig.length != 65) revert AuthorityEvidenceBadSignature(blockHash);
+        bytes32 r = bytes32(sig[0:32]);
+        bytes32 s = bytes32(sig[32:64]);
+        uint8 v = uint8(sig[64]);
+        if (v < 27) v += 27; // node keys sign with v in {0, 1}
+        (address signer, ECDSA.RecoverError err, ) = ECDSA.tryRecover(voteDigest(kind, height, blockHash), v, r, s);
+        if (err != ECDSA.RecoverError.NoError) revert AuthorityEvidenceBadSignature(blockHash);
+        return signer;
     }
 
     function _requirePending(uint256 id) private view {

@@ -1,4 +1,5 @@
-"""Finalized signed readings per second and confirmation latency on 1, 3 and 4-node testnets.
+"""Finalized signed readings per second, confirmation latency and the cost of finality votes
+on testnets of 4, 7 and 10 authorities (any sizes).
 
 Workload, the same for every size: node 1's operator admits (and funds) 10 participants with
 their meters; then `batches` Metering batches of 60 EIP-712 signed readings (signed before the
@@ -13,11 +14,16 @@ per size: a burst (every batch submitted at once: the throughput, queueing inclu
 latency) and a paced run (batches offered at a fixed rate below capacity: the confirmation
 latency). Each testnet runs as separate processes on loopback with 1 s blocks, in a
 temporary directory removed afterwards.
+
+Finality votes (node.consensus.finality), counted on node 1 over the paced run: votes
+received per block (copies included) and signatures recovered per block, with the CPU those
+recoveries take (one recovery timed here, in this process), and the size of a justification.
 """
 
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import statistics
 import tempfile
@@ -30,12 +36,14 @@ from typing import Any, cast
 import requests
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_keys.datatypes import PrivateKey
 from web3 import Web3
 
 from gridledger.contracts.typed import domain_separator
 from gridledger.node import testnet
 from gridledger.node.agents.ledger_client import LedgerClient
 from gridledger.node.benchmarks.workload import READINGS_PER_BATCH, reading_batch
+from gridledger.node.consensus.votes import VoteKind, sign_vote, voter_of
 from gridledger.node.keys import PASSPHRASE_ENV, load_role
 from gridledger.node.ledger.deploy import Deployment
 from gridledger.node.ledger.http import rpc_web3
@@ -225,12 +233,37 @@ def _run(
         "finalized_tx_per_s": len(raws) / elapsed_s,
         "latency_p50_s": statistics.median(latencies),
         "latency_p99_s": _p99(latencies),
+        "finality_from_slot_p50_s": statistics.median(from_slot),
         "finality_from_slot_p99_s": _p99(from_slot),
     }
 
 
 def _p99(sorted_values: list[float]) -> float:
     return sorted_values[min(len(sorted_values) - 1, int(0.99 * len(sorted_values)))]
+
+
+VOTE_FRAME_BYTES = 119
+"""A vote as a P2P frame [bytes] (node.p2p.wire)."""
+
+
+def vote_check_s(rounds: int = 2_000) -> float:
+    """CPU time of one vote's signature recovery [s] (node.consensus.votes.voter_of)."""
+    key = PrivateKey(b"\x42" * 32)
+    vote = sign_vote(key, 31_337, b"\x01" * 20, 7, b"\x02" * 32, VoteKind.PRECOMMIT)
+    started = time.process_time()
+    for _ in range(rounds):
+        voter_of(vote, 31_337, b"\x01" * 20)
+    return (time.process_time() - started) / rounds
+
+
+def _health(url: str) -> dict[str, Any]:
+    body: dict[str, Any] = requests.get(f"{url}/healthz", timeout=10).json()
+    return body
+
+
+def _justification_bytes(url: str, number: int) -> int:
+    reply = requests.get(f"{url}/v1/finality/justifications/{number}", timeout=10).json()
+    return (len(reply["rlp"]) - 2) // 2
 
 
 def measure_size(
@@ -241,7 +274,8 @@ def measure_size(
     workdir = Path(tempfile.mkdtemp(prefix=f"gridledger-bench-testnet{nodes}-"))
     os.environ.setdefault(PASSPHRASE_ENV, "bench")
     try:
-        base_port = testnet.free_base_port(nodes)
+        # A random first port: other testnets on the machine look for free ranges too.
+        base_port = testnet.free_base_port(nodes, first=random.randrange(20_000, 31_000, 37))
         spec = testnet.TestnetSpec(nodes, base_port, PERIOD_S)
         entries = testnet.up(workdir, spec, lambda m: None)
         urls = [e.url for e in entries]
@@ -253,7 +287,12 @@ def measure_size(
         meters = _setup(f"{urls[0]}/rpc", operator, deployment)
         raws = _reading_txs(w3, relayers, deployment, meters, 2 * batches)
         burst = _run(urls, raws[:batches], progress)
+        before = _health(urls[0])
         paced = _run(urls, raws[batches:], progress, pace_s=1 / paced_batches_per_s)
+        after = _health(urls[0])
+        blocks = max(1, int(after["head"]) - int(before["head"]))
+        received = (int(after["votes_received"]) - int(before["votes_received"])) / blocks
+        checked = (int(after["votes_checked"]) - int(before["votes_checked"])) / blocks
         figures = {
             "finalized_readings_per_s": burst["finalized_readings_per_s"],
             "burst_latency_p99_s": burst["latency_p99_s"],
@@ -261,8 +300,14 @@ def measure_size(
             "paced_finalized_readings_per_s": paced["finalized_readings_per_s"],
             "latency_p50_s": paced["latency_p50_s"],
             "latency_p99_s": paced["latency_p99_s"],
+            "latency_p50_periods": paced["latency_p50_s"] / PERIOD_S,
             "latency_p99_periods": paced["latency_p99_s"] / PERIOD_S,
+            "finality_from_slot_p50_periods": paced["finality_from_slot_p50_s"] / PERIOD_S,
             "finality_from_slot_p99_periods": paced["finality_from_slot_p99_s"] / PERIOD_S,
+            "votes_received_per_block": received,
+            "vote_bytes_received_per_block": received * VOTE_FRAME_BYTES,
+            "signatures_checked_per_block": checked,
+            "justification_bytes": _justification_bytes(urls[0], int(after["finalized"])),
         }
     finally:
         testnet.down(workdir, lambda m: None)
@@ -274,14 +319,20 @@ def measure(
     sizes: tuple[int, ...], batches: int, paced_batches_per_s: float, progress: Progress
 ) -> dict[str, float]:
     """`nodes_{size}.{figure}` for every size, plus the period and workload."""
+    check_s = vote_check_s()
     out: dict[str, float] = {
+        "vote_check_us": round(check_s * 1e6, 1),
         "block_period_s": PERIOD_S,
         "burst_readings": batches * READINGS_PER_BATCH,
         "paced_readings": batches * READINGS_PER_BATCH,
     }
     for nodes in sizes:
         progress(f"{nodes} node(s): 2 x {batches} batches of {READINGS_PER_BATCH} readings")
-        for key, value in measure_size(nodes, batches, paced_batches_per_s, progress).items():
+        figures = measure_size(nodes, batches, paced_batches_per_s, progress)
+        figures["vote_check_cpu_ms_per_block"] = (
+            figures["signatures_checked_per_block"] * check_s * 1e3
+        )
+        for key, value in figures.items():
             out[f"nodes_{nodes}.{key}"] = round(value, 3)
     if 1 in sizes:
         for nodes in sizes:

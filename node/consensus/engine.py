@@ -9,8 +9,10 @@ blocks are answered on the transport's thread from the chain (read-only).
 
 Rules (docs/architecture.md): proposer = authorities[step mod n]; each block is checked (seal, step,
 proposer, slot timestamp, parent, not from the future) and re-executed (state, transaction and
-receipt roots) before it is accepted; fork choice is `forkchoice.prefer`; a reorg puts the
-dropped transactions back into the pool; a rejected block's peer is logged as the offender.
+receipt roots) before it is accepted; after a block becomes the head the node votes for it and
+finality follows the votes (`finality.Finality`); fork choice is `forkchoice.prefer`; a reorg
+puts the dropped transactions back into the pool; a rejected block's peer is logged as the
+offender.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from itertools import chain as chained
 from itertools import pairwise
 from typing import Any, Protocol
 
@@ -29,6 +30,8 @@ import rlp
 from eth.abc import BlockAPI, BlockHeaderAPI
 
 from gridledger.node.consensus.clock import Clock, WallClock
+from gridledger.node.consensus.evidence import submit_evidence
+from gridledger.node.consensus.finality import Finality
 from gridledger.node.consensus.forkchoice import ChainScore, prefer
 from gridledger.node.consensus.orphans import (
     FetchBudget,
@@ -37,13 +40,29 @@ from gridledger.node.consensus.orphans import (
     check_orphan,
 )
 from gridledger.node.consensus.schedule import AuthoritySchedule
+from gridledger.node.consensus.votes import Vote, VoteError, VoteKind
 from gridledger.node.errors import LedgerError
-from gridledger.node.ledger.embedded.aura import Aura, GridledgerVM, SealError, check_seal, step_of
-from gridledger.node.ledger.embedded.aura import finalized_number as aura_finalized
+from gridledger.node.ledger.embedded.aura import (
+    Aura,
+    GridledgerVM,
+    SealError,
+    check_seal,
+    sealer_of,
+    step_of,
+)
 from gridledger.node.ledger.embedded.chain import EmbeddedChain, TransactionRejectedError
 from gridledger.node.p2p.bytequeue import ByteQueue
 from gridledger.node.p2p.throttle import LogThrottle
-from gridledger.node.p2p.wire import Block, Blocks, GetBlockByHash, GetBlocks, Message, Status, Tx
+from gridledger.node.p2p.wire import (
+    Block,
+    Blocks,
+    GetBlockByHash,
+    GetBlocks,
+    Message,
+    Status,
+    Tx,
+    VoteMessage,
+)
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +72,8 @@ HOLD_FUTURE_STEPS = 8
 """A block up to this many steps ahead of our clock is held until its slot comes (a peer's
 clock ran ahead, e.g. the simulation's time reached it first); further ahead it is refused."""
 REQUEST_TIMEOUT_S = 2.0
+SEALS_KEPT = 1024
+"""(step, sealer) pairs remembered to catch two seals in one step (oldest dropped first)."""
 MAX_REORG_BLOCKS = 4096
 """Longest branch fetched back from a peer to find the common ancestor [blocks]."""
 BLOCKS_PER_REQUEST = 128
@@ -125,6 +146,7 @@ class Consensus:
         self.chain = chain
         self.aura = aura
         self.schedule = AuthoritySchedule(chain, aura, authority_set)
+        self.finality = Finality(chain, self.schedule, key, name)
         self.key = key
         self.address = bytes(key.public_key.to_canonical_address()) if key is not None else None
         self.clock = clock
@@ -133,6 +155,11 @@ class Consensus:
         self.genesis_hash = bytes(chain.header_by_number(0).hash)
         self.peers: dict[str, PeerStatus] = {}
         self.rejected: dict[str, int] = {}  # peer -> blocks rejected (offences)
+        self.rejected_votes: dict[str, int] = {}  # peer -> votes refused
+        self._evidence_reported = 0  # finality.evidence[:n] went to AuthoritySet
+        self._reported: set[bytes] = set()  # offenders reported
+        self._seals: dict[tuple[int, bytes], bytes] = {}  # (step, sealer) -> block hash
+        self.seal_equivocations: list[tuple[bytes, int, bytes, bytes]] = []
         self.foreign_peers: set[str] = set()  # peers announcing another genesis
         self.reorgs = 0
         self._queue: ByteQueue[tuple[str, str, Any]] = ByteQueue(QUEUE_MAX_BYTES, QUEUE_MAX_ITEMS)
@@ -174,15 +201,10 @@ class Consensus:
         return self.schedule.for_child_of(parent)
 
     def _import(self, block: BlockAPI) -> None:
-        """Check and re-execute `block` on top of the head (within the import budget);
-        finality follows the set in force."""
+        """Check and re-execute `block` on top of the head (within the import budget)."""
         self.chain.import_sealed_block(
             block, self.aura_after(self.chain.head_header()), self._import_budget_s()
         )
-        self._refresh_finality_set()
-
-    def _refresh_finality_set(self) -> None:
-        self.chain.aura = self.aura_after(self.chain.head_header())
 
     def status_message(self) -> Status:
         with self.chain.lock:
@@ -203,6 +225,14 @@ class Consensus:
             self._enqueue("tx", peer, message.raw)
         elif isinstance(message, Block):
             self._enqueue("block", peer, message.rlp)
+        elif isinstance(message, VoteMessage):
+            try:
+                vote = Vote(
+                    VoteKind(message.kind), message.height, message.block_hash, message.signature
+                )
+            except (ValueError, VoteError):
+                return None
+            self._enqueue("vote", peer, vote)
         elif isinstance(message, GetBlocks):
             with self.chain.lock:  # as many blocks as fit one frame, encoded only so far
                 return Blocks.fitting(self._canonical_rlp(message.from_number, message.count))
@@ -239,6 +269,8 @@ class Consensus:
                 return
             self._sync_wanted.add(peer)
         size_bytes = len(payload) if isinstance(payload, bytes) else 0
+        if isinstance(payload, Vote):
+            size_bytes = len(payload.signature) + len(payload.block_hash) + 8
         if not self._queue.put_nowait((kind, peer, payload), size_bytes):
             log.warning(
                 "consensus queue full (%d items, %d bytes); dropped a %s of %d bytes from %s",
@@ -300,13 +332,48 @@ class Consensus:
                 mined = self.chain.produce_sealed_block(
                     aura, step, self.key, self._build_budget_s()
                 )
-                self._refresh_finality_set()
             except Exception:
                 log.exception("sealing block %d at step %d failed", number, step)
                 return None
         log.debug("sealed block %d at step %d", number, step)
+        self._note_seal(mined.block.header)
         self.network.broadcast(Block(encode_block(mined.block)))
+        self._vote_and_finalize()
         return mined.block
+
+    # ------------------------------------------------------------ finality votes
+    def _vote_and_finalize(self, new_vote: VoteKind | None = None) -> None:
+        """Prevote for our head, precommit and finalize as the votes allow
+        (node.consensus.finality), and send our new votes."""
+        if self.network is None:
+            return
+        for vote in self.finality.step(len(self.network.peers_alive()), new_vote):
+            self.network.broadcast(_vote_message(vote))
+        self._report_evidence()
+
+    def _report_evidence(self) -> None:
+        """Submit each new equivocation to AuthoritySet (once; needs an authority key)."""
+        new = self.finality.evidence[self._evidence_reported :]
+        self._evidence_reported = len(self.finality.evidence)
+        contract = self.schedule.contract
+        if contract is None or self.key is None or self.finality.key is None:
+            return
+        for evidence in new:
+            if evidence.voter != self.address and evidence.voter not in self._reported:
+                self._reported.add(evidence.voter)  # one report removes it; once is enough
+                submit_evidence(self.chain, self.key, contract, evidence)
+
+    def _on_vote(self, peer: str, vote: Vote) -> None:
+        try:
+            new = self.finality.add_vote(vote)
+        except VoteError as exc:
+            self.rejected_votes[peer] = self.rejected_votes.get(peer, 0) + 1
+            self._throttle.warning(f"vote:{peer}", "refused a vote from peer %s: %s", peer, exc)
+            return
+        if new:
+            self._vote_and_finalize(vote.kind)
+        elif self.finality.evidence[self._evidence_reported :]:
+            self._report_evidence()
 
     # ------------------------------------------------------------ gossip and sync
     def _work_loop(self) -> None:
@@ -358,9 +425,13 @@ class Consensus:
                 self._on_tx(peer, payload)
             elif kind == "block":
                 self._on_block(peer, payload)
+                self._vote_and_finalize()
+            elif kind == "vote":
+                self._on_vote(peer, payload)
             elif kind == "sync":
                 self._sync_wanted.discard(peer)
                 self._sync_from(peer)
+                self._vote_and_finalize()
         except RejectedBlockError as exc:
             self._offence(peer, str(exc))
         except Exception:
@@ -370,8 +441,34 @@ class Consensus:
         self.rejected[peer] = self.rejected.get(peer, 0) + 1
         log.warning("rejected a block from peer %s: %s", peer, reason)
 
+    def _note_seal(self, header: BlockHeaderAPI) -> None:
+        """Remember who sealed which block at each step; a second block sealed by the same
+        authority at one step is an equivocation, logged (not yet evidence for AuthoritySet:
+        docs/testnet.md, "Limits")."""
+        block_hash = bytes(header.hash)
+        try:
+            sealer = sealer_of(header)
+        except SealError:
+            return  # refused (and its peer named) by the checks
+        key = (step_of(header), sealer)
+        seen = self._seals.get(key)
+        if seen is None:
+            self._seals[key] = block_hash
+            if len(self._seals) > SEALS_KEPT:
+                self._seals.pop(next(iter(self._seals)))
+        elif seen != block_hash:
+            self.seal_equivocations.append((sealer, key[0], seen, block_hash))
+            log.warning(
+                "equivocation by authority 0x%s: two seals at step %d (blocks 0x%s and 0x%s)",
+                sealer.hex(),
+                key[0],
+                seen.hex()[:12],
+                block_hash.hex()[:12],
+            )
+
     def _on_block(self, peer: str, data: bytes) -> None:
         block = decode_block(data)
+        self._note_seal(block.header)
         if self.chain.is_canonical(block.hash) or self._hold_if_early(block, peer, data):
             return
         with self.chain.lock:
@@ -492,11 +589,8 @@ class Consensus:
             # comes from it); deeper blocks are checked as they are imported.
             self._check_block(branch[0].header, fork)
             if fork.hash != head.hash:
-                headers = chained(
-                    (b.header for b in reversed(branch)), self.chain.headers_down(fork)
-                )
                 candidate = ChainScore(
-                    aura_finalized(headers, self.chain.aura or self.aura),
+                    self.finality.finalized_on_branch(branch, fork),
                     int(branch[-1].header.block_number),
                 )
                 if not prefer(candidate, current, int(fork.block_number)):
@@ -557,12 +651,19 @@ class Consensus:
                 self.network.broadcast(self.status_message())
                 if time.monotonic() - last_regossip >= REGOSSIP_PERIOD_S:
                     last_regossip = time.monotonic()
+                    for last_vote in self.finality.last.values():
+                        if last_vote is not None:  # for peers that missed it or restarted
+                            self.network.broadcast(_vote_message(last_vote))
                     with self.chain.lock:
                         waiting = list(self.chain.pool.values())[:REGOSSIP_MAX_TXS]
                     for tx in waiting:
                         self.network.broadcast(Tx(tx.encode()))
             except Exception:
                 log.exception("announcing failed")
+
+
+def _vote_message(vote: Vote) -> VoteMessage:
+    return VoteMessage(int(vote.kind), vote.height, vote.block_hash, vote.signature)
 
 
 def _check_linked(blocks: list[BlockAPI], start: int) -> None:

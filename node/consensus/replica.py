@@ -3,6 +3,8 @@ transport, assembled from the node's config and data directory."""
 
 from __future__ import annotations
 
+import logging
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +23,30 @@ from gridledger.node.ledger.embedded.chain import EmbeddedChain
 from gridledger.node.ledger.embedded.genesis_file import load_genesis_file
 from gridledger.node.p2p.peers import Peer
 from gridledger.node.p2p.transport import Transport
+
+log = logging.getLogger(__name__)
+
+TEST_FAULT_ENV = "GRIDLEDGER_TEST_FAULT"
+"""Test-only faults for the real-process fault tests: "NAME:withhold" makes node NAME seal in
+turn but never vote; "NAME:equivocate" makes it send, beside each vote, a second signed vote
+for another block at the same height. Any other node ignores it; the faulty node logs it."""
+
+
+def apply_test_fault(consensus: Consensus, spec: str | None) -> str | None:
+    """Make `consensus` faulty as `spec` (TEST_FAULT_ENV) asks for its node; the fault applied."""
+    if not spec:
+        return None
+    name, _, fault = spec.partition(":")
+    if name != consensus.name:
+        return None
+    if fault == "withhold":
+        consensus.finality.key = None
+    elif fault == "equivocate":
+        consensus.finality.extra_vote = consensus.finality.equivocation_vote
+    else:
+        raise ConfigError(f"{TEST_FAULT_ENV}={spec!r}: the fault is 'withhold' or 'equivocate'")
+    log.warning("TEST FAULT: node %s will %s (%s)", consensus.name, fault, TEST_FAULT_ENV)
+    return fault
 
 
 @dataclass
@@ -61,6 +87,14 @@ class Replica:
             "pending": len(self.chain.pool),
             "reorgs": consensus.reorgs,
             "rejected_blocks": dict(consensus.rejected),
+            "rejected_votes": dict(consensus.rejected_votes),
+            "last_vote": consensus.finality.last_vote.height
+            if consensus.finality.last_vote
+            else None,
+            "votes_received": consensus.finality.votes_received,
+            "votes_checked": consensus.finality.votes_checked,
+            "seal_equivocations": ["0x" + e[0].hex() for e in consensus.seal_equivocations],
+            "equivocations": ["0x" + e.voter.hex() for e in consensus.finality.evidence],
         }
 
 
@@ -94,4 +128,5 @@ def open_replica(data_dir: Path, config: NodeConfig) -> Replica:
         consensus.handle,
     )
     consensus.attach(transport)
+    apply_test_fault(consensus, os.environ.get(TEST_FAULT_ENV))
     return Replica(chain, consensus, transport, clock, contracts, time.time())

@@ -154,6 +154,16 @@ class AuthorityModel:
             raise AuthorityRuleError("AuthorityQuorumNotReached", proposal_id, votes, quorum)
         self._schedule(proposal)
 
+    def remove_equivocator(self, offender: bytes, block_number: int) -> int:
+        """`reportEquivocation` once its two votes recovered to `offender` (the signature
+        checks are node.consensus.votes'): removes it from the next block on, or from the last
+        scheduled change if later; returns that effective block."""
+        self._require_applicable(offender, False)
+        effective_block = max(block_number + 1, self.latest.effective_block)
+        members = tuple(m for m in self.latest.members if m != offender)
+        self.snapshots.append(Snapshot(effective_block, members))
+        return effective_block
+
     # ------------------------------------------------------------ rules
 
     def _vote(self, proposal: Proposal, sender: bytes, block_number: int) -> None:

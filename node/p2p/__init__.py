@@ -16,7 +16,7 @@ The consensus uses three things from here::
 every valid incoming message; for a request its return value is the reply. `peer_name` is
 the name the *receiving* node configured for the sender's authenticated Curve key.
 Messages (`node.p2p.wire`): `Tx`, `Block`, `Status`, `GetBlocks` -> `Blocks`,
-`GetBlockByHash` -> `Blocks`, `Error`. Threads, limits and failure behaviour:
+`GetBlockByHash` -> `Blocks`, `Error`, `VoteMessage`. Threads, limits and failure behaviour:
 `node.p2p.transport`, `node.p2p.ioloop`, `node.p2p.admission`; docs/ledger.md
 "P2P transport".
 """
@@ -35,6 +35,7 @@ from gridledger.node.p2p.wire import (
     Message,
     Status,
     Tx,
+    VoteMessage,
 )
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "Transport",
     "TransportStats",
     "Tx",
+    "VoteMessage",
     "WireError",
     "load_or_create_curve_keys",
     "read_public_key",

@@ -19,6 +19,9 @@ message               fields
 ``get_block_by_hash`` ``hash`` -> ``blocks`` (empty if unknown)
 ``blocks``            ``rlp``: up to `MAX_BLOCKS_PER_REPLY` blocks, in ascending number
 ``error``             ``message``: UTF-8, at most `MAX_ERROR_BYTES`
+``vote``              ``kind`` u8 (1 prevote, 2 precommit), ``height``, ``block_hash``,
+                      ``signature`` (65 bytes): an authority's finality vote
+                      (`node.consensus.votes`); 119 bytes as a frame
 ====================  =====================================================================
 
 A whole frame is at most `MAX_FRAME_BYTES`. Anything else — another magic or version, an
@@ -48,6 +51,7 @@ MAX_TX_BYTES = 128 * 2**10
 MAX_BLOCKS_PER_REPLY = 256
 MAX_ERROR_BYTES = 1024
 HASH_BYTES = 32
+SIGNATURE_BYTES = 65
 _BLOB_OVERHEAD = 4
 _MESSAGE_BUDGET = MAX_FRAME_BYTES - HEADER_BYTES - 1
 
@@ -71,6 +75,7 @@ class Kind(IntEnum):
     GET_BLOCK_BY_HASH = 5
     BLOCKS = 6
     ERROR = 7
+    VOTE = 8
 
 
 class _Message:
@@ -277,7 +282,42 @@ class Error(_Message):
         return cls(r.text(MAX_ERROR_BYTES, "error.message"))
 
 
-Message = Tx | Block | Status | GetBlocks | GetBlockByHash | Blocks | Error
+@dataclass(frozen=True, slots=True)
+class VoteMessage(_Message):
+    """A finality vote: the authority that signed it is recovered from `signature`."""
+
+    KIND: ClassVar[Kind] = Kind.VOTE
+    kind: int
+    height: int
+    block_hash: bytes
+    signature: bytes
+
+    def __post_init__(self) -> None:
+        if self.kind not in (1, 2) or isinstance(self.kind, bool):
+            raise WireError("vote.kind", f"{self.kind!r} is neither 1 (prevote) nor 2 (precommit)")
+        check_u64(self.height, "vote.height")
+        check_fixed(self.block_hash, HASH_BYTES, "vote.block_hash")
+        check_fixed(self.signature, SIGNATURE_BYTES, "vote.signature")
+
+    @override
+    def write(self, w: Writer) -> None:
+        w.u8(self.kind)
+        w.u64(self.height)
+        w.fixed(self.block_hash)
+        w.fixed(self.signature)
+
+    @override
+    @classmethod
+    def read(cls, r: Reader) -> Self:
+        return cls(
+            r.u8("vote.kind"),
+            r.u64("vote.height"),
+            r.fixed(HASH_BYTES, "vote.block_hash"),
+            r.fixed(SIGNATURE_BYTES, "vote.signature"),
+        )
+
+
+Message = Tx | Block | Status | GetBlocks | GetBlockByHash | Blocks | Error | VoteMessage
 MESSAGE_TYPES: tuple[type[Message], ...] = (
     Tx,
     Block,
@@ -286,6 +326,7 @@ MESSAGE_TYPES: tuple[type[Message], ...] = (
     GetBlockByHash,
     Blocks,
     Error,
+    VoteMessage,
 )
 _CLASSES: dict[int, type[Message]] = {cls.KIND: cls for cls in MESSAGE_TYPES}
 
@@ -381,6 +422,7 @@ __all__ = [
     "Message",
     "Status",
     "Tx",
+    "VoteMessage",
     "WireError",
     "decode_frame",
     "encode_frame",

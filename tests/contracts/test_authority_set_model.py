@@ -10,12 +10,15 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from eth_keys.datatypes import PrivateKey
+from eth_utils.crypto import keccak
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from web3 import Web3
 
 from gridledger.contracts.enums import AuthorityProposalState
+from gridledger.node.consensus.votes import sign_vote
 from gridledger.node.errors import ContractRevertError
 from gridledger.node.ledger.authority_model import (
     MAX_AUTHORITIES,
@@ -139,7 +142,7 @@ class AuthorityFlow(RuleBasedStateMachine):
 
     # Rule weights: votes matter most, and a regulator approving or blocks passing end
     # pending proposals, so those come less often.
-    KINDS = ("propose",) * 3 + ("vote",) * 4 + ("approve", "enact", "mine", "mine")
+    KINDS = ("propose",) * 3 + ("vote",) * 4 + ("approve", "enact", "mine", "mine", "report")
 
     @rule(
         kind=st.sampled_from(KINDS),
@@ -156,6 +159,8 @@ class AuthorityFlow(RuleBasedStateMachine):
             kind = "propose"
         if kind == "propose":
             self._propose(sender, account, invalid == 4, offset)
+        elif kind == "report":
+            self._report(account % N_CANDIDATES, offset)
         elif kind == "mine":
             self.auth.mine_to(self.auth.head() + 1 + pick % 3)
             self.seen.add(self.auth.head())
@@ -190,6 +195,18 @@ class AuthorityFlow(RuleBasedStateMachine):
     def _approve(self, sender: int, pid: int) -> None:
         who = self.auth.stack.roles.regulator if sender < 6 else self._sender(sender)
         self._apply(lambda m, n: m.approve(_b(who), pid, n), self.auth.f.approve(pid), who)
+
+    def _report(self, candidate: int, height: int) -> None:
+        """Equivocation evidence against candidate `candidate` (an authority or not): two of
+        its precommits at `height` for different blocks; anyone may submit it."""
+        stack, target = self.auth.stack, self.auth.candidates[candidate]
+        key = PrivateKey(keccak(text=f"gridledger-sandbox:authority-{candidate}"))
+        domain = (int(stack.w3.eth.chain_id), _b(self.auth.contract.address))
+        a, b = (sign_vote(key, *domain, height, keccak(bytes([i]))) for i in (1, 2))
+        call = self.auth.f.reportEquivocation(
+            int(a.kind), height, a.block_hash, a.signature, b.block_hash, b.signature
+        )
+        self._apply(lambda m, n: m.remove_equivocator(_b(target), n), call, stack.roles.treasury)
 
     def _enact(self, sender: int, pid: int) -> None:
         who = self.auth.stack.roles.treasury  # anyone may enact

@@ -45,6 +45,14 @@ interface IAuthoritySetErrors {
     error AuthorityAlreadyVoted(uint256 id, address voter);
     /// @notice Proposal `id` has `votes` of the current authorities; it needs `quorum`.
     error AuthorityQuorumNotReached(uint256 id, uint256 votes, uint256 quorum);
+    /// @notice Equivocation evidence names vote kind `kind`, neither 1 (prevote) nor 2 (precommit).
+    error AuthorityEvidenceBadKind(uint8 kind);
+    /// @notice Both votes of the evidence are for block `blockHash` at `height`: no conflict.
+    error AuthorityEvidenceSameBlock(uint64 height, bytes32 blockHash);
+    /// @notice The evidence's signature of the vote for `blockHash` is malformed or high-s.
+    error AuthorityEvidenceBadSignature(bytes32 blockHash);
+    /// @notice The evidence's two votes were signed by `first` and `second`, not one authority.
+    error AuthorityEvidenceSignersDiffer(address first, address second);
 }
 
 /// @title IAuthoritySet
@@ -70,6 +78,18 @@ interface IAuthoritySet is IAuthoritySetErrors {
         uint64 effectiveBlock,
         uint256 newCount,
         bool byRegulator
+    );
+
+    /// @notice Emitted after `offender`'s two `kind` votes at `height` for `hashA` and `hashB`
+    /// were accepted as evidence from `reporter`; it is out of the set from `effectiveBlock`.
+    event AuthorityEquivocationReported(
+        address indexed offender,
+        uint8 kind,
+        uint64 height,
+        bytes32 hashA,
+        bytes32 hashB,
+        uint64 effectiveBlock,
+        address indexed reporter
     );
 
     /// @notice The authorities in force at block `blockNumber`, in turn order (proposer of

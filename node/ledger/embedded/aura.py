@@ -6,14 +6,11 @@ step (8 bytes, big-endian) and the proposer's secp256k1 signature (65 bytes: r, 
 header with only the step in extra_data. Difficulty stays 0 (Cancun headers); py-evm's Clique
 needs London, so this seal is our own (docs/architecture.md). A replica re-executes every
 block (py-evm checks the state, transaction and receipt roots) after `check_seal` accepted it.
-`finalized_number` gives Aura's finality; fork choice builds on it (issue 4).
+Finality is not the seal's: authorities vote (node.consensus.finality).
 """
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import rlp
@@ -115,103 +112,6 @@ def sealer_of(header: BlockHeaderAPI) -> bytes:
     except Exception as exc:  # malformed r, s or v
         raise SealError(f"block {header.block_number}: seal does not recover: {exc}") from exc
     return bytes(public_key.to_canonical_address())
-
-
-FINALITY_CACHE_HEADS = 256
-"""Chain heads whose sealer summary `FinalityCache` keeps (recent heads and branch tips)."""
-_ALL_SEALERS = 1 << 62  # `_Sealers.exact_up_to` once the walk reached genesis
-
-
-@dataclass(frozen=True, slots=True)
-class _Sealers:
-    """For the chain ending in one block: the highest block each address sealed on it, exact
-    for every address among the `exact_up_to` most recent sealers."""
-
-    last: dict[bytes, int]
-    exact_up_to: int
-
-
-class FinalityCache:
-    """`finalized_number` without walking back to the last final block each time.
-
-    Walking down from the head, distinct sealers turn up in the order of the highest block
-    each sealed, so the final block is the quorum-th largest of those numbers. That summary
-    is kept per chain head (by hash, which fixes the whole chain below it); a new head
-    extends its parent's summary with one recovered seal. So a Status message or a
-    ``finalized`` query costs a dictionary lookup, and a new block one signature recovery,
-    however far back the last final block is (finality stalls while a minority seals). A
-    head not in the cache is walked as before, down to a cached ancestor or until a quorum
-    of sealers turned up.
-    """
-
-    def __init__(self, size: int = FINALITY_CACHE_HEADS) -> None:
-        self._size = size
-        self._heads: OrderedDict[bytes, _Sealers] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def _get(self, block_hash: bytes, quorum: int) -> _Sealers | None:
-        with self._lock:
-            found = self._heads.get(block_hash)
-            if found is None or found.exact_up_to < quorum:
-                return None
-            self._heads.move_to_end(block_hash)
-            return found
-
-    def _put(self, block_hash: bytes, sealers: _Sealers) -> None:
-        with self._lock:
-            self._heads[block_hash] = sealers
-            self._heads.move_to_end(block_hash)
-            while len(self._heads) > self._size:
-                self._heads.popitem(last=False)
-
-    def finalized(self, headers_down: Iterable[BlockHeaderAPI], aura: Aura) -> int:
-        """`finalized_number` of the chain whose headers `headers_down` walks (head first)."""
-        quorum = len(aura.authorities) // 2 + 1
-        above: list[tuple[bytes, int]] = []  # (sealer, number) from the head down
-        seen: dict[bytes, int] = {}
-        base: _Sealers | None = None
-        head_hash: bytes | None = None
-        for header in headers_down:
-            block_hash = bytes(header.hash)
-            if head_hash is None:
-                head_hash = block_hash
-            if header.block_number == 0:
-                base = _Sealers({}, _ALL_SEALERS)
-                break
-            base = self._get(block_hash, quorum)
-            if base is not None:
-                break
-            sealer, number = sealer_of(header), int(header.block_number)
-            above.append((sealer, number))
-            seen.setdefault(sealer, number)
-            if len(seen) >= quorum:
-                break
-        if base is None:  # a quorum turned up on the walk: exact for quorums up to it
-            result = _Sealers(seen, len(seen))
-        else:
-            last = dict(base.last)
-            for sealer, number in reversed(above):
-                last[sealer] = number
-            result = _Sealers(last, base.exact_up_to)
-        if head_hash is not None:
-            self._put(head_hash, result)
-        ranked = sorted(result.last.values(), reverse=True)
-        return ranked[quorum - 1] if len(ranked) >= quorum else 0
-
-
-_FINALITY = FinalityCache()
-
-
-def finalized_number(headers_down: Iterable[BlockHeaderAPI], aura: Aura) -> int:
-    """The highest final block number, walking `headers_down` from the head towards genesis.
-
-    A block is final once more than half of the authorities have sealed it or a block on top
-    of it; every ancestor of a final block is final. The genesis block is final. A single
-    authority (or a minority, e.g. one side of a partition) sealing alone never finalizes.
-    Answered through a process-wide `FinalityCache` (keyed by block hash, so replicas in one
-    process share it safely).
-    """
-    return _FINALITY.finalized(headers_down, aura)
 
 
 def check_seal(header: BlockHeaderAPI, parent: BlockHeaderAPI, aura: Aura) -> None:

@@ -41,7 +41,6 @@ from gridledger.node.ledger.embedded.aura import (
     Aura,
     GridledgerVM,
     check_seal,
-    finalized_number,
     seal,
 )
 from gridledger.node.ledger.embedded.genesis import GenesisConfig
@@ -133,6 +132,40 @@ class EmbeddedChain:
             tx = self._decode(raw)
             self.pool[tx.hash] = tx
         self.txpool.prune(self._state())
+        self.justified = self._load_justified()
+        self.vote_domain = bytes(20)
+        """AuthoritySet's address, the finality votes' domain (set by the consensus)."""
+        self.changes = 0
+        """Counts changes of the canonical chain (blocks committed, rewinds): a cache of
+        canonical look-ups is valid while it stays the same."""
+
+    # ------------------------------------------------------------------ finality
+    def _load_justified(self) -> tuple[int, bytes]:
+        """The highest stored justification still on the canonical chain, (number, hash);
+        genesis if none."""
+        head = int(self.head_header().block_number)
+        for number, block_hash in self.store.justifications_down():
+            if number <= head and bytes(self.header_by_number(number).hash) == block_hash:
+                return number, block_hash
+        return 0, bytes(self.header_by_number(0).hash)
+
+    def record_justification(self, number: int, block_hash: bytes, data: bytes) -> None:
+        """Store the justification of canonical block `number` (durable before it counts)
+        and make it the finalized block if it is higher."""
+        with self.lock:
+            if bytes(self.header_by_number(number).hash) != block_hash:
+                raise LedgerError(f"block {number} 0x{block_hash.hex()[:12]} is not canonical")
+            self.store.put_justification(number, block_hash, data)
+            if number > self.justified[0]:
+                self.justified = (number, block_hash)
+
+    def justification_covering(self, number: int) -> tuple[int, bytes, bytes] | None:
+        """The stored justification that proves block `number` final: its own, or the lowest
+        one above it (a justified block's ancestors are final); (number, hash, data)."""
+        with self.lock:
+            if number > self.justified[0]:
+                return None
+            return self.store.justification_covering(number)
 
     # ------------------------------------------------------------------ pool
     def _decode(self, raw: bytes) -> SignedTransactionAPI:
@@ -287,6 +320,7 @@ class EmbeddedChain:
             mined_tx_hashes=[tx.hash for tx in txs],
             meta={"head": str(block.number)},
         )
+        self.changes += 1
         self.txpool.remove(txs)
         self.chain.header = self.chain.create_header_from_parent(block.header)
         self._head_state = None
@@ -323,6 +357,10 @@ class EmbeddedChain:
             )
             self.chain = type(self.chain)(AtomicDB(self.store))
             self._head_state = None
+            self.changes += 1
+            if number < self.justified[0]:  # only a test or an operator rewinds below finality
+                self.store.drop_justifications_after(number)
+                self.justified = self._load_justified()
             if repool:
                 for tx in dropped:
                     self.pool[tx.hash] = tx
@@ -350,13 +388,13 @@ class EmbeddedChain:
                 return False
 
     def finalized_number(self) -> int:
-        """The highest final block: by Aura's rule on a sealed chain, the head otherwise
-        (a lone node has nobody to disagree with)."""
+        """The highest final block: on a sealed chain the highest justified one (authorities'
+        finality votes, node.consensus.finality), the head otherwise (a lone node has nobody
+        to disagree with)."""
         with self.lock:
-            head = self.head_header()
             if self.aura is None:
-                return int(head.block_number)
-            return finalized_number(self.headers_down(head), self.aura)
+                return int(self.head_header().block_number)
+            return self.justified[0]
 
     def headers_down(self, head: BlockHeaderAPI) -> Iterator[BlockHeaderAPI]:
         """`head` and its ancestors, down to genesis."""

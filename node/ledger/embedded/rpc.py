@@ -18,6 +18,7 @@ from eth.abc import BlockHeaderAPI
 from eth.vm.spoof import SpoofTransaction
 from eth_utils.exceptions import ValidationError
 
+from gridledger.node.consensus.votes import justification_json
 from gridledger.node.errors import LedgerError
 from gridledger.node.ledger.embedded import budget
 from gridledger.node.ledger.embedded import params as p
@@ -74,6 +75,7 @@ class JsonRpc:
             "eth_getTransactionByHash": self._tx_by_hash,
             "eth_getTransactionReceipt": self._receipt,
             "eth_getLogs": self._logs,
+            "gridledger_getJustification": self._justification,
         }
 
     # ------------------------------------------------------------------ envelope
@@ -166,6 +168,22 @@ class JsonRpc:
     def _block_by_hash(self, params: list[Any]) -> Any:
         block = self.chain.block_by_hash(p.fixed(p.arg(params, 0, "hash"), "hash", 32))
         return None if block is None else block_json(block, bool(p.arg(params, 1, "full", False)))
+
+    def _justification(self, params: list[Any]) -> Any:
+        """The votes that prove block `params[0]` (number or tag) final: its own
+        justification or the lowest one above it; null while it is not final."""
+        try:
+            number = self._number(p.arg(params, 0, "block"))
+        except RpcError as exc:
+            if exc.code == -32001:
+                return None
+            raise
+        stored = self.chain.justification_covering(number)
+        if stored is None:
+            return None
+        block = (number, bytes(self.chain.header_by_number(number).hash))
+        chain_id, domain = self.chain.genesis.chain_id, self.chain.vote_domain
+        return justification_json(stored[2], chain_id, domain, block)
 
     def _tx_count_by_number(self, params: list[Any]) -> Any:
         return p.hexq(

@@ -37,6 +37,9 @@ CREATE INDEX IF NOT EXISTS logs_address ON logs (address, block_number);
 CREATE INDEX IF NOT EXISTS logs_topic0 ON logs (topic0, block_number);
 CREATE INDEX IF NOT EXISTS logs_topic1 ON logs (topic1, block_number);
 CREATE INDEX IF NOT EXISTS logs_topic2 ON logs (topic2, block_number);
+CREATE TABLE IF NOT EXISTS justifications (
+    number INTEGER PRIMARY KEY, hash BLOB NOT NULL, data BLOB NOT NULL
+);
 """
 
 
@@ -178,6 +181,44 @@ class ChainStore(BaseDB):
         with self._lock:
             row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
+
+    def put_meta(self, key: str, value: str) -> None:
+        """Write one meta entry now (durable when this returns), outside any block."""
+        with self._lock:
+            self._conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value)
+            )
+
+    # ------------------------------------------------------------ justifications
+    def put_justification(self, number: int, block_hash: bytes, data: bytes) -> None:
+        """Store the justification (encoded votes) that made block `number` final."""
+        with self._lock:
+            self._conn.execute(
+                "INSERT OR REPLACE INTO justifications (number, hash, data) VALUES (?, ?, ?)",
+                (number, block_hash, data),
+            )
+
+    def justifications_down(self) -> list[tuple[int, bytes]]:
+        """(number, hash) of every stored justification, highest first."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT number, hash FROM justifications ORDER BY number DESC"
+            ).fetchall()
+        return [(int(r[0]), bytes(r[1])) for r in rows]
+
+    def justification_covering(self, number: int) -> tuple[int, bytes, bytes] | None:
+        """The lowest stored justification at or above block `number`: (number, hash, data)."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT number, hash, data FROM justifications WHERE number >= ? "
+                "ORDER BY number LIMIT 1",
+                (number,),
+            ).fetchone()
+        return None if row is None else (int(row[0]), bytes(row[1]), bytes(row[2]))
+
+    def drop_justifications_after(self, number: int) -> None:
+        with self._lock:
+            self._conn.execute("DELETE FROM justifications WHERE number > ?", (number,))
 
     def query_logs(
         self,

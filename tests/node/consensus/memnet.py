@@ -58,7 +58,11 @@ class MemNet:
         self.keys = [PrivateKey(bytes([0x50 + i]) * 32) for i in range(size)]
         authorities = tuple(bytes(k.public_key.to_canonical_address()) for k in self.keys)
         self.genesis = GenesisConfig(
-            prefund={USER.address: 10**24, **{a.address: 10**24 for a in ROLE_KEYS}},
+            prefund={
+                USER.address: 10**24,
+                **{a.address: 10**24 for a in ROLE_KEYS},
+                **{"0x" + a.hex(): 10**21 for a in authorities},  # as on a testnet
+            },
             timestamp_ts=GENESIS_TS,
             authorities=tuple("0x" + a.hex() for a in authorities),
             period_s=PERIOD_S,

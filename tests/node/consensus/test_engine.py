@@ -18,6 +18,7 @@ from gridledger.contracts.artifacts import load_artifact
 from gridledger.node.consensus import engine as engine_module
 from gridledger.node.consensus.clock import SimClock, WallClock
 from gridledger.node.consensus.engine import Consensus, encode_block
+from gridledger.node.consensus.votes import Justification, verify_justification
 from gridledger.node.ledger.embedded.aura import sealer_of, step_of
 from gridledger.node.ledger.embedded.chain import EmbeddedChain
 from gridledger.node.p2p.wire import (
@@ -57,8 +58,18 @@ def test_replicas_agree_and_finalize(net3: MemNet) -> None:
     assert len(heads(net3)) == 1
     n0 = net3.nodes["n0"]
     assert n0.chain.head_header().block_number == 9
-    # 2 of 3 authorities must have sealed on top: with turns n1, n2, n0, ... block 8 is final.
-    assert {n.chain.finalized_number() for n in net3.nodes.values()} == {8}
+    # Every authority votes for each block it imports: block 9 is final in its own slot
+    # (the old rule, more than half sealed on top, reached only block 8).
+    assert {n.chain.finalized_number() for n in net3.nodes.values()} == {9}
+    number, block_hash, data = n0.chain.justification_covering(9)  # type: ignore[misc]
+    assert (number, block_hash) == (9, bytes(n0.chain.header_by_number(9).hash))
+    voters = verify_justification(
+        Justification.decode(data),
+        net3.aura.authorities,
+        n0.chain.genesis.chain_id,
+        n0.chain.vote_domain,
+    )
+    assert len(voters) >= 3  # quorum of 3 is 3 (more than two thirds)
 
 
 def test_transaction_sent_to_any_node_has_same_receipt_everywhere(net3: MemNet) -> None:
@@ -233,7 +244,7 @@ def test_an_authority_removed_by_the_regulator_stops_sealing_at_the_stated_block
         assert not any(
             sealer_of(chain.header_by_number(n)) == leaving for n in range(effective, 13)
         )
-        # Finality goes on with 2 of the 3 remaining authorities.
+        # Finality goes on with the votes of the 3 remaining authorities (quorum 3 of 3).
         assert chain.finalized_number() >= chain.head_header().block_number - 1
         # The removed authority's block at its old turn is refused by everyone.
         old_turn = next(s for s in range(17, 30) if s % 4 == 3)

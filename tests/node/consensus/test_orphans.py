@@ -89,7 +89,7 @@ def test_junk_on_an_unknown_parent_costs_no_fetch(
     assert link.fetches == 0
     assert n0.rejected == {"n1": len(junk)}
     assert "not step 7's proposer" in caplog.text
-    assert "block 12 at step 7: 10 blocks above our final block 2 in 5 steps" in caplog.text
+    assert "block 12 at step 7: 9 blocks above our final block 3 in 4 steps" in caplog.text
     assert "step 40 starts at" in caplog.text
 
 
@@ -125,11 +125,11 @@ def test_ancestor_fetches_are_rate_limited_per_peer(
 
 def test_a_branch_forking_below_finality_is_not_fetched(net: MemNet) -> None:
     n0, link = n0_with_counter(net)
-    assert n0.chain.finalized_number() == 2
-    # Block 4 on another block 3, whose parent is not our block 2, which is final.
-    other_3 = made(net, n0, b"\x55" * 32, 3, 5, proposer_key(net, 5))
-    block_4 = made(net, n0, other_3.header, 4, 6, proposer_key(net, 6))
-    link.ancestors[bytes(other_3.hash)] = encode_block(other_3)
-    n0.handle("n1", Block(encode_block(block_4)))
+    assert n0.chain.finalized_number() == 3  # voted final in its own slot
+    # Block 5 on another block 4, whose parent is not our block 3, which is final.
+    other_4 = made(net, n0, b"\x55" * 32, 4, 5, proposer_key(net, 5))
+    block_5 = made(net, n0, other_4.header, 5, 6, proposer_key(net, 6))
+    link.ancestors[bytes(other_4.hash)] = encode_block(other_4)
+    n0.handle("n1", Block(encode_block(block_5)))
     n0.drain()
-    assert link.fetches == 1  # block 3; its parent would fork below block 2
+    assert link.fetches == 1  # block 4; its parent would fork below block 3

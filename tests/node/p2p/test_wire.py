@@ -24,6 +24,7 @@ from gridledger.node.p2p.wire import (
     Message,
     Status,
     Tx,
+    VoteMessage,
     decode_frame,
     encode_frame,
     heartbeat_frame,
@@ -48,6 +49,7 @@ message_strategy: st.SearchStrategy[Message] = st.one_of(
     st.builds(GetBlockByHash, HASH),
     st.builds(Blocks, st.lists(st.binary(max_size=50), max_size=20).map(tuple)),
     st.builds(Error, st.text(max_size=200)),
+    st.builds(VoteMessage, st.sampled_from([1, 2]), U64, HASH, st.binary(min_size=65, max_size=65)),
 )
 
 
@@ -170,10 +172,18 @@ def test_messages_refuse_bad_fields_when_built() -> None:
         (Blocks, ((b"x",) * 257,), "blocks.rlp: 257 items, at most 256"),
         (Error, ("é" * MAX_ERROR_BYTES,), f"error.message: {2 * MAX_ERROR_BYTES} bytes"),
         (Error, ("\ud800",), "error.message: not encodable as UTF-8"),
+        (VoteMessage, (2, 1, HASH0, bytes(64)), "vote.signature: 64 bytes, must be exactly 65"),
+        (VoteMessage, (1, 2**64, HASH0, bytes(65)), "vote.height: 18446744073709551616 is out"),
+        (VoteMessage, (3, 1, HASH0, bytes(65)), "vote.kind: 3 is neither 1"),
     ]
     for cls, args, message in cases:
         with pytest.raises(WireError, match=message.replace("(", r"\(").replace("^", r"\^")):
             cls(*args)  # type: ignore[arg-type]
+
+
+def test_a_vote_frame_is_119_bytes() -> None:
+    frame = encode_frame(FrameKind.MESSAGE, VoteMessage(2, 7, HASH0, bytes(65)))
+    assert len(frame) == 119  # 12 header + 1 message kind + 1 vote kind + 8 + 32 + 65
 
 
 def test_an_envelope_must_fit_its_frame_kind() -> None:

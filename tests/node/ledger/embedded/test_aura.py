@@ -10,6 +10,7 @@ from eth_keys.datatypes import PrivateKey, Signature
 from eth_utils.exceptions import ValidationError
 
 from gridledger.contracts.typed import SECP256K1_N
+from gridledger.node.errors import LedgerError
 from gridledger.node.ledger.embedded.aura import Aura, SealError, seal, seal_hash
 from gridledger.node.ledger.embedded.chain import EmbeddedChain
 from gridledger.node.ledger.embedded.genesis import GenesisConfig
@@ -109,23 +110,28 @@ def test_a_high_s_copy_of_a_sealed_block_is_refused(
     assert replica.head_header().hash == good.hash
 
 
-def test_finality_needs_more_than_half_of_the_authorities(tmp_path: Path) -> None:
+def test_a_sealed_chain_is_final_only_where_a_justification_is_recorded(tmp_path: Path) -> None:
     chain = EmbeddedChain(tmp_path / "f", GENESIS, aura=AURA)
     assert chain.finalized_number() == 0
-    for step in (1, 2, 3):  # sealed in turn by KEYS[1], KEYS[2], KEYS[0]
+    for step in range(1, 7):  # sealed in turn by every authority: seals alone finalize nothing
         chain.produce_sealed_block(AURA, step, KEYS[step % 3])
-    # Block 2 was sealed by KEYS[2] and built on by KEYS[0]: 2 of 3 authorities, final.
-    # Block 3 has only its own sealer so far.
-    assert chain.finalized_number() == 2
-    # Only KEYS[1] keeps sealing (its turns: steps 4, 7, 10), as if the others were cut off:
-    # one authority of three never finalizes anything new.
-    for step in (4, 7, 10):
-        chain.produce_sealed_block(AURA, step, KEYS[1])
-    assert chain.finalized_number() == 3  # block 3 (KEYS[0]) now has KEYS[1] on top
-    assert chain.head_header().block_number == 6
+    assert chain.finalized_number() == 0
+    block_3 = bytes(chain.header_by_number(3).hash)
+    with pytest.raises(LedgerError, match="block 3 0x030303030303 is not canonical"):
+        chain.record_justification(3, b"\x03" * 32, b"votes")
+    chain.record_justification(3, block_3, b"votes")  # node.consensus.finality checked them
+    assert chain.finalized_number() == 3
+    assert chain.justification_covering(2) == (3, block_3, b"votes")  # ancestors are final
+    assert chain.justification_covering(4) is None
     rpc_final = JsonRpc(chain).call("eth_getBlockByNumber", ["finalized", False])
     assert int(rpc_final["number"], 16) == 3
     assert int(JsonRpc(chain).call("eth_getBlockByNumber", ["latest", False])["number"], 16) == 6
+    chain.close()
+    chain = EmbeddedChain(tmp_path / "f", GENESIS, aura=AURA)  # durable
+    assert chain.finalized_number() == 3
+    chain.rewind_to(2)  # only a test rewinds below finality: the justification goes too
+    assert chain.finalized_number() == 0 and chain.justification_covering(1) is None
+    chain.close()
 
 
 def test_an_unsealed_chain_is_final_at_its_head(tmp_path: Path) -> None:

@@ -1,0 +1,88 @@
+"""GET /v1/finality (this node's finality: final block, last vote, equivocations seen) and
+GET /v1/finality/justifications/{number} (the authorities' votes that prove a block final,
+with the set in force, for a light client: node.consensus.votes.verify_justification)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request
+
+from gridledger.contracts.units import UINT64_LIMIT
+from gridledger.node.consensus.replica import Replica
+from gridledger.node.consensus.votes import justification_json
+from gridledger.node.rest.errors import RestError
+from gridledger.node.rest.routes.admin import NotATestnetNodeError
+from gridledger.node.rest.schemas import ErrorOut
+
+router = APIRouter(prefix="/v1/finality", tags=["finality"])
+
+
+class NotFinalError(RestError):
+    """The block is above this node's final block (or above its head)."""
+
+    status = 404
+    error = "BlockNotFinal"
+
+
+def _replica(request: Request) -> Replica:
+    replica: Replica | None = request.app.state.service.replica
+    if replica is None:
+        raise NotATestnetNodeError("this node runs no consensus (not a testnet node)")
+    return replica
+
+
+def _hex(data: bytes) -> str:
+    return "0x" + data.hex()
+
+
+@router.get("", responses={409: {"model": ErrorOut}})
+def finality(request: Request) -> dict[str, Any]:
+    """The final block, this node's last vote and the equivocations it has seen (evidence)."""
+    replica = _replica(request)
+    gadget = replica.consensus.finality
+    with replica.chain.lock:
+        number, block_hash = replica.chain.justified
+        last = gadget.last_vote
+        evidence = list(gadget.evidence)
+    return {
+        "finalized": number,
+        "finalized_hash": _hex(block_hash),
+        "last_vote": None
+        if last is None
+        else {"height": last.height, "hash": _hex(last.block_hash)},
+        "equivocations": [
+            {
+                "authority": _hex(e.voter),
+                "height": e.first.height,
+                "hashes": [_hex(e.first.block_hash), _hex(e.second.block_hash)],
+                "signatures": [_hex(e.first.signature), _hex(e.second.signature)],
+            }
+            for e in evidence
+        ],
+    }
+
+
+@router.get(
+    "/justifications/{number}", responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}}
+)
+def justification(
+    number: Annotated[int, Path(ge=1, lt=UINT64_LIMIT, description="block number")],
+    request: Request,
+) -> dict[str, Any]:
+    """The votes that prove block `number` final (its own justification or the lowest one
+    above it, whose ancestors are final), with the authority set in force for that block."""
+    replica = _replica(request)
+    chain = replica.chain
+    with chain.lock:
+        stored = chain.justification_covering(number)
+        if stored is None:
+            raise NotFinalError(f"block {number} is not final here (final: {chain.justified[0]})")
+        block = (number, bytes(chain.header_by_number(number).hash))
+        authorities = replica.consensus.finality.authorities_for(stored[0])
+    domain = chain.vote_domain
+    out = justification_json(stored[2], chain.genesis.chain_id, domain, block)
+    out["authorities"] = [_hex(a) for a in authorities]
+    out["chainId"] = chain.genesis.chain_id
+    out["authoritySet"] = _hex(domain)
+    return out
