@@ -1,6 +1,7 @@
 """`gridledger market [--interval N]` (the book, price, fills and settlement of an interval),
-`gridledger orders [--owner ADDR]` (an account's recent orders) and `gridledger trust ADDRESS`
-(trust, exposure, whether it may trade): reads of a node's REST API; each takes --json."""
+`gridledger orders [--owner ADDR]` (an account's recent orders), `gridledger trust ADDRESS`
+(trust, exposure, whether it may trade) and `gridledger balance ADDRESS` (tokens and market
+credits): reads of a node's REST API; each takes --json."""
 
 from __future__ import annotations
 
@@ -71,6 +72,17 @@ def _trust(args: argparse.Namespace) -> None:
     )
 
 
+def _balance(args: argparse.Namespace) -> None:
+    out = call("GET", f"{node_url(args)}/v1/balances/{args.address}")
+    show(
+        args,
+        out,
+        f"{out['address']}: {out['token_units'] / TOKEN_UNITS:.6f} tokens, "
+        f"{out['claimable_units'] / TOKEN_UNITS:.6f} credited by the market (withdrawable); "
+        f"{'admitted' if out['active'] else 'not admitted'}",
+    )
+
+
 def register(commands: Any) -> None:
     """Add `market`, `orders` and `trust` to the CLI."""
     market = commands.add_parser("market", help="an interval's book, price, fills, settlement")
@@ -84,5 +96,8 @@ def register(commands: Any) -> None:
     trust = commands.add_parser("trust", help="an account's trust and whether it may trade")
     trust.add_argument("address")
     trust.set_defaults(handler=lambda a: run(_trust, a))
-    for sub in (market, orders, trust):
+    balance = commands.add_parser("balance", help="an account's tokens and market credits")
+    balance.add_argument("address")
+    balance.set_defaults(handler=lambda a: run(_balance, a))
+    for sub in (market, orders, trust, balance):
         add_node_args(sub, None, read=True)
