@@ -359,7 +359,41 @@ def up(data_dir: Path, spec: TestnetSpec, say: Callable[[str], None]) -> list[No
     if waiting:
         names = ", ".join(e.name for e in waiting)
         raise TestnetError(f"{names} not serving after {START_TIMEOUT_S:.0f} s; see their node.log")
+    _wait_operator_setup(entries, say)
     return entries
+
+
+def _operator_state(entry: NodeEntry) -> dict[str, Any] | None:
+    try:
+        reply = requests.get(f"{entry.url}/v1/operator", timeout=2.0)
+        body = reply.json() if reply.ok else None
+    except (requests.RequestException, ValueError):
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _wait_operator_setup(entries: list[NodeEntry], say: Callable[[str], None]) -> None:
+    """If the operator's node runs the operator service, wait until it has admitted and funded
+    its members and every node has the block that did it: a bid right after `up` finds its
+    prosumer admitted on its own node."""
+    operator = next((e for e in entries if e.role == "operator"), None)
+    if operator is None or _operator_state(operator) is None:
+        return  # no operator service (--no-operator, or a demo's testnet)
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        state = _operator_state(operator)
+        if state is not None and state.get("setup_done"):
+            break
+        time.sleep(0.2)
+    else:
+        raise TestnetError(f"the operator service on {operator.name} did not admit its members")
+    target = (health(operator) or {}).get("head") or 0
+    while time.monotonic() < deadline:
+        heads = [(health(e) or {}).get("head") or 0 for e in entries]
+        if min(heads) >= target:
+            break
+        time.sleep(0.2)
+    say(f"operator on {operator.name}: {len(state['members'])} prosumers admitted and funded")
 
 
 def _log_tail(data_dir: Path, entry: NodeEntry, lines: int = 15) -> str:

@@ -73,7 +73,9 @@ def _trust(args: argparse.Namespace) -> None:
 
 
 def _balance(args: argparse.Namespace) -> None:
-    out = call("GET", f"{node_url(args)}/v1/balances/{args.address}")
+    base = node_url(args)
+    address = args.address or call("GET", base + "/v1/node")["accounts"]["prosumer"]
+    out = call("GET", f"{base}/v1/balances/{address}")
     show(
         args,
         out,
@@ -97,7 +99,7 @@ def register(commands: Any) -> None:
     trust.add_argument("address")
     trust.set_defaults(handler=lambda a: run(_trust, a))
     balance = commands.add_parser("balance", help="an account's tokens and market credits")
-    balance.add_argument("address")
+    balance.add_argument("address", nargs="?", help="0x address (default: the node's prosumer)")
     balance.set_defaults(handler=lambda a: run(_balance, a))
     for sub in (market, orders, trust, balance):
         add_node_args(sub, None, read=True)
