@@ -16,12 +16,14 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from gridledger.node.errors import NodeError
+
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 TIMEOUT_S = 90.0
 DEFAULT_NODE = "http://127.0.0.1:8545"
 
 
-class CliError(Exception):
+class CliError(NodeError):
     """A failure the command reports as `error: message` with `code` as its exit status."""
 
     def __init__(self, message: str, code: int) -> None:

@@ -55,8 +55,9 @@ def _market(args: argparse.Namespace) -> None:
 
 
 def _orders(args: argparse.Namespace) -> None:
-    path = "/v1/orders" + (f"?owner={args.owner}" if args.owner else "")
-    orders = call("GET", node_url(args) + path)
+    base = node_url(args)
+    owner = args.owner or call("GET", base + "/v1/node")["accounts"]["prosumer"]
+    orders = call("GET", f"{base}/v1/accounts/{owner}/orders")
     text = "\n".join(_order_lines(orders)) if orders else "no orders"
     show(args, orders, text)
 

@@ -1,17 +1,19 @@
 """POST /v1/consents (the prosumer's key): the node's prosumer signs its EIP-712 consent to
-import-cap terms, for the operator to relay to ImportCap.createContract; GET /v1/node and
-GET /v1/balances/{address} (anyone): the node's accounts, and an account's money."""
+import-cap terms, for the operator to relay to ImportCap.createContract; GET /v1/node,
+GET /v1/balances/{address} and GET /v1/accounts/{address}/orders (anyone): the node's
+accounts, an account's money and its recent orders."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 from web3 import Web3
 
 from gridledger.node.rest.deps import Authorized, Context, KeyFirstRoute
 from gridledger.node.rest.role_schemas import CapTerms, ConsentOut
 from gridledger.node.rest.schemas import ADDRESS_PATTERN, ErrorOut
+from gridledger.node.views.records import OrderOut
 
 router = APIRouter(prefix="/v1", tags=["prosumer"], route_class=KeyFirstRoute)
 
@@ -53,3 +55,13 @@ def balance(
         "claimable_units": claimable,
         "active": bool(chain.call(chain.contract("Registry").functions.isActive(account))),
     }
+
+
+@router.get("/accounts/{address}/orders", responses={422: {"model": ErrorOut}})
+def account_orders(
+    address: Annotated[str, Path(pattern=ADDRESS_PATTERN, description="0x address")],
+    context: Context,
+    limit: Annotated[int, Query(ge=1, le=200, description="most recent orders")] = 20,
+) -> list[OrderOut]:
+    """`address`'s most recent orders (oldest first), with fills and settlement."""
+    return context.market.orders_of(address, limit)
