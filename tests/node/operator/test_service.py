@@ -6,6 +6,7 @@ admitted and funded at start, once."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from web3.logs import DISCARD
 from gridledger.contracts.enums import Phase
 from gridledger.contracts.units import TOKEN_UNITS
 from gridledger.node.config import OperatorConfig
-from gridledger.node.operator.service import OperatorService
+from gridledger.node.operator.service import FaucetOffError, OperatorService
 from tests.node.rest.inprocess import InProcessNode
 
 SELL_WH, SELL_PRICE = 1500, 100_000
@@ -184,3 +185,14 @@ def test_an_interval_not_cleared_by_its_start_is_voided_with_the_reason(
         .get_logs(from_block=0, argument_filters={"interval": interval})
     )
     assert len(voided) == 1
+
+
+def test_the_faucet_is_off_on_an_external_network(node: InProcessNode) -> None:
+    external = dataclasses.replace(node.service, chain=None)  # as `node run --ledger rpc`
+    op = OperatorService(external, OperatorConfig(auto_clear=False), None)
+    assert not op.faucet_on()
+    supply = node.contract("GridToken").functions.totalSupply().call()
+    with pytest.raises(FaucetOffError, match="the faucet is off"):
+        op.fund(node.address("prosumer"), 1)
+    assert node.contract("GridToken").functions.totalSupply().call() == supply
+    assert service(node).faucet_on()  # the same node with its embedded chain
