@@ -45,6 +45,20 @@ class OperatorConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class AutoBidConfig:
+    """A prosumer node bidding by itself ([prosumer] auto_bid = true; node/agents/auto_bid.py):
+    limit prices [units/kWh], the persistence window [readings], the smallest order [Wh],
+    how far ahead of the gate it orders [s], and how often it looks [s]."""
+
+    buy_price_per_kwh: int = 250_000
+    sell_price_per_kwh: int = 100_000
+    interval_readings: int = 15
+    min_order_wh: int = 50
+    order_lead_s: int = 60
+    poll_s: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
 class NodeConfig:
     """host/port of the HTTP server; block timing [s] of a lone node; the genesis; whether to
     deploy the contracts on a fresh chain. A testnet node has `genesis_file` (the shared
@@ -67,6 +81,7 @@ class NodeConfig:
     calls: CallLimits = field(default_factory=CallLimits)
     pool: PoolLimits = field(default_factory=PoolLimits)
     operator: OperatorConfig | None = None
+    auto_bid: AutoBidConfig | None = None
 
 
 def _get(table: dict[str, Any], key: str, kind: type, default: Any, path: str) -> Any:
@@ -177,6 +192,32 @@ def _operator(raw: Any) -> OperatorConfig | None:
     return config
 
 
+def _auto_bid(raw: Any) -> AutoBidConfig | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ConfigError("[prosumer] must be a table")
+    d = AutoBidConfig()
+    ints = ("buy_price_per_kwh", "sell_price_per_kwh", "interval_readings", "min_order_wh")
+    unknown = set(raw) - {"auto_bid", "order_lead_s", "poll_s", *ints}
+    if unknown:
+        raise ConfigError(f"prosumer: unknown keys {sorted(unknown)}")
+    if not _get(raw, "auto_bid", bool, False, "prosumer"):
+        return None
+    values = {k: _get(raw, k, int, getattr(d, k), "prosumer") for k in ints}
+    config = AutoBidConfig(
+        **values,
+        order_lead_s=_get(raw, "order_lead_s", int, d.order_lead_s, "prosumer"),
+        poll_s=_get(raw, "poll_s", float, d.poll_s, "prosumer"),
+    )
+    for key in ints:
+        if not 0 <= getattr(config, key) < 2**40:
+            raise ConfigError(f"prosumer.{key}: must be in [0, 2^40), got {getattr(config, key)}")
+    if config.interval_readings < 1 or not 0.0 < config.poll_s <= 60:
+        raise ConfigError("prosumer: interval_readings >= 1 and poll_s in (0, 60] needed")
+    return config
+
+
 def load_config(path: Path | None, port: int | None = None) -> NodeConfig:
     """Read `path` (or the defaults), with `port` overriding node.port."""
     raw: dict[str, Any] = {}
@@ -227,6 +268,7 @@ def load_config(path: Path | None, port: int | None = None) -> NodeConfig:
         calls=_call_limits(rpc),
         pool=_pool_limits(pool),
         operator=_operator(raw.get("operator")),
+        auto_bid=_auto_bid(raw.get("prosumer")),
     )
     if config.clock not in ("wall", "sim"):
         raise ConfigError(f"node.clock: must be 'wall' or 'sim', got {config.clock!r}")

@@ -130,6 +130,7 @@ class TestnetSpec:
     gate_closure_lead_s: int = 300
     interval_length_s: int = 900
     operator_service: bool = False
+    auto_bid: bool = False
 
     def __post_init__(self) -> None:
         if not self.period_s <= self.interval_length_s <= 86_400:
@@ -215,6 +216,9 @@ def create(data_dir: Path, spec: TestnetSpec, say: Callable[[str], None]) -> lis
         _write_node_config(data_dir, entry, entries, spec.clock)
         if spec.operator_service and entry.role == "operator":
             _append_operator_section(data_dir / entry.name / "node.toml", members)
+        if spec.auto_bid:
+            with (data_dir / entry.name / "node.toml").open("a", encoding="utf-8") as f:
+                f.write("\n[prosumer]\nauto_bid = true\n")
     layout = {"nodes": [asdict(e) for e in entries], "period_s": period_s}
     _layout_path(data_dir).write_text(json.dumps(layout, indent=1), encoding="utf-8")
     return entries

@@ -23,6 +23,12 @@ def _node_run(args: argparse.Namespace) -> int:
             print("error: --ledger rpc needs --rpc-url URL", file=sys.stderr)
             return 2
         config = load_config(args.config, args.port)
+        if args.auto_bid and config.auto_bid is None:
+            import dataclasses
+
+            from gridledger.node.config import AutoBidConfig
+
+            config = dataclasses.replace(config, auto_bid=AutoBidConfig())
         service = start(args.data_dir, config, args.rpc_url if args.ledger == "rpc" else None)
     except NodeError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -55,4 +61,10 @@ def register(commands: Any) -> None:
         help="embedded py-evm chain (default) or an external Ethereum JSON-RPC network",
     )
     run.add_argument("--rpc-url", default=None, help="the external network's JSON-RPC URL")
+    run.add_argument(
+        "--auto-bid",
+        action="store_true",
+        help="the node's prosumer bids by itself every interval from its metered readings "
+        "(persistence; prices and window in the config's [prosumer] table)",
+    )
     run.set_defaults(handler=_node_run)

@@ -28,6 +28,7 @@ def _up(args: argparse.Namespace) -> int:
             gate_closure_lead_s=args.gate_lead_s,
             interval_length_s=args.interval_s,
             operator_service=not args.no_operator,
+            auto_bid=args.auto_bid,
         )
         testnet.up(args.data_dir, spec, _say)
     except NodeError as exc:
@@ -90,6 +91,11 @@ def register(commands: Any) -> None:
         "--no-operator",
         action="store_true",
         help="node1 runs no operator service (nobody admits, funds, clears or settles)",
+    )
+    up.add_argument(
+        "--auto-bid",
+        action="store_true",
+        help="every node's prosumer bids by itself from its metered readings (persistence)",
     )
     up.set_defaults(handler=_up)
     down = kinds.add_parser("down", help="stop the nodes, keep their data")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from gridledger.node.agents.auto_bid import AutoBidder
 from gridledger.node.keys.api_key import load_or_create_api_keys
 from gridledger.node.operator.service import OperatorService
 from gridledger.node.regulator.desk import RegulatorDesk
@@ -38,6 +39,8 @@ def mount(app: FastAPI, service: NodeService, data_dir: Path | None) -> None:
     operator = None
     if service.config is not None and service.config.operator is not None:
         operator = OperatorService(service, service.config.operator, data_dir).start()
+    if service.config is not None and service.config.auto_bid is not None:
+        AutoBidder(chain, desk.place_limit, service.config.auto_bid).start()
     app.state.rest = RestContext(
         market=market,
         audit=AuditView(chain),
