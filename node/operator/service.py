@@ -81,7 +81,8 @@ class NothingToClearError(OperatorError):
 @dataclass(frozen=True, slots=True)
 class IntervalOutcome:
     """What the service did with an interval: "cleared", "voided", "settled" (cleared
-    earlier), "empty" or "waiting" (retry later); `settled` orders settled now."""
+    earlier), "empty", "waiting" (its clearing was refused: retried, and later intervals
+    wait) or "failed" (retried; later intervals go on); `settled` orders settled now."""
 
     interval: int
     action: str
@@ -238,11 +239,18 @@ class OperatorService:
         assert self.cursor is not None
         outcomes = []
         for interval in range(self.cursor, last + 1):
-            outcome = self.handle(interval, now_ts)
+            try:
+                outcome = self.handle(interval, now_ts)
+            except Exception as exc:
+                # one interval's failure (a settlement the contract refuses, the ledger not
+                # answering) must not hold the later ones: they are handled, and the cursor
+                # stays on this one, which is tried again next round
+                log.warning("interval %d: %s; trying again next round", interval, exc)
+                outcome = IntervalOutcome(interval, "failed", reason=str(exc))
             outcomes.append(outcome)
             if outcome.action == "waiting":
                 break
-            if interval == self.cursor:
+            if interval == self.cursor and outcome.action != "failed":
                 self._save_cursor(interval + 1)
         return outcomes
 

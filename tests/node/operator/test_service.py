@@ -62,11 +62,13 @@ def wait_setup(node: InProcessNode) -> None:
     raise AssertionError("the operator's setup did not finish")
 
 
-def place_pair(node: InProcessNode, buyer: LocalAccount) -> tuple[int, list[int]]:
-    """A REST sell by the node's prosumer and a crossing buy by `buyer`: interval, order ids."""
-    sell = node.post_order(
-        {"side": "sell", "quantity_wh": SELL_WH, "limit_price_per_kwh": SELL_PRICE}
-    )
+def place_pair(
+    node: InProcessNode, buyer: LocalAccount, interval: int | None = None
+) -> tuple[int, list[int]]:
+    """A REST sell by the node's prosumer and a crossing buy by `buyer` (in `interval`, or
+    the node's default one): the interval and the order ids."""
+    body = {"side": "sell", "quantity_wh": SELL_WH, "limit_price_per_kwh": SELL_PRICE}
+    sell = node.post_order(body if interval is None else {**body, "interval": interval})
     assert sell.status_code == 201, sell.text
     interval = int(sell.json()["interval"])
     market = node.contract("Market")
@@ -196,3 +198,35 @@ def test_the_faucet_is_off_on_an_external_network(node: InProcessNode) -> None:
         op.fund(node.address("prosumer"), 1)
     assert node.contract("GridToken").functions.totalSupply().call() == supply
     assert service(node).faucet_on()  # the same node with its embedded chain
+
+
+def test_a_failing_interval_holds_the_cursor_but_not_the_later_intervals(
+    node: InProcessNode, buyer: LocalAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    op = service(node)
+    m = node.contract("Market").functions
+    first, _ = place_pair(node, buyer)
+    node.jump_to(m.gateClosureTs(first).call())
+    op.tick()  # everything up to `first` is done; the cursor is past it
+    second, second_ids = place_pair(node, buyer)
+    real_settle = op.settle
+
+    def settle(interval: int) -> int:
+        if interval == second:
+            raise TimeoutError("the ledger did not answer")
+        return real_settle(interval)
+
+    monkeypatch.setattr(op, "settle", settle)
+    third, third_ids = place_pair(node, buyer, second + 1)
+    node.jump_to(m.gateClosureTs(third).call())
+    outcomes = {o.interval: o for o in op.tick()}
+    assert outcomes[second].action == "failed"
+    assert outcomes[third].action == "cleared"  # not held by the failure before it
+    assert settled(node, third_ids) == [True, True]
+    assert op.cursor == second  # stays on the failed interval
+    monkeypatch.setattr(op, "settle", real_settle)
+    outcomes = {o.interval: o for o in op.tick()}
+    assert outcomes[second].action == "settled"
+    assert settled(node, second_ids) == [True, True]
+    assert op.cursor == third + 1
+    assert cleared_events(node, second) == cleared_events(node, third) == 1
