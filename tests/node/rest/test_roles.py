@@ -295,3 +295,40 @@ def test_a_node_without_the_operator_service_says_so(fresh_node: InProcessNode) 
     )
     assert reply.status_code == 409
     assert reply.json()["error"] == "NotAnOperatorNode"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "rules"),
+    [
+        (
+            "band",
+            {"floor_per_kwh": 90_000, "ceiling_per_kwh": 280_000},
+            {"price_floor_per_kwh": 90_000, "price_ceiling_per_kwh": 280_000},
+        ),
+        ("charge", {"charge_per_kwh": 20_000}, {"network_charge_per_kwh": 20_000}),
+        ("min-trust", {"min_trust_wad": 10**17}, {"min_trust_wad": 10**17}),
+        ("admission-policy", {"policy": "regulator-only"}, {"admission_policy": "regulator-only"}),
+        (
+            "delivery-terms",
+            {"penalty_per_kwh": 400_000, "beta_wad_per_kwh": 10**18},
+            {"delivery_penalty_per_kwh": 400_000, "delivery_beta_wad_per_kwh": 10**18},
+        ),
+        (
+            "cap-factors",
+            {"max_penalty_per_kwh": 5_000_000, "max_beta_wad_per_kwh": 2 * 10**18},
+            {"max_cap_penalty_per_kwh": 5_000_000, "max_cap_beta_wad_per_kwh": 2 * 10**18},
+        ),
+    ],
+)
+def test_each_rule_changes_on_chain_and_is_put_back(
+    opnode: InProcessNode, path: str, body: dict[str, Any], rules: dict[str, Any]
+) -> None:
+    before = requests.get(opnode.url + "/v1/regulation", timeout=30).json()
+    reply = post(opnode, f"/v1/regulator/{path}", body, "regulator")
+    assert reply.status_code == 200, reply.text
+    after = requests.get(opnode.url + "/v1/regulation", timeout=30).json()
+    assert after == {**before, **rules}
+    assert reply.json()["rules"] == after
+    undo = {k: before[r] for k, r in zip(body, rules, strict=True)}
+    post(opnode, f"/v1/regulator/{path}", undo, "regulator").raise_for_status()
+    assert requests.get(opnode.url + "/v1/regulation", timeout=30).json() == before
