@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from gridledger.node.cli.node import with_roles
 from gridledger.node.config import AutoBidConfig, OperatorConfig, load_config
 from gridledger.node.errors import ConfigError
 
@@ -73,3 +74,14 @@ def test_the_prosumer_table_turns_auto_bid_on(tmp_path: Path) -> None:
 def test_bad_values_are_refused_with_the_key(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_config(config_of(tmp_path, text))
+
+
+def test_node_run_flags_turn_the_roles_on_without_overriding_the_config(tmp_path: Path) -> None:
+    plain = load_config(None)
+    on = with_roles(plain, operator=True, auto_bid=True)
+    assert on.operator == OperatorConfig() and on.auto_bid == AutoBidConfig()
+    assert with_roles(plain, operator=False, auto_bid=False) == plain
+    configured = load_config(config_of(tmp_path, "[operator]\nauto_clear = false\n"))
+    assert with_roles(configured, operator=True, auto_bid=False).operator == OperatorConfig(
+        auto_clear=False
+    )
