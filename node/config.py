@@ -22,6 +22,42 @@ class PeerConfig:
     public_key: str
 
 
+FAUCET_GRANT_UNITS = 1_000_000_000
+"""What the faucet mints to each member at admission: 1,000 tokens [units, 6 decimals]."""
+FAUCET_LIMIT_UNITS = 10_000_000_000
+"""The most the faucet mints to one account in all: 10,000 tokens [units]."""
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorConfig:
+    """The operator service of a node holding the operator role ([operator]): the members
+    it admits at start (participant, meter) and funds with `faucet_grant_units` each; the
+    faucet (off on an external network whatever `faucet` says) mints at most
+    `faucet_limit_units` to one account; with `auto_clear` it clears and settles every
+    interval when its gate closes, polling the chain's head every `poll_s` [s]."""
+
+    members: tuple[tuple[str, str], ...] = ()
+    auto_clear: bool = True
+    faucet: bool = True
+    faucet_grant_units: int = FAUCET_GRANT_UNITS
+    faucet_limit_units: int = FAUCET_LIMIT_UNITS
+    poll_s: float = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class AutoBidConfig:
+    """A prosumer node bidding by itself ([prosumer] auto_bid = true; node/agents/auto_bid.py):
+    limit prices [units/kWh], the persistence window [readings], the smallest order [Wh],
+    how far ahead of the gate it orders [s], and how often it looks [s]."""
+
+    buy_price_per_kwh: int = 250_000
+    sell_price_per_kwh: int = 100_000
+    interval_readings: int = 15
+    min_order_wh: int = 50
+    order_lead_s: int = 60
+    poll_s: float = 1.0
+
+
 @dataclass(frozen=True, slots=True)
 class NodeConfig:
     """host/port of the HTTP server; block timing [s] of a lone node; the genesis; whether to
@@ -44,6 +80,8 @@ class NodeConfig:
     build_budget_s: float = 2.0
     calls: CallLimits = field(default_factory=CallLimits)
     pool: PoolLimits = field(default_factory=PoolLimits)
+    operator: OperatorConfig | None = None
+    auto_bid: AutoBidConfig | None = None
 
 
 def _get(table: dict[str, Any], key: str, kind: type, default: Any, path: str) -> Any:
@@ -110,6 +148,76 @@ def _pool_limits(pool: dict[str, Any]) -> PoolLimits:
     )
 
 
+def _operator(raw: Any) -> OperatorConfig | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ConfigError("[operator] must be a table")
+    unknown = set(raw) - {
+        "members",
+        "auto_clear",
+        "faucet",
+        "faucet_grant_units",
+        "faucet_limit_units",
+        "poll_s",
+    }
+    if unknown:
+        raise ConfigError(f"operator: unknown keys {sorted(unknown)}")
+    members = []
+    entries = raw.get("members", [])
+    if not isinstance(entries, list):
+        raise ConfigError("operator.members: expected an array of tables")
+    for i, entry in enumerate(entries):
+        where = f"operator.members[{i}]"
+        if not isinstance(entry, dict) or set(entry) != {"participant", "meter"}:
+            raise ConfigError(f"{where}: expected a table with participant and meter")
+        pair = (_get(entry, "participant", str, "", where), _get(entry, "meter", str, "", where))
+        for key, value in zip(("participant", "meter"), pair, strict=True):
+            if not (value.startswith("0x") and len(value) == 42):
+                raise ConfigError(f"{where}.{key}: expected a 0x address, got {value!r}")
+        members.append(pair)
+    d = OperatorConfig()
+    config = OperatorConfig(
+        members=tuple(members),
+        auto_clear=_get(raw, "auto_clear", bool, d.auto_clear, "operator"),
+        faucet=_get(raw, "faucet", bool, d.faucet, "operator"),
+        faucet_grant_units=_get(raw, "faucet_grant_units", int, d.faucet_grant_units, "operator"),
+        faucet_limit_units=_get(raw, "faucet_limit_units", int, d.faucet_limit_units, "operator"),
+        poll_s=_get(raw, "poll_s", float, d.poll_s, "operator"),
+    )
+    if not 0 <= config.faucet_grant_units <= config.faucet_limit_units:
+        raise ConfigError("operator: need 0 <= faucet_grant_units <= faucet_limit_units")
+    if not 0.0 < config.poll_s <= 60:
+        raise ConfigError(f"operator.poll_s: must be in (0, 60], got {config.poll_s}")
+    return config
+
+
+def _auto_bid(raw: Any) -> AutoBidConfig | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ConfigError("[prosumer] must be a table")
+    d = AutoBidConfig()
+    ints = ("buy_price_per_kwh", "sell_price_per_kwh", "interval_readings", "min_order_wh")
+    unknown = set(raw) - {"auto_bid", "order_lead_s", "poll_s", *ints}
+    if unknown:
+        raise ConfigError(f"prosumer: unknown keys {sorted(unknown)}")
+    if not _get(raw, "auto_bid", bool, False, "prosumer"):
+        return None
+    values = {k: _get(raw, k, int, getattr(d, k), "prosumer") for k in ints}
+    config = AutoBidConfig(
+        **values,
+        order_lead_s=_get(raw, "order_lead_s", int, d.order_lead_s, "prosumer"),
+        poll_s=_get(raw, "poll_s", float, d.poll_s, "prosumer"),
+    )
+    for key in ints:
+        if not 0 <= getattr(config, key) < 2**40:
+            raise ConfigError(f"prosumer.{key}: must be in [0, 2^40), got {getattr(config, key)}")
+    if config.interval_readings < 1 or not 0.0 < config.poll_s <= 60:
+        raise ConfigError("prosumer: interval_readings >= 1 and poll_s in (0, 60] needed")
+    return config
+
+
 def load_config(path: Path | None, port: int | None = None) -> NodeConfig:
     """Read `path` (or the defaults), with `port` overriding node.port."""
     raw: dict[str, Any] = {}
@@ -159,6 +267,8 @@ def load_config(path: Path | None, port: int | None = None) -> NodeConfig:
         build_budget_s=_get(node, "build_budget_s", float, 2.0, "node"),
         calls=_call_limits(rpc),
         pool=_pool_limits(pool),
+        operator=_operator(raw.get("operator")),
+        auto_bid=_auto_bid(raw.get("prosumer")),
     )
     if config.clock not in ("wall", "sim"):
         raise ConfigError(f"node.clock: must be 'wall' or 'sim', got {config.clock!r}")

@@ -54,6 +54,8 @@ class NodeService:
     deployment: Deployment | None = None
     replica: Replica | None = None
     state: str = "starting"
+    config: NodeConfig | None = None
+    on_stop: list[Callable[[], None]] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def status(self) -> dict[str, Any]:
@@ -72,6 +74,8 @@ class NodeService:
 
     def stop(self) -> None:
         self._stop.set()
+        for hook in self.on_stop:  # services started on top of this one (the operator's)
+            hook()
         if self.producer is not None:
             self.producer.stop()
         if self.replica is not None:
@@ -94,6 +98,7 @@ def start(data_dir: Path, config: NodeConfig, rpc_url: str | None = None) -> Nod
         service = _embedded(data_dir, config, accounts)
     else:
         service = _external(rpc_url, accounts)
+    service.config = config
     service.w3.middleware_onion.inject(
         SignAndSendRawMiddlewareBuilder.build(list(accounts.values())), layer=0
     )

@@ -8,8 +8,11 @@ Layout of the data directory (kept by `down`, resumed by `up`)::
                          chain/ (its replica), node.log, node.pid
 
 Node 1 holds the stack's admin, operator, regulator and treasury roles ("operator"); the
-others are "prosumer" nodes. Every node is an authority. HTTP port of node K: base + K - 1;
-P2P port: base + 1000 + K - 1.
+others are "prosumer" nodes. Every node is an authority. With `operator_service`, node 1
+runs the operator service ([operator] in its node.toml): it admits every node's prosumer
+account with that node's meter (a key per node in DIR/meters/, standing in for the meter
+device) and funds it, then clears and settles every market interval by itself. HTTP port of
+node K: base + K - 1; P2P port: base + 1000 + K - 1.
 """
 
 from __future__ import annotations
@@ -125,8 +128,21 @@ class TestnetSpec:
     genesis_ts: int | None = None
     participants: dict[str, tuple[str, ...]] = field(default_factory=dict)
     gate_closure_lead_s: int = 300
+    interval_length_s: int = 900
+    operator_service: bool = False
+    auto_bid: bool = False
 
     def __post_init__(self) -> None:
+        if not self.period_s <= self.interval_length_s <= 86_400:
+            raise TestnetError(
+                f"--interval-s must be in [{self.period_s} (the block period), 86400], "
+                f"got {self.interval_length_s}"
+            )
+        if not 3 * self.period_s <= self.gate_closure_lead_s <= 86_400:
+            raise TestnetError(
+                f"--gate-lead-s must be at least 3 block periods ({3 * self.period_s} s) for "
+                f"the operator to clear before delivery, got {self.gate_closure_lead_s}"
+            )
         if self.clock not in ("wall", "sim"):
             raise TestnetError(f"--clock must be wall or sim, got {self.clock!r}")
         if not 1 <= self.nodes <= 16:
@@ -182,16 +198,49 @@ def create(data_dir: Path, spec: TestnetSpec, say: Callable[[str], None]) -> lis
         operator["admin"],
         roles,
         RegulationRules(),
-        MarketTiming(day_start_ts, gate_closure_lead_s=spec.gate_closure_lead_s),
+        MarketTiming(
+            day_start_ts,
+            interval_length_s=spec.interval_length_s,
+            gate_closure_lead_s=spec.gate_closure_lead_s,
+        ),
     )
     write_genesis_file(
         data_dir / "genesis.json", dataclasses.replace(base, deploy_txs=txs), contracts
     )
+    members = []
+    if spec.operator_service:
+        for entry, node_accounts in zip(entries, accounts, strict=True):
+            meter = load_or_create_key(meter_key_path(data_dir, entry.name))
+            members.append((str(node_accounts["prosumer"].address), str(meter.address)))
     for entry in entries:
         _write_node_config(data_dir, entry, entries, spec.clock)
+        if spec.operator_service and entry.role == "operator":
+            _append_operator_section(data_dir / entry.name / "node.toml", members)
+        if spec.auto_bid:
+            with (data_dir / entry.name / "node.toml").open("a", encoding="utf-8") as f:
+                f.write("\n[prosumer]\nauto_bid = true\n")
     layout = {"nodes": [asdict(e) for e in entries], "period_s": period_s}
     _layout_path(data_dir).write_text(json.dumps(layout, indent=1), encoding="utf-8")
     return entries
+
+
+def meter_key_path(data_dir: Path, node_name: str) -> Path:
+    """Where a testnet keeps the key of node `node_name`'s meter (the device's, not the
+    node's: a meter feed signs with it; the node never reads it)."""
+    return data_dir / "meters" / f"{node_name}.json"
+
+
+def _append_operator_section(path: Path, members: list[tuple[str, str]]) -> None:
+    lines = ["", "[operator]", "auto_clear = true", "faucet = true"]
+    for participant, meter in members:
+        lines += [
+            "",
+            "[[operator.members]]",
+            f'participant = "{participant}"',
+            f'meter = "{meter}"',
+        ]
+    with path.open("a", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
 
 
 def participant_key_path(node_dir: Path, microgrid: str) -> Path:
@@ -314,7 +363,45 @@ def up(data_dir: Path, spec: TestnetSpec, say: Callable[[str], None]) -> list[No
     if waiting:
         names = ", ".join(e.name for e in waiting)
         raise TestnetError(f"{names} not serving after {START_TIMEOUT_S:.0f} s; see their node.log")
+    _wait_operator_setup(data_dir, entries, say)
     return entries
+
+
+def _operator_state(entry: NodeEntry) -> dict[str, Any] | None:
+    try:
+        reply = requests.get(f"{entry.url}/v1/operator", timeout=2.0)
+        body = reply.json() if reply.ok else None
+    except (requests.RequestException, ValueError):
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _wait_operator_setup(
+    data_dir: Path, entries: list[NodeEntry], say: Callable[[str], None]
+) -> None:
+    """If the operator's node runs the operator service, wait until it has admitted and funded
+    its members and every node has the block that did it: a bid right after `up` finds its
+    prosumer admitted on its own node."""
+    operator = next((e for e in entries if e.role == "operator"), None)
+    if operator is None or _operator_state(operator) is None:
+        return  # no operator service (--no-operator, or a demo's testnet)
+    if 'clock = "sim"' in (data_dir / operator.name / "node.toml").read_text(encoding="utf-8"):
+        return  # no block before the simulation moves the clock: its admissions wait for it
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        state = _operator_state(operator)
+        if state is not None and state.get("setup_done"):
+            break
+        time.sleep(0.2)
+    else:
+        raise TestnetError(f"the operator service on {operator.name} did not admit its members")
+    target = (health(operator) or {}).get("head") or 0
+    while time.monotonic() < deadline:
+        heads = [(health(e) or {}).get("head") or 0 for e in entries]
+        if min(heads) >= target:
+            break
+        time.sleep(0.2)
+    say(f"operator on {operator.name}: {len(state['members'])} prosumers admitted and funded")
 
 
 def _log_tail(data_dir: Path, entry: NodeEntry, lines: int = 15) -> str:

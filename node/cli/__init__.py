@@ -43,9 +43,22 @@ def build_parser() -> argparse.ArgumentParser:
     build_cmd.add_argument("--out", type=Path, default=None, help="output folder")
     build_cmd.set_defaults(handler=_contracts_build)
 
-    from gridledger.node.cli import audit, bench, bid, demo, node, reproduce, sim, testnet
+    from gridledger.node.cli import (
+        audit,
+        bench,
+        bid,
+        demo,
+        market,
+        node,
+        reproduce,
+        roles,
+        sim,
+        testnet,
+    )
 
     for command in (bench, demo, sim, node, bid, testnet, audit, reproduce):
+        command.register(commands)
+    for command in (roles, market):  # operator, regulator; market, orders, trust
         command.register(commands)
 
     return parser

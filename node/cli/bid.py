@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
 from gridledger.contracts.units import TOKEN_UNITS, WH_PER_KWH
@@ -48,19 +49,35 @@ def order_body(side: str, kwh: str, price: str, interval: int | None) -> dict[st
 def _bid(args: argparse.Namespace) -> int:
     import requests
 
+    from gridledger.node.cli.client import CliError, node_url
     from gridledger.node.keys.api_key import API_KEY_ENV
 
-    api_key = args.api_key or os.environ.get(API_KEY_ENV)
+    api_key = args.api_key
+    if not api_key and args.data_dir is not None:
+        try:
+            api_key = (args.data_dir / "api-key").read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            print(f"error: cannot read the node's api-key: {exc}", file=sys.stderr)
+            return 2
+    api_key = api_key or os.environ.get(API_KEY_ENV)
     if not api_key:
         hint = f"give --api-key or set {API_KEY_ENV} (the node's DATA_DIR/api-key)"
         print(f"error: {hint}", file=sys.stderr)
         return 2
+    if args.node is None and args.data_dir is None:
+        print("error: give --node URL or --data-dir of a local node", file=sys.stderr)
+        return 2
+    try:
+        node = node_url(args)
+    except CliError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.code
     try:
         body = order_body(args.side, args.kwh, args.price, args.interval)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    url = args.node.rstrip("/") + "/v1/orders"
+    url = node + "/v1/orders"
     try:
         reply = requests.post(
             url, json=body, headers={"Authorization": f"Bearer {api_key}"}, timeout=TIMEOUT_S
@@ -92,8 +109,12 @@ def register(commands: Any) -> None:
     bid = commands.add_parser(
         "bid", help="place a market order through a node's REST API (its prosumer account)"
     )
+    bid.add_argument("--node", default=None, help="the node's HTTP URL, e.g. http://127.0.0.1:8545")
     bid.add_argument(
-        "--node", required=True, help="the node's HTTP URL, e.g. http://127.0.0.1:8545"
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="a local node's folder: its URL from node.toml and its api-key",
     )
     bid.add_argument("--side", required=True, choices=("buy", "sell"))
     bid.add_argument("--kwh", required=True, help="energy [kWh], at most 3 decimals (1 Wh)")

@@ -9,6 +9,20 @@ from pathlib import Path
 from typing import Any
 
 
+def with_roles(config: Any, operator: bool, auto_bid: bool) -> Any:
+    """`config` with the operator service (--operator) and the auto-bidder (--auto-bid) on,
+    with their defaults, unless its [operator] / [prosumer] tables set them already."""
+    import dataclasses
+
+    from gridledger.node.config import AutoBidConfig, OperatorConfig
+
+    if operator and config.operator is None:
+        config = dataclasses.replace(config, operator=OperatorConfig())
+    if auto_bid and config.auto_bid is None:
+        config = dataclasses.replace(config, auto_bid=AutoBidConfig())
+    return config
+
+
 def _node_run(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -23,6 +37,7 @@ def _node_run(args: argparse.Namespace) -> int:
             print("error: --ledger rpc needs --rpc-url URL", file=sys.stderr)
             return 2
         config = load_config(args.config, args.port)
+        config = with_roles(config, args.operator, args.auto_bid)
         service = start(args.data_dir, config, args.rpc_url if args.ledger == "rpc" else None)
     except NodeError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -55,4 +70,17 @@ def register(commands: Any) -> None:
         help="embedded py-evm chain (default) or an external Ethereum JSON-RPC network",
     )
     run.add_argument("--rpc-url", default=None, help="the external network's JSON-RPC URL")
+    run.add_argument(
+        "--operator",
+        action="store_true",
+        help="run the operator service (the node's operator account must hold the role: a "
+        "lone node that deployed the contracts, or node1 of a testnet); [operator] in the "
+        "config sets its members and faucet",
+    )
+    run.add_argument(
+        "--auto-bid",
+        action="store_true",
+        help="the node's prosumer bids by itself every interval from its metered readings "
+        "(persistence; prices and window in the config's [prosumer] table)",
+    )
     run.set_defaults(handler=_node_run)

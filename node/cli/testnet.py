@@ -20,7 +20,16 @@ def _up(args: argparse.Namespace) -> int:
     from gridledger.node.errors import NodeError
 
     try:
-        spec = testnet.TestnetSpec(args.nodes, args.base_port, args.period, args.clock)
+        spec = testnet.TestnetSpec(
+            args.nodes,
+            args.base_port,
+            args.period,
+            args.clock,
+            gate_closure_lead_s=args.gate_lead_s,
+            interval_length_s=args.interval_s,
+            operator_service=not args.no_operator,
+            auto_bid=args.auto_bid,
+        )
         testnet.up(args.data_dir, spec, _say)
     except NodeError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -68,6 +77,25 @@ def register(commands: Any) -> None:
         choices=("wall", "sim"),
         default="wall",
         help="seal on the wall clock, or at simulation ticks (POST /v1/admin/clock)",
+    )
+    up.add_argument(
+        "--interval-s", type=int, default=900, help="market interval length [s] (default 900)"
+    )
+    up.add_argument(
+        "--gate-lead-s",
+        type=int,
+        default=300,
+        help="orders close this long before their interval starts [s] (default 300)",
+    )
+    up.add_argument(
+        "--no-operator",
+        action="store_true",
+        help="node1 runs no operator service (nobody admits, funds, clears or settles)",
+    )
+    up.add_argument(
+        "--auto-bid",
+        action="store_true",
+        help="every node's prosumer bids by itself from its metered readings (persistence)",
     )
     up.set_defaults(handler=_up)
     down = kinds.add_parser("down", help="stop the nodes, keep their data")

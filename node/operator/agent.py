@@ -13,32 +13,34 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from gridledger.contracts.enums import Side
 from gridledger.contracts.units import TOKEN_UNITS
-from gridledger.market.orders import Order
-from gridledger.market.settlement import RELEASE_GRACE_S
-from gridledger.market.witness import witness_for
 from gridledger.node.accounting import ContractTerms
 from gridledger.node.agents.ledger_client import LedgerClient
 from gridledger.node.agents.market_clock import MarketClock
+from gridledger.node.operator.duties import (
+    ADMIT_GAS,
+    CAP_GAS,
+    MINT_GAS,
+    RELEASE_GAS,
+    SETTLE_BATCH,
+    Member,
+    admit_call,
+    book_of,
+    clear_call,
+    due_releases,
+    mint_call,
+    order_id,
+    settle_calls,
+)
 from gridledger.node.operator.terms import cap_terms
 from gridledger.sim.scenario import CapContract
 
 log = logging.getLogger(__name__)
 
 FUNDING_UNITS = 10_000 * TOKEN_UNITS
-SETTLE_BATCH = 100
-
-
-@dataclass(frozen=True, slots=True)
-class Member:
-    """A microgrid's participant account and its meter's address."""
-
-    microgrid: str
-    participant: str
-    meter: str
+__all__ = ["FUNDING_UNITS", "SETTLE_BATCH", "Member", "OperatorAgent"]
 
 
 class OperatorAgent:
@@ -61,30 +63,17 @@ class OperatorAgent:
     def release_due(self, now_ts: int) -> int:
         """Send release() for the settled, filled sells of ended intervals whose seller's
         readings reach the interval's end, or whose grace period ran out; the number sent."""
-        m = self.market.functions
-        last_end: dict[str, int] = {}
         sent = 0
         for interval in sorted(self.unreleased):
             end_ts = self.clock.start_ts(interval + 1)
             if now_ts < end_ts:
                 break
-            waiting = []
-            for order_id in self.unreleased[interval]:
-                if not m.isSettled(order_id).call():
-                    waiting.append(order_id)  # the settlement is not mined yet
-                    continue
-                if m.heldOf(order_id).call() == 0 and (
-                    m.isReleased(order_id).call() or m.fillOf(order_id).call() == 0
-                ):
-                    continue
-                owner = str(m.orderOf(order_id).call()[0])
-                if owner not in last_end:
-                    last_end[owner] = int(self.import_cap.functions.lastReadingEndOf(owner).call())
-                if last_end[owner] >= end_ts or now_ts >= end_ts + RELEASE_GRACE_S:
-                    self.client.send(m.release([order_id]), 250_000)
-                    sent += 1
-                else:
-                    waiting.append(order_id)
+            due, waiting = due_releases(
+                self.market, self.import_cap, self.unreleased[interval], end_ts, now_ts
+            )
+            for sell_id in due:
+                self.client.send(self.market.functions.release([sell_id]), RELEASE_GAS)
+                sent += 1
             if waiting:
                 self.unreleased[interval] = waiting
             else:
@@ -98,13 +87,9 @@ class OperatorAgent:
         sent = []
         for m in members:
             if not self.registry.functions.isActive(m.participant).call():
+                sent.append(self.client.send(admit_call(self.registry, m), ADMIT_GAS))
                 sent.append(
-                    self.client.send(self.registry.functions.admit(m.participant, m.meter), 300_000)
-                )
-                sent.append(
-                    self.client.send(
-                        self.token.functions.mint(m.participant, FUNDING_UNITS), 200_000
-                    )
+                    self.client.send(mint_call(self.token, m.participant, FUNDING_UNITS), MINT_GAS)
                 )
         if wait:
             self.client.wait(sent)
@@ -122,7 +107,7 @@ class OperatorAgent:
         for c in contracts:
             terms = cap_terms(c, members[c.microgrid].participant, self.client.address, day_ts)
             call = self.import_cap.functions.createContract(terms.as_abi(), consent(terms))
-            self._contract_txs[c.name] = self.client.send(call, 600_000)
+            self._contract_txs[c.name] = self.client.send(call, CAP_GAS)
 
     def collect_contract_ids(self) -> dict[str, int]:
         """The ids of the contracts sent, by scenario name, once mined."""
@@ -165,27 +150,18 @@ class OperatorAgent:
         head_ts = int(self.client.w3.eth.get_block("latest")["timestamp"])
         if head_ts < self.clock.gate_closure_ts(interval):
             return False
-        m = self.market.functions
-        count = int(m.orderCount(interval).call())
-        if count == 0:
+        orders = book_of(self.market, interval)
+        if not orders:
             self._skipped.add(interval)
             return False
-        orders = []
-        for index in range(count):
-            owner, side, quantity_wh, price = m.orderOf((interval << 32) | index).call()
-            orders.append(Order(index, owner, Side(side), int(quantity_wh), int(price)))
-        w = witness_for(orders)
-        self.client.send(
-            m.clear(interval, w.volume_wh, list(w.buy_ranking), list(w.sell_ranking)),
-            500_000 + 40_000 * count,
-        )
-        ids = [(interval << 32) | i for i in range(count)]
-        for start in range(0, len(ids), SETTLE_BATCH):
-            chunk = ids[start : start + SETTLE_BATCH]
-            self.client.send(m.settleOrders(chunk), 200_000 + 80_000 * len(chunk))
+        call, gas, w = clear_call(self.market, interval, orders)
+        self.client.send(call, gas)
+        ids = [order_id(interval, o.index) for o in orders]
+        for settle, settle_gas in settle_calls(self.market, ids):
+            self.client.send(settle, settle_gas)
         self.cleared.add(interval)
         self.unreleased[interval] = [
-            (interval << 32) | o.index for o in orders if o.side is Side.SELL
+            order_id(interval, o.index) for o in orders if o.side is Side.SELL
         ]
-        log.info("interval %d: %d orders, %d Wh cleared", interval, count, w.volume_wh)
+        log.info("interval %d: %d orders, %d Wh cleared", interval, len(orders), w.volume_wh)
         return True

@@ -1,6 +1,7 @@
 """The node's REST API under /v1 (FastAPI): orders, market intervals, contracts, violations,
-readings, trust and the seven-layer table. Writes need the node's API key; every error goes
-through node.rest.errors. See docs/rest.md."""
+readings, trust and the seven-layer table, and the operator's and the regulator's endpoints.
+Writes need the API key of their role; every error goes through node.rest.errors. See
+docs/rest.md."""
 
 from __future__ import annotations
 
@@ -8,12 +9,16 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from gridledger.node.keys.api_key import load_or_create_api_key
+from gridledger.node.agents.auto_bid import AutoBidder
+from gridledger.node.keys.api_key import load_or_create_api_keys
+from gridledger.node.operator.service import OperatorService
+from gridledger.node.regulator.desk import RegulatorDesk
 from gridledger.node.rest import openapi
 from gridledger.node.rest.auth import ApiKeyCheck
 from gridledger.node.rest.deps import RestContext
 from gridledger.node.rest.errors import install_handlers
 from gridledger.node.rest.orders import OrderDesk
+from gridledger.node.rest.roles import RoleDesk
 from gridledger.node.rest.routes import ROUTERS
 from gridledger.node.rest.schemas import VALIDATION_RESPONSES
 from gridledger.node.service import NodeService
@@ -24,18 +29,25 @@ from gridledger.node.views.market import MarketView
 
 
 def mount(app: FastAPI, service: NodeService, data_dir: Path | None) -> None:
-    """Add the /v1 routers and the error handlers to `app`. The API key lives in
-    `data_dir`/api-key (created on first start); without a data dir, writes are refused."""
+    """Add the /v1 routers and the error handlers to `app`. The API keys live in `data_dir`
+    (api-key, api-key-operator, api-key-regulator; created on first start); without a data
+    dir, writes are refused. A node configured with [operator] starts its operator service."""
     chain = ChainView(service)
     desk = OrderDesk(chain)
     market = MarketView(chain)
-    api_key = load_or_create_api_key(data_dir) if data_dir is not None else None
+    api_keys = load_or_create_api_keys(data_dir) if data_dir is not None else None
+    operator = None
+    if service.config is not None and service.config.operator is not None:
+        operator = OperatorService(service, service.config.operator, data_dir).start()
+    if service.config is not None and service.config.auto_bid is not None:
+        AutoBidder(chain, desk.place_limit, service.config.auto_bid).start()
     app.state.rest = RestContext(
         market=market,
         audit=AuditView(chain),
         desk=desk,
         layers=LayerTable(chain, market),
-        api_key=ApiKeyCheck(api_key),
+        api_key=ApiKeyCheck(api_keys),
+        roles=RoleDesk(chain, RegulatorDesk(chain), operator),
     )
     install_handlers(app)
     openapi.install(app)

@@ -12,6 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from gridledger.node.rest.auth import ApiKeyCheck
 from gridledger.node.rest.orders import OrderDesk
+from gridledger.node.rest.roles import RoleDesk
 from gridledger.node.views.audit import AuditView
 from gridledger.node.views.layers import LayerTable
 from gridledger.node.views.market import MarketView
@@ -26,6 +27,7 @@ class RestContext:
     desk: OrderDesk
     layers: LayerTable
     api_key: ApiKeyCheck
+    roles: RoleDesk
 
 
 def _context(request: Request) -> RestContext:
@@ -42,10 +44,34 @@ def _authorized(
     context: Context,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
-    context.api_key.check(credentials)
+    context.api_key.check(credentials, "prosumer")
+
+
+def _operator_authorized(
+    context: Context,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    context.api_key.check(credentials, "operator")
+
+
+def _regulator_authorized(
+    context: Context,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    context.api_key.check(credentials, "regulator")
 
 
 Authorized = Depends(_authorized)
+"""The prosumer's key (DATA_DIR/api-key), which is also the node administration's."""
+OperatorAuthorized = Depends(_operator_authorized)
+"""The operator's key (DATA_DIR/api-key-operator)."""
+RegulatorAuthorized = Depends(_regulator_authorized)
+"""The regulator's key (DATA_DIR/api-key-regulator)."""
+_ROLE_OF = {
+    "prosumer": Authorized,
+    "operator": OperatorAuthorized,
+    "regulator": RegulatorAuthorized,
+}
 
 
 class KeyFirstRoute(APIRoute):
@@ -56,11 +82,13 @@ class KeyFirstRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        if Authorized not in self.dependencies:
+        roles = [role for role, dep in _ROLE_OF.items() if dep in self.dependencies]
+        if not roles:
             return handler
+        role = roles[0]
 
         async def key_first(request: Request) -> Response:
-            _context(request).api_key.check(await _bearer(request))
+            _context(request).api_key.check(await _bearer(request), role)
             return await handler(request)
 
         return key_first

@@ -27,6 +27,13 @@ from gridledger.node.errors import (
     TransactionFailedError,
 )
 from gridledger.node.ledger.reverts import error_arg_names
+from gridledger.node.operator.service import (
+    FaucetLimitError,
+    FaucetOffError,
+    NothingToClearError,
+    OperatorError,
+    UnknownParticipantError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +54,13 @@ class AuthError(RestError):
 
     status = 401
     error = "Unauthorized"
+
+
+class ForbiddenRoleError(RestError):
+    """The request carries a valid API key of another role than the endpoint's."""
+
+    status = 403
+    error = "WrongRole"
 
 
 class BodyTooLargeError(RestError):
@@ -70,6 +84,17 @@ LEDGER_STATUS: dict[type[LedgerError], tuple[int, str]] = {
 }
 
 
+# The operator service's refusals (node/operator/service.py) -> status and error name;
+# the first class in this order that the error is an instance of.
+OPERATOR_STATUS: dict[type[OperatorError], tuple[int, str]] = {
+    UnknownParticipantError: (404, "UnknownParticipant"),
+    FaucetOffError: (409, "FaucetOff"),
+    FaucetLimitError: (409, "FaucetLimitReached"),
+    NothingToClearError: (409, "NothingToClear"),
+    OperatorError: (409, "OperatorRefused"),
+}
+
+
 # Decoded contract errors -> status. Anything decoded but not listed is a 409: the request
 # was well formed, the ledger's current state refuses it.
 REVERT_STATUS: dict[str, int] = {
@@ -85,6 +110,21 @@ REVERT_STATUS: dict[str, int] = {
     "MarketDuplicateSell": 409,
     "MarketIntervalFull": 409,
     "EnforcedPause": 409,
+    "RegistryAdmissionUnauthorized": 403,
+    "RegistryAdmissionClosed": 403,
+    "RegistryZeroAddress": 422,
+    "ImportCapBoundOutsideRegulation": 422,
+    "ImportCapPenaltyAboveRegulation": 422,
+    "ImportCapBetaAboveRegulation": 422,
+    "ImportCapInvalidBounds": 422,
+    "ImportCapInvalidWindow": 422,
+    "ImportCapInvalidValidity": 422,
+    "ImportCapNoConsent": 403,
+    "ImportCapInactiveImporter": 404,
+    "RegulationInvalidPriceBand": 422,
+    "RegulationChargeAboveFloor": 422,
+    "RegulationInvalidCapBounds": 422,
+    "RegulationTrustAboveOne": 422,
 }
 UNDECODED_REVERT_STATUS = 400
 _KNOWN_STATUSES = {s.value for s in HTTPStatus}
@@ -170,6 +210,9 @@ async def _on_node_error(_: Request, exc: Exception) -> JSONResponse:
         return _body(revert_status(exc), revert_body(exc))
     if isinstance(exc, RestError):
         return error_response(exc)
+    if isinstance(exc, OperatorError):
+        status, name = next(v for k, v in OPERATOR_STATUS.items() if isinstance(exc, k))
+        return _body(status, {"error": name, "message": str(exc)})
     if isinstance(exc, LedgerError):
         status, name = LEDGER_STATUS.get(type(exc), (503, "LedgerError"))
         return _body(status, {"error": name, "message": str(exc)})

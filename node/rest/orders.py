@@ -75,6 +75,19 @@ class OrderDesk:
                 approval_tx_hash=approval,
             )
 
+    def place_limit(
+        self, side: Side, quantity_wh: int, price_per_kwh: int, interval: int
+    ) -> OrderPlaced:
+        """`place` from the node's own agents (the auto-bidder): the same checks."""
+        return self.place(
+            OrderRequest(
+                side=side,
+                quantity_wh=quantity_wh,
+                limit_price_per_kwh=price_per_kwh,
+                interval=interval,
+            )
+        )
+
     def _approve_escrow(self, request: OrderRequest, prosumer: str) -> str:
         escrow_units = Order(
             0, prosumer, Side.BUY, request.quantity_wh, request.limit_price_per_kwh

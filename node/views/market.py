@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from web3 import Web3
+
 from gridledger.contracts.enums import Phase, Side
 from gridledger.market.orders import Order
 from gridledger.node.views import events
@@ -118,6 +120,14 @@ class MarketView:
         return self._order_out(
             interval, order, self.phase(interval), self.result(interval), credits, held
         )
+
+    def orders_of(self, owner: str, limit: int) -> list[OrderOut]:
+        """The `limit` most recent orders of `owner` (OrderPlaced events), oldest first."""
+        market = self._market()
+        head = int(self.chain.w3.eth.block_number)
+        get = events.getter(market, "OrderPlaced", {"owner": Web3.to_checksum_address(owner)})
+        found, _ = events.scan(get, 0, head, lambda _e: True, 1_000_000)
+        return [self.order(int(e["args"]["orderId"])) for e in found[-limit:]]
 
     def interval(self, interval: int) -> IntervalOut:
         """Interval `interval`: timing, phase, result, every order, fills and settlement."""

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gridledger.node.rest.routes import audit, contracts, layers, market, orders
+from gridledger.node.rest.routes import (
+    audit,
+    consents,
+    contracts,
+    layers,
+    market,
+    operator,
+    orders,
+    regulator,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     orders.router,
@@ -12,4 +21,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     contracts.router,
     audit.router,
     layers.router,
+    operator.router,
+    regulator.router,
+    consents.router,
 )

@@ -19,7 +19,7 @@ from web3.contract import Contract
 from web3.types import TxReceipt
 
 from gridledger.node.app import create_app
-from gridledger.node.config import NodeConfig
+from gridledger.node.config import NodeConfig, OperatorConfig
 from gridledger.node.keys import PASSPHRASE_ENV
 from gridledger.node.launch import free_port
 from gridledger.node.ledger.reverts import decoded_reverts
@@ -32,18 +32,26 @@ TX_GAS = 2_000_000
 class InProcessNode:
     """A started node; `stop()` ends the server and the service."""
 
-    def __init__(self, data_dir: Path, deploy_contracts: bool = True) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        deploy_contracts: bool = True,
+        operator: OperatorConfig | None = None,
+    ) -> None:
         with pytest.MonkeyPatch.context() as env:
             env.setenv(PASSPHRASE_ENV, PASSPHRASE)
-            config = NodeConfig(block_period_s=0.02, deploy_contracts=deploy_contracts)
+            config = NodeConfig(
+                block_period_s=0.02, deploy_contracts=deploy_contracts, operator=operator
+            )
             self.service: NodeService = start(data_dir, config)
         self.data_dir = data_dir
         self.prosumer_meter: LocalAccount | None = None
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.app = create_app(self.service, data_dir)
         self.server = uvicorn.Server(
             uvicorn.Config(
-                create_app(self.service, data_dir),
+                self.app,
                 host="127.0.0.1",
                 port=self.port,
                 log_level="warning",

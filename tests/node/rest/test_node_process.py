@@ -80,9 +80,25 @@ def test_openapi_lists_every_endpoint_and_the_bearer_scheme(proc: NodeProcess) -
         "/v1/trust/{address}",
         "/v1/layers",
         "/healthz",
+        "/v1/market",
+        "/v1/node",
+        "/v1/balances/{address}",
+        "/v1/accounts/{address}/orders",
+        "/v1/regulation",
+        "/v1/consents",
+        "/v1/operator",
+        "/v1/operator/admissions",
+        "/v1/operator/funds",
+        "/v1/operator/caps",
+        "/v1/operator/clearings",
+        "/v1/regulator/band",
+        "/v1/regulator/admission-policy",
     }
     assert spec["paths"]["/v1/orders"]["post"]["security"] == [{"HTTPBearer": []}]
     assert "get" not in spec["paths"]["/v1/orders"]
+    assert "security" not in spec["paths"]["/v1/accounts/{address}/orders"]["get"]
+    for path in ("/v1/operator/admissions", "/v1/regulator/band", "/v1/consents"):
+        assert spec["paths"][path]["post"]["security"] == [{"HTTPBearer": []}]
     docs = requests.get(f"{proc.url}/docs", timeout=10)
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
 

@@ -32,14 +32,15 @@ def wait_for(what: str, check: Callable[[], bool], timeout_s: float = 60.0) -> N
 
 
 class LocalTestnet:
-    """`nodes` node processes in `data_dir` (1 s blocks)."""
+    """`nodes` node processes in `data_dir` (1 s blocks); `spec` adds TestnetSpec fields
+    (operator_service, interval_length_s, ...)."""
 
-    def __init__(self, data_dir: Path, nodes: int, clock: str = "wall") -> None:
+    def __init__(self, data_dir: Path, nodes: int, clock: str = "wall", **spec: Any) -> None:
         os.environ[PASSPHRASE_ENV] = PASSPHRASE
         self.data_dir = data_dir
         # a random first port: parallel test workers look for free ranges at the same time
         base_port = testnet.free_base_port(nodes, first=random.randrange(20_000, 31_000, 37))
-        self.spec = testnet.TestnetSpec(nodes, base_port, period_s=1, clock=clock)
+        self.spec = testnet.TestnetSpec(nodes, base_port, period_s=1, clock=clock, **spec)
         self.entries: list[NodeEntry] = []
         self.lines: list[str] = []
 
