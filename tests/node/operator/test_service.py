@@ -19,6 +19,7 @@ from web3.logs import DISCARD
 
 from gridledger.contracts.enums import Phase
 from gridledger.contracts.units import TOKEN_UNITS
+from gridledger.market.settlement import RELEASE_GRACE_S
 from gridledger.node.config import OperatorConfig
 from gridledger.node.operator.service import FaucetOffError, OperatorService
 from tests.node.rest.inprocess import InProcessNode
@@ -126,9 +127,20 @@ def test_a_closed_gate_is_cleared_and_settled_once(
     assert service(node).cursor == interval + 1
     assert cleared_events(node, interval) == 1
     state = json.loads((node.data_dir / "operator" / "state.json").read_text())
-    assert state == {"next_interval": interval + 1}
-    # the seller was paid: proceeds minus the network charge, credited by settlement
-    assert m.claimableOf(node.address("prosumer")).call() > 0
+    sell_id = ids[0]
+    assert state == {"next_interval": interval + 1, "to_release": {str(interval): [sell_id]}}
+    # the seller's proceeds (less the network charge) are held until its delivery is metered
+    held_units = int(m.heldOf(sell_id).call())
+    assert held_units > 0
+    assert m.claimableOf(node.address("prosumer")).call() == 0
+    # no readings ever came: after the grace period the service releases them to the treasury
+    end_ts = int(m.intervalStartTs(interval + 1).call())
+    node.jump_to(end_ts + RELEASE_GRACE_S)
+    service(node).tick()
+    assert m.isReleased(sell_id).call()
+    assert m.heldOf(sell_id).call() == 0
+    assert service(node).to_release == {}
+    assert m.claimableOf(node.address("prosumer")).call() == 0
 
 
 def test_a_restarted_service_settles_what_the_last_run_left(
