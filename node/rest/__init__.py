@@ -9,6 +9,8 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from gridledger.node.keys.api_key import load_or_create_api_key
+from gridledger.node.meters.intake import ReadingIntake
+from gridledger.node.meters.relay import MeterRelay
 from gridledger.node.rest import openapi
 from gridledger.node.rest.auth import ApiKeyCheck
 from gridledger.node.rest.deps import RestContext
@@ -30,12 +32,15 @@ def mount(app: FastAPI, service: NodeService, data_dir: Path | None) -> None:
     desk = OrderDesk(chain)
     market = MarketView(chain)
     api_key = load_or_create_api_key(data_dir) if data_dir is not None else None
+    intake = ReadingIntake(chain)
     app.state.rest = RestContext(
         market=market,
         audit=AuditView(chain),
         desk=desk,
         layers=LayerTable(chain, market),
         api_key=ApiKeyCheck(api_key),
+        readings=intake,
+        relay=MeterRelay(intake, service.stopping),
     )
     install_handlers(app)
     openapi.install(app)

@@ -10,6 +10,8 @@ from fastapi import Depends, Request, Response
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from gridledger.node.meters.intake import ReadingIntake
+from gridledger.node.meters.relay import MeterRelay
 from gridledger.node.rest.auth import ApiKeyCheck
 from gridledger.node.rest.orders import OrderDesk
 from gridledger.node.views.audit import AuditView
@@ -26,6 +28,8 @@ class RestContext:
     desk: OrderDesk
     layers: LayerTable
     api_key: ApiKeyCheck
+    readings: ReadingIntake
+    relay: MeterRelay
 
 
 def _context(request: Request) -> RestContext:

@@ -27,6 +27,7 @@ from gridledger.node.errors import (
     TransactionFailedError,
 )
 from gridledger.node.ledger.reverts import error_arg_names
+from gridledger.node.meters.errors import ReadingsRefusedError, ReadingUnknownError
 
 log = logging.getLogger(__name__)
 
@@ -170,6 +171,13 @@ async def _on_node_error(_: Request, exc: Exception) -> JSONResponse:
         return _body(revert_status(exc), revert_body(exc))
     if isinstance(exc, RestError):
         return error_response(exc)
+    if isinstance(exc, ReadingsRefusedError):
+        first = exc.first
+        readings = [f.model_dump(mode="json") for f in exc.fates]
+        body = {"error": first.error, "message": str(exc), "readings": readings}
+        return _body(exc.status, body)
+    if isinstance(exc, ReadingUnknownError):
+        return _body(404, {"error": "ReadingUnknown", "message": exc.message})
     if isinstance(exc, LedgerError):
         status, name = LEDGER_STATUS.get(type(exc), (503, "LedgerError"))
         return _body(status, {"error": name, "message": str(exc)})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gridledger.node.rest.routes import audit, contracts, layers, market, orders
+from gridledger.node.rest.routes import audit, contracts, layers, market, orders, readings
 
 ROUTERS: tuple[APIRouter, ...] = (
     orders.router,
@@ -12,4 +12,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     contracts.router,
     audit.router,
     layers.router,
+    readings.router,
 )
