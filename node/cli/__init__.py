@@ -43,9 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     build_cmd.add_argument("--out", type=Path, default=None, help="output folder")
     build_cmd.set_defaults(handler=_contracts_build)
 
-    from gridledger.node.cli import audit, bench, bid, demo, node, reproduce, sim, testnet
+    from gridledger.node.cli import audit, bench, bid, demo, meter, node, reproduce, sim, testnet
 
-    for command in (bench, demo, sim, node, bid, testnet, audit, reproduce):
+    for command in (bench, demo, sim, node, bid, testnet, audit, reproduce, meter):
         command.register(commands)
 
     return parser
