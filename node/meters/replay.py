@@ -180,6 +180,7 @@ def replay(
     batch: int = 60,
     progress: Callable[[str], None] = print,
     sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> ReplayOutcome:
     """Sign and post `rows` as the meter of `participant`, `batch` readings per request,
     paced at `speed` simulated seconds per wall second (0: unpaced)."""
@@ -196,16 +197,16 @@ def replay(
         progress(f"skipping {out.skipped} rows the chain holds already (meter {meter})")
     seq = out.first_seq
     origin_ts = todo[0].interval_start_ts if todo else 0
-    started = time.monotonic()
+    started = clock()
     k = 0
     while k < len(todo):
         due = [
             r
             for r in todo[k : k + batch]
-            if speed == 0 or (r.end_ts - origin_ts) / speed <= time.monotonic() - started
+            if speed == 0 or (r.end_ts - origin_ts) / speed <= clock() - started
         ]
         if not due:
-            sleep(max(0.0, (todo[k].end_ts - origin_ts) / speed - (time.monotonic() - started)))
+            sleep(max(0.0, (todo[k].end_ts - origin_ts) / speed - (clock() - started)))
             continue
         signed = []
         for r in due:
