@@ -8,6 +8,7 @@ build error responses themselves; they raise, and `install_handlers` maps.
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -151,12 +152,26 @@ async def _on_validation(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:
+async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     # Starlette's own refusals (unknown path 404, wrong method 405, unparsable body 400).
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
     name = HTTPStatus(status).phrase.replace(" ", "") if status in _KNOWN_STATUSES else "HTTPError"
-    return _body(status, {"error": name, "message": str(exc.detail)}, dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    if status == 405:  # Starlette names the first matching route's methods only
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    return _body(status, {"error": name, "message": str(exc.detail)}, headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method the app documents on the request's path (GET and POST /v1/readings are
+    routes of two routers), from its OpenAPI description."""
+    paths: dict[str, dict[str, Any]] = request.app.openapi().get("paths", {})
+    methods: set[str] = set()
+    for template, operations in paths.items():
+        if re.fullmatch(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)), request.url.path):
+            methods |= {m.upper() for m in operations}
+    return sorted(methods)
 
 
 def error_response(exc: RestError) -> JSONResponse:

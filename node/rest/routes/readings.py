@@ -77,9 +77,10 @@ class ReadingsRequest(BaseModel):
 
 
 class ReadingsRefusedOut(ErrorOut):
-    """A refused request: the first refusal's error and message, and every reading's fate."""
+    """A refused request: the first refusal's error and message, and every reading's fate
+    (`readings`; absent on a 422 ValidationError of the body itself, which has `fields`)."""
 
-    readings: list[Fate]
+    readings: list[Fate] | None = None
 
 
 @router.post(

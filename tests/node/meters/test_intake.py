@@ -323,3 +323,10 @@ def test_the_documented_example_signs_with_eth_account_and_posts(node: InProcess
     again = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert again.returncode == 0, again.stdout + again.stderr
     assert meter.state()[0] == 6
+
+
+def test_a_wrong_method_names_both_methods_of_the_readings_path(node: InProcessNode) -> None:
+    reply = requests.delete(f"{node.url}/v1/readings", timeout=10)
+    assert reply.status_code == 405 and reply.headers["Allow"] == "GET, POST"
+    reply = requests.delete(f"{node.url}/v1/orders", timeout=10)
+    assert reply.status_code == 405 and reply.headers["Allow"] == "POST"
