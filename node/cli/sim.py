@@ -65,24 +65,29 @@ def _sim_feed(scenario: Any, args: argparse.Namespace) -> int:
     """`sim run SCENARIO --testnet DIR`: the scenario's meters report to the testnet's nodes."""
     import dataclasses
 
+    from gridledger.node import testnet
     from gridledger.node.errors import NodeError
     from gridledger.node.meters import sim_feed
 
     if args.steps is not None:
         scenario = dataclasses.replace(scenario, n_steps=min(args.steps, scenario.n_steps))
-    if args.start_ts is None:  # readings must end before the chain's clock
-        now_ts = int(time.time())
-        if args.realtime is not None and args.realtime <= 1:
-            start_ts = now_ts - now_ts % scenario.dt_s
-        else:  # yesterday from 00:00 UTC: an accelerated day ends in the past
-            start_ts = now_ts - now_ts % 86_400 - 86_400
-        scenario = scenario.with_start_ts(start_ts)
     assign = dict(pair.split("=", 1) for pair in args.assign.split(",") if "=" in pair)
     try:
         feeds = sim_feed.plan(args.testnet, scenario, assign)
         if args.admit:
             print("admitting and funding the participants with their meters (node1's operator)")
             sim_feed.admit(args.testnet, feeds)
+        if args.start_ts is None:  # readings must end before the chain's clock
+            now_ts = int(time.time())
+            entry = testnet.load_layout(args.testnet)[0]
+            if sim_feed.testnet_clock(args.testnet, entry) == "sim":  # the run moves the clock on
+                head_ts = sim_feed.chain_head_ts(args.testnet)
+                start_ts = head_ts + (-head_ts) % scenario.dt_s
+            elif args.realtime is not None and args.realtime <= 1:
+                start_ts = now_ts - now_ts % scenario.dt_s
+            else:  # yesterday from 00:00 UTC: an accelerated day ends in the past
+                start_ts = now_ts - now_ts % 86_400 - 86_400
+            scenario = scenario.with_start_ts(start_ts)
         for feed in feeds:
             print(
                 f"{feed.microgrid}: meter {feed.meter.address} -> {feed.node} "

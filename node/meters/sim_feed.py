@@ -22,6 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import requests
+from hexbytes import HexBytes
+from web3.exceptions import TransactionNotFound
 
 from gridledger.contracts.typed import SignedReading
 from gridledger.node import testnet
@@ -72,6 +75,25 @@ def testnet_clock(data_dir: Path, entry: testnet.NodeEntry) -> str:
     return str(doc.get("node", {}).get("clock", "wall"))
 
 
+def chain_head_ts(data_dir: Path) -> int:
+    """The timestamp of node1's head block [unix s]."""
+    entry = testnet.load_layout(data_dir)[0]
+    try:
+        reply = requests.post(
+            f"{entry.url}/rpc",
+            json={
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "eth_getBlockByNumber",
+                "params": ["latest", False],
+            },
+            timeout=10,
+        )
+        return int(reply.json()["result"]["timestamp"], 16)
+    except (requests.RequestException, ValueError, KeyError, TypeError) as exc:
+        raise MeterReplayError(f"{entry.name} at {entry.url} does not answer: {exc}") from None
+
+
 def plan(data_dir: Path, scenario: Scenario, assign: dict[str, str] | None = None) -> list[Feed]:
     """Each microgrid's meter and node: `assign` (microgrid -> node name) or the prosumer
     nodes in turn."""
@@ -105,7 +127,26 @@ def admit(data_dir: Path, feeds: list[Feed]) -> None:
     client = LedgerClient(f"{entries[0].url}/rpc", operator, deployment)
     try:
         members = [Member(f.microgrid, f.meter.participant, f.meter.address) for f in feeds]
-        OperatorAgent(client).admit_and_fund(members)
+        if testnet_clock(data_dir, entries[0]) == "wall":
+            OperatorAgent(client).admit_and_fund(members)
+            return
+        # A simulation-clock testnet seals only when its clock moves: move it a second at a
+        # time until the admissions are mined.
+        OperatorAgent(client).admit_and_fund(members, wait=False)
+        clock = ChainClock(data_dir, entries)
+        deadline = time.monotonic() + SETTLE_TIMEOUT_S
+        for tx_hash in client.sent:
+            while True:
+                try:
+                    client.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
+                    break
+                except TransactionNotFound:
+                    pass
+                if time.monotonic() > deadline:
+                    raise MeterReplayError("the admissions were not mined in time")
+                clock.advance(chain_head_ts(data_dir) + 1)
+                time.sleep(0.1)
+        client.wait(client.sent)
     finally:
         client.close()
 
@@ -136,6 +177,13 @@ def run(
     until the chain holds every reading."""
     entries = testnet.load_layout(data_dir)
     clock = ChainClock(data_dir, entries) if testnet_clock(data_dir, entries[0]) == "sim" else None
+    if clock is not None:
+        head_ts = chain_head_ts(data_dir)
+        if scenario.start_ts < head_ts:
+            raise MeterReplayError(
+                f"the simulation-clock testnet is at {head_ts}; a scenario starting at "
+                f"{scenario.start_ts} cannot move its clock (start at or after it: --start-ts)"
+            )
     model = GridModel(scenario)
     dt_s = scenario.dt_s
     started = time.monotonic()

@@ -59,3 +59,23 @@ def test_a_scenarios_meters_feed_the_prosumer_node(
     # A second run continues each meter's sequence; its overlapping day is refused.
     assert main(argv[:-3]) == 1
     assert "MeteringIntervalOverlap" in capsys.readouterr().err
+
+
+def test_on_a_simulation_clock_testnet_the_feed_moves_the_chains_clock(
+    tmp_path_factory: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    net = LocalTestnet(tmp_path_factory.mktemp("sim-clock") / "tn", 2, clock="sim").up()
+    try:
+        head_before = net.w3("node1").eth.get_block("latest")["timestamp"]
+        argv = ["sim", "run", "fedmgdt", "--testnet", str(net.data_dir), "--steps", "20"]
+        assert main([*argv, "--admit", "--batch", "5"]) == 0, capsys.readouterr().err
+        out = capsys.readouterr().out
+        assert "MG1: 20 readings on chain (last seq 20)" in out
+        line = next(x for x in out.splitlines() if x.startswith("fedmgdt: 20 ticks"))
+        start_ts = int(line.split(" from ")[1].split(",")[0])
+        assert start_ts >= head_before
+        # the chain's clock followed the simulation past the last reading
+        head_after = net.w3("node1").eth.get_block("latest")["timestamp"]
+        assert head_after >= start_ts + 20 * 60
+    finally:
+        net.down()
