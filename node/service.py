@@ -72,6 +72,11 @@ class NodeService:
             out["fund"] = self.accounts["admin"].address
         return out
 
+    @property
+    def stopping(self) -> threading.Event:
+        """Set once the node stops (its background threads end with it)."""
+        return self._stop
+
     def stop(self) -> None:
         self._stop.set()
         for hook in self.on_stop:  # services started on top of this one (the operator's)

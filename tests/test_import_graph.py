@@ -29,7 +29,7 @@ TIERS: tuple[tuple[str, ...], ...] = (
     ("node.errors", "node.layer_map"),
     ("node.accounting", "node.config", "node.keys", "node.launch", "node.ledger", "node.p2p"),
     ("node.consensus", "node.service", "node.testnet"),
-    ("node.views", "node.agents", "node.operator", "node.regulator"),
+    ("node.views", "node.agents", "node.meters", "node.operator", "node.regulator"),
     ("node.audit", "node.rest", "node.http_limits", "node.app"),
     ("node.demo", "node.benchmarks"),
     ("node.cli",),

@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
         bid,
         demo,
         market,
+        meter,
         node,
         reproduce,
         roles,
@@ -56,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
         testnet,
     )
 
-    for command in (bench, demo, sim, node, bid, testnet, audit, reproduce):
+    for command in (bench, demo, sim, node, bid, testnet, audit, reproduce, meter):
         command.register(commands)
     for command in (roles, market):  # operator, regulator; market, orders, trust
         command.register(commands)

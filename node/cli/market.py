@@ -23,10 +23,12 @@ def _order_lines(orders: list[dict[str, Any]]) -> list[str]:
     ]
     for o in orders:
         credited = "-" if o["credited_units"] is None else f"{o['credited_units'] / TOKEN_UNITS:g}"
+        state = f"yes, credited {credited}" if o["settled"] else "no"
+        if o.get("held_units"):  # a sell's proceeds, held until its delivery is metered
+            state += f", held {o['held_units'] / TOKEN_UNITS:g}"
         lines.append(
             f"  {o['order_id']:>22} {o['owner']:<44}{o['side']:<5}{o['quantity_wh']:>8}"
-            f"{_price(o['limit_price_per_kwh']):>10}{o['filled_wh']:>8}  "
-            f"{'yes, credited ' + credited if o['settled'] else 'no'}"
+            f"{_price(o['limit_price_per_kwh']):>10}{o['filled_wh']:>8}  {state}"
         )
     return lines
 

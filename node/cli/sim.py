@@ -37,6 +37,8 @@ def _sim_run(args: argparse.Namespace) -> int:
         if args.start_ts is not None:
             scenario = scenario.with_start_ts(args.start_ts)
         out_dir = args.out or Path("out/sim") / scenario.name
+        if args.testnet is not None:
+            return _sim_feed(scenario, args)
         if args.federation:
             from gridledger.sim.federation.session import run_federated_cli
 
@@ -56,6 +58,52 @@ def _sim_run(args: argparse.Namespace) -> int:
     print(
         f"\nwrote {len(outputs.files)} files to {out_dir}/ in {time.perf_counter() - started:.2f} s"
     )
+    return 0
+
+
+def _sim_feed(scenario: Any, args: argparse.Namespace) -> int:
+    """`sim run SCENARIO --testnet DIR`: the scenario's meters report to the testnet's nodes."""
+    import dataclasses
+
+    from gridledger.node import testnet
+    from gridledger.node.errors import NodeError
+    from gridledger.node.meters import sim_feed
+
+    if args.steps is not None:
+        scenario = dataclasses.replace(scenario, n_steps=min(args.steps, scenario.n_steps))
+    assign = dict(pair.split("=", 1) for pair in args.assign.split(",") if "=" in pair)
+    try:
+        feeds = sim_feed.plan(args.testnet, scenario, assign)
+        if args.admit:
+            print("admitting and funding the participants with their meters (node1's operator)")
+            sim_feed.admit(args.testnet, feeds)
+        if args.start_ts is None:  # readings must end before the chain's clock
+            now_ts = int(time.time())
+            entry = testnet.load_layout(args.testnet)[0]
+            if sim_feed.testnet_clock(args.testnet, entry) == "sim":  # the run moves the clock on
+                head_ts = sim_feed.chain_head_ts(args.testnet)
+                start_ts = head_ts + (-head_ts) % scenario.dt_s
+            elif args.realtime is not None and args.realtime <= 1:
+                start_ts = now_ts - now_ts % scenario.dt_s
+            else:  # yesterday from 00:00 UTC: an accelerated day ends in the past
+                start_ts = now_ts - now_ts % 86_400 - 86_400
+            scenario = scenario.with_start_ts(start_ts)
+        for feed in feeds:
+            print(
+                f"{feed.microgrid}: meter {feed.meter.address} -> {feed.node} "
+                f"(participant {feed.meter.participant}, from seq {feed.meter.next_seq})"
+            )
+        pace = "unpaced" if args.realtime is None else f"{args.realtime:g} s per s"
+        print(
+            f"{scenario.name}: {scenario.n_steps} ticks of {scenario.dt_s} s from "
+            f"{scenario.start_ts}, {pace}"
+        )
+        outcome = sim_feed.run(args.testnet, scenario, feeds, args.realtime, args.batch)
+    except NodeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for mg, n in outcome.posted.items():
+        print(f"{mg}: {n} readings on chain (last seq {outcome.last_seq[mg]})")
     return 0
 
 
@@ -192,6 +240,26 @@ def register(commands: Any) -> None:
         default=None,
         metavar="SPEED",
         help="pace ticks by the wall clock, SPEED simulated seconds per second (federation)",
+    )
+    run.add_argument(
+        "--testnet",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="feed the testnet in DIR: each microgrid's meter signs every step and its readings "
+        "go to one prosumer node's POST /v1/readings (pace with --realtime SPEED)",
+    )
+    run.add_argument("--steps", type=int, default=None, help="stop after N ticks (--testnet)")
+    run.add_argument(
+        "--batch", type=int, default=10, help="ticks per request to the nodes (--testnet)"
+    )
+    run.add_argument(
+        "--assign", default="", help="MG=node,... which node each microgrid reports to (--testnet)"
+    )
+    run.add_argument(
+        "--admit",
+        action="store_true",
+        help="node1's operator admits and funds the participants with their meters (--testnet)",
     )
     run.set_defaults(handler=_sim_run)
 

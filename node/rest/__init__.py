@@ -11,6 +11,8 @@ from fastapi import FastAPI
 
 from gridledger.node.agents.auto_bid import AutoBidder
 from gridledger.node.keys.api_key import load_or_create_api_keys
+from gridledger.node.meters.intake import ReadingIntake
+from gridledger.node.meters.relay import MeterRelay
 from gridledger.node.operator.service import OperatorService
 from gridledger.node.regulator.desk import RegulatorDesk
 from gridledger.node.rest import openapi
@@ -41,6 +43,7 @@ def mount(app: FastAPI, service: NodeService, data_dir: Path | None) -> None:
         operator = OperatorService(service, service.config.operator, data_dir).start()
     if service.config is not None and service.config.auto_bid is not None:
         AutoBidder(chain, desk.place_limit, service.config.auto_bid).start()
+    intake = ReadingIntake(chain)
     app.state.rest = RestContext(
         market=market,
         audit=AuditView(chain),
@@ -48,6 +51,8 @@ def mount(app: FastAPI, service: NodeService, data_dir: Path | None) -> None:
         layers=LayerTable(chain, market),
         api_key=ApiKeyCheck(api_keys),
         roles=RoleDesk(chain, RegulatorDesk(chain), operator),
+        readings=intake,
+        relay=MeterRelay(intake, service.stopping),
     )
     install_handlers(app)
     openapi.install(app)

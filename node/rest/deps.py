@@ -10,6 +10,8 @@ from fastapi import Depends, Request, Response
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from gridledger.node.meters.intake import ReadingIntake
+from gridledger.node.meters.relay import MeterRelay
 from gridledger.node.rest.auth import ApiKeyCheck
 from gridledger.node.rest.orders import OrderDesk
 from gridledger.node.rest.roles import RoleDesk
@@ -28,6 +30,8 @@ class RestContext:
     layers: LayerTable
     api_key: ApiKeyCheck
     roles: RoleDesk
+    readings: ReadingIntake
+    relay: MeterRelay
 
 
 def _context(request: Request) -> RestContext:

@@ -8,6 +8,7 @@ build error responses themselves; they raise, and `install_handlers` maps.
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -27,6 +28,7 @@ from gridledger.node.errors import (
     TransactionFailedError,
 )
 from gridledger.node.ledger.reverts import error_arg_names
+from gridledger.node.meters.errors import ReadingsRefusedError, ReadingUnknownError
 from gridledger.node.operator.service import (
     FaucetLimitError,
     FaucetOffError,
@@ -190,12 +192,26 @@ async def _on_validation(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:
+async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     # Starlette's own refusals (unknown path 404, wrong method 405, unparsable body 400).
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
     name = HTTPStatus(status).phrase.replace(" ", "") if status in _KNOWN_STATUSES else "HTTPError"
-    return _body(status, {"error": name, "message": str(exc.detail)}, dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    if status == 405:  # Starlette names the first matching route's methods only
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    return _body(status, {"error": name, "message": str(exc.detail)}, headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method the app documents on the request's path (GET and POST /v1/readings are
+    routes of two routers), from its OpenAPI description."""
+    paths: dict[str, dict[str, Any]] = request.app.openapi().get("paths", {})
+    methods: set[str] = set()
+    for template, operations in paths.items():
+        if re.fullmatch(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)), request.url.path):
+            methods |= {m.upper() for m in operations}
+    return sorted(methods)
 
 
 def error_response(exc: RestError) -> JSONResponse:
@@ -213,6 +229,13 @@ async def _on_node_error(_: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, OperatorError):
         status, name = next(v for k, v in OPERATOR_STATUS.items() if isinstance(exc, k))
         return _body(status, {"error": name, "message": str(exc)})
+    if isinstance(exc, ReadingsRefusedError):
+        first = exc.first
+        readings = [f.model_dump(mode="json") for f in exc.fates]
+        body = {"error": first.error, "message": str(exc), "readings": readings}
+        return _body(exc.status, body)
+    if isinstance(exc, ReadingUnknownError):
+        return _body(404, {"error": "ReadingUnknown", "message": exc.message})
     if isinstance(exc, LedgerError):
         status, name = LEDGER_STATUS.get(type(exc), (503, "LedgerError"))
         return _body(status, {"error": name, "message": str(exc)})

@@ -3,6 +3,7 @@ reverts, event queries, and the market's interval grid (used by REST and the aud
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -50,6 +51,9 @@ class ChainView:
         self.service = service
         self._bound: tuple[Deployment, dict[str, Contract]] | None = None
         self._grid: tuple[Deployment, MarketGrid] | None = None
+        self.send_lock = threading.Lock()
+        """Held while a transaction from one of the node's accounts takes its nonce (the
+        pending count) and enters the pool: orders and relayed readings share the prosumer."""
 
     @property
     def w3(self) -> Web3:
@@ -90,7 +94,7 @@ class ChainView:
         receipt; a revert at the preflight call raises ContractRevertError, one when mined
         TransactionFailedError."""
         self.call(fn, sender)
-        with decoded_reverts():
+        with self.send_lock, decoded_reverts():
             tx_hash = fn.transact({"from": sender, "gas": gas})
         receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=TX_TIMEOUT_S)
         if receipt["status"] != 1:

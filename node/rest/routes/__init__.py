@@ -12,6 +12,7 @@ from gridledger.node.rest.routes import (
     market,
     operator,
     orders,
+    readings,
     regulator,
 )
 
@@ -24,4 +25,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     operator.router,
     regulator.router,
     consents.router,
+    readings.router,
 )

@@ -1,0 +1,33 @@
+"""The meter intake's refusals (members of the node's exception tree, mapped to HTTP in
+node/rest/errors.py)."""
+
+from __future__ import annotations
+
+from gridledger.node.errors import NodeError
+from gridledger.node.meters.fates import Fate
+
+
+class MeterIntakeError(NodeError):
+    """A request to the meter intake was refused; nothing was stored."""
+
+
+class ReadingsRefusedError(MeterIntakeError):
+    """At least one reading of a request was refused, so none was queued (a request is taken
+    whole or not at all). `fates` holds every reading's fate in request order; the first
+    refusal's error name, message and HTTP status stand for the request."""
+
+    def __init__(self, fates: list[Fate]) -> None:
+        self.fates = fates
+        first = next(f for f in fates if f.refusal is not None and f.refusal.cause)
+        assert first.refusal is not None
+        self.first = first.refusal
+        self.status = first.refusal.status
+        super().__init__(f"reading {first.index} refused: {first.refusal.message}")
+
+
+class ReadingUnknownError(MeterIntakeError):
+    """The node never queued that reading and the chain does not hold it."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
