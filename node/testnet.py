@@ -115,8 +115,9 @@ class TestnetSpec:
     """What a new testnet is made of: `nodes` processes, HTTP ports from `base_port`, blocks
     every `period_s` [s] on the "wall" or "sim" clock, the genesis time `genesis_ts` [unix s]
     (default: now), `participants` (node name -> microgrid names: a funded participant key per
-    microgrid in that node's keystore/participants/MG.json) and the market's gate closure lead
-    [s]. Only `up` on an empty data dir reads it; a resumed testnet keeps its own."""
+    microgrid in that node's keystore/participants/MG.json), the market's gate closure lead
+    [s] and its interval length [s]. Only `up` on an empty data dir reads it; a resumed
+    testnet keeps its own."""
 
     nodes: int = 4
     base_port: int = 8545
@@ -125,6 +126,7 @@ class TestnetSpec:
     genesis_ts: int | None = None
     participants: dict[str, tuple[str, ...]] = field(default_factory=dict)
     gate_closure_lead_s: int = 300
+    interval_length_s: int = 900
 
     def __post_init__(self) -> None:
         if self.clock not in ("wall", "sim"):
@@ -182,7 +184,7 @@ def create(data_dir: Path, spec: TestnetSpec, say: Callable[[str], None]) -> lis
         operator["admin"],
         roles,
         RegulationRules(),
-        MarketTiming(day_start_ts, gate_closure_lead_s=spec.gate_closure_lead_s),
+        MarketTiming(day_start_ts, spec.interval_length_s, spec.gate_closure_lead_s),
     )
     write_genesis_file(
         data_dir / "genesis.json", dataclasses.replace(base, deploy_txs=txs), contracts

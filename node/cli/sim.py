@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from gridledger.node.cli.sim_ledger import add_ledger_arguments
+
 
 def _print_summary(summary: Any) -> None:
     columns = ["run", "microgrid", "import_kwh", "export_kwh", "cap_kw", "violation_kwh"]
@@ -56,6 +58,10 @@ def _sim_run(args: argparse.Namespace) -> int:
     print(
         f"\nwrote {len(outputs.files)} files to {out_dir}/ in {time.perf_counter() - started:.2f} s"
     )
+    if args.ledger != "none":
+        from gridledger.node.cli.sim_ledger import settle_run_on_ledger
+
+        return settle_run_on_ledger(scenario, outputs, args, out_dir)
     return 0
 
 
@@ -193,6 +199,7 @@ def register(commands: Any) -> None:
         metavar="SPEED",
         help="pace ticks by the wall clock, SPEED simulated seconds per second (federation)",
     )
+    add_ledger_arguments(run)
     run.set_defaults(handler=_sim_run)
 
     federate = kinds.add_parser(
