@@ -150,6 +150,8 @@ class LedgerMarket:
         self.money: dict[str, ChainMoney] = defaultdict(ChainMoney)
         self.gas = GasTally()
         self.intervals: list[IntervalOnChain] = []
+        self.filled_sells = 0
+        """Sell orders that filled: each is a delivery obligation on ImportCap."""
         self._start_balance: dict[str, int] = {}
         self._seq: dict[str, int] = defaultdict(int)
         self._readings: list[tuple[Member, MeterReading]] = []
@@ -299,6 +301,7 @@ class LedgerMarket:
                     self.money[name].buy_credit_units += credited
                 else:
                     self.money[name].sell_credit_units += credited
+                    self.filled_sells += int(e["args"]["filledWh"]) > 0
                 fills[name] = int(e["args"]["filledWh"])
         return fills
 

@@ -52,6 +52,7 @@ class LedgerDay:
     reference: dict[str, tuple[int, int]]
     mismatches: tuple[str, ...]
     gas: GasTally
+    filled_sells: int
     audit: AuditReport
 
     @property
@@ -115,7 +116,7 @@ def settle_day(
         report = _audit(ledger)
         return LedgerDay(
             ledger.name, tuple(lm.intervals), dict(lm.money), reference, tuple(mismatches),
-            lm.gas, report,
+            lm.gas, lm.filled_sells, report,
         )  # fmt: skip
     finally:
         ledger.close()
