@@ -15,7 +15,6 @@ from typing import Any, cast
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
 from hexbytes import HexBytes
-from web3.exceptions import TransactionNotFound
 
 from gridledger.node.demo.lem_ledgers import LemLedger
 from gridledger.node.errors import LedgerError
@@ -36,7 +35,8 @@ class Outbox:
         self._nonce: dict[ChecksumAddress, int] = {}
         self._queued: dict[ChecksumAddress, deque[bytes]] = defaultdict(deque)
         self._released: dict[ChecksumAddress, int] = {}  # next nonce not yet handed to the ledger
-        self._last_hash: dict[ChecksumAddress, bytes] = {}
+        self._unmined: set[bytes] = set()
+        self._scanned = int(ledger.w3.eth.block_number)
         self.sent: list[bytes] = []
 
     def _next_nonce(self, account: LocalAccount) -> int:
@@ -52,7 +52,7 @@ class Outbox:
         signed = account.sign_transaction(cast(Any, tx))
         tx_hash = bytes(signed.hash)
         self._queued[account.address].append(bytes(signed.raw_transaction))
-        self._last_hash[account.address] = tx_hash
+        self._unmined.add(tx_hash)
         self.sent.append(tx_hash)
         return tx_hash
 
@@ -96,16 +96,14 @@ class Outbox:
             self.ledger.submit(raws)
 
     def all_mined(self) -> bool:
-        """Whether every transaction signed so far is in a block (each sender's last is)."""
-        if self.pending():
-            return False
-        for tx_hash in self._last_hash.values():
-            try:
-                self.ledger.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
-            except TransactionNotFound:
-                return False
-        self._last_hash.clear()
-        return True
+        """Whether every transaction signed so far is in a block (the new blocks' transaction
+        lists are read once each)."""
+        head = int(self.ledger.w3.eth.block_number)
+        for number in range(self._scanned + 1, head + 1):
+            block = self.ledger.w3.eth.get_block(number)
+            self._unmined.difference_update(bytes(h) for h in block["transactions"])  # type: ignore[arg-type]
+        self._scanned = head
+        return not self.pending() and not self._unmined
 
     def drive(self, from_ts: int, until_ts: int, what: str) -> int:
         """Seal blocks from `from_ts` on, one ledger step apart, until everything sent is
