@@ -40,6 +40,9 @@ def _sim_run(args: argparse.Namespace) -> int:
             scenario = scenario.with_start_ts(args.start_ts)
         out_dir = args.out or Path("out/sim") / scenario.name
         if args.federation:
+            if args.ledger != "none":
+                print("error: --ledger settles a standalone run, not --federation", file=sys.stderr)
+                return 2
             from gridledger.sim.federation.session import run_federated_cli
 
             return run_federated_cli(scenario, out_dir, args)

@@ -12,7 +12,7 @@ import pytest
 from gridledger.contracts.units import TOKEN_UNITS
 from gridledger.market.community import Feeder, Position, Tariffs, community_book
 from gridledger.node import testnet
-from gridledger.node.cli import build_parser
+from gridledger.node.cli import build_parser, main
 from gridledger.node.demo.lem_chain import ChainMoney, money_mismatches
 from gridledger.node.demo.lem_runs import LedgerDay, clearing_rows, settle_day
 from gridledger.node.keys import PASSPHRASE_ENV
@@ -132,3 +132,24 @@ def test_cli_takes_a_ledger() -> None:
     assert build_parser().parse_args(["sim", "run", "lem27"]).ledger == "none"
     with pytest.raises(SystemExit):
         build_parser().parse_args(["sim", "run", "lem27", "--ledger", "anvil"])
+
+
+def test_sim_run_ledger_embedded_writes_the_comparison(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = main(
+        ["sim", "run", "lem27", "--out", str(tmp_path), "--no-plots", "--quiet",
+         "--ledger", "embedded"]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert status == 0, out
+    table = pd.read_csv(tmp_path / "market_ledger.csv")
+    assert len(table) == 27 and (table["difference_units"] == 0).all()
+    assert (table["chain_paid_units"] == table["offchain_paid_units"]).all()
+    assert "equal to the token unit" in out and "0 mismatches" in out
+
+
+def test_ledger_is_refused_with_a_federation(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["sim", "run", "lem27", "--federation", "tcp://127.0.0.1:1", "--ledger", "embedded"]
+    assert main(argv) == 2
+    assert "--ledger settles a standalone run" in capsys.readouterr().err
