@@ -42,13 +42,11 @@ from web3.logs import DISCARD
 from gridledger.contracts.enums import Side
 from gridledger.contracts.typed import MeterReading, domain_separator, sign_reading
 from gridledger.contracts.units import TOKEN_UNITS, WEI_PER_ETHER
-from gridledger.market.clearing import UniformPriceAuction
 from gridledger.market.community import (
     CommunityBook,
     Feeder,
     Position,
     Tariffs,
-    clear_community,
     community_book,
     grid_export_units,
     grid_import_units,
@@ -227,7 +225,9 @@ class LedgerMarket:
         relayed = self._relay()  # the previous interval is over: its readings can go on chain
         last_ts = self.outbox.drive(start_ts, start_ts + 600, f"settlement of {interval}")
         market_s = time.perf_counter() - started
-        self.gas.add("place", self.outbox.receipts(placed))
+        place_receipts = self.outbox.receipts(placed)
+        self.gas.add("place", place_receipts)
+        self._record_transfers(place_receipts)
         self.gas.add("clear", self.outbox.receipts(cleared))
         receipts = self.outbox.receipts(settled)
         self.gas.add("settle", receipts)
@@ -239,7 +239,9 @@ class LedgerMarket:
             self.outbox.drive(last_ts + 1, start_ts + 1200, f"grid payments of {interval}")
         grid_s = time.perf_counter() - started
         if grid:
-            self.gas.add("grid", self.outbox.receipts(paid))
+            grid_receipts = self.outbox.receipts(paid)
+            self.gas.add("grid", grid_receipts)
+            self._record_transfers(grid_receipts)
         if readings:
             self._queue_readings(start_ts, book, positions)
         self.gas.orders += count
@@ -257,10 +259,6 @@ class LedgerMarket:
             member = self.members[positions[o.index].owner]
             call = place(interval, int(o.side), o.quantity_wh, o.limit_price_per_kwh)
             sent.append(self.outbox.call(member.account, call, GAS["place"]))
-            if o.side is Side.BUY:
-                self.money[member.name].escrow_units += -(
-                    -o.quantity_wh * o.limit_price_per_kwh // 1000
-                )
         return sent
 
     def _clear(self, interval: int, count: int) -> list[bytes]:
@@ -307,6 +305,20 @@ class LedgerMarket:
                 fills[name] = int(e["args"]["filledWh"])
         return fills
 
+    def _record_transfers(self, receipts: Sequence[dict[str, Any]]) -> None:
+        """Escrow (household -> Market) and grid payments (household <-> grid) from the token's
+        Transfer events."""
+        market, grid = self.market.address, self.grid.address
+        for receipt in receipts:
+            for e in self.token.events.Transfer().process_receipt(receipt, errors=DISCARD):
+                src, dst, units = e["args"]["from"], e["args"]["to"], int(e["args"]["value"])
+                if dst == market and src in self._by_address:
+                    self.money[self._by_address[src]].escrow_units += units
+                elif dst == grid and src in self._by_address:
+                    self.money[self._by_address[src]].grid_paid_units += units
+                elif src == grid and dst in self._by_address:
+                    self.money[self._by_address[dst]].grid_received_units += units
+
     def _pay_grid(
         self, book: CommunityBook, positions: Sequence[Position], fills: dict[str, int]
     ) -> list[bytes]:
@@ -320,11 +332,9 @@ class LedgerMarket:
             if served > 0 and (units := grid_import_units(rest, self.tariffs)) > 0:
                 call = transfer(self.grid.address, units)
                 sent.append(self.outbox.call(member.account, call, GAS["transfer"]))
-                self.money[p.owner].grid_paid_units += units
             elif served < 0 and (units := grid_export_units(rest, self.tariffs)) > 0:
                 call = transfer(member.account.address, units)
                 sent.append(self.outbox.call(self.grid, call, GAS["transfer"]))
-                self.money[p.owner].grid_received_units += units
         return sent
 
     def _queue_readings(
@@ -371,39 +381,3 @@ class LedgerMarket:
         for name, member in self.members.items():
             now = int(self.token.functions.balanceOf(member.account.address).call())
             self.money[name].balance_change_units = now - self._start_balance[name]
-
-
-def money_mismatches(
-    chain: dict[str, ChainMoney], reference: dict[str, tuple[int, int]]
-) -> list[str]:
-    """Every difference between the chain's money and the off-chain (paid, received) [units],
-    and every household whose balance change or withdrawals disagree with its own events."""
-    out = []
-    for name, (paid, received) in sorted(reference.items()):
-        m = chain.get(name, ChainMoney())
-        if (m.paid_units, m.received_units) != (paid, received):
-            out.append(f"{name}: chain paid/received {m.paid_units}/{m.received_units} units, "
-                       f"off-chain {paid}/{received}")  # fmt: skip
-        if m.balance_change_units != m.received_units - m.paid_units:
-            out.append(f"{name}: balance changed by {m.balance_change_units} units, its events "
-                       f"say {m.received_units - m.paid_units}")  # fmt: skip
-        credits = m.buy_credit_units + m.sell_credit_units
-        if m.withdrawn_units != credits:
-            out.append(f"{name}: withdrew {m.withdrawn_units} units of {credits} credited")
-    return out
-
-
-def reference_money(
-    intervals: Sequence[Sequence[Position]], tariffs: Tariffs, feeder: Feeder | None
-) -> tuple[dict[str, tuple[int, int]], list[int]]:
-    """Off-chain (paid, received) per household [units] over `intervals` by the uniform
-    auction, and each interval's price [units/kWh] (0 if nothing traded)."""
-    money: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    prices = []
-    for positions in intervals:
-        ci = clear_community(positions, UniformPriceAuction(), tariffs, feeder)
-        prices.append(ci.price_per_kwh)
-        for h in ci.households:
-            money[h.owner][0] += h.paid_units
-            money[h.owner][1] += h.received_units
-    return {k: (v[0], v[1]) for k, v in money.items()}, prices

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,8 +29,6 @@ from gridledger.node.demo.lem_chain import (
     IntervalOnChain,
     LedgerMarket,
     Progress,
-    money_mismatches,
-    reference_money,
 )
 from gridledger.node.demo.lem_ledgers import LemLedger, open_ledger
 from gridledger.node.errors import LedgerError
@@ -40,6 +39,42 @@ GATE_CLOSURE_LEAD_S = 1_800
 SETUP_LEAD_S = 6 * 3_600
 """The chain starts this long before the first interval: time to admit and fund everyone."""
 DAY_S = 86_400
+
+
+def money_mismatches(
+    chain: dict[str, ChainMoney], reference: dict[str, tuple[int, int]]
+) -> list[str]:
+    """Every difference between the chain's money and the off-chain (paid, received) [units],
+    and every household whose balance change or withdrawals disagree with its own events."""
+    out = []
+    for name, (paid, received) in sorted(reference.items()):
+        m = chain.get(name, ChainMoney())
+        if (m.paid_units, m.received_units) != (paid, received):
+            out.append(f"{name}: chain paid/received {m.paid_units}/{m.received_units} units, "
+                       f"off-chain {paid}/{received}")  # fmt: skip
+        if m.balance_change_units != m.received_units - m.paid_units:
+            out.append(f"{name}: balance changed by {m.balance_change_units} units, its events "
+                       f"say {m.received_units - m.paid_units}")  # fmt: skip
+        credits = m.buy_credit_units + m.sell_credit_units
+        if m.withdrawn_units != credits:
+            out.append(f"{name}: withdrew {m.withdrawn_units} units of {credits} credited")
+    return out
+
+
+def reference_money(
+    intervals: Sequence[Sequence[Position]], tariffs: Tariffs, feeder: Feeder | None
+) -> tuple[dict[str, tuple[int, int]], list[int]]:
+    """Off-chain (paid, received) per household [units] over `intervals` by the uniform
+    auction, and each interval's price [units/kWh] (0 if nothing traded)."""
+    money: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    prices = []
+    for positions in intervals:
+        ci = clear_community(positions, UniformPriceAuction(), tariffs, feeder)
+        prices.append(ci.price_per_kwh)
+        for h in ci.households:
+            money[h.owner][0] += h.paid_units
+            money[h.owner][1] += h.received_units
+    return {k: (v[0], v[1]) for k, v in money.items()}, prices
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,8 +13,8 @@ from gridledger.contracts.units import TOKEN_UNITS
 from gridledger.market.community import Feeder, Position, Tariffs, community_book
 from gridledger.node import testnet
 from gridledger.node.cli import build_parser, main
-from gridledger.node.demo.lem_chain import ChainMoney, money_mismatches
-from gridledger.node.demo.lem_runs import LedgerDay, clearing_rows, settle_day
+from gridledger.node.demo.lem_chain import ChainMoney
+from gridledger.node.demo.lem_runs import LedgerDay, clearing_rows, money_mismatches, settle_day
 from gridledger.node.keys import PASSPHRASE_ENV
 from gridledger.sim.lem_cdt import random_book
 from gridledger.sim.market_loop import feeder_of, tariffs_of, uniform_books
