@@ -132,13 +132,24 @@ class CommunityInterval:
     households: tuple[HouseholdInterval, ...]
 
 
-def clear_community(
-    positions: Sequence[Position],
-    mechanism: ClearingMechanism,
-    tariffs: Tariffs,
-    feeder: Feeder | None = None,
-) -> CommunityInterval:
-    """Clear one interval of `positions` locally by `mechanism`, the grid taking the rest."""
+@dataclass(frozen=True, slots=True)
+class CommunityBook:
+    """One interval's orders after the feeder's cut, as every mechanism (and the ledger) sees
+    them. Per position (in the order given): served_wh is the net need (> 0) or surplus (< 0)
+    left after the cut [Wh], unserved_wh / curtailed_wh what the feeder cut. The orders carry
+    the position's index, so their ranking ties break in the positions' order."""
+
+    orders: tuple[Order, ...]
+    served_wh: tuple[int, ...]
+    unserved_wh: tuple[int, ...]
+    curtailed_wh: tuple[int, ...]
+
+
+def community_book(
+    positions: Sequence[Position], tariffs: Tariffs, feeder: Feeder | None = None
+) -> CommunityBook:
+    """The orders of `positions` once the feeder carries at most its limits (see the module
+    docstring): needs > 0 buy, surpluses sell, with their limits inside the band."""
     feeder = feeder or Feeder()
     owners = [p.owner for p in positions]
     if len(set(owners)) != len(owners):
@@ -155,12 +166,37 @@ def clear_community(
         needs[i] - unserved[i] if p.net_wh > 0 else -(surpluses[i] - curtailed[i])
         for i, p in enumerate(positions)
     ]
-    orders = [
+    orders = tuple(
         _order(i, Position(p.owner, served[i], p.limit_per_kwh), band)
         for i, p in enumerate(positions)
         if served[i] != 0
-    ]
-    clearing = mechanism.clear(orders, band)
+    )
+    return CommunityBook(orders, tuple(served), tuple(unserved), tuple(curtailed))
+
+
+def grid_import_units(energy_wh: int, tariffs: Tariffs) -> int:
+    """What importing `energy_wh` from the grid costs [units], rounded up (as a buyer pays)."""
+    return -(-energy_wh * tariffs.retail_per_kwh // WH_PER_KWH)
+
+
+def grid_export_units(energy_wh: int, tariffs: Tariffs) -> int:
+    """What exporting `energy_wh` to the grid earns [units], rounded down (as a seller is paid)."""
+    return energy_wh * tariffs.feed_in_per_kwh // WH_PER_KWH
+
+
+def clear_community(
+    positions: Sequence[Position],
+    mechanism: ClearingMechanism,
+    tariffs: Tariffs,
+    feeder: Feeder | None = None,
+) -> CommunityInterval:
+    """Clear one interval of `positions` locally by `mechanism`, the grid taking the rest."""
+    book = community_book(positions, tariffs, feeder)
+    served, unserved, curtailed = book.served_wh, book.unserved_wh, book.curtailed_wh
+    demand = sum(max(p.net_wh, 0) for p in positions)
+    supply = sum(max(-p.net_wh, 0) for p in positions)
+    orders = list(book.orders)
+    clearing = mechanism.clear(orders, tariffs.band())
     settlement = settle(orders, clearing)
     settlement.check_conservation()
     paid_local = dict.fromkeys(range(len(positions)), 0)
@@ -186,8 +222,8 @@ def clear_community(
                 sold_grid_wh=grid_out,
                 unserved_wh=unserved[i],
                 curtailed_wh=curtailed[i],
-                paid_units=paid_local[i] + -(-grid_in * tariffs.retail_per_kwh // WH_PER_KWH),
-                received_units=received_local[i] + grid_out * tariffs.feed_in_per_kwh // WH_PER_KWH,
+                paid_units=paid_local[i] + grid_import_units(grid_in, tariffs),
+                received_units=received_local[i] + grid_export_units(grid_out, tariffs),
             )
         )
     result = CommunityInterval(

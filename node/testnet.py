@@ -118,8 +118,9 @@ class TestnetSpec:
     """What a new testnet is made of: `nodes` processes, HTTP ports from `base_port`, blocks
     every `period_s` [s] on the "wall" or "sim" clock, the genesis time `genesis_ts` [unix s]
     (default: now), `participants` (node name -> microgrid names: a funded participant key per
-    microgrid in that node's keystore/participants/MG.json) and the market's gate closure lead
-    [s]. Only `up` on an empty data dir reads it; a resumed testnet keeps its own."""
+    microgrid in that node's keystore/participants/MG.json), the market's gate closure lead
+    [s] and its interval length [s]. Only `up` on an empty data dir reads it; a resumed
+    testnet keeps its own."""
 
     nodes: int = 4
     base_port: int = 8545

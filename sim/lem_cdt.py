@@ -38,6 +38,7 @@ from gridledger.market.community import (
     Position,
     Tariffs,
     clear_community,
+    community_book,
 )
 from gridledger.market.mechanisms import BidFreePrice, ClearingMechanism, P2PMidPrice
 from gridledger.sim.errors import ScheduleError
@@ -205,16 +206,25 @@ def random_book(n: int, tariffs: Tariffs, seed: int) -> list[Position]:
     ]
 
 
-def optimal_p2p_matching(positions: Sequence[Position]) -> float:
+@dataclass(frozen=True, slots=True)
+class Matching:
+    """An optimal P2P matching: its welfare [units] and the size of its LP (one variable per
+    crossing seller-buyer pair)."""
+
+    welfare_units: float
+    pair_variables: int
+
+
+def optimal_p2p_matching(positions: Sequence[Position]) -> Matching:
     """The welfare-maximising bilateral matching of ``positions`` (every crossing seller-
-    buyer pair a variable, each side within its quantity): its welfare [units]."""
+    buyer pair a variable, each side within its quantity)."""
     buys = [(p.net_wh, p.limit_per_kwh or 0) for p in positions if p.net_wh > 0]
     sells = [(-p.net_wh, p.limit_per_kwh or 0) for p in positions if p.net_wh < 0]
     b_lim = np.array([b[1] for b in buys]) if buys else np.zeros(0)
     s_lim = np.array([s[1] for s in sells]) if sells else np.zeros(0)
     i, j = np.nonzero(s_lim[:, None] <= b_lim[None, :])
     if len(i) == 0:
-        return 0.0
+        return Matching(0.0, 0)
     k = np.arange(len(i))
     ones = np.ones(len(i))
     a = sp.vstack(
@@ -227,7 +237,22 @@ def optimal_p2p_matching(positions: Sequence[Position]) -> float:
     result = linprog(-(b_lim[j] - s_lim[i]) / 1000.0, A_ub=a, b_ub=caps, method="highs")
     if result.status != 0:
         raise ScheduleError(f"optimal P2P matching: {result.message}")
-    return -float(result.fun)
+    return Matching(-float(result.fun), len(i))
+
+
+def crossing_pairs(positions: Sequence[Position]) -> int:
+    """Seller-buyer pairs of ``positions`` whose limits cross: the optimal matching's LP
+    variables (counted without building the LP)."""
+    b_lim = np.array([p.limit_per_kwh or 0 for p in positions if p.net_wh > 0])
+    s_lim = np.array([p.limit_per_kwh or 0 for p in positions if p.net_wh < 0])
+    return int(sum(np.count_nonzero(b_lim >= s) for s in s_lim))
+
+
+def proposed_trades(positions: Sequence[Position], tariffs: Tariffs) -> int:
+    """How many trades the bid-free clearing of ``positions`` makes: one pass over the
+    ranked orders, so at most one fewer than the orders."""
+    orders = list(community_book(positions, tariffs).orders)
+    return len(BidFreePrice().clear(orders, tariffs.band()).trades)
 
 
 def _timed(fn: object, repeats: int) -> float:
@@ -253,9 +278,10 @@ def table4(tariffs: Tariffs, sizes: Sequence[int] = TIMING_SIZES, seed: int = 0)
         )  # fmt: skip
         mid = _timed(lambda b=book: clear_community(b, P2PMidPrice(), tariffs), repeats)
         free = _timed(lambda b=book: clear_community(b, BidFreePrice(), tariffs), repeats)
-        rows.append((n, paper[0], optimal, mid, paper[1], free))
+        rows.append((n, paper[0], optimal, mid, paper[1], free, crossing_pairs(book),
+                     proposed_trades(book, tariffs)))  # fmt: skip
     columns = ["n", "paper_p2p_s", "ours_optimal_p2p_s", "ours_p2p_mid_s", "paper_proposed_s",
-               "ours_proposed_s"]  # fmt: skip
+               "ours_proposed_s", "optimal_p2p_pairs", "proposed_trades"]  # fmt: skip
     return pd.DataFrame(rows, columns=columns).set_index("n")
 
 

@@ -100,6 +100,24 @@ def interval_positions_wh(ticks: pd.DataFrame, dt_s: int, interval_s: int) -> pd
     return table.round().astype(np.int64)
 
 
+def interval_books(
+    positions_wh: pd.DataFrame, limits: dict[str, tuple[int, int]] | None = None
+) -> list[list[Position]]:
+    """Every interval (row) of ``positions_wh`` as the households' positions, each with its
+    buy or sell limit from ``limits`` (None: no limits, as the bid-free price reads none)."""
+    names = [str(c) for c in positions_wh.columns]
+    books = []
+    for row in positions_wh.itertuples(index=False):
+        positions = []
+        for name, net in zip(names, row, strict=True):
+            limit = None
+            if limits is not None:
+                limit = limits[name][0] if net > 0 else limits[name][1]
+            positions.append(Position(name, int(net), limit))
+        books.append(positions)
+    return books
+
+
 def clear_intervals(
     positions_wh: pd.DataFrame,
     mechanism: ClearingMechanism,
@@ -108,17 +126,23 @@ def clear_intervals(
     limits: dict[str, tuple[int, int]] | None = None,
 ) -> list[CommunityInterval]:
     """Clear every interval (row) of ``positions_wh`` by ``mechanism``."""
-    names = [str(c) for c in positions_wh.columns]
-    out = []
-    for row in positions_wh.itertuples(index=False):
-        positions = []
-        for name, net in zip(names, row, strict=True):
-            limit = None
-            if limits is not None:
-                limit = limits[name][0] if net > 0 else limits[name][1]
-            positions.append(Position(name, int(net), limit))
-        out.append(clear_community(positions, mechanism, tariffs, feeder))
-    return out
+    return [
+        clear_community(positions, mechanism, tariffs, feeder)
+        for positions in interval_books(positions_wh, limits)
+    ]
+
+
+def uniform_books(scenario: Scenario, run_ticks: pd.DataFrame) -> list[list[Position]]:
+    """The books one run's uniform auction clears (the households' positions and drawn limits
+    per interval): what `--ledger` settles on Market.sol."""
+    spec = scenario.market
+    if spec is None:
+        raise ScenarioError("market", f"scenario {scenario.name!r} has no [market] table")
+    tariffs = tariffs_of(spec)
+    names = tuple(mg.name for mg in scenario.microgrids)
+    limits = limit_prices(names, tariffs, spec.bid_spread_frac, scenario.seed)
+    positions = interval_positions_wh(run_ticks, scenario.dt_s, spec.interval_s)
+    return interval_books(positions, limits)
 
 
 def _tables(

@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from gridledger.node.cli.sim_ledger import add_ledger_arguments
+
 
 def _print_summary(summary: Any) -> None:
     columns = ["run", "microgrid", "import_kwh", "export_kwh", "cap_kw", "violation_kwh"]
@@ -40,6 +42,9 @@ def _sim_run(args: argparse.Namespace) -> int:
         if args.testnet is not None:
             return _sim_feed(scenario, args)
         if args.federation:
+            if args.ledger != "none":
+                print("error: --ledger settles a standalone run, not --federation", file=sys.stderr)
+                return 2
             from gridledger.sim.federation.session import run_federated_cli
 
             return run_federated_cli(scenario, out_dir, args)
@@ -58,6 +63,10 @@ def _sim_run(args: argparse.Namespace) -> int:
     print(
         f"\nwrote {len(outputs.files)} files to {out_dir}/ in {time.perf_counter() - started:.2f} s"
     )
+    if args.ledger != "none":
+        from gridledger.node.cli.sim_ledger import settle_run_on_ledger
+
+        return settle_run_on_ledger(scenario, outputs, args, out_dir)
     return 0
 
 
@@ -261,6 +270,7 @@ def register(commands: Any) -> None:
         action="store_true",
         help="node1's operator admits and funds the participants with their meters (--testnet)",
     )
+    add_ledger_arguments(run)
     run.set_defaults(handler=_sim_run)
 
     federate = kinds.add_parser(

@@ -7,7 +7,16 @@ from pathlib import Path
 import pytest
 
 from gridledger.node.cli import build_parser
-from gridledger.sim.lem_cdt import PAPER_TABLE1, Reproduction, reproduce, write
+from gridledger.sim.lem_cdt import (
+    PAPER_TABLE1,
+    Reproduction,
+    optimal_p2p_matching,
+    proposed_trades,
+    random_book,
+    reproduce,
+    write,
+)
+from gridledger.sim.market_loop import tariffs_of
 from gridledger.sim.scenarios import resolve
 
 
@@ -38,11 +47,24 @@ def test_cost_falls_as_the_violation_probability_rises(rep: Reproduction) -> Non
         assert f[column].iloc[0] > f[column].iloc[-1]
 
 
-def test_proposed_clears_orders_of_magnitude_faster_than_optimal_p2p(rep: Reproduction) -> None:
-    # Timings: best of 5 at N = 100, where the gap is ~30x on this machine; asserting one
-    # order of magnitude leaves room for a loaded machine.
+def test_proposed_does_orders_of_magnitude_less_work_than_optimal_p2p(rep: Reproduction) -> None:
+    # The clearing times are measured by `reproduce lem-cdt` (BENCHMARKS.md), never asserted:
+    # what makes the proposed clearing faster on any machine is the work, checked here. The
+    # optimal matching is an LP with one variable per crossing seller-buyer pair (~N^2/8); the
+    # bid-free clearing is one pass over the ranked orders (fewer trades than orders).
     t4 = rep.table4
-    assert t4.loc[100, "ours_optimal_p2p_s"] > 10 * t4.loc[100, "ours_proposed_s"]
+    pairs, trades = t4["optimal_p2p_pairs"], t4["proposed_trades"]
+    assert 0 < trades[100] < 100
+    assert pairs[100] > 10 * trades[100]
+    # Quadratic against linear: N x 10 multiplies the pairs by more than 30, the trades by < 15.
+    assert pairs[100] > 30 * pairs[10] and trades[100] < 15 * trades[10]
+    # The counts are those of the LP actually solved and of the clearing actually run.
+    scenario = resolve("lem27")
+    assert scenario.market is not None
+    spec = scenario.market
+    book = random_book(100, tariffs_of(spec), scenario.seed)
+    assert optimal_p2p_matching(book).pair_variables == pairs[100]
+    assert proposed_trades(book, tariffs_of(spec)) == trades[100]
 
 
 def test_tables_soc_and_files(rep: Reproduction, tmp_path: Path) -> None:
