@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from gridledger.node import dashboard
 from gridledger.node.keys.api_key import load_or_create_api_key
 from gridledger.node.rest import openapi
 from gridledger.node.rest.auth import ApiKeyCheck
@@ -15,6 +16,9 @@ from gridledger.node.rest.deps import RestContext
 from gridledger.node.rest.errors import install_handlers
 from gridledger.node.rest.orders import OrderDesk
 from gridledger.node.rest.routes import ROUTERS
+from gridledger.node.rest.routes import chain as chain_api
+from gridledger.node.rest.routes import dashboard as dashboard_api
+from gridledger.node.rest.routes import events as events_api
 from gridledger.node.rest.schemas import VALIDATION_RESPONSES
 from gridledger.node.service import NodeService
 from gridledger.node.views.audit import AuditView
@@ -29,10 +33,11 @@ def mount(app: FastAPI, service: NodeService, data_dir: Path | None) -> None:
     chain = ChainView(service)
     desk = OrderDesk(chain)
     market = MarketView(chain)
+    audit = AuditView(chain)
     api_key = load_or_create_api_key(data_dir) if data_dir is not None else None
     app.state.rest = RestContext(
         market=market,
-        audit=AuditView(chain),
+        audit=audit,
         desk=desk,
         layers=LayerTable(chain, market),
         api_key=ApiKeyCheck(api_key),
@@ -41,3 +46,7 @@ def mount(app: FastAPI, service: NodeService, data_dir: Path | None) -> None:
     openapi.install(app)
     for router in ROUTERS:
         app.include_router(router, responses=VALIDATION_RESPONSES)
+    # The dashboard (docs/dashboard.md): its read endpoints, then the page at / and /static.
+    for router in (chain_api.router, events_api.router, dashboard_api.router):
+        app.include_router(router, responses=VALIDATION_RESPONSES)
+    dashboard.install(app, service, chain, market, audit)
