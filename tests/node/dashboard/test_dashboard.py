@@ -6,6 +6,7 @@ the REST read, a wrong API key shows the node's 401 message. Writes docs/dashboa
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 import pandas as pd
 import pytest
@@ -20,9 +21,9 @@ PANELS = ("layers", "market", "order", "caps", "chain", "kpis", "audit")
 
 
 @pytest.fixture(scope="module")
-def page(browser: Browser, demo_chain: DemoChain) -> OpenPage:
+def page(browser: Browser, demo_chain: DemoChain) -> Iterator[OpenPage]:
     opened = open_page(browser, demo_chain.node.url + "/")
-    yield opened  # type: ignore[misc]
+    yield opened
     opened.page.close()
 
 
