@@ -8,18 +8,10 @@ from eth_utils.address import to_checksum_address
 
 from gridledger.node.audit.chain import open_reader
 from gridledger.node.audit.format import AuditContext, document
-from gridledger.node.audit.locate import AuditInputError, Located
+from gridledger.node.audit.locate import Located
 from gridledger.node.audit.replay import audit
 from gridledger.node.dashboard.records import AuditReportOut
-from gridledger.node.rest.errors import RestError
 from gridledger.node.views.chain import ChainView
-
-
-class AuditCannotRunError(RestError):
-    """The audit cannot start (a block past the head, no ImportCap at the address)."""
-
-    status = 422
-    error = "AuditCannotRun"
 
 
 class AuditRunner:
@@ -28,7 +20,8 @@ class AuditRunner:
 
     def report(self, block: int | None) -> AuditReportOut:
         """The audit at `block` (default: the head) of every contract on this node's
-        ImportCap, from the ReadingAccepted events of its Metering."""
+        ImportCap, from the ReadingAccepted events of its Metering. AuditInputError when it
+        cannot start (a block past the head)."""
         addresses = self.chain.deployment().addresses
         located = Located(
             import_cap=to_checksum_address(addresses["ImportCap"]),
@@ -37,10 +30,7 @@ class AuditRunner:
             source="this node's deployment",
         )
         w3 = self.chain.w3
-        try:
-            reader = open_reader(w3, located, block)
-        except AuditInputError as exc:
-            raise AuditCannotRunError(str(exc).replace("--block", "block")) from exc
+        reader = open_reader(w3, located, block)  # AuditInputError: the route's 422
         result = audit(reader)
         ctx = AuditContext(
             rpc_url="/rpc",

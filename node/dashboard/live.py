@@ -4,7 +4,7 @@ hash, timestamp, transactions and the finalized height), whichever clock seals t
 The node's chain has no import hook, so each subscriber watches the head's number, an
 in-memory read, every POLL_S; a block imported between two looks is still announced, one
 message per number. After a reorg (the head's number went down) the new head is announced.
-Subscribers are bounded (MAX_SUBSCRIBERS); one more is refused with 503.
+Subscribers are bounded (MAX_SUBSCRIBERS); the route refuses one more with 503.
 """
 
 from __future__ import annotations
@@ -18,18 +18,12 @@ from fastapi.sse import ServerSentEvent
 
 from gridledger.node.dashboard.ledger import LedgerStatus
 from gridledger.node.dashboard.records import BlockEvent
-from gridledger.node.rest.errors import RestError
 
 POLL_S = 0.05
 MAX_SUBSCRIBERS = 32
 MAX_BURST_BLOCKS = 64
 """A subscriber that fell further behind gets the latest this many blocks, not every one."""
 RETRY_MS = 1000
-
-
-class TooManySubscribersError(RestError):
-    status = 503
-    error = "TooManySubscribers"
 
 
 class BlockFeed:
@@ -40,38 +34,34 @@ class BlockFeed:
         self._lock = threading.Lock()
         self._open = 0
 
-    def subscribe(self) -> None:
-        """Reserve a stream; TooManySubscribersError when MAX_SUBSCRIBERS are open."""
+    def subscribe(self) -> bool:
+        """Reserve a stream; False when MAX_SUBSCRIBERS are open already."""
         with self._lock:
             if self._open >= MAX_SUBSCRIBERS:
-                raise TooManySubscribersError(
-                    f"{MAX_SUBSCRIBERS} event streams are open on this node; close one"
-                )
+                return False
             self._open += 1
+            return True
 
-    def _release(self) -> None:
+    def release(self) -> None:
         with self._lock:
             self._open -= 1
 
     async def stream(
         self, disconnected: Callable[[], Awaitable[bool]]
     ) -> AsyncIterator[ServerSentEvent]:
-        """The events of one subscriber (reserved by `subscribe`) until it disconnects: the
-        current head first, then every block imported after it."""
-        try:
-            last = await run_in_threadpool(self.ledger.head)
-            yield self._event(await run_in_threadpool(self.ledger.block_event, last))
-            while not await disconnected():
-                await asyncio.sleep(POLL_S)
-                head = await run_in_threadpool(self.ledger.head)
-                if head == last:
-                    continue
-                numbers = range(max(last + 1, head - MAX_BURST_BLOCKS + 1), head + 1)
-                for number in numbers if head > last else (head,):
-                    yield self._event(await run_in_threadpool(self.ledger.block_event, number))
-                last = head
-        finally:
-            self._release()
+        """The events of one subscriber (reserved by `subscribe`, released by the caller)
+        until it disconnects: the current head first, then every block imported after it."""
+        last = await run_in_threadpool(self.ledger.head)
+        yield self._event(await run_in_threadpool(self.ledger.block_event, last))
+        while not await disconnected():
+            await asyncio.sleep(POLL_S)
+            head = await run_in_threadpool(self.ledger.head)
+            if head == last:
+                continue
+            numbers = range(max(last + 1, head - MAX_BURST_BLOCKS + 1), head + 1)
+            for number in numbers if head > last else (head,):
+                yield self._event(await run_in_threadpool(self.ledger.block_event, number))
+            last = head
 
     @staticmethod
     def _event(block: BlockEvent) -> ServerSentEvent:

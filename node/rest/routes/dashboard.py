@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.exceptions import RequestValidationError
 
 from gridledger.contracts.units import UINT64_LIMIT
+from gridledger.node.audit.locate import AuditInputError
 from gridledger.node.dashboard import Dashboard
 from gridledger.node.dashboard.records import (
     AuditReportOut,
@@ -16,9 +17,17 @@ from gridledger.node.dashboard.records import (
     KpisOut,
     MarketPanelOut,
 )
+from gridledger.node.rest.errors import RestError
 from gridledger.node.rest.schemas import ErrorOut
 
 router = APIRouter(prefix="/v1", tags=["dashboard"])
+
+
+class AuditCannotRunError(RestError):
+    """The audit cannot start (a block past the head)."""
+
+    status = 422
+    error = "AuditCannotRun"
 
 
 @router.get("/dashboard/market")
@@ -69,4 +78,7 @@ def get_audit_report(
     ] = None,
 ) -> AuditReportOut:
     """Every contract recomputed from the readings on chain (as `gridledger audit --json`)."""
-    return dashboard.audit.report(block)
+    try:
+        return dashboard.audit.report(block)
+    except AuditInputError as exc:
+        raise AuditCannotRunError(str(exc).replace("--block", "block")) from exc
