@@ -67,6 +67,8 @@ def _demo(args: argparse.Namespace) -> int:
             status = f"gridledger testnet status --data-dir {outcome.testnet_dir}"
             print(f"\nthe testnet is still up: {status}")
             print(f"audit it: gridledger audit --rpc {outcome.rpc_url}")
+            dashboard = outcome.rpc_url.removesuffix("rpc")
+            print(f"watch it live: the dashboard at {dashboard} (every node serves one at /)")
         else:
             print(
                 f"\ntestnet stopped; its data is in {outcome.testnet_dir} (testnet up resumes it)"

@@ -30,11 +30,15 @@ def _up(args: argparse.Namespace) -> int:
             operator_service=not args.no_operator,
             auto_bid=args.auto_bid,
         )
-        testnet.up(args.data_dir, spec, _say)
+        entries = testnet.up(args.data_dir, spec, _say)
     except NodeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    return _status(args)
+    code = _status(args)
+    # on stderr, so that `up --json` stays one JSON document on stdout
+    for entry in entries:
+        _say(f"dashboard of {entry.name}: {entry.url}/")
+    return code
 
 
 def _down(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from gridledger.node import dashboard
 from gridledger.node.agents.auto_bid import AutoBidder
 from gridledger.node.keys.api_key import load_or_create_api_keys
 from gridledger.node.meters.intake import ReadingIntake
@@ -22,6 +23,9 @@ from gridledger.node.rest.errors import install_handlers
 from gridledger.node.rest.orders import OrderDesk
 from gridledger.node.rest.roles import RoleDesk
 from gridledger.node.rest.routes import ROUTERS
+from gridledger.node.rest.routes import chain as chain_api
+from gridledger.node.rest.routes import dashboard as dashboard_api
+from gridledger.node.rest.routes import events as events_api
 from gridledger.node.rest.schemas import VALIDATION_RESPONSES
 from gridledger.node.service import NodeService
 from gridledger.node.views.audit import AuditView
@@ -44,9 +48,10 @@ def mount(app: FastAPI, service: NodeService, data_dir: Path | None) -> None:
     if service.config is not None and service.config.auto_bid is not None:
         AutoBidder(chain, desk.place_limit, service.config.auto_bid).start()
     intake = ReadingIntake(chain)
+    audit = AuditView(chain)
     app.state.rest = RestContext(
         market=market,
-        audit=AuditView(chain),
+        audit=audit,
         desk=desk,
         layers=LayerTable(chain, market),
         api_key=ApiKeyCheck(api_keys),
@@ -58,3 +63,7 @@ def mount(app: FastAPI, service: NodeService, data_dir: Path | None) -> None:
     openapi.install(app)
     for router in ROUTERS:
         app.include_router(router, responses=VALIDATION_RESPONSES)
+    # The dashboard (docs/dashboard.md): its read endpoints, then the page at / and /static.
+    for router in (chain_api.router, events_api.router, dashboard_api.router):
+        app.include_router(router, responses=VALIDATION_RESPONSES)
+    dashboard.install(app, service, chain, market, audit)

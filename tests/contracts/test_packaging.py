@@ -72,6 +72,9 @@ def test_wheel_has_one_import_root_and_ships_artifacts(wheel: Path) -> None:
         "gridledger/sim/fedmgdt.py",
         "gridledger/contracts/typed.py",
         "gridledger/sim/scenarios/fedmgdt.toml",
+        "gridledger/node/dashboard/static/index.html",
+        "gridledger/node/dashboard/static/app.js",
+        "gridledger/node/dashboard/static/app.css",
     ):
         assert module in names
 

@@ -1,0 +1,214 @@
+"""The market, import-cap and KPI panels of the dashboard, read from the chain through the
+node's read model (node/views/)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from eth_utils.address import to_checksum_address
+from web3.types import EventData
+
+from gridledger.contracts.units import J_PER_WH
+from gridledger.node.accounting import ContractTerms, violation_j
+from gridledger.node.dashboard.records import (
+    CapPanelOut,
+    CapsPanelOut,
+    KpisOut,
+    MarketPanelOut,
+    ParticipantCapsOut,
+    PccPoint,
+    PricePoint,
+)
+from gridledger.node.views import events
+from gridledger.node.views.audit import AuditView
+from gridledger.node.views.chain import ChainView
+from gridledger.node.views.market import MarketView, default_interval
+from gridledger.node.views.records import ReadingOut
+
+ALL_EVENTS = 100_000
+PRICE_HISTORY = 96
+"""Cleared intervals in the price chart (a day of 15-minute intervals)."""
+OWN_ORDERS = 20
+MAX_CAPS = 64
+"""Import caps shown (ids 0 .. MAX_CAPS - 1); the REST API pages through the rest."""
+MAX_SERIES_READINGS = 10_000
+"""Readings scanned per contract for its PCC series (oldest first)."""
+KPI_MAX_READINGS = 20_000
+SECONDS_PER_DAY = 86_400
+
+
+def _all(get: events.Getter, head: int) -> list[EventData]:
+    found, _ = events.scan(get, 0, head, lambda _: True, ALL_EVENTS)
+    return found
+
+
+class Panels:
+    """Reads for the market, caps and KPI panels."""
+
+    def __init__(self, chain: ChainView, market: MarketView, audit: AuditView) -> None:
+        self.chain = chain
+        self.market = market
+        self.audit = audit
+
+    # ------------------------------------------------------------ market
+    def market_panel(self) -> MarketPanelOut:
+        market = self.chain.contract("Market")
+        head = int(self.chain.w3.eth.block_number)
+        grid = self.chain.grid()
+        cleared = [
+            e
+            for e in _all(events.getter(market, "IntervalCleared"), head)
+            if int(e["args"]["priceUnitsPerKwh"]) or int(e["args"]["volumeWh"])
+        ]  # voidInterval emits IntervalCleared(interval, 0, 0): no price to chart
+        prices = [
+            PricePoint(
+                interval=int(e["args"]["interval"]),
+                start_ts=grid.start_ts(int(e["args"]["interval"])),
+                price_per_kwh=int(e["args"]["priceUnitsPerKwh"]),
+                volume_wh=int(e["args"]["volumeWh"]),
+            )
+            for e in cleared[-PRICE_HISTORY:]
+        ]
+        last = events.latest(events.getter(market, "IntervalCleared"), head)
+        prosumer = self.chain.account("prosumer")
+        placed = _all(events.getter(market, "OrderPlaced", {"owner": prosumer}), head)
+        own = [self.market.order(int(e["args"]["orderId"])) for e in placed[-OWN_ORDERS:]]
+        regulation = self.chain.contract("Regulation").functions
+        return MarketPanelOut(
+            open_interval=default_interval(self.chain),
+            last_cleared_interval=int(last["args"]["interval"]) if last else None,
+            price_floor_per_kwh=int(self.chain.call(regulation.priceFloorPerKwh())),
+            price_ceiling_per_kwh=int(self.chain.call(regulation.priceCeilingPerKwh())),
+            prices=prices,
+            prosumer=prosumer,
+            own_orders=own,
+        )
+
+    # ------------------------------------------------------------ import caps
+    def caps_panel(self) -> CapsPanelOut:
+        page = self.audit.contracts(0, MAX_CAPS)
+        trust_of = self.chain.contract("Trust").functions.trustOf
+        trusts: dict[str, int] = {}
+        panels = []
+        for c in page.contracts:
+            importer = c.terms.importer
+            if importer not in trusts:
+                trusts[importer] = int(self.chain.call(trust_of(importer)))
+            readings = self.audit.readings(
+                to_checksum_address(importer),
+                c.terms.valid_from_ts,
+                c.terms.valid_to_ts,
+                MAX_SERIES_READINGS,
+            )
+            panels.append(
+                CapPanelOut(
+                    id=c.id,
+                    terms=c.terms,
+                    status=c.status,
+                    importer_trust_wad=trusts[importer],
+                    series=[
+                        _pcc_point(r, c.terms)
+                        for r in readings.readings
+                        if c.terms.applies_at(r.interval_start_ts)
+                    ],
+                    series_truncated=readings.truncated,
+                )
+            )
+        sums: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+        for p in panels:
+            row = sums[p.terms.importer]
+            row[0] += 1
+            row[1] += p.status.violation_wh
+            row[2] += p.status.penalty_units
+        return CapsPanelOut(
+            count=page.count,
+            contracts=panels,
+            participants=[
+                ParticipantCapsOut(
+                    participant=who,
+                    contracts=n,
+                    violation_wh=v,
+                    penalty_units=pen,
+                    trust_wad=trusts[who],
+                )
+                for who, (n, v, pen) in sums.items()
+            ],
+        )
+
+    # ------------------------------------------------------------ KPIs
+    def kpis(self, from_ts: int | None, to_ts: int | None) -> KpisOut:
+        """Community KPIs over readings starting in [from_ts, to_ts); by default the day up
+        to the head's time."""
+        head_ts = int(self.chain.w3.eth.get_block("latest")["timestamp"])
+        to_ts = head_ts + 1 if to_ts is None else to_ts
+        from_ts = max(0, to_ts - SECONDS_PER_DAY) if from_ts is None else from_ts
+        found = self.audit.readings(None, from_ts, to_ts, KPI_MAX_READINGS)
+        totals = community_kpis(found.readings)
+        grid = self.chain.grid()
+        market = self.chain.contract("Market")
+        head = int(self.chain.w3.eth.block_number)
+        volume_wh = sum(
+            int(e["args"]["volumeWh"])
+            for e in _all(events.getter(market, "IntervalCleared"), head)
+            if from_ts <= grid.start_ts(int(e["args"]["interval"])) < to_ts
+        )
+        return KpisOut(
+            from_ts=from_ts,
+            to_ts=to_ts,
+            readings=len(found.readings),
+            truncated=found.truncated,
+            market_volume_wh=volume_wh,
+            import_wh=totals.import_wh,
+            export_wh=totals.export_wh,
+            local_wh=totals.local_wh,
+            grid_import_wh=totals.grid_import_wh,
+            grid_export_wh=totals.grid_export_wh,
+            self_sufficiency=totals.self_sufficiency,
+            self_consumption=totals.self_consumption,
+        )
+
+
+def _pcc_point(r: ReadingOut, terms: ContractTerms) -> PccPoint:
+    """A reading as a point of the PCC chart, its violation by the reference accounting."""
+    net_j = (r.import_wh - r.export_wh) * J_PER_WH
+    return PccPoint(
+        start_ts=r.interval_start_ts,
+        p_w=net_j / r.duration_s if r.duration_s else 0.0,
+        violation_wh=violation_j(terms, net_j, r.duration_s) // J_PER_WH,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CommunityEnergy:
+    """Energy sums of a set of readings [Wh] and the two ratios (see KpisOut)."""
+
+    import_wh: int
+    export_wh: int
+    local_wh: int
+    grid_import_wh: int
+    grid_export_wh: int
+    self_sufficiency: float | None
+    self_consumption: float | None
+
+
+def community_kpis(readings: Iterable[ReadingOut]) -> CommunityEnergy:
+    """Sums of imports I and exports E per interval start; local L = min(I, E) (see KpisOut)."""
+    per_start: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for r in readings:
+        row = per_start[r.interval_start_ts]
+        row[0] += r.import_wh
+        row[1] += r.export_wh
+    imp = sum(i for i, _ in per_start.values())
+    exp = sum(e for _, e in per_start.values())
+    local = sum(min(i, e) for i, e in per_start.values())
+    return CommunityEnergy(
+        import_wh=imp,
+        export_wh=exp,
+        local_wh=local,
+        grid_import_wh=sum(max(0, i - e) for i, e in per_start.values()),
+        grid_export_wh=sum(max(0, e - i) for i, e in per_start.values()),
+        self_sufficiency=local / imp if imp else None,
+        self_consumption=local / exp if exp else None,
+    )

@@ -1,0 +1,148 @@
+"""What the dashboard's read endpoints answer (GET /v1/chain, /v1/dashboard/*,
+/v1/audit/report) and what GET /v1/events streams. Units as in node/views/records.py: energy
+in Wh, power in W, prices in base units per kWh, money in base units, wads for fractions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gridledger.node.accounting import ContractTerms
+from gridledger.node.views.records import OrderOut, Record, StatusOut
+
+
+class BlockOut(Record):
+    """One block: its number, hash, timestamp [unix s], transactions, and the time since its
+    parent [s] (None for the genesis block)."""
+
+    number: int
+    hash: str
+    timestamp_ts: int
+    tx_count: int
+    interval_s: int | None
+
+
+class PeerOut(Record):
+    """A peer as this node last heard of it (its Status message): head and finalized height;
+    `alive` when heard from within the last few heartbeats."""
+
+    name: str
+    head: int | None
+    finalized: int | None
+    alive: bool
+
+
+class ChainOut(Record):
+    """The ledger as this node sees it. `finalized` is None on a ledger without finality;
+    `peers` and `rejected_blocks` (peer -> blocks refused) are empty outside a testnet."""
+
+    engine: str
+    chain_id: int
+    head: int
+    finalized: int | None
+    pending_transactions: int | None
+    peers: list[PeerOut]
+    rejected_blocks: dict[str, int]
+    blocks: list[BlockOut]
+
+
+class BlockEvent(Record):
+    """The data of one `block` message of GET /v1/events: a block this node imported."""
+
+    number: int
+    hash: str
+    timestamp_ts: int
+    tx_count: int
+    finalized: int | None
+
+
+class PricePoint(Record):
+    """A cleared interval (IntervalCleared): its start [unix s], price and volume."""
+
+    interval: int
+    start_ts: int
+    price_per_kwh: int
+    volume_wh: int
+
+
+class MarketPanelOut(Record):
+    """The market panel: the open interval (orders go there), the last cleared one, the
+    price history of the latest cleared intervals, the regulated band, and the orders of
+    the node's own prosumer account (most recent last)."""
+
+    open_interval: int
+    last_cleared_interval: int | None
+    price_floor_per_kwh: int
+    price_ceiling_per_kwh: int
+    prices: list[PricePoint]
+    prosumer: str
+    own_orders: list[OrderOut]
+
+
+class PccPoint(Record):
+    """One reading inside a contract: its interval start [unix s], mean PCC power over it [W]
+    (> 0 import) and its violation energy [Wh, floor] under the contract's bound."""
+
+    start_ts: int
+    p_w: float
+    violation_wh: int
+
+
+class CapPanelOut(Record):
+    """One import-cap contract: terms, status as on chain, the importer's overall trust
+    (Trust.trustOf, wad) and the PCC series of the readings inside the contract."""
+
+    id: int
+    terms: ContractTerms
+    status: StatusOut
+    importer_trust_wad: int
+    series: list[PccPoint]
+    series_truncated: bool
+
+
+class ParticipantCapsOut(Record):
+    """Sums over one importer's import caps, and its overall trust (wad)."""
+
+    participant: str
+    contracts: int
+    violation_wh: int
+    penalty_units: int
+    trust_wad: int
+
+
+class CapsPanelOut(Record):
+    count: int
+    contracts: list[CapPanelOut]
+    participants: list[ParticipantCapsOut]
+
+
+class KpisOut(Record):
+    """Community KPIs over the readings that started in [from_ts, to_ts).
+
+    Per interval start, meters' imports I and exports E are summed; energy one member
+    exported and another imported in the same interval is local: L = min(I, E). Over the
+    period: self_sufficiency = sum L / sum I, self_consumption = sum L / sum E (None when the
+    denominator is 0), grid_import_wh = sum max(0, I - E), grid_export_wh = sum max(0, E - I).
+    `market_volume_wh` is what the market cleared for intervals starting in the period."""
+
+    from_ts: int
+    to_ts: int
+    readings: int
+    truncated: bool
+    import_wh: int
+    export_wh: int
+    local_wh: int
+    grid_import_wh: int
+    grid_export_wh: int
+    self_sufficiency: float | None
+    self_consumption: float | None
+    market_volume_wh: int
+
+
+class AuditReportOut(Record):
+    """`gridledger audit --json` of this node's contracts at block `block`, plus the list of
+    mismatches (empty: every contract matches the reference model)."""
+
+    block: int
+    matches: bool
+    mismatches: list[str]
+    document: dict[str, Any]

@@ -1,0 +1,84 @@
+"""GET /v1/dashboard/{market,caps,kpis} (the dashboard's panels, read from the chain) and
+GET /v1/audit/report (`gridledger audit` run by the node)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.exceptions import RequestValidationError
+
+from gridledger.contracts.units import UINT64_LIMIT
+from gridledger.node.audit.locate import AuditInputError
+from gridledger.node.dashboard import Dashboard
+from gridledger.node.dashboard.records import (
+    AuditReportOut,
+    CapsPanelOut,
+    KpisOut,
+    MarketPanelOut,
+)
+from gridledger.node.rest.errors import RestError
+from gridledger.node.rest.schemas import ErrorOut
+
+router = APIRouter(prefix="/v1", tags=["dashboard"])
+
+
+class AuditCannotRunError(RestError):
+    """The audit cannot start (a block past the head)."""
+
+    status = 422
+    error = "AuditCannotRun"
+
+
+@router.get("/dashboard/market")
+def get_market_panel(dashboard: Dashboard) -> MarketPanelOut:
+    """Open and last cleared intervals, price history, regulated band, the node's orders."""
+    return dashboard.panels.market_panel()
+
+
+@router.get("/dashboard/caps")
+def get_caps_panel(dashboard: Dashboard) -> CapsPanelOut:
+    """Import caps with status, the importer's trust and the PCC series in the window."""
+    return dashboard.panels.caps_panel()
+
+
+@router.get("/dashboard/kpis", responses={422: {"model": ErrorOut}})
+def get_kpis(
+    dashboard: Dashboard,
+    from_ts: Annotated[
+        int | None,
+        Query(alias="from", ge=0, lt=UINT64_LIMIT, description="interval start >= this [unix s]"),
+    ] = None,
+    to_ts: Annotated[
+        int | None,
+        Query(alias="to", ge=0, lt=UINT64_LIMIT, description="interval start < this [unix s]"),
+    ] = None,
+) -> KpisOut:
+    """Self-sufficiency, self-consumption, local and grid energy of the metered community
+    (default: the day before the head)."""
+    if from_ts is not None and to_ts is not None and to_ts < from_ts:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "value_error",
+                    "loc": ("query", "to"),
+                    "msg": f"to ({to_ts}) is before from ({from_ts})",
+                    "input": to_ts,
+                }
+            ]
+        )
+    return dashboard.panels.kpis(from_ts, to_ts)
+
+
+@router.get("/audit/report", responses={422: {"model": ErrorOut}})
+def get_audit_report(
+    dashboard: Dashboard,
+    block: Annotated[
+        int | None, Query(ge=0, lt=UINT64_LIMIT, description="audit at this block (head)")
+    ] = None,
+) -> AuditReportOut:
+    """Every contract recomputed from the readings on chain (as `gridledger audit --json`)."""
+    try:
+        return dashboard.audit.report(block)
+    except AuditInputError as exc:
+        raise AuditCannotRunError(str(exc).replace("--block", "block")) from exc

@@ -1,0 +1,57 @@
+"""GET /v1/events on an in-process node: a `block` message per imported block, in order and
+none skipped; the subscriber limit of the feed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from gridledger.node.dashboard import live
+from tests.node.rest.inprocess import InProcessNode
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessNode]:
+    node = InProcessNode(tmp_path_factory.mktemp("events") / "data")
+    yield node
+    node.stop()
+
+
+def _blocks(reply: requests.Response, count: int) -> list[dict[str, int]]:
+    out: list[dict[str, int]] = []
+    event = None
+    for line in reply.iter_lines(decode_unicode=True):
+        if line.startswith("event:"):
+            event = line.split(":", 1)[1].strip()
+        elif line.startswith("data:") and event == "block":
+            out.append(json.loads(line.split(":", 1)[1]))
+            if len(out) == count:
+                return out
+    raise AssertionError(f"the stream ended after {len(out)} block messages")
+
+
+def test_every_imported_block_is_one_message_in_order(node: InProcessNode) -> None:
+    with requests.get(node.url + "/v1/events", stream=True, timeout=30) as reply:
+        assert reply.status_code == 200
+        assert reply.headers["content-type"].startswith("text/event-stream")
+        head = int(node.w3.eth.block_number)
+        for _ in range(3):  # three blocks in quick succession
+            node.jump_to(node.head_ts() + 1)
+        got = _blocks(reply, 4)
+    assert [b["number"] for b in got] == [head, head + 1, head + 2, head + 3]
+    block = node.w3.eth.get_block(head + 3)
+    assert got[-1]["hash"] == "0x" + bytes(block["hash"]).hex()
+    assert got[-1]["timestamp_ts"] == block["timestamp"]
+    assert got[-1]["finalized"] == head + 3  # a lone node's head is final
+
+
+def test_the_feed_holds_at_most_max_subscribers_and_frees_released_slots() -> None:
+    feed = live.BlockFeed(ledger=None)  # type: ignore[arg-type]
+    assert all(feed.subscribe() for _ in range(live.MAX_SUBSCRIBERS))
+    assert not feed.subscribe()
+    feed.release()
+    assert feed.subscribe()
+    assert not feed.subscribe()
