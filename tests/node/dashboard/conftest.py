@@ -4,7 +4,9 @@ the FED-MGDT experiments E1-E4 and one cleared market interval on its chain."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +25,13 @@ from gridledger.sim.fedmgdt import FEDMGDT_CAPS_W, simulate_mg1_day
 from tests.node.rest.inprocess import InProcessNode
 
 CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "dashboard"
+# The tests write each panel's screenshot here: a temporary folder, so that a test run leaves
+# the tree clean; `GRIDLEDGER_SCREENSHOTS=docs/dashboard pytest tests/node/dashboard` refreshes
+# the screenshots docs/dashboard.md shows.
+SCREENSHOTS = Path(
+    os.environ.get("GRIDLEDGER_SCREENSHOTS")
+    or Path(tempfile.gettempdir()) / f"gridledger-dashboard-{os.getuid()}"
+)
 BATCH = 60
 BATCH_GAS = 6_000_000
 SELL_WH, SELL_PRICE = 1_500, 100_000

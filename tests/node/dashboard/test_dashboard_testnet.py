@@ -23,7 +23,7 @@ from playwright.sync_api import Browser, expect
 from gridledger.node import testnet
 from gridledger.node.keys import PASSPHRASE_ENV
 from gridledger.node.keys.api_key import load_or_create_api_key
-from tests.node.dashboard.conftest import open_page
+from tests.node.dashboard.conftest import SCREENSHOTS, open_page
 from tests.node.nodeproc import PASSPHRASE
 
 NODES = 3
@@ -99,12 +99,8 @@ def test_the_dashboard_follows_a_running_testnet(browser: Browser, net: Net) -> 
         p.wait_for_function(
             f"Number(document.getElementById('head').textContent) >= {head}", timeout=1_000
         )
-        p.locator("section#chain").screenshot(
-            path=Path(__file__).resolve().parents[3]
-            / "docs"
-            / "dashboard"
-            / f"chain-testnet-{net.clock}.png"
-        )
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        p.locator("section#chain").screenshot(path=SCREENSHOTS / f"chain-testnet-{net.clock}.png")
         assert page.errors == []
     finally:
         page.page.close()
