@@ -18,7 +18,11 @@ class Layer:
 
 
 LAYERS: tuple[Layer, ...] = (
-    Layer("L1", "user", ("node/agents", "node/meters", "node/cli/bid.py", "node/rest")),
+    Layer(
+        "L1",
+        "user",
+        ("node/agents", "node/meters", "node/cli/bid.py", "node/rest", "node/dashboard"),
+    ),
     Layer("L2", "network", ("sim/pcc.py", "sim/meter.py", "contracts/src/Metering.sol")),
     Layer(
         "L3",

@@ -30,7 +30,7 @@ TIERS: tuple[tuple[str, ...], ...] = (
     ("node.accounting", "node.config", "node.keys", "node.launch", "node.ledger", "node.p2p"),
     ("node.consensus", "node.service", "node.testnet"),
     ("node.views", "node.agents", "node.meters", "node.operator", "node.regulator"),
-    ("node.audit", "node.rest", "node.http_limits", "node.app"),
+    ("node.audit", "node.rest", "node.dashboard", "node.http_limits", "node.app"),
     ("node.demo", "node.benchmarks"),
     ("node.cli",),
 )

@@ -43,10 +43,10 @@ from gridledger.contracts.typed import domain_separator
 from gridledger.node import testnet
 from gridledger.node.agents.ledger_client import LedgerClient
 from gridledger.node.benchmarks.workload import READINGS_PER_BATCH, reading_batch
-from gridledger.node.consensus.votes import VoteKind, sign_vote, voter_of
 from gridledger.node.keys import PASSPHRASE_ENV, load_role
 from gridledger.node.ledger.deploy import Deployment
 from gridledger.node.ledger.http import rpc_web3
+from gridledger.node.ledger.votes import VoteKind, sign_vote, voter_of
 from gridledger.node.operator.agent import Member, OperatorAgent
 
 Progress = Callable[[str], None]
@@ -247,7 +247,7 @@ VOTE_FRAME_BYTES = 119
 
 
 def vote_check_s(rounds: int = 2_000) -> float:
-    """CPU time of one vote's signature recovery [s] (node.consensus.votes.voter_of)."""
+    """CPU time of one vote's signature recovery [s] (node.ledger.votes.voter_of)."""
     key = PrivateKey(b"\x42" * 32)
     vote = sign_vote(key, 31_337, b"\x01" * 20, 7, b"\x02" * 32, VoteKind.PRECOMMIT)
     started = time.process_time()

@@ -8,9 +8,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from gridledger.contracts.units import TOKEN_UNITS
 from gridledger.node.cli.client import add_node_args, call, node_url, run, show
-
-TOKEN_UNITS = 1_000_000
 
 
 def _price(units_per_kwh: int | None) -> str:

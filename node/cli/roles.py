@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from gridledger.contracts.units import SECONDS_PER_DAY, TOKEN_UNITS, WAD
 from gridledger.node.cli.bid import exact_int
 from gridledger.node.cli.client import (
     EXIT_USAGE,
@@ -23,10 +24,7 @@ from gridledger.node.cli.client import (
     show,
 )
 
-TOKEN_UNITS = 1_000_000
-WAD = 10**18
 W_PER_KW = 1000
-DAY_S = 86_400
 
 
 def _post(args: argparse.Namespace, role: str, path: str, body: dict[str, Any]) -> Any:
@@ -68,7 +66,10 @@ def day_seconds(text: str) -> int:
         hours, minutes = (int(part) for part in text.split(":"))
     except ValueError:
         raise ValueError(f"time {text!r} is not HH:MM") from None
-    if not (0 <= hours <= 24 and 0 <= minutes < 60) or hours * 3600 + minutes * 60 > DAY_S:
+    if (
+        not (0 <= hours <= 24 and 0 <= minutes < 60)
+        or hours * 3600 + minutes * 60 > SECONDS_PER_DAY
+    ):
         raise ValueError(f"time {text!r} is outside 00:00..24:00")
     return hours * 3600 + minutes * 60
 
@@ -85,11 +86,11 @@ def cap_terms(args: argparse.Namespace, importer: str, counterparty: str) -> dic
     return {
         "importer": importer,
         "kind": args.kind,
-        "window_start_s": start_s % DAY_S,
-        "window_end_s": end_s % DAY_S,
+        "window_start_s": start_s % SECONDS_PER_DAY,
+        "window_end_s": end_s % SECONDS_PER_DAY,
         "counterparty": counterparty,
         "valid_from_ts": valid_from,
-        "valid_to_ts": valid_from + args.days * DAY_S,
+        "valid_to_ts": valid_from + args.days * SECONDS_PER_DAY,
         "lower_w": _signed_w(args.lower_kw, "--lower-kw"),
         "upper_w": _signed_w(args.upper_kw, "--upper-kw"),
         "lambda_units_per_kwh": exact_int(args.penalty, TOKEN_UNITS, "--penalty"),

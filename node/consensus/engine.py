@@ -40,7 +40,6 @@ from gridledger.node.consensus.orphans import (
     check_orphan,
 )
 from gridledger.node.consensus.schedule import AuthoritySchedule
-from gridledger.node.consensus.votes import Vote, VoteError, VoteKind
 from gridledger.node.errors import LedgerError
 from gridledger.node.ledger.embedded.aura import (
     Aura,
@@ -51,6 +50,7 @@ from gridledger.node.ledger.embedded.aura import (
     step_of,
 )
 from gridledger.node.ledger.embedded.chain import EmbeddedChain, TransactionRejectedError
+from gridledger.node.ledger.votes import Vote, VoteError, VoteKind
 from gridledger.node.p2p.bytequeue import ByteQueue
 from gridledger.node.p2p.throttle import LogThrottle
 from gridledger.node.p2p.wire import (

@@ -34,7 +34,8 @@ from eth_keys.datatypes import PrivateKey
 from eth_utils.crypto import keccak
 
 from gridledger.node.consensus.schedule import AuthoritySchedule
-from gridledger.node.consensus.votes import (
+from gridledger.node.ledger.embedded.chain import EmbeddedChain
+from gridledger.node.ledger.votes import (
     NO_AUTHORITY_SET,
     Justification,
     Vote,
@@ -44,7 +45,6 @@ from gridledger.node.consensus.votes import (
     sign_vote,
     voter_of,
 )
-from gridledger.node.ledger.embedded.chain import EmbeddedChain
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ class Finality:
         self.address = bytes(key.public_key.to_canonical_address()) if key is not None else None
         self.chain_id = chain.genesis.chain_id
         self.authority_set = schedule.contract or NO_AUTHORITY_SET
-        """The vote domain's verifying contract (node.consensus.votes.vote_digest)."""
+        """The vote domain's verifying contract (node.ledger.votes.vote_digest)."""
         chain.vote_domain = self.authority_set
         self._books: dict[VoteKind, Book] = {VoteKind.PREVOTE: {}, VoteKind.PRECOMMIT: {}}
         self.evidence: list[Equivocation] = []

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from eth_utils.address import to_checksum_address
 from web3.types import EventData
 
-from gridledger.contracts.units import J_PER_WH
+from gridledger.contracts.units import J_PER_WH, SECONDS_PER_DAY
 from gridledger.node.accounting import ContractTerms, violation_j
 from gridledger.node.dashboard.records import (
     CapPanelOut,
@@ -36,7 +36,6 @@ MAX_CAPS = 64
 MAX_SERIES_READINGS = 10_000
 """Readings scanned per contract for its PCC series (oldest first)."""
 KPI_MAX_READINGS = 20_000
-SECONDS_PER_DAY = 86_400
 
 
 def _all(get: events.Getter, head: int) -> list[EventData]:

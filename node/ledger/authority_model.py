@@ -156,7 +156,7 @@ class AuthorityModel:
 
     def remove_equivocator(self, offender: bytes, block_number: int) -> int:
         """`reportEquivocation` once its two votes recovered to `offender` (the signature
-        checks are node.consensus.votes'): removes it from the next block on, or from the last
+        checks are node.ledger.votes'): removes it from the next block on, or from the last
         scheduled change if later; returns that effective block."""
         self._require_applicable(offender, False)
         effective_block = max(block_number + 1, self.latest.effective_block)

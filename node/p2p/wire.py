@@ -21,7 +21,7 @@ message               fields
 ``error``             ``message``: UTF-8, at most `MAX_ERROR_BYTES`
 ``vote``              ``kind`` u8 (1 prevote, 2 precommit), ``height``, ``block_hash``,
                       ``signature`` (65 bytes): an authority's finality vote
-                      (`node.consensus.votes`); 119 bytes as a frame
+                      (`node.ledger.votes`); 119 bytes as a frame
 ====================  =====================================================================
 
 A whole frame is at most `MAX_FRAME_BYTES`. Anything else — another magic or version, an

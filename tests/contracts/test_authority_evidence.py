@@ -1,6 +1,6 @@
 """AuthoritySet.reportEquivocation: two finality votes of one authority, of one kind, at one
 height, for different blocks remove it from the next block on; anything short of that is
-refused with the reason. The digest is node.consensus.votes' (the nodes sign it)."""
+refused with the reason. The digest is node.ledger.votes' (the nodes sign it)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from eth_keys.datatypes import PrivateKey
 from eth_utils.crypto import keccak
 
 from gridledger.contracts.typed import SECP256K1_N
-from gridledger.node.consensus.votes import Vote, VoteKind, sign_vote, vote_digest, voter_of
+from gridledger.node.ledger.votes import Vote, VoteKind, sign_vote, vote_digest, voter_of
 from tests.contracts.authority_helpers import Auth
 from tests.contracts.harness import expect_revert
 

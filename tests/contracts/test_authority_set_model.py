@@ -18,13 +18,13 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from web3 import Web3
 
 from gridledger.contracts.enums import AuthorityProposalState
-from gridledger.node.consensus.votes import sign_vote
 from gridledger.node.errors import ContractRevertError
 from gridledger.node.ledger.authority_model import (
     MAX_AUTHORITIES,
     AuthorityModel,
     AuthorityRuleError,
 )
+from gridledger.node.ledger.votes import sign_vote
 from tests.contracts.authority_helpers import N_CANDIDATES, Auth, refused_initial_sets
 from tests.contracts.harness import expect_revert
 

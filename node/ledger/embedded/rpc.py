@@ -18,7 +18,6 @@ from eth.abc import BlockHeaderAPI
 from eth.vm.spoof import SpoofTransaction
 from eth_utils.exceptions import ValidationError
 
-from gridledger.node.consensus.votes import justification_json
 from gridledger.node.errors import LedgerError
 from gridledger.node.ledger.embedded import budget
 from gridledger.node.ledger.embedded import params as p
@@ -33,6 +32,7 @@ from gridledger.node.ledger.embedded.params import RpcError
 from gridledger.node.ledger.embedded.rpc_batch import answer_batch, answer_one
 from gridledger.node.ledger.embedded.rpc_batch import dump as _dump
 from gridledger.node.ledger.embedded.rpc_batch import error_response as _error_response
+from gridledger.node.ledger.votes import justification_json
 
 log = logging.getLogger(__name__)
 

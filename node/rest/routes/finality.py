@@ -1,6 +1,6 @@
 """GET /v1/finality (this node's finality: final block, last vote, equivocations seen) and
 GET /v1/finality/justifications/{number} (the authorities' votes that prove a block final,
-with the set in force, for a light client: node.consensus.votes.verify_justification)."""
+with the set in force, for a light client: node.ledger.votes.verify_justification)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Request
 
 from gridledger.contracts.units import UINT64_LIMIT
 from gridledger.node.consensus.replica import Replica
-from gridledger.node.consensus.votes import justification_json
+from gridledger.node.ledger.votes import justification_json
 from gridledger.node.rest.errors import RestError
 from gridledger.node.rest.routes.admin import NotATestnetNodeError
 from gridledger.node.rest.schemas import ErrorOut

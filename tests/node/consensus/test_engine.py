@@ -18,9 +18,9 @@ from gridledger.contracts.artifacts import load_artifact
 from gridledger.node.consensus import engine as engine_module
 from gridledger.node.consensus.clock import SimClock, WallClock
 from gridledger.node.consensus.engine import Consensus, encode_block
-from gridledger.node.consensus.votes import Justification, verify_justification
 from gridledger.node.ledger.embedded.aura import sealer_of, step_of
 from gridledger.node.ledger.embedded.chain import EmbeddedChain
+from gridledger.node.ledger.votes import Justification, verify_justification
 from gridledger.node.p2p.wire import (
     MAX_FRAME_BYTES,
     Block,

@@ -14,15 +14,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gridledger.node.consensus.engine import Consensus, encode_block
-from gridledger.node.consensus.votes import (
+from gridledger.node.ledger.embedded.chain import EmbeddedChain
+from gridledger.node.ledger.embedded.rpc import JsonRpc
+from gridledger.node.ledger.votes import (
     Justification,
     Vote,
     VoteKind,
     sign_vote,
     verify_justification,
 )
-from gridledger.node.ledger.embedded.chain import EmbeddedChain
-from gridledger.node.ledger.embedded.rpc import JsonRpc
 from gridledger.node.p2p.wire import Block, VoteMessage
 from tests.node.consensus.memnet import MemNet, transfer
 from tests.node.consensus.test_votes import STRANGER

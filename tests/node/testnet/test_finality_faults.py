@@ -21,7 +21,7 @@ import requests
 
 from gridledger.node import testnet
 from gridledger.node.consensus.replica import TEST_FAULT_ENV
-from gridledger.node.consensus.votes import Justification, verify_justification
+from gridledger.node.ledger.votes import Justification, verify_justification
 from tests.node.testnet.harness import LocalTestnet, wait_for
 
 NAMES = ("node1", "node2", "node3", "node4")

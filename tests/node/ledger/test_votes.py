@@ -1,4 +1,4 @@
-"""The light client's check of a justification (node/consensus/votes.py): from the authority
+"""The light client's check of a justification (node/ledger/votes.py): from the authority
 set, the chain id and the genesis hash alone; forged, duplicate, foreign and insufficient
 votes are refused with the reason."""
 
@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gridledger.contracts.typed import SECP256K1_N
-from gridledger.node.consensus.votes import (
+from gridledger.node.ledger.votes import (
     Justification,
     JustificationError,
     Vote,
