@@ -132,7 +132,13 @@ def test_a_replayed_meter_csv_crosses_the_cap_and_every_node_audits_it(
         )
         for k, r in enumerate(rows)
     ]
-    state = bound("Metering").functions.meterState(meter.address).call()
+    # node2 saw them accepted; node1 imports node2's last block a moment later
+    metering = bound("Metering").functions
+    wait_for(
+        "node1 to import the last readings",
+        lambda: metering.meterState(meter.address).call()[0] == 300,
+    )
+    state = metering.meterState(meter.address).call()
     block = w3.eth.block_number
     wait_for("node2 to reach node1's head", lambda: net.w3("node2").eth.block_number >= block)
     assert tuple(state) == (300, readings[-1].interval_start_ts + 60)

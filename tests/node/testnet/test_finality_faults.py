@@ -151,9 +151,12 @@ def test_an_equivocating_authority_is_caught_everywhere_and_removed(
             lambda n=name: liar in (net.health(n).get("equivocations") or []),
             30,
         )
-        log = net.log(name)
-        assert f"equivocation by authority {liar}" in log
-        assert f"submitted evidence against authority {liar}" in log
+        assert f"equivocation by authority {liar}" in net.log(name)
+        wait_for(  # the evidence transaction follows its detection
+            f"{name} to submit the evidence",
+            lambda n=name: f"submitted evidence against authority {liar}" in net.log(n),
+            30,
+        )
         evidence = requests.get(f"{net.entry(name).url}/v1/finality", timeout=10).json()
         first = evidence["equivocations"][0]
         assert first["authority"] == liar and len(set(first["hashes"])) == 2
