@@ -14,6 +14,7 @@ from typing import Any
 from gridledger.contracts.units import SECONDS_PER_DAY, TOKEN_UNITS, WAD
 from gridledger.node.cli.bid import exact_int
 from gridledger.node.cli.client import (
+    EXIT_REFUSED,
     EXIT_USAGE,
     CliError,
     add_node_args,
@@ -128,7 +129,7 @@ def _cap(args: argparse.Namespace) -> None:
     if not importer_key:
         raise CliError("give --importer-api-key (the importer node's api-key)", EXIT_USAGE)
     importer = call("GET", importer_url.rstrip("/") + "/v1/node")["accounts"]["prosumer"]
-    operator = call("GET", node_url(args) + "/v1/operator")["address"]
+    operator = _operator_of(args)["address"]
     terms = cap_terms(args, importer, operator)
     consent = call("POST", importer_url.rstrip("/") + "/v1/consents", importer_key, terms)
     out = _post(
@@ -154,8 +155,16 @@ def _clear(args: argparse.Namespace) -> None:
     )
 
 
+def _operator_of(args: argparse.Namespace) -> dict[str, Any]:
+    """GET /v1/operator; a node that runs no operator service is refused here."""
+    out: dict[str, Any] = call("GET", node_url(args) + "/v1/operator")
+    if not out.get("running"):
+        raise CliError(f"409 NotAnOperatorNode: {out.get('message')}", EXIT_REFUSED)
+    return out
+
+
 def _operator_status(args: argparse.Namespace) -> None:
-    out = call("GET", node_url(args) + "/v1/operator")
+    out = _operator_of(args)
     show(
         args,
         out,

@@ -20,6 +20,7 @@ from gridledger.node.rest.role_schemas import (
     FundRequest,
     tx_fields,
 )
+from gridledger.node.rest.roles import NotAnOperatorNodeError
 from gridledger.node.rest.schemas import ErrorOut
 
 router = APIRouter(prefix="/v1/operator", tags=["operator"], route_class=KeyFirstRoute)
@@ -29,12 +30,17 @@ WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("", responses={409: {"model": ErrorOut}})
+@router.get("")
 def get_operator(context: Context) -> dict[str, Any]:
     """The operator service: its account, whether it clears by itself, the faucet, the next
-    interval it will handle and the members it admits at start."""
-    op = context.roles.operator()
+    interval it will handle and the members it admits at start; `running` false (and why) on
+    a node that runs no operator service."""
+    try:
+        op = context.roles.operator()
+    except NotAnOperatorNodeError as exc:
+        return {"running": False, "message": exc.message}
     return {
+        "running": True,
         "address": op.address,
         "auto_clear": op.config.auto_clear,
         "faucet_on": op.faucet_on(),
