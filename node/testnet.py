@@ -326,7 +326,8 @@ def health(entry: NodeEntry, timeout_s: float = 1.0) -> dict[str, Any] | None:
         body = reply.json() if reply.ok else None
     except (requests.RequestException, ValueError):
         return None
-    return body if isinstance(body, dict) else None
+    # None: no answer, or the node runs no operator service (`running` false)
+    return body if isinstance(body, dict) and body.get("running") else None
 
 
 def up(data_dir: Path, spec: TestnetSpec, say: Callable[[str], None]) -> list[NodeEntry]:
@@ -374,7 +375,8 @@ def _operator_state(entry: NodeEntry) -> dict[str, Any] | None:
         body = reply.json() if reply.ok else None
     except (requests.RequestException, ValueError):
         return None
-    return body if isinstance(body, dict) else None
+    # None: no answer, or the node runs no operator service (`running` false)
+    return body if isinstance(body, dict) and body.get("running") else None
 
 
 def _wait_operator_setup(
