@@ -45,7 +45,11 @@ class LocalTestnet:
         self.lines: list[str] = []
 
     def up(self) -> LocalTestnet:
-        self.entries = testnet.up(self.data_dir, self.spec, self.lines.append)
+        try:
+            self.entries = testnet.up(self.data_dir, self.spec, self.lines.append)
+        except BaseException:
+            self.down()  # a testnet that failed to start leaves no process holding its ports
+            raise
         return self
 
     def down(self) -> None:
