@@ -326,8 +326,7 @@ def health(entry: NodeEntry, timeout_s: float = 1.0) -> dict[str, Any] | None:
         body = reply.json() if reply.ok else None
     except (requests.RequestException, ValueError):
         return None
-    # None: no answer, or the node runs no operator service (`running` false)
-    return body if isinstance(body, dict) and body.get("running") else None
+    return body if isinstance(body, dict) else None
 
 
 def up(data_dir: Path, spec: TestnetSpec, say: Callable[[str], None]) -> list[NodeEntry]:
