@@ -25,7 +25,7 @@ from gridledger.node.ledger.votes import (
 )
 from gridledger.node.p2p.wire import Block, VoteMessage
 from tests.node.consensus.memnet import MemNet, transfer
-from tests.node.consensus.test_votes import STRANGER
+from tests.node.ledger.test_votes import STRANGER
 
 PAIRS = [frozenset((f"n{a}", f"n{b}")) for a in range(4) for b in range(a + 1, 4)]
 
