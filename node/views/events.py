@@ -182,6 +182,18 @@ def scan(
     return found, False
 
 
+def recent(get: Getter, head: int, limit: int) -> list[EventData]:
+    """The `limit` most recent events `get` returns up to block `head`, oldest first, searched
+    back from `head` window by window (no more of the history than it takes)."""
+    found: list[EventData] = []
+    end = head
+    while end >= 0 and len(found) < limit:
+        start = max(0, end - WINDOW_BLOCKS + 1)
+        found = list(_windowed(get, start, end)) + found
+        end = start - 1
+    return found[-limit:]
+
+
 def latest(get: Getter, head: int) -> EventData | None:
     """The most recent event `get` returns, searching back from `head`."""
     end = head

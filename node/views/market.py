@@ -111,23 +111,33 @@ class MarketView:
 
     def order(self, order_id: int) -> OrderOut:
         """Order `order_id`; MarketUnknownOrder (404) if there is none."""
-        m = self._market().functions
-        owner, side, quantity_wh, price = self.chain.call(m.orderOf(order_id))
-        interval, index = split_order_id(order_id)
-        order = Order(index, str(owner), Side(int(side)), int(quantity_wh), int(price))
-        credits = self._credits([order_id])
-        held = self._held([order_id])
-        return self._order_out(
-            interval, order, self.phase(interval), self.result(interval), credits, held
-        )
+        (out,) = self._orders([order_id])
+        return out
 
     def orders_of(self, owner: str, limit: int) -> list[OrderOut]:
         """The `limit` most recent orders of `owner` (OrderPlaced events), oldest first."""
-        market = self._market()
         head = int(self.chain.w3.eth.block_number)
-        get = events.getter(market, "OrderPlaced", {"owner": Web3.to_checksum_address(owner)})
-        found, _ = events.scan(get, 0, head, lambda _e: True, 1_000_000)
-        return [self.order(int(e["args"]["orderId"])) for e in found[-limit:]]
+        owner_filter = {"owner": Web3.to_checksum_address(owner)}
+        get = events.getter(self._market(), "OrderPlaced", owner_filter)
+        return self._orders([int(e["args"]["orderId"]) for e in events.recent(get, head, limit)])
+
+    def _orders(self, order_ids: list[int]) -> list[OrderOut]:
+        """`order_ids` with fills and settlement: one credits and one held-proceeds query for
+        all, one phase and result read per interval."""
+        m = self._market().functions
+        credits = self._credits(order_ids)
+        held = self._held(order_ids)
+        by_interval: dict[int, tuple[Phase, Result]] = {}
+        outs = []
+        for order_id in order_ids:
+            owner, side, quantity_wh, price = self.chain.call(m.orderOf(order_id))
+            interval, index = split_order_id(order_id)
+            if interval not in by_interval:
+                by_interval[interval] = (self.phase(interval), self.result(interval))
+            phase, result = by_interval[interval]
+            order = Order(index, str(owner), Side(int(side)), int(quantity_wh), int(price))
+            outs.append(self._order_out(interval, order, phase, result, credits, held))
+        return outs
 
     def interval(self, interval: int) -> IntervalOut:
         """Interval `interval`: timing, phase, result, every order, fills and settlement."""

@@ -173,3 +173,21 @@ def test_unknown_orders_are_404_with_the_contract_error(node: InProcessNode) -> 
         assert reply.status_code == 404
         assert reply.json()["error"] == "MarketUnknownOrder"
         assert reply.json()["args"] == {"orderId": order_id}
+
+
+def test_an_accounts_orders_are_its_most_recent_oldest_first_as_each_reads_alone(
+    node: InProcessNode,
+) -> None:
+    prosumer = node.address("prosumer")
+    placed = []
+    for body in (BUY, {**BUY, "quantity_wh": 1000}, {**BUY, "quantity_wh": 500}):
+        reply = node.post_order(body)
+        assert reply.status_code == 201, reply.text
+        placed.append(int(reply.json()["order_id"]))
+    listed = node.get(f"/v1/accounts/{prosumer}/orders", limit=2)
+    assert listed.status_code == 200, listed.text
+    assert [o["order_id"] for o in listed.json()] == placed[-2:]
+    assert listed.json() == [node.get(f"/v1/orders/{i}").json() for i in placed[-2:]]
+    everything = node.get(f"/v1/accounts/{prosumer}/orders", limit=200).json()
+    assert [o["order_id"] for o in everything][-3:] == placed
+    assert node.get(f"/v1/accounts/{node.address('operator')}/orders").json() == []
