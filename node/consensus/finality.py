@@ -225,18 +225,21 @@ class Finality:
         self.votes_received += 1
         if vote in self._seen:
             return False
+        # The height bounds first: they cost a comparison, the signature a recovery.
+        if vote.height == 0:
+            raise VoteError("vote for the genesis block")
+        with self.chain.lock:
+            head_number = int(self.chain.head_header().block_number)
+        if vote.height > head_number + MAX_VOTE_HEIGHTS_AHEAD:
+            raise VoteError(
+                f"vote for block {vote.height}, more than {MAX_VOTE_HEIGHTS_AHEAD} above "
+                f"our head {head_number}"
+            )
         self.votes_checked += 1
         voter = voter_of(vote, self.chain_id, self.authority_set)
         with self.chain.lock:
             head = self.chain.head_header()
             head_number = int(head.block_number)
-            if vote.height > head_number + MAX_VOTE_HEIGHTS_AHEAD:
-                raise VoteError(
-                    f"vote for block {vote.height}, more than {MAX_VOTE_HEIGHTS_AHEAD} above "
-                    f"our head {head_number}"
-                )
-            if vote.height == 0:
-                raise VoteError("vote for the genesis block")
             members = self.schedule.for_child_of(head).authorities
             if voter not in members and not (
                 vote.height <= head_number and voter in self.authorities_for(vote.height)

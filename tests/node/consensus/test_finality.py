@@ -149,8 +149,12 @@ def test_votes_from_strangers_and_foreign_chains_are_refused(net4: MemNet) -> No
         net4.keys[1], n0.finality.chain_id, n0.finality.authority_set, 10_000, block_hash
     )
     n0.handle("n1", VoteMessage(2, far.height, far.block_hash, far.signature))
+    checked = n0.finality.votes_checked
     n0.drain()
     assert n0.rejected_votes == {"n1": 2}
+    # The stranger's signature was recovered to name it; the far vote's was not (bounds first).
+    assert n0.finality.votes_checked == checked + 1
+    assert stranger not in n0.finality._seen and far not in n0.finality._seen
 
 
 def test_the_justification_survives_a_restart_and_is_served(net4: MemNet) -> None:
