@@ -55,6 +55,9 @@ VOTE_HEIGHTS_KEPT_BELOW_FINAL = 64
 SEEN_VOTES = 4096
 """Recent votes remembered as received, so a copy (votes are sent again for late peers)
 costs a lookup, not a signature recovery."""
+EVIDENCE_KEPT = 1024
+"""Equivocations held (served by /v1/finality); one removes an offender on a chain with
+AuthoritySet, so more are only kept where nothing removes it, and there not without end."""
 LAST_VOTE_META = {VoteKind.PREVOTE: "finality_last_prevote", VoteKind.PRECOMMIT: "finality_lock"}
 
 Book = dict[bytes, dict[int, Vote]]  # voter -> height -> vote
@@ -91,6 +94,7 @@ class Finality:
         chain.vote_domain = self.authority_set
         self._books: dict[VoteKind, Book] = {VoteKind.PREVOTE: {}, VoteKind.PRECOMMIT: {}}
         self.evidence: list[Equivocation] = []
+        self._evidence_seen: set[tuple[bytes, VoteKind, int]] = set()  # voter, kind, height
         self.last: dict[VoteKind, Vote | None] = {k: self._load_last(k) for k in VoteKind}
         self._seen: OrderedDict[Vote, None] = OrderedDict()
         self._cache_version = -1
@@ -264,11 +268,10 @@ class Finality:
         return vote.height > final_number
 
     def _equivocation(self, voter: bytes, first: Vote, second: Vote) -> None:
-        if any(
-            e.voter == voter and e.first.height == first.height and e.first.kind == first.kind
-            for e in self.evidence
-        ):
+        key = (voter, first.kind, first.height)
+        if key in self._evidence_seen or len(self.evidence) >= EVIDENCE_KEPT:
             return
+        self._evidence_seen.add(key)
         self.evidence.append(Equivocation(voter, first, second))
         log.warning(
             "equivocation by authority 0x%s: %ss for block %d 0x%s and 0x%s",

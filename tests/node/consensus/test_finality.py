@@ -104,6 +104,16 @@ def test_an_equivocating_authority_is_caught_and_finality_holds(net4: MemNet) ->
         assert first.height == second.height and first.block_hash != second.block_hash
 
 
+def test_the_evidence_held_is_bounded(net4: MemNet, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("gridledger.node.consensus.finality.EVIDENCE_KEPT", 4)
+    liar = net4.nodes["n3"]
+    liar.finality.extra_vote = liar.finality.equivocation_vote
+    net4.run_steps(1, 5)
+    assert set(finals(net4)) == {5}  # the equivocations beyond the bound change nothing else
+    for name in ("n0", "n1", "n2"):
+        assert len(net4.nodes[name].finality.evidence) == 4  # of the 10 of the test above
+
+
 def test_a_node_in_a_minority_does_not_vote_and_rejoins(net4: MemNet) -> None:
     net4.run_steps(1, 4)
     lonely = net4.nodes["n3"]
