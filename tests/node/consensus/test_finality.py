@@ -6,9 +6,12 @@ versions are in tests/node/testnet/test_finality_faults.py."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from eth.abc import BlockAPI
+from eth_keys.datatypes import PrivateKey
 from eth_utils.crypto import keccak
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -297,26 +300,35 @@ def test_equivocation_evidence_removes_the_offender_on_chain(tmp_path: Path) -> 
         net.close()
 
 
+def two_blocks_sealed_at(net: MemNet, step: int, key: PrivateKey) -> tuple[BlockAPI, BlockAPI]:
+    """Two different blocks on block 2, both sealed by `key` at `step`."""
+    net.clock.advance_to(net.aura.slot_ts(step))
+    scratch = EmbeddedChain(
+        net.tmp / f"scratch-{key.public_key.to_address()}", net.genesis, aura=net.aura
+    )
+    source = net.nodes["n0"].chain
+    try:
+        for number in (1, 2):
+            scratch.import_sealed_block(source.block_by_number(number), net.aura)
+        # An Aura in which `key` proposes every step, so the scratch chain seals with it.
+        aura = replace(net.aura, authorities=(bytes(key.public_key.to_canonical_address()),))
+        empty = scratch.produce_sealed_block(aura, step, key).block
+        scratch.rewind_to(2)
+        scratch.submit_raw(transfer(0))
+        full = scratch.produce_sealed_block(aura, step, key).block
+    finally:
+        scratch.close()
+    assert empty.hash != full.hash
+    return empty, full
+
+
 def test_two_seals_in_one_step_are_logged_as_an_equivocation(
     net4: MemNet, caplog: pytest.LogCaptureFixture
 ) -> None:
     net4.run_steps(1, 2)
     step = 3  # n3's turn: it seals two different blocks on the same parent
-    net4.clock.advance_to(net4.aura.slot_ts(step))
-    scratch = EmbeddedChain(net4.tmp / "scratch", net4.genesis, aura=net4.aura)
-    source = net4.nodes["n0"].chain
-    try:
-        for number in (1, 2):
-            scratch.import_sealed_block(source.block_by_number(number), net4.aura)
-        empty = scratch.produce_sealed_block(net4.aura, step, net4.keys[3]).block
-        scratch.rewind_to(2)
-        scratch.submit_raw(transfer(0))
-        full = scratch.produce_sealed_block(net4.aura, step, net4.keys[3]).block
-    finally:
-        scratch.close()
-    assert empty.hash != full.hash
     n0 = net4.nodes["n0"]
-    for block in (empty, full):
+    for block in two_blocks_sealed_at(net4, step, net4.keys[3]):
         n0.handle("n3", Block(encode_block(block)))
     n0.drain()
     assert [(e[0], e[1]) for e in n0.seal_equivocations] == [(net4.aura.authorities[3], step)]
@@ -324,3 +336,14 @@ def test_two_seals_in_one_step_are_logged_as_an_equivocation(
         f"equivocation by authority 0x{net4.aura.authorities[3].hex()}: two seals at step 3"
         in caplog.text
     )
+
+
+def test_two_seals_by_a_key_not_proposing_that_step_are_no_equivocation(net4: MemNet) -> None:
+    net4.run_steps(1, 2)
+    n0 = net4.nodes["n0"]
+    for key in (net4.keys[2], STRANGER):  # step 3 is n3's: n2's seals and a stranger's are junk
+        for block in two_blocks_sealed_at(net4, 3, key):
+            n0.handle("n1", Block(encode_block(block)))
+    n0.drain()
+    assert n0.seal_equivocations == []
+    assert n0.rejected == {"n1": 4}  # each refused by the seal check, its peer named
