@@ -5,7 +5,6 @@ versions are in tests/node/testnet/test_finality_faults.py."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -31,13 +30,6 @@ from tests.node.consensus.memnet import MemNet, transfer
 from tests.node.ledger.test_votes import STRANGER
 
 PAIRS = [frozenset((f"n{a}", f"n{b}")) for a in range(4) for b in range(a + 1, 4)]
-
-
-@pytest.fixture
-def net4(tmp_path: Path) -> Iterator[MemNet]:
-    net = MemNet(tmp_path, 4)
-    yield net
-    net.close()
 
 
 def finals(net: MemNet) -> list[int]:
