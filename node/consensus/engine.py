@@ -31,7 +31,7 @@ from eth.abc import BlockAPI, BlockHeaderAPI
 
 from gridledger.node.consensus.clock import Clock, WallClock
 from gridledger.node.consensus.evidence import submit_evidence
-from gridledger.node.consensus.finality import Finality
+from gridledger.node.consensus.finality import EVIDENCE_KEPT, Finality
 from gridledger.node.consensus.forkchoice import ChainScore, prefer
 from gridledger.node.consensus.orphans import (
     FetchBudget,
@@ -450,13 +450,18 @@ class Consensus:
             sealer = sealer_of(header)
         except SealError:
             return  # refused (and its peer named) by the checks
-        key = (step_of(header), sealer)
+        step = step_of(header)
+        with self.chain.lock:
+            proposer = self.aura_after(self.chain.head_header()).proposer(step)
+        if sealer != proposer:
+            return  # not that step's proposer (a stranger's key): refused by the checks
+        key = (step, sealer)
         seen = self._seals.get(key)
         if seen is None:
             self._seals[key] = block_hash
             if len(self._seals) > SEALS_KEPT:
                 self._seals.pop(next(iter(self._seals)))
-        elif seen != block_hash:
+        elif seen != block_hash and len(self.seal_equivocations) < EVIDENCE_KEPT:
             self.seal_equivocations.append((sealer, key[0], seen, block_hash))
             log.warning(
                 "equivocation by authority 0x%s: two seals at step %d (blocks 0x%s and 0x%s)",

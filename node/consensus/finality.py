@@ -55,6 +55,9 @@ VOTE_HEIGHTS_KEPT_BELOW_FINAL = 64
 SEEN_VOTES = 4096
 """Recent votes remembered as received, so a copy (votes are sent again for late peers)
 costs a lookup, not a signature recovery."""
+EVIDENCE_KEPT = 1024
+"""Equivocations held (served by /v1/finality); one removes an offender on a chain with
+AuthoritySet, so more are only kept where nothing removes it, and there not without end."""
 LAST_VOTE_META = {VoteKind.PREVOTE: "finality_last_prevote", VoteKind.PRECOMMIT: "finality_lock"}
 
 Book = dict[bytes, dict[int, Vote]]  # voter -> height -> vote
@@ -91,6 +94,7 @@ class Finality:
         chain.vote_domain = self.authority_set
         self._books: dict[VoteKind, Book] = {VoteKind.PREVOTE: {}, VoteKind.PRECOMMIT: {}}
         self.evidence: list[Equivocation] = []
+        self._evidence_seen: set[tuple[bytes, VoteKind, int]] = set()  # voter, kind, height
         self.last: dict[VoteKind, Vote | None] = {k: self._load_last(k) for k in VoteKind}
         self._seen: OrderedDict[Vote, None] = OrderedDict()
         self._cache_version = -1
@@ -225,18 +229,21 @@ class Finality:
         self.votes_received += 1
         if vote in self._seen:
             return False
+        # The height bounds first: they cost a comparison, the signature a recovery.
+        if vote.height == 0:
+            raise VoteError("vote for the genesis block")
+        with self.chain.lock:
+            head_number = int(self.chain.head_header().block_number)
+        if vote.height > head_number + MAX_VOTE_HEIGHTS_AHEAD:
+            raise VoteError(
+                f"vote for block {vote.height}, more than {MAX_VOTE_HEIGHTS_AHEAD} above "
+                f"our head {head_number}"
+            )
         self.votes_checked += 1
         voter = voter_of(vote, self.chain_id, self.authority_set)
         with self.chain.lock:
             head = self.chain.head_header()
             head_number = int(head.block_number)
-            if vote.height > head_number + MAX_VOTE_HEIGHTS_AHEAD:
-                raise VoteError(
-                    f"vote for block {vote.height}, more than {MAX_VOTE_HEIGHTS_AHEAD} above "
-                    f"our head {head_number}"
-                )
-            if vote.height == 0:
-                raise VoteError("vote for the genesis block")
             members = self.schedule.for_child_of(head).authorities
             if voter not in members and not (
                 vote.height <= head_number and voter in self.authorities_for(vote.height)
@@ -261,11 +268,10 @@ class Finality:
         return vote.height > final_number
 
     def _equivocation(self, voter: bytes, first: Vote, second: Vote) -> None:
-        if any(
-            e.voter == voter and e.first.height == first.height and e.first.kind == first.kind
-            for e in self.evidence
-        ):
+        key = (voter, first.kind, first.height)
+        if key in self._evidence_seen or len(self.evidence) >= EVIDENCE_KEPT:
             return
+        self._evidence_seen.add(key)
         self.evidence.append(Equivocation(voter, first, second))
         log.warning(
             "equivocation by authority 0x%s: %ss for block %d 0x%s and 0x%s",

@@ -45,7 +45,8 @@ class NotASimClockError(RestError):
     error = "NotASimulationClock"
 
 
-def _replica(request: Request) -> Replica:
+def testnet_replica(request: Request) -> Replica:
+    """This node's replica (consensus and P2P); NotATestnetNodeError on a node without one."""
     replica: Replica | None = request.app.state.service.replica
     if replica is None:
         raise NotATestnetNodeError("this node runs no consensus or P2P (not a testnet node)")
@@ -66,7 +67,7 @@ class ClockRequest(BaseModel):
 )
 def clock(body: ClockRequest, request: Request) -> dict[str, Any]:
     """Advance the simulation clock to `now_ts`; answers the clock and the current step."""
-    replica = _replica(request)
+    replica = testnet_replica(request)
     sim = replica.clock
     if not isinstance(sim, SimClock):
         raise NotASimClockError("this node's consensus runs on the wall clock (node.clock)")
@@ -82,7 +83,7 @@ def clock(body: ClockRequest, request: Request) -> dict[str, Any]:
 )
 def links(body: LinksRequest, request: Request) -> dict[str, Any]:
     """Partition this node from `drop`, or heal with `restore`; answers the dropped peers."""
-    replica = _replica(request)
+    replica = testnet_replica(request)
     transport = replica.transport
     unknown = sorted(set(body.drop) - set(transport.peers))
     if unknown:

@@ -9,10 +9,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request
 
 from gridledger.contracts.units import UINT64_LIMIT
-from gridledger.node.consensus.replica import Replica
 from gridledger.node.ledger.votes import justification_json
 from gridledger.node.rest.errors import RestError
-from gridledger.node.rest.routes.admin import NotATestnetNodeError
+from gridledger.node.rest.routes.admin import testnet_replica
 from gridledger.node.rest.schemas import ErrorOut
 
 router = APIRouter(prefix="/v1/finality", tags=["finality"])
@@ -25,13 +24,6 @@ class NotFinalError(RestError):
     error = "BlockNotFinal"
 
 
-def _replica(request: Request) -> Replica:
-    replica: Replica | None = request.app.state.service.replica
-    if replica is None:
-        raise NotATestnetNodeError("this node runs no consensus (not a testnet node)")
-    return replica
-
-
 def _hex(data: bytes) -> str:
     return "0x" + data.hex()
 
@@ -39,7 +31,7 @@ def _hex(data: bytes) -> str:
 @router.get("", responses={409: {"model": ErrorOut}})
 def finality(request: Request) -> dict[str, Any]:
     """The final block, this node's last vote and the equivocations it has seen (evidence)."""
-    replica = _replica(request)
+    replica = testnet_replica(request)
     gadget = replica.consensus.finality
     with replica.chain.lock:
         number, block_hash = replica.chain.justified
@@ -72,7 +64,7 @@ def justification(
 ) -> dict[str, Any]:
     """The votes that prove block `number` final (its own justification or the lowest one
     above it, whose ancestors are final), with the authority set in force for that block."""
-    replica = _replica(request)
+    replica = testnet_replica(request)
     chain = replica.chain
     with chain.lock:
         stored = chain.justification_covering(number)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -33,20 +32,6 @@ from gridledger.node.p2p.wire import (
 from tests.node.consensus.forge import forged_blocks
 from tests.node.consensus.memnet import ROLE_KEYS, USER, MemNet, transfer
 from tests.node.txs import signed_blake2f
-
-
-@pytest.fixture
-def net3(tmp_path: Path) -> Iterator[MemNet]:
-    net = MemNet(tmp_path, 3)
-    yield net
-    net.close()
-
-
-@pytest.fixture
-def net4(tmp_path: Path) -> Iterator[MemNet]:
-    net = MemNet(tmp_path, 4)
-    yield net
-    net.close()
 
 
 def heads(net: MemNet) -> set[bytes]:

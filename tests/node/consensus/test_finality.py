@@ -5,10 +5,12 @@ versions are in tests/node/testnet/test_finality_faults.py."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from eth.abc import BlockAPI
+from eth_keys.datatypes import PrivateKey
 from eth_utils.crypto import keccak
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -28,13 +30,6 @@ from tests.node.consensus.memnet import MemNet, transfer
 from tests.node.ledger.test_votes import STRANGER
 
 PAIRS = [frozenset((f"n{a}", f"n{b}")) for a in range(4) for b in range(a + 1, 4)]
-
-
-@pytest.fixture
-def net4(tmp_path: Path) -> Iterator[MemNet]:
-    net = MemNet(tmp_path, 4)
-    yield net
-    net.close()
 
 
 def finals(net: MemNet) -> list[int]:
@@ -104,6 +99,16 @@ def test_an_equivocating_authority_is_caught_and_finality_holds(net4: MemNet) ->
         assert first.height == second.height and first.block_hash != second.block_hash
 
 
+def test_the_evidence_held_is_bounded(net4: MemNet, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("gridledger.node.consensus.finality.EVIDENCE_KEPT", 4)
+    liar = net4.nodes["n3"]
+    liar.finality.extra_vote = liar.finality.equivocation_vote
+    net4.run_steps(1, 5)
+    assert set(finals(net4)) == {5}  # the equivocations beyond the bound change nothing else
+    for name in ("n0", "n1", "n2"):
+        assert len(net4.nodes[name].finality.evidence) == 4  # of the 10 of the test above
+
+
 def test_a_node_in_a_minority_does_not_vote_and_rejoins(net4: MemNet) -> None:
     net4.run_steps(1, 4)
     lonely = net4.nodes["n3"]
@@ -149,8 +154,12 @@ def test_votes_from_strangers_and_foreign_chains_are_refused(net4: MemNet) -> No
         net4.keys[1], n0.finality.chain_id, n0.finality.authority_set, 10_000, block_hash
     )
     n0.handle("n1", VoteMessage(2, far.height, far.block_hash, far.signature))
+    checked = n0.finality.votes_checked
     n0.drain()
     assert n0.rejected_votes == {"n1": 2}
+    # The stranger's signature was recovered to name it; the far vote's was not (bounds first).
+    assert n0.finality.votes_checked == checked + 1
+    assert stranger not in n0.finality._seen and far not in n0.finality._seen
 
 
 def test_the_justification_survives_a_restart_and_is_served(net4: MemNet) -> None:
@@ -283,26 +292,35 @@ def test_equivocation_evidence_removes_the_offender_on_chain(tmp_path: Path) -> 
         net.close()
 
 
+def two_blocks_sealed_at(net: MemNet, step: int, key: PrivateKey) -> tuple[BlockAPI, BlockAPI]:
+    """Two different blocks on block 2, both sealed by `key` at `step`."""
+    net.clock.advance_to(net.aura.slot_ts(step))
+    scratch = EmbeddedChain(
+        net.tmp / f"scratch-{key.public_key.to_address()}", net.genesis, aura=net.aura
+    )
+    source = net.nodes["n0"].chain
+    try:
+        for number in (1, 2):
+            scratch.import_sealed_block(source.block_by_number(number), net.aura)
+        # An Aura in which `key` proposes every step, so the scratch chain seals with it.
+        aura = replace(net.aura, authorities=(bytes(key.public_key.to_canonical_address()),))
+        empty = scratch.produce_sealed_block(aura, step, key).block
+        scratch.rewind_to(2)
+        scratch.submit_raw(transfer(0))
+        full = scratch.produce_sealed_block(aura, step, key).block
+    finally:
+        scratch.close()
+    assert empty.hash != full.hash
+    return empty, full
+
+
 def test_two_seals_in_one_step_are_logged_as_an_equivocation(
     net4: MemNet, caplog: pytest.LogCaptureFixture
 ) -> None:
     net4.run_steps(1, 2)
     step = 3  # n3's turn: it seals two different blocks on the same parent
-    net4.clock.advance_to(net4.aura.slot_ts(step))
-    scratch = EmbeddedChain(net4.tmp / "scratch", net4.genesis, aura=net4.aura)
-    source = net4.nodes["n0"].chain
-    try:
-        for number in (1, 2):
-            scratch.import_sealed_block(source.block_by_number(number), net4.aura)
-        empty = scratch.produce_sealed_block(net4.aura, step, net4.keys[3]).block
-        scratch.rewind_to(2)
-        scratch.submit_raw(transfer(0))
-        full = scratch.produce_sealed_block(net4.aura, step, net4.keys[3]).block
-    finally:
-        scratch.close()
-    assert empty.hash != full.hash
     n0 = net4.nodes["n0"]
-    for block in (empty, full):
+    for block in two_blocks_sealed_at(net4, step, net4.keys[3]):
         n0.handle("n3", Block(encode_block(block)))
     n0.drain()
     assert [(e[0], e[1]) for e in n0.seal_equivocations] == [(net4.aura.authorities[3], step)]
@@ -310,3 +328,14 @@ def test_two_seals_in_one_step_are_logged_as_an_equivocation(
         f"equivocation by authority 0x{net4.aura.authorities[3].hex()}: two seals at step 3"
         in caplog.text
     )
+
+
+def test_two_seals_by_a_key_not_proposing_that_step_are_no_equivocation(net4: MemNet) -> None:
+    net4.run_steps(1, 2)
+    n0 = net4.nodes["n0"]
+    for key in (net4.keys[2], STRANGER):  # step 3 is n3's: n2's seals and a stranger's are junk
+        for block in two_blocks_sealed_at(net4, 3, key):
+            n0.handle("n1", Block(encode_block(block)))
+    n0.drain()
+    assert n0.seal_equivocations == []
+    assert n0.rejected == {"n1": 4}  # each refused by the seal check, its peer named

@@ -71,39 +71,33 @@ def start_one(net: LocalTestnet, name: str) -> None:
     wait_for(f"{name} serving", lambda: net.health(name).get("status") == "ok", 60)
 
 
-@pytest.fixture(scope="module")
-def withholding(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTestnet]:
-    os.environ[TEST_FAULT_ENV] = "node4:withhold"
+def four_nodes(factory: pytest.TempPathFactory, fault: str | None) -> Iterator[LocalTestnet]:
+    """A 4-node testnet whose node4 has `fault` (TEST_FAULT_ENV; None: no fault), down after."""
+    if fault is not None:
+        os.environ[TEST_FAULT_ENV] = f"node4:{fault}"
     try:
-        net = LocalTestnet(tmp_path_factory.mktemp("withhold") / "tn", 4).up()
+        net = LocalTestnet(factory.mktemp(fault or "clean") / "tn", 4).up()
     finally:
-        del os.environ[TEST_FAULT_ENV]
+        os.environ.pop(TEST_FAULT_ENV, None)
     try:
         yield net
     finally:
         net.down()
+
+
+@pytest.fixture(scope="module")
+def withholding(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTestnet]:
+    yield from four_nodes(tmp_path_factory, "withhold")
 
 
 @pytest.fixture(scope="module")
 def equivocating(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTestnet]:
-    os.environ[TEST_FAULT_ENV] = "node4:equivocate"
-    try:
-        net = LocalTestnet(tmp_path_factory.mktemp("equivocate") / "tn", 4).up()
-    finally:
-        del os.environ[TEST_FAULT_ENV]
-    try:
-        yield net
-    finally:
-        net.down()
+    yield from four_nodes(tmp_path_factory, "equivocate")
 
 
 @pytest.fixture(scope="module")
 def clean(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTestnet]:
-    net = LocalTestnet(tmp_path_factory.mktemp("clean") / "tn", 4).up()
-    try:
-        yield net
-    finally:
-        net.down()
+    yield from four_nodes(tmp_path_factory, None)
 
 
 def test_a_withholding_authority_does_not_stop_finality(withholding: LocalTestnet) -> None:
