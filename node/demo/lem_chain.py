@@ -64,6 +64,8 @@ HOUSEHOLD_WEI = 100 * WEI_PER_ETHER
 CLEAR_IN_ONE = 250
 """Up to this many orders the witness goes in one Market.clear; beyond, in chunks of it."""
 READING_BATCH = 100
+RELEASE_BATCH = 256
+"""Held sell proceeds released per Market.release (its cap is MAX_SETTLE_BATCH, 512)."""
 OPEN_WINDOW_S = 600
 """Orders are placed in the last OPEN_WINDOW_S before the gate closes [s]."""
 GAS = {"place": 400_000, "approve": 100_000, "admit": 300_000, "mint": 200_000,
@@ -376,12 +378,12 @@ class LedgerMarket:
         relayed = self._relay()
         after_ts = self.outbox.drive(after_ts, after_ts + 3600, "the last readings")
         # every seller's readings now reach its intervals' ends: release the held proceeds
-        op, m = self.ledger.roles.operator, self.market.functions
+        op, release = self.ledger.roles.operator, self.market.functions.release
+        held, self._held_ids = self._held_ids, []  # each order is released once
         releases = [
-            self.outbox.call(op, m.release(self._held_ids[s : s + 256]),
-                             100_000 + 60_000 * len(self._held_ids[s : s + 256]))
-            for s in range(0, len(self._held_ids), 256)
-        ]  # fmt: skip
+            self.outbox.call(op, release(batch), 100_000 + 60_000 * len(batch))
+            for batch in (held[s : s + RELEASE_BATCH] for s in range(0, len(held), RELEASE_BATCH))
+        ]
         after_ts = self.outbox.drive(after_ts, after_ts + 3600, "the releases of held proceeds")
         release_receipts = self.outbox.receipts(releases)
         self.gas.add("release", release_receipts)
