@@ -51,11 +51,11 @@ from gridledger.market.community import (
     grid_export_units,
     grid_import_units,
 )
-from gridledger.market.orders import Order
 from gridledger.market.witness import chunks, witness_for
 from gridledger.node.agents.market_clock import MarketClock
 from gridledger.node.demo.lem_ledgers import LemLedger, sandbox_account
 from gridledger.node.demo.lem_outbox import Outbox
+from gridledger.node.operator.duties import book_of, clear_call, order_id, settle_calls
 
 Progress = Callable[[str], None]
 HOUSEHOLD_TOKENS = 1_000
@@ -63,8 +63,9 @@ GRID_TOKENS = 10_000_000
 HOUSEHOLD_WEI = 100 * WEI_PER_ETHER
 CLEAR_IN_ONE = 250
 """Up to this many orders the witness goes in one Market.clear; beyond, in chunks of it."""
-SETTLE_BATCH = 100
 READING_BATCH = 100
+RELEASE_BATCH = 256
+"""Held sell proceeds released per Market.release (its cap is MAX_SETTLE_BATCH, 512)."""
 OPEN_WINDOW_S = 600
 """Orders are placed in the last OPEN_WINDOW_S before the gate closes [s]."""
 GAS = {"place": 400_000, "approve": 100_000, "admit": 300_000, "mint": 200_000,
@@ -222,7 +223,7 @@ class LedgerMarket:
         started = time.perf_counter()
         self.outbox.drive(gate_ts - OPEN_WINDOW_S, gate_ts - 1, f"orders of interval {interval}")
         count = int(self.market.functions.orderCount(interval).call())
-        cleared = self._clear(interval, count) if count else []
+        cleared = self._clear(interval) if count else []
         if cleared:
             self.outbox.drive(gate_ts, start_ts - 1, f"clearing of interval {interval}")
         settled = self._settle(interval, count)
@@ -265,18 +266,15 @@ class LedgerMarket:
             sent.append(self.outbox.call(member.account, call, GAS["place"]))
         return sent
 
-    def _clear(self, interval: int, count: int) -> list[bytes]:
-        """The operator's witness from the book as the chain holds it."""
-        m = self.market.functions
-        orders = []
-        for index in range(count):
-            owner, side, quantity_wh, price = m.orderOf((interval << 32) | index).call()
-            orders.append(Order(index, owner, Side(side), int(quantity_wh), int(price)))
+    def _clear(self, interval: int) -> list[bytes]:
+        """The operator's witness from the book as the chain holds it (node/operator/duties.py
+        builds the calls, as for the operator service)."""
+        orders = book_of(self.market, interval)
+        op, m = self.ledger.roles.operator, self.market.functions
+        if len(orders) <= CLEAR_IN_ONE:
+            call, gas, _ = clear_call(self.market, interval, orders)
+            return [self.outbox.call(op, call, gas)]
         w = witness_for(orders)
-        op = self.ledger.roles.operator
-        if count <= CLEAR_IN_ONE:
-            call = m.clear(interval, w.volume_wh, list(w.buy_ranking), list(w.sell_ranking))
-            return [self.outbox.call(op, call, 500_000 + 40_000 * count)]
         sent = [self.outbox.call(op, m.beginClearing(interval, w.volume_wh), 300_000)]
         for chunk in chunks(w, CLEAR_IN_ONE):
             call = m.submitWitness(interval, int(chunk.side), list(chunk.indices))
@@ -285,13 +283,9 @@ class LedgerMarket:
         return sent
 
     def _settle(self, interval: int, count: int) -> list[bytes]:
-        op, m = self.ledger.roles.operator, self.market.functions
-        ids = [(interval << 32) | i for i in range(count)]
-        return [
-            self.outbox.call(op, m.settleOrders(ids[s : s + SETTLE_BATCH]),
-                             200_000 + 80_000 * len(ids[s : s + SETTLE_BATCH]))
-            for s in range(0, len(ids), SETTLE_BATCH)
-        ]  # fmt: skip
+        ids = [order_id(interval, i) for i in range(count)]
+        op = self.ledger.roles.operator
+        return [self.outbox.call(op, call, gas) for call, gas in settle_calls(self.market, ids)]
 
     def _record_settlement(self, receipts: Sequence[dict[str, Any]]) -> dict[str, int]:
         """Credits per household from OrderSettled; the fills [Wh] by household name."""
@@ -384,12 +378,12 @@ class LedgerMarket:
         relayed = self._relay()
         after_ts = self.outbox.drive(after_ts, after_ts + 3600, "the last readings")
         # every seller's readings now reach its intervals' ends: release the held proceeds
-        op, m = self.ledger.roles.operator, self.market.functions
+        op, release = self.ledger.roles.operator, self.market.functions.release
+        held, self._held_ids = self._held_ids, []  # each order is released once
         releases = [
-            self.outbox.call(op, m.release(self._held_ids[s : s + 256]),
-                             100_000 + 60_000 * len(self._held_ids[s : s + 256]))
-            for s in range(0, len(self._held_ids), 256)
-        ]  # fmt: skip
+            self.outbox.call(op, release(batch), 100_000 + 60_000 * len(batch))
+            for batch in (held[s : s + RELEASE_BATCH] for s in range(0, len(held), RELEASE_BATCH))
+        ]
         after_ts = self.outbox.drive(after_ts, after_ts + 3600, "the releases of held proceeds")
         release_receipts = self.outbox.receipts(releases)
         self.gas.add("release", release_receipts)

@@ -48,6 +48,8 @@ def _check_day(
     assert day.gas.orders == orders
     assert day.filled_sells > 0 and len(day.audit.contracts) == day.filled_sells
     assert day.gas.by_kind["place"] > 0 and day.gas.by_kind["clear"] > 0
+    # The sellers' proceeds were held, then released once their readings were on chain.
+    assert day.gas.by_kind["release"] > 0
 
 
 def test_lem27_day_on_the_embedded_chain_equals_the_off_chain_run(
