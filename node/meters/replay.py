@@ -28,10 +28,10 @@ from eth_account import Account
 from gridledger.contracts.typed import MeterReading, SignedReading, domain_separator, sign_reading
 from gridledger.node.errors import ConfigError, NodeError
 from gridledger.node.keys.roles import read_key
+from gridledger.node.meters.relay import MAX_BATCH
 from gridledger.sim.federation.readings import signed_reading_json
 
 CSV_COLUMNS = ("interval_start_ts", "duration_s", "import_wh", "export_wh")
-MAX_BATCH = 128
 WAIT_S = 30.0
 HTTP_TIMEOUT_S = 60.0
 
