@@ -40,13 +40,7 @@ def load_or_create_key(path: Path) -> LocalAccount:
     path.parent.mkdir(parents=True, exist_ok=True)
     os.chmod(path.parent, 0o700)
     if path.exists():
-        keystore = read_keystore(path)
-        try:
-            key = Account.decrypt(keystore, secret)
-        except ValueError as exc:
-            raise ConfigError(f"cannot decrypt {path}: wrong {PASSPHRASE_ENV}?") from exc
-        loaded: LocalAccount = Account.from_key(key)
-        return loaded
+        return read_key(path)
     account: LocalAccount = Account.create()
     params = new_params()
     encrypted = Account.encrypt(account.key, secret, kdf="scrypt", iterations=params.n)
@@ -54,6 +48,18 @@ def load_or_create_key(path: Path) -> LocalAccount:
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         json.dump(encrypted, f)
     return account
+
+
+def read_key(path: Path) -> LocalAccount:
+    """The account in the existing keystore file `path` (FileNotFoundError if there is
+    none; ConfigError if its mode or scrypt parameters are refused or it does not decrypt)."""
+    keystore = read_keystore(path)
+    try:
+        key = Account.decrypt(keystore, passphrase())
+    except ValueError as exc:
+        raise ConfigError(f"cannot decrypt {path}: wrong {PASSPHRASE_ENV}?") from exc
+    loaded: LocalAccount = Account.from_key(key)
+    return loaded
 
 
 def check_private(path: Path) -> None:

@@ -326,14 +326,13 @@ class ReadingIntake:
                 self._tails.pop(meter, None)
                 self._pending.pop(meter, None)
             first = _fate_key(batch[0]) if batch else None
-            for entry in [*batch, *later]:
-                reason = refusal
-                if entry not in batch:
-                    reason = Refusal(
-                        error="NotQueued",
-                        message=f"dropped with the batch before it (from reading {first})",
-                        status=409,
-                    )
+            with_batch = Refusal(
+                error="NotQueued",
+                message=f"dropped with the batch before it (from reading {first})",
+                status=409,
+            )
+            reasons = [(e, refusal) for e in batch] + [(e, with_batch) for e in later]
+            for entry, reason in reasons:
                 entry.fate = entry.fate.model_copy(
                     update={"fate": FateState.DROPPED, "refusal": reason}
                 )

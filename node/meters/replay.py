@@ -27,11 +27,11 @@ from eth_account import Account
 
 from gridledger.contracts.typed import MeterReading, SignedReading, domain_separator, sign_reading
 from gridledger.node.errors import ConfigError, NodeError
-from gridledger.node.keys.roles import passphrase, read_keystore
+from gridledger.node.keys.roles import read_key
+from gridledger.node.meters.relay import MAX_BATCH
 from gridledger.sim.federation.readings import signed_reading_json
 
 CSV_COLUMNS = ("interval_start_ts", "duration_s", "import_wh", "export_wh")
-MAX_BATCH = 128
 WAIT_S = 30.0
 HTTP_TIMEOUT_S = 60.0
 
@@ -101,15 +101,9 @@ def write_csv(rows: list[Row], path: Path) -> None:
 def load_meter_key(path: Path) -> bytes:
     """The meter's private key from its encrypted keystore file (GRIDLEDGER_PASSPHRASE)."""
     try:
-        keystore = read_keystore(path)
+        return bytes(read_key(path).key)
     except FileNotFoundError:
         raise MeterReplayError(f"no keystore file {path}") from None
-    except ConfigError as exc:
-        raise MeterReplayError(str(exc)) from None
-    try:
-        return bytes(Account.decrypt(keystore, passphrase()))
-    except ValueError:
-        raise MeterReplayError(f"cannot decrypt {path}: wrong GRIDLEDGER_PASSPHRASE?") from None
     except ConfigError as exc:
         raise MeterReplayError(str(exc)) from None
 

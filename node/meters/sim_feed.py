@@ -101,6 +101,7 @@ def plan(data_dir: Path, scenario: Scenario, assign: dict[str, str] | None = Non
     prosumers = [e for e in entries if e.role == "prosumer"] or entries
     by_name = {e.name: e for e in entries}
     feeds = []
+    separator: bytes | None = None  # one chain, one Metering: the same for every node
     for k, spec in enumerate(scenario.microgrids):
         name = (assign or {}).get(spec.name, prosumers[k % len(prosumers)].name)
         if name not in by_name:
@@ -110,11 +111,10 @@ def plan(data_dir: Path, scenario: Scenario, assign: dict[str, str] | None = Non
         entry = by_name[name]
         client = NodeClient(entry.url, load_or_create_api_key(data_dir / name))
         participant = load_or_create_key(testnet.participant_key_path(data_dir / name, spec.name))
-        meter_key = bytes(load_or_create_key(meter_key_path(data_dir, spec.name)).key)
-        separator = client.separator()
-        meter = Meter(meter_key, participant.address, separator)
-        state = client.meter(meter.address)
-        meter = Meter(meter_key, participant.address, separator, int(state["next_seq"]))
+        meter_key = load_or_create_key(meter_key_path(data_dir, spec.name))
+        separator = separator or client.separator()
+        state = client.meter(meter_key.address)
+        meter = Meter(bytes(meter_key.key), participant.address, separator, int(state["next_seq"]))
         feeds.append(Feed(spec.name, name, client, meter, spec.grid_limit_w))
     return feeds
 

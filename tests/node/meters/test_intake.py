@@ -298,6 +298,32 @@ def test_a_batch_the_chain_refuses_is_dropped_with_the_decoded_error(
     assert meter.state()[0] == 3
 
 
+def test_a_dropped_batch_drops_the_later_queued_readings_of_its_meters(
+    node: InProcessNode,
+) -> None:
+    """Readings queued behind a dropped batch would leave a gap: they are dropped with it,
+    as NotQueued naming the batch's first reading, and the queue is empty."""
+    intake = ReadingIntake(ChainView(node.service))
+    relay = MeterRelay(intake)
+    meter = Meter(node)
+    readings = meter.sign(meter.past(), range(1, 4))
+    intake.post(readings)
+    direct = node.contract("Metering").functions.submitReadings(
+        [readings[0].reading.as_abi()], [readings[0].signature.as_abi()]
+    )
+    node.send("admin", direct)
+    batch = intake.take_batch(node.head_ts(), 2)
+    assert [e.key[1] for e in batch] == [1, 2] and intake.queued() == 1
+    relay._relay(batch)
+    assert intake.queued() == 0
+    fates = [intake.fate(meter.key.address, seq) for seq in (2, 3)]
+    assert [f.fate for f in fates] == [FateState.DROPPED] * 2
+    assert fates[0].refusal is not None and fates[0].refusal.error == "MeteringSequenceReplayed"
+    assert fates[1].refusal is not None and fates[1].refusal.error == "NotQueued"
+    assert f"{meter.key.address} seq 1" in fates[1].refusal.message
+    assert intake.meter(meter.key.address).next_seq == 2
+
+
 def test_the_documented_example_signs_with_eth_account_and_posts(node: InProcessNode) -> None:
     meter = Meter(node)
     env = {
