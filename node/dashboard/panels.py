@@ -56,9 +56,11 @@ class Panels:
         market = self.chain.contract("Market")
         head = int(self.chain.w3.eth.block_number)
         grid = self.chain.grid()
+        every_cleared = _all(events.getter(market, "IntervalCleared"), head)
+        last = every_cleared[-1] if every_cleared else None
         cleared = [
             e
-            for e in _all(events.getter(market, "IntervalCleared"), head)
+            for e in every_cleared
             if int(e["args"]["priceUnitsPerKwh"]) or int(e["args"]["volumeWh"])
         ]  # voidInterval emits IntervalCleared(interval, 0, 0): no price to chart
         prices = [
@@ -70,10 +72,7 @@ class Panels:
             )
             for e in cleared[-PRICE_HISTORY:]
         ]
-        last = events.latest(events.getter(market, "IntervalCleared"), head)
         prosumer = self.chain.account("prosumer")
-        placed = _all(events.getter(market, "OrderPlaced", {"owner": prosumer}), head)
-        own = [self.market.order(int(e["args"]["orderId"])) for e in placed[-OWN_ORDERS:]]
         regulation = self.chain.contract("Regulation").functions
         return MarketPanelOut(
             open_interval=default_interval(self.chain),
@@ -82,7 +81,7 @@ class Panels:
             price_ceiling_per_kwh=int(self.chain.call(regulation.priceCeilingPerKwh())),
             prices=prices,
             prosumer=prosumer,
-            own_orders=own,
+            own_orders=self.market.orders_of(prosumer, OWN_ORDERS),
         )
 
     # ------------------------------------------------------------ import caps
