@@ -3,9 +3,11 @@ node's read model (node/views/)."""
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from eth_utils.address import to_checksum_address
 from web3.types import EventData
@@ -36,6 +38,10 @@ MAX_CAPS = 64
 MAX_SERIES_READINGS = 10_000
 """Readings scanned per contract for its PCC series (oldest first)."""
 KPI_MAX_READINGS = 20_000
+MAX_CACHED = 16
+"""Panel results kept for the current head (the KPI periods asked for are the keys)."""
+
+T = TypeVar("T")
 
 
 def _all(get: events.Getter, head: int) -> list[EventData]:
@@ -50,6 +56,28 @@ class Panels:
         self.chain = chain
         self.market = market
         self.audit = audit
+        self._cache_lock = threading.Lock()
+        self._cache_head = b""
+        self._cache: dict[Hashable, object] = {}
+
+    def _at_head(self, key: Hashable, compute: Callable[[int], T]) -> T:
+        """`compute(head_ts)`, once per head block: the caps and KPI panels are functions of
+        the chain alone, and every open page asks for them again after each block (their
+        scans read up to KPI_MAX_READINGS, and MAX_SERIES_READINGS per contract)."""
+        latest = self.chain.w3.eth.get_block("latest")
+        head = bytes(latest["hash"])
+        with self._cache_lock:
+            if self._cache_head != head:
+                self._cache_head, self._cache = head, {}
+            if key in self._cache:
+                return self._cache[key]  # type: ignore[return-value]
+        out = compute(int(latest["timestamp"]))
+        with self._cache_lock:
+            if self._cache_head == head:
+                if len(self._cache) >= MAX_CACHED:
+                    del self._cache[next(iter(self._cache))]
+                self._cache[key] = out
+        return out
 
     # ------------------------------------------------------------ market
     def market_panel(self) -> MarketPanelOut:
@@ -86,6 +114,9 @@ class Panels:
 
     # ------------------------------------------------------------ import caps
     def caps_panel(self) -> CapsPanelOut:
+        return self._at_head("caps", lambda _head_ts: self._caps_panel())
+
+    def _caps_panel(self) -> CapsPanelOut:
         page = self.audit.contracts(0, MAX_CAPS)
         trust_of = self.chain.contract("Trust").functions.trustOf
         trusts: dict[str, int] = {}
@@ -139,7 +170,11 @@ class Panels:
     def kpis(self, from_ts: int | None, to_ts: int | None) -> KpisOut:
         """Community KPIs over readings starting in [from_ts, to_ts); by default the day up
         to the head's time."""
-        head_ts = int(self.chain.w3.eth.get_block("latest")["timestamp"])
+        return self._at_head(
+            ("kpis", from_ts, to_ts), lambda head_ts: self._kpis(head_ts, from_ts, to_ts)
+        )
+
+    def _kpis(self, head_ts: int, from_ts: int | None, to_ts: int | None) -> KpisOut:
         to_ts = head_ts + 1 if to_ts is None else to_ts
         from_ts = max(0, to_ts - SECONDS_PER_DAY) if from_ts is None else from_ts
         found = self.audit.readings(None, from_ts, to_ts, KPI_MAX_READINGS)
