@@ -11,7 +11,7 @@ import io
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter
 
@@ -20,6 +20,9 @@ from gridledger.contracts.units import SECONDS_PER_DAY, WAD, WH_PER_KWH
 from gridledger.node.accounting import ContractTerms
 from gridledger.node.audit.replay import AuditReport, ContractAudit, Mismatch
 from gridledger.node.views.records import ContractKind
+
+if TYPE_CHECKING:
+    from gridledger.node.audit.chain import ChainReader
 
 WAD_DIGITS = 18
 # Contract terms as the REST API writes them (the bound kind by its label).
@@ -60,6 +63,23 @@ class AuditContext:
     block_timestamp_ts: int
     addresses: dict[str, str | None]
     addresses_source: str
+
+    @classmethod
+    def of(cls, reader: ChainReader, rpc_url: str) -> AuditContext:
+        """The context of an audit read through `reader` from `rpc_url` (one block read)."""
+        located = reader.located
+        return cls(
+            rpc_url=rpc_url,
+            chain_id=int(reader.w3.eth.chain_id),
+            block=reader.block,
+            block_timestamp_ts=int(reader.w3.eth.get_block(reader.block)["timestamp"]),
+            addresses={
+                "ImportCap": located.import_cap,
+                "Metering": located.metering,
+                "Trust": located.trust,
+            },
+            addresses_source=located.source,
+        )
 
 
 def exact(value: int, decimals: int) -> str:

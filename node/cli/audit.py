@@ -43,18 +43,7 @@ def run(args: argparse.Namespace, wrap: Wrap | None = None) -> int:
         reader = open_reader(w3, located, args.block)
         source = wrap(reader) if wrap is not None else reader
         report = audit(source, participant)
-        ctx = AuditContext(
-            rpc_url=args.rpc,
-            chain_id=int(w3.eth.chain_id),
-            block=reader.block,
-            block_timestamp_ts=int(w3.eth.get_block(reader.block)["timestamp"]),
-            addresses={
-                "ImportCap": located.import_cap,
-                "Metering": located.metering,
-                "Trust": located.trust,
-            },
-            addresses_source=located.source,
-        )
+        ctx = AuditContext.of(reader, args.rpc)
     except (AuditInputError, ContractRevertError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INPUT

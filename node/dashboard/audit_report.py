@@ -29,21 +29,9 @@ class AuditRunner:
             trust=to_checksum_address(addresses["Trust"]),
             source="this node's deployment",
         )
-        w3 = self.chain.w3
-        reader = open_reader(w3, located, block)  # AuditInputError: the route's 422
+        reader = open_reader(self.chain.w3, located, block)  # AuditInputError: the route's 422
         result = audit(reader)
-        ctx = AuditContext(
-            rpc_url="/rpc",
-            chain_id=int(w3.eth.chain_id),
-            block=reader.block,
-            block_timestamp_ts=int(w3.eth.get_block(reader.block)["timestamp"]),
-            addresses={
-                "ImportCap": located.import_cap,
-                "Metering": located.metering,
-                "Trust": located.trust,
-            },
-            addresses_source=located.source,
-        )
+        ctx = AuditContext.of(reader, "/rpc")
         mismatches = [str(m) for m in result.mismatches()]
         return AuditReportOut(
             block=reader.block,

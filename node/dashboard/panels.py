@@ -3,9 +3,11 @@ node's read model (node/views/)."""
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from eth_utils.address import to_checksum_address
 from web3.types import EventData
@@ -36,6 +38,10 @@ MAX_CAPS = 64
 MAX_SERIES_READINGS = 10_000
 """Readings scanned per contract for its PCC series (oldest first)."""
 KPI_MAX_READINGS = 20_000
+MAX_CACHED = 16
+"""Panel results kept for the current head (the KPI periods asked for are the keys)."""
+
+T = TypeVar("T")
 
 
 def _all(get: events.Getter, head: int) -> list[EventData]:
@@ -50,15 +56,39 @@ class Panels:
         self.chain = chain
         self.market = market
         self.audit = audit
+        self._cache_lock = threading.Lock()
+        self._cache_head = b""
+        self._cache: dict[Hashable, object] = {}
+
+    def _at_head(self, key: Hashable, compute: Callable[[int], T]) -> T:
+        """`compute(head_ts)`, once per head block: the caps and KPI panels are functions of
+        the chain alone, and every open page asks for them again after each block (their
+        scans read up to KPI_MAX_READINGS, and MAX_SERIES_READINGS per contract)."""
+        latest = self.chain.w3.eth.get_block("latest")
+        head = bytes(latest["hash"])
+        with self._cache_lock:
+            if self._cache_head != head:
+                self._cache_head, self._cache = head, {}
+            if key in self._cache:
+                return self._cache[key]  # type: ignore[return-value]
+        out = compute(int(latest["timestamp"]))
+        with self._cache_lock:
+            if self._cache_head == head:
+                if len(self._cache) >= MAX_CACHED:
+                    del self._cache[next(iter(self._cache))]
+                self._cache[key] = out
+        return out
 
     # ------------------------------------------------------------ market
     def market_panel(self) -> MarketPanelOut:
         market = self.chain.contract("Market")
         head = int(self.chain.w3.eth.block_number)
         grid = self.chain.grid()
+        every_cleared = _all(events.getter(market, "IntervalCleared"), head)
+        last = every_cleared[-1] if every_cleared else None
         cleared = [
             e
-            for e in _all(events.getter(market, "IntervalCleared"), head)
+            for e in every_cleared
             if int(e["args"]["priceUnitsPerKwh"]) or int(e["args"]["volumeWh"])
         ]  # voidInterval emits IntervalCleared(interval, 0, 0): no price to chart
         prices = [
@@ -70,10 +100,7 @@ class Panels:
             )
             for e in cleared[-PRICE_HISTORY:]
         ]
-        last = events.latest(events.getter(market, "IntervalCleared"), head)
         prosumer = self.chain.account("prosumer")
-        placed = _all(events.getter(market, "OrderPlaced", {"owner": prosumer}), head)
-        own = [self.market.order(int(e["args"]["orderId"])) for e in placed[-OWN_ORDERS:]]
         regulation = self.chain.contract("Regulation").functions
         return MarketPanelOut(
             open_interval=default_interval(self.chain),
@@ -82,11 +109,14 @@ class Panels:
             price_ceiling_per_kwh=int(self.chain.call(regulation.priceCeilingPerKwh())),
             prices=prices,
             prosumer=prosumer,
-            own_orders=own,
+            own_orders=self.market.orders_of(prosumer, OWN_ORDERS),
         )
 
     # ------------------------------------------------------------ import caps
     def caps_panel(self) -> CapsPanelOut:
+        return self._at_head("caps", lambda _head_ts: self._caps_panel())
+
+    def _caps_panel(self) -> CapsPanelOut:
         page = self.audit.contracts(0, MAX_CAPS)
         trust_of = self.chain.contract("Trust").functions.trustOf
         trusts: dict[str, int] = {}
@@ -140,7 +170,11 @@ class Panels:
     def kpis(self, from_ts: int | None, to_ts: int | None) -> KpisOut:
         """Community KPIs over readings starting in [from_ts, to_ts); by default the day up
         to the head's time."""
-        head_ts = int(self.chain.w3.eth.get_block("latest")["timestamp"])
+        return self._at_head(
+            ("kpis", from_ts, to_ts), lambda head_ts: self._kpis(head_ts, from_ts, to_ts)
+        )
+
+    def _kpis(self, head_ts: int, from_ts: int | None, to_ts: int | None) -> KpisOut:
         to_ts = head_ts + 1 if to_ts is None else to_ts
         from_ts = max(0, to_ts - SECONDS_PER_DAY) if from_ts is None else from_ts
         found = self.audit.readings(None, from_ts, to_ts, KPI_MAX_READINGS)

@@ -10,11 +10,10 @@ from typing import Annotated
 
 from eth_typing import ChecksumAddress
 from fastapi import APIRouter, Depends, Path, Query
-from fastapi.exceptions import RequestValidationError
 from web3 import Web3
 
-from gridledger.contracts.units import UINT64_LIMIT
 from gridledger.node.rest.deps import Context
+from gridledger.node.rest.period import FromTs, ToTs, check_period
 from gridledger.node.rest.schemas import ADDRESS_PATTERN, ErrorOut
 from gridledger.node.views.records import ReadingsOut, TrustOut, ViolationsOut
 
@@ -35,27 +34,11 @@ def _event_query(
     participant: Annotated[
         str | None, Query(pattern=ADDRESS_PATTERN, description="0x address (any case)")
     ] = None,
-    from_ts: Annotated[
-        int | None,
-        Query(alias="from", ge=0, lt=UINT64_LIMIT, description="interval start >= this [unix s]"),
-    ] = None,
-    to_ts: Annotated[
-        int | None,
-        Query(alias="to", ge=0, lt=UINT64_LIMIT, description="interval start < this [unix s]"),
-    ] = None,
+    from_ts: FromTs = None,
+    to_ts: ToTs = None,
     limit: Annotated[int, Query(ge=1, le=MAX_EVENTS, description="most events returned")] = 1000,
 ) -> EventQuery:
-    if from_ts is not None and to_ts is not None and to_ts < from_ts:
-        raise RequestValidationError(
-            [
-                {
-                    "type": "value_error",
-                    "loc": ("query", "to"),
-                    "msg": f"to ({to_ts}) is before from ({from_ts})",
-                    "input": to_ts,
-                }
-            ]
-        )
+    check_period(from_ts, to_ts)
     address = Web3.to_checksum_address(participant) if participant else None
     return EventQuery(address, from_ts, to_ts, limit)
 

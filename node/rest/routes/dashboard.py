@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.exceptions import RequestValidationError
 
 from gridledger.contracts.units import UINT64_LIMIT
 from gridledger.node.audit.locate import AuditInputError
@@ -18,6 +17,7 @@ from gridledger.node.dashboard.records import (
     MarketPanelOut,
 )
 from gridledger.node.rest.errors import RestError
+from gridledger.node.rest.period import FromTs, ToTs, check_period
 from gridledger.node.rest.schemas import ErrorOut
 
 router = APIRouter(prefix="/v1", tags=["dashboard"])
@@ -45,28 +45,12 @@ def get_caps_panel(dashboard: Dashboard) -> CapsPanelOut:
 @router.get("/dashboard/kpis", responses={422: {"model": ErrorOut}})
 def get_kpis(
     dashboard: Dashboard,
-    from_ts: Annotated[
-        int | None,
-        Query(alias="from", ge=0, lt=UINT64_LIMIT, description="interval start >= this [unix s]"),
-    ] = None,
-    to_ts: Annotated[
-        int | None,
-        Query(alias="to", ge=0, lt=UINT64_LIMIT, description="interval start < this [unix s]"),
-    ] = None,
+    from_ts: FromTs = None,
+    to_ts: ToTs = None,
 ) -> KpisOut:
     """Self-sufficiency, self-consumption, local and grid energy of the metered community
     (default: the day before the head)."""
-    if from_ts is not None and to_ts is not None and to_ts < from_ts:
-        raise RequestValidationError(
-            [
-                {
-                    "type": "value_error",
-                    "loc": ("query", "to"),
-                    "msg": f"to ({to_ts}) is before from ({from_ts})",
-                    "input": to_ts,
-                }
-            ]
-        )
+    check_period(from_ts, to_ts)
     return dashboard.panels.kpis(from_ts, to_ts)
 
 

@@ -3,7 +3,9 @@ none skipped; the subscriber limit of the feed."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -55,3 +57,27 @@ def test_the_feed_holds_at_most_max_subscribers_and_frees_released_slots() -> No
     feed.release()
     assert feed.subscribe()
     assert not feed.subscribe()
+
+
+class _CountingLedger:
+    def __init__(self) -> None:
+        self.reads = 0
+
+    def head(self) -> int:
+        self.reads += 1
+        return 100 + self.reads
+
+
+def test_the_streams_share_one_head_read_per_poll_period() -> None:
+    ledger = _CountingLedger()
+    feed = live.BlockFeed(ledger=ledger)  # type: ignore[arg-type]
+
+    async def looks() -> list[int]:
+        return list(await asyncio.gather(*(feed._head(fresh=False) for _ in range(20))))
+
+    assert asyncio.run(looks()) == [101] * 20
+    assert ledger.reads == 1
+    assert asyncio.run(feed._head(fresh=True)) == 102  # a new stream reads the head itself
+    time.sleep(live.POLL_S)
+    assert asyncio.run(feed._head(fresh=False)) == 103  # the shared read is POLL_S old
+    assert ledger.reads == 3

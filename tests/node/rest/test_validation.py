@@ -81,6 +81,9 @@ def test_the_key_is_checked_before_the_body(node: InProcessNode) -> None:
         ("/v1/readings", {"limit": 10_001}, "query", "limit"),
         ("/v1/trust/0x12", {}, "path", "address"),
         ("/v1/trust/" + "0x" + "zz" * 20, {}, "path", "address"),
+        ("/v1/dashboard/kpis", {"from": 10, "to": 9}, "query", "to"),
+        ("/v1/dashboard/kpis", {"from": 2**64}, "query", "from"),
+        ("/v1/audit/report", {"block": -1}, "query", "block"),
     ],
 )
 def test_bad_parameters_name_their_fields(
