@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import pytest
 import requests
@@ -59,6 +61,16 @@ def test_the_feed_holds_at_most_max_subscribers_and_frees_released_slots() -> No
     assert not feed.subscribe()
 
 
+T = TypeVar("T")
+
+
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run on a thread of its own: a Playwright test earlier in the same worker leaves
+    an event loop running on this one."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 class _CountingLedger:
     def __init__(self) -> None:
         self.reads = 0
@@ -75,9 +87,9 @@ def test_the_streams_share_one_head_read_per_poll_period() -> None:
     async def looks() -> list[int]:
         return list(await asyncio.gather(*(feed._head(fresh=False) for _ in range(20))))
 
-    assert asyncio.run(looks()) == [101] * 20
+    assert _run(looks()) == [101] * 20
     assert ledger.reads == 1
-    assert asyncio.run(feed._head(fresh=True)) == 102  # a new stream reads the head itself
+    assert _run(feed._head(fresh=True)) == 102  # a new stream reads the head itself
     time.sleep(live.POLL_S)
-    assert asyncio.run(feed._head(fresh=False)) == 103  # the shared read is POLL_S old
+    assert _run(feed._head(fresh=False)) == 103  # the shared read is POLL_S old
     assert ledger.reads == 3
