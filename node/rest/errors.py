@@ -132,6 +132,62 @@ UNDECODED_REVERT_STATUS = 400
 _KNOWN_STATUSES = {s.value for s in HTTPStatus}
 
 
+class NotAnOperatorNodeError(RestError):
+    """The node runs no operator service ([operator] in its config; node 1 of a testnet)."""
+
+    status = 409
+    error = "NotAnOperatorNode"
+
+
+class NotThisNodesParticipantError(RestError):
+    """Consent asked for terms whose importer is not this node's prosumer account."""
+
+    status = 422
+    error = "NotThisNodesParticipant"
+
+
+class NotFinalError(RestError):
+    """The block is above this node's final block (or above its head)."""
+
+    status = 404
+    error = "BlockNotFinal"
+
+
+class AuditCannotRunError(RestError):
+    """The audit cannot start (a block past the head)."""
+
+    status = 422
+    error = "AuditCannotRun"
+
+
+class NotATestnetNodeError(RestError):
+    """The node runs no consensus (a lone node or an external ledger)."""
+
+    status = 409
+    error = "NotATestnetNode"
+
+
+class UnknownPeerError(RestError):
+    """A link request names a peer this node does not know."""
+
+    status = 422
+    error = "UnknownPeer"
+
+
+class NotASimClockError(RestError):
+    """The node's consensus runs on the wall clock."""
+
+    status = 409
+    error = "NotASimulationClock"
+
+
+class TooManySubscribersError(RestError):
+    """The node holds live.MAX_SUBSCRIBERS event streams already."""
+
+    status = 503
+    error = "TooManySubscribers"
+
+
 def json_value(value: object) -> object:
     """A decoded ABI value as JSON: bytes as 0x-hex, addresses checksummed, tuples as lists."""
     if isinstance(value, bytes | bytearray):

@@ -10,22 +10,8 @@ from gridledger.contracts.typed import terms_consent as sign_consent
 from gridledger.node.accounting import ContractTerms
 from gridledger.node.operator.service import OperatorService
 from gridledger.node.regulator.desk import RegulatorDesk
-from gridledger.node.rest.errors import RestError
+from gridledger.node.rest.errors import NotAnOperatorNodeError, NotThisNodesParticipantError
 from gridledger.node.views.chain import ChainView
-
-
-class NotAnOperatorNodeError(RestError):
-    """The node runs no operator service ([operator] in its config; node 1 of a testnet)."""
-
-    status = 409
-    error = "NotAnOperatorNode"
-
-
-class NotThisNodesParticipantError(RestError):
-    """Consent asked for terms whose importer is not this node's prosumer account."""
-
-    status = 422
-    error = "NotThisNodesParticipant"
 
 
 @dataclass(frozen=True, slots=True)

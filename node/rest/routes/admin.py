@@ -12,22 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from gridledger.node.consensus.clock import SimClock
 from gridledger.node.consensus.replica import Replica
 from gridledger.node.rest.deps import Authorized, KeyFirstRoute
-from gridledger.node.rest.errors import RestError
+from gridledger.node.rest.errors import NotASimClockError, NotATestnetNodeError, UnknownPeerError
 from gridledger.node.rest.schemas import ErrorOut
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"], route_class=KeyFirstRoute)
-
-
-class NotATestnetNodeError(RestError):
-    """The node runs no consensus (a lone node or an external ledger)."""
-
-    status = 409
-    error = "NotATestnetNode"
-
-
-class UnknownPeerError(RestError):
-    status = 422
-    error = "UnknownPeer"
 
 
 class LinksRequest(BaseModel):
@@ -36,13 +24,6 @@ class LinksRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     drop: list[str] = Field(default_factory=list, max_length=64)
     restore: StrictBool = False
-
-
-class NotASimClockError(RestError):
-    """The node's consensus runs on the wall clock."""
-
-    status = 409
-    error = "NotASimulationClock"
 
 
 def testnet_replica(request: Request) -> Replica:

@@ -16,18 +16,11 @@ from gridledger.node.dashboard.records import (
     KpisOut,
     MarketPanelOut,
 )
-from gridledger.node.rest.errors import RestError
+from gridledger.node.rest.errors import AuditCannotRunError
 from gridledger.node.rest.period import FromTs, ToTs, check_period
 from gridledger.node.rest.schemas import ErrorOut
 
 router = APIRouter(prefix="/v1", tags=["dashboard"])
-
-
-class AuditCannotRunError(RestError):
-    """The audit cannot start (a block past the head)."""
-
-    status = 422
-    error = "AuditCannotRun"
 
 
 @router.get("/dashboard/market")

@@ -13,16 +13,9 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from gridledger.node.dashboard import Dashboard, live
 from gridledger.node.dashboard.live import BlockFeed
-from gridledger.node.rest.errors import RestError
+from gridledger.node.rest.errors import TooManySubscribersError
 
 router = APIRouter(prefix="/v1", tags=["events"])
-
-
-class TooManySubscribersError(RestError):
-    """The node holds live.MAX_SUBSCRIBERS event streams already."""
-
-    status = 503
-    error = "TooManySubscribers"
 
 
 def _subscription(dashboard: Dashboard) -> Iterator[BlockFeed]:

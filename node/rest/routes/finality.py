@@ -10,18 +10,11 @@ from fastapi import APIRouter, Path, Request
 
 from gridledger.contracts.units import UINT64_LIMIT
 from gridledger.node.ledger.votes import justification_json
-from gridledger.node.rest.errors import RestError
+from gridledger.node.rest.errors import NotFinalError
 from gridledger.node.rest.routes.admin import testnet_replica
 from gridledger.node.rest.schemas import ErrorOut
 
 router = APIRouter(prefix="/v1/finality", tags=["finality"])
-
-
-class NotFinalError(RestError):
-    """The block is above this node's final block (or above its head)."""
-
-    status = 404
-    error = "BlockNotFinal"
 
 
 def _hex(data: bytes) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from gridledger.node.rest.deps import Context, KeyFirstRoute, OperatorAuthorized
+from gridledger.node.rest.errors import NotAnOperatorNodeError
 from gridledger.node.rest.role_schemas import (
     AdmitRequest,
     AdmittedOut,
@@ -20,7 +21,6 @@ from gridledger.node.rest.role_schemas import (
     FundRequest,
     tx_fields,
 )
-from gridledger.node.rest.roles import NotAnOperatorNodeError
 from gridledger.node.rest.schemas import ErrorOut
 
 router = APIRouter(prefix="/v1/operator", tags=["operator"], route_class=KeyFirstRoute)
