@@ -23,16 +23,17 @@ from gridledger.node.operator.duties import (
     ADMIT_GAS,
     CAP_GAS,
     MINT_GAS,
-    RELEASE_GAS,
     SETTLE_BATCH,
     Member,
     admit_call,
     book_of,
     clear_call,
-    due_releases,
     mint_call,
     order_id,
+    release_batches,
+    release_call,
     settle_calls,
+    take_due_releases,
 )
 from gridledger.node.operator.terms import cap_terms
 from gridledger.sim.scenario import CapContract
@@ -59,26 +60,24 @@ class OperatorAgent:
         self._skipped: set[int] = set()
         # Sell orders of cleared intervals whose held proceeds are not yet released.
         self.unreleased: dict[int, list[int]] = {}
+        self._owners: dict[int, str] = {}  # sell id -> seller (take_due_releases' cache)
 
     def release_due(self, now_ts: int) -> int:
         """Send release() for the settled, filled sells of ended intervals whose seller's
-        readings reach the interval's end, or whose grace period ran out; the number sent."""
-        sent = 0
-        for interval in sorted(self.unreleased):
-            end_ts = self.clock.start_ts(interval + 1)
-            if now_ts < end_ts:
-                break
-            due, waiting = due_releases(
-                self.market, self.import_cap, self.unreleased[interval], end_ts, now_ts
-            )
-            for sell_id in due:
-                self.client.send(self.market.functions.release([sell_id]), RELEASE_GAS)
-                sent += 1
-            if waiting:
-                self.unreleased[interval] = waiting
-            else:
-                del self.unreleased[interval]
-        return sent
+        readings reach the interval's end, or whose grace period ran out; the number of
+        sells released."""
+        taken = take_due_releases(
+            self.unreleased,
+            self.market,
+            self.import_cap,
+            lambda interval: self.clock.start_ts(interval + 1),
+            now_ts,
+            self._owners,
+        )
+        due = [sell_id for _, sells in taken for sell_id in sells]
+        for batch in release_batches(due):
+            self.client.send(*release_call(self.market, batch))
+        return len(due)
 
     # ------------------------------------------------------------ setup
     def admit_and_fund(self, members: list[Member], wait: bool = True) -> None:

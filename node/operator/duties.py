@@ -6,6 +6,7 @@ settlement of its orders. Each function builds calls; its caller sends them its 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,30 +84,87 @@ def settle_calls(market: Any, order_ids: list[int]) -> list[tuple[Any, int]]:
 
 
 RELEASE_GAS = 250_000
+"""Gas limit per sell released (unused gas is not paid)."""
+RELEASE_BATCH = 32
+"""Sells per `release` transaction (the contract takes up to MAX_SETTLE_BATCH)."""
 
 
 def due_releases(
-    market: Any, import_cap: Any, sell_ids: list[int], end_ts: int, now_ts: int
+    market: Any,
+    import_cap: Any,
+    sell_ids: list[int],
+    end_ts: int,
+    now_ts: int,
+    owners: dict[int, str] | None = None,
 ) -> tuple[list[int], list[int]]:
     """Of the filled sells `sell_ids` of an interval ending at `end_ts`: those whose held
     proceeds `release` pays now (the seller's readings reach `end_ts`, or the grace period
-    ran out at `now_ts`), and those still waiting (not settled yet, or not metered yet).
-    Sells with nothing held (unfilled, or released already) are in neither list."""
+    ran out at `now_ts`), and those still waiting (not metered yet, or not settled yet).
+    Sells with nothing held (unfilled, or released already) are in neither list once their
+    seller is metered or the grace ran out. `owners` caches each sell's seller across calls
+    (an order's owner never changes), so a waiting sell costs no call of its own until its
+    seller's readings reach the interval's end."""
     m = market.functions
+    owners = {} if owners is None else owners
+    grace_over = now_ts >= end_ts + RELEASE_GRACE_S
     due: list[int] = []
     waiting: list[int] = []
     last_end: dict[str, int] = {}
     for sell_id in sell_ids:
+        owner = owners.get(sell_id)
+        if owner is None:
+            owner = owners[sell_id] = str(m.orderOf(sell_id).call()[0])
+        if not grace_over:
+            if owner not in last_end:
+                last_end[owner] = int(import_cap.functions.lastReadingEndOf(owner).call())
+            if last_end[owner] < end_ts:
+                waiting.append(sell_id)  # the seller's delivery is not metered yet
+                continue
         if not m.isSettled(sell_id).call():
             waiting.append(sell_id)  # the settlement is not mined yet
             continue
-        if int(m.heldOf(sell_id).call()) == 0:
-            continue
-        owner = str(m.orderOf(sell_id).call()[0])
-        if owner not in last_end:
-            last_end[owner] = int(import_cap.functions.lastReadingEndOf(owner).call())
-        if last_end[owner] >= end_ts or now_ts >= end_ts + RELEASE_GRACE_S:
+        if int(m.heldOf(sell_id).call()) != 0:
             due.append(sell_id)
-        else:
-            waiting.append(sell_id)
     return due, waiting
+
+
+def take_due_releases(
+    pending: dict[int, list[int]],
+    market: Any,
+    import_cap: Any,
+    end_ts_of: Callable[[int], int],
+    now_ts: int,
+    owners: dict[int, str],
+) -> list[tuple[int, list[int]]]:
+    """The keeper's round over `pending` (interval -> its filled sells with proceeds held):
+    takes out of it, per ended interval (its end `end_ts_of(interval)` [unix s]), the sells
+    `release` pays at `now_ts`, drops those with nothing held, and keeps the rest; the due
+    sells per interval, oldest first. `owners` is the caller's cache for due_releases, pruned
+    to the sells still pending."""
+    taken: list[tuple[int, list[int]]] = []
+    for interval in sorted(pending):
+        end_ts = end_ts_of(interval)
+        if now_ts < end_ts:
+            break
+        due, waiting = due_releases(market, import_cap, pending[interval], end_ts, now_ts, owners)
+        if due:
+            taken.append((interval, due))
+        if waiting:
+            pending[interval] = waiting
+        else:
+            del pending[interval]
+    still = {sell_id for sells in pending.values() for sell_id in sells}
+    for sell_id in [k for k in owners if k not in still]:
+        del owners[sell_id]
+    return taken
+
+
+def release_call(market: Any, sell_ids: list[int]) -> tuple[Any, int]:
+    """One `release` call for at most RELEASE_BATCH `sell_ids`, with its gas limit."""
+    assert 0 < len(sell_ids) <= RELEASE_BATCH, len(sell_ids)
+    return market.functions.release(sell_ids), RELEASE_GAS * len(sell_ids)
+
+
+def release_batches(sell_ids: list[int]) -> list[list[int]]:
+    """`sell_ids` in batches of RELEASE_BATCH, one `release` transaction each."""
+    return [sell_ids[k : k + RELEASE_BATCH] for k in range(0, len(sell_ids), RELEASE_BATCH)]

@@ -39,16 +39,17 @@ from gridledger.node.operator.duties import (
     ADMIT_GAS,
     CAP_GAS,
     MINT_GAS,
-    RELEASE_GAS,
     VOID_GAS,
     Member,
     admit_call,
     book_of,
     clear_call,
-    due_releases,
     mint_call,
     order_id,
+    release_batches,
+    release_call,
     settle_calls,
+    take_due_releases,
 )
 from gridledger.node.service import NodeService
 from gridledger.node.views import events
@@ -105,6 +106,7 @@ class OperatorService:
         self._thread: threading.Thread | None = None
         self.failures: dict[int, str] = {}
         self.to_release: dict[int, list[int]] = {}  # interval -> sells with proceeds held
+        self._owners: dict[int, str] = {}  # sell id -> seller (take_due_releases' cache)
         self.cursor: int | None = self._load_cursor()
         self.setup_done = False
 
@@ -268,26 +270,30 @@ class OperatorService:
 
     def release_due(self, now_ts: int) -> int:
         """Release the held proceeds of settled sells whose delivery is metered (or whose
-        grace period ran out): the keeper's duty of docs/contracts.md, "Held proceeds"."""
+        grace period ran out): the keeper's duty of docs/contracts.md, "Held proceeds"; the
+        number of sells released. A batch the contract refuses goes back to the list (tried
+        again next round)."""
         market = self.chain.contract("Market")
         grid = self.chain.grid()
+        taken = take_due_releases(
+            self.to_release,
+            market,
+            self.chain.contract("ImportCap"),
+            lambda interval: grid.start_ts(interval + 1),
+            now_ts,
+            self._owners,
+        )
         sent = 0
-        for interval in sorted(self.to_release):
-            end_ts = grid.start_ts(interval + 1)
-            if now_ts < end_ts:
-                break
-            due, waiting = due_releases(
-                market, self.chain.contract("ImportCap"), self.to_release[interval], end_ts, now_ts
-            )
-            for sell_id in due:
-                self.send(market.functions.release([sell_id]), RELEASE_GAS)
-                sent += 1
-            if waiting:
-                self.to_release[interval] = waiting
-            else:
-                del self.to_release[interval]
-            if due and self.cursor is not None:
-                self._save_cursor(self.cursor)
+        for interval, sells in taken:
+            for batch in release_batches(sells):
+                try:
+                    self.send(*release_call(market, batch))
+                    sent += len(batch)
+                except (ContractRevertError, LedgerError) as exc:
+                    log.warning("interval %d: release refused, retrying: %s", interval, exc)
+                    self.to_release.setdefault(interval, []).extend(batch)
+        if taken and self.cursor is not None:
+            self._save_cursor(self.cursor)
         if sent:
             log.info("released the held proceeds of %d sells", sent)
         return sent
