@@ -101,3 +101,9 @@ def test_unknown_paths_and_methods_answer_in_the_same_error_shape(node: InProces
     reply = requests.delete(node.url + "/v1/orders", timeout=30)
     assert reply.status_code == 405
     assert reply.json()["error"] == "MethodNotAllowed"
+    assert reply.headers["Allow"] == "POST"
+    # GET and POST /v1/readings are routes of two routers: Allow names both
+    reply = requests.delete(node.url + "/v1/readings", timeout=30)
+    assert (reply.status_code, reply.headers["Allow"]) == (405, "GET, POST")
+    reply = requests.put(node.url + "/v1/meters/0x" + "11" * 20, timeout=30)
+    assert (reply.status_code, reply.headers["Allow"]) == (405, "GET")
