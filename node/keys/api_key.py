@@ -63,7 +63,15 @@ def load_or_create_api_key(data_dir: Path, role: str = "prosumer") -> str:
         if not key:
             raise ConfigError(f"{path} is empty; delete it to have a new API key created") from None
         return key
-    key = secrets.token_urlsafe(API_KEY_BYTES)
+    key = new_api_key()
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(key + "\n")
+    return key
+
+
+def new_api_key() -> str:
+    """A fresh URL-safe key that never starts with '-' (a command line would read such a key
+    given as `--api-key KEY` as an option of its own)."""
+    while (key := secrets.token_urlsafe(API_KEY_BYTES)).startswith("-"):
+        pass
     return key

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -22,6 +23,8 @@ from gridledger.node.rest.errors import _on_node_error
     ],
 )
 def test_ledger_errors_map_to_their_status(exc: LedgerError, status: int, name: str) -> None:
-    response = asyncio.run(_on_node_error(None, exc))  # type: ignore[arg-type]
+    # On a thread of its own: a Playwright test in the same worker leaves a loop running here.
+    with ThreadPoolExecutor(1) as pool:
+        response = pool.submit(asyncio.run, _on_node_error(None, exc)).result()  # type: ignore[arg-type]
     assert response.status_code == status
     assert json.loads(bytes(response.body)) == {"error": name, "message": str(exc)}
