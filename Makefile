@@ -54,7 +54,7 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
 pytest: $(STAMP) $(NPM_STAMP) $(WEB_NPM_STAMP) $(SLITHER_STAMP) chromium
-	$(VENV)/bin/pytest -n 2 -q
+	$(VENV)/bin/pytest -n 2 --dist loadscope -q
 
 contracts: $(STAMP) $(NPM_STAMP)
 	$(VENV)/bin/gridledger contracts build

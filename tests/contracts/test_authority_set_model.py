@@ -238,6 +238,7 @@ class AuthorityFlow(RuleBasedStateMachine):
             assert got == self.model.authorities_at(n), f"authoritiesAt({n})"
 
 
+@pytest.mark.distinct_evms
 def test_contract_matches_the_reference_model(auth: Auth) -> None:
     AuthorityFlow.auth = auth
     run_state_machine_as_test(

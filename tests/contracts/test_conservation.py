@@ -4,6 +4,7 @@ hypothesis tries."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -194,6 +195,7 @@ class MarketFlow(RuleBasedStateMachine):
         assert t.balanceOf(market).call() == owed + escrow + pools + held
 
 
+@pytest.mark.distinct_evms
 def test_market_flow_conserves_tokens_and_energy(stack: Stack) -> None:
     MarketFlow.stack = stack
     run_state_machine_as_test(

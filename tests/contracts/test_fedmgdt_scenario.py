@@ -20,6 +20,7 @@ DAY_TS = DAY0_TS - 86400  # the simulated day: yesterday, so every reading is in
 BATCH = 120
 
 
+@pytest.mark.distinct_evms
 @pytest.mark.slow
 def test_violation_falls_with_the_cap_and_vanishes_at_10_kw(stack: Stack) -> None:
     results = []

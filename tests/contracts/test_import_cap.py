@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -262,6 +263,7 @@ def reading_series(draw: st.DrawFn, p: Participant) -> list[MeterReading]:
     return out
 
 
+@pytest.mark.distinct_evms
 @settings(
     max_examples=25,
     deadline=None,

@@ -126,6 +126,7 @@ def books(draw: st.DrawFn) -> list[tuple[int, Side, int, int]]:
     return draw(st.permutations(rows))
 
 
+@pytest.mark.distinct_evms
 @settings(
     max_examples=20,
     deadline=None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -18,6 +19,7 @@ def chain_trust(stack: Stack, exposure: int) -> int:
     return int(stack.trust.functions.trustCurve(exposure).call())
 
 
+@pytest.mark.distinct_evms
 @settings(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

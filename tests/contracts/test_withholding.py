@@ -6,6 +6,7 @@ meter's readings over that time; once anyone relays the rest, it is E_viol of al
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -15,6 +16,7 @@ from tests.contracts.harness import Stack
 from tests.contracts.test_import_cap import contract_terms, create, reading_series, terms_for
 
 
+@pytest.mark.distinct_evms
 @settings(
     max_examples=15,
     deadline=None,
