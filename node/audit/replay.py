@@ -137,18 +137,6 @@ class AuditReport:
         return found + list(self.orphans)
 
 
-def _meter_reading(r: ReadingOut) -> MeterReading:
-    return MeterReading(
-        UNKNOWN_METER,
-        r.participant,
-        r.interval_start_ts,
-        r.duration_s,
-        r.import_wh,
-        r.export_wh,
-        r.seq,
-    )
-
-
 def replay(terms: ContractTerms, readings: Iterable[MeterReading]) -> Replay:
     """Feed the importer's `readings` (chain order) one by one to the reference model."""
     acc = Accumulators()
@@ -283,7 +271,7 @@ def audit(source: AuditSource, participant: ChecksumAddress | None = None) -> Au
         terms = {i: t for i, t in terms.items() if t.importer.lower() == participant.lower()}
     readings: dict[str, list[MeterReading]] = defaultdict(list)
     for r in source.readings(participant):
-        readings[r.participant.lower()].append(_meter_reading(r))
+        readings[r.participant.lower()].append(r.reading(UNKNOWN_METER))
     events: dict[int, list[ViolationOut]] = defaultdict(list)
     for v in source.violations(participant):
         events[v.contract_id].append(v)

@@ -92,16 +92,7 @@ def violation_out(e: EventData) -> ViolationOut:
 
 def reading_out(e: EventData) -> ReadingOut:
     """One ReadingAccepted event of Metering."""
-    return ReadingOut(
-        participant=str(e["args"]["participant"]),
-        interval_start_ts=int(e["args"]["intervalStartTs"]),
-        duration_s=int(e["args"]["durationS"]),
-        import_wh=int(e["args"]["importWh"]),
-        export_wh=int(e["args"]["exportWh"]),
-        seq=int(e["args"]["seq"]),
-        block_number=int(e["blockNumber"]),
-        tx_hash=_tx(e),
-    )
+    return ReadingOut.accepted(e["args"], int(e["blockNumber"]), _tx(e))
 
 
 class AuditView:

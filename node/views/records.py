@@ -9,12 +9,15 @@ delivery contract ids and wads exceed 2**53: JavaScript clients need a big-integ
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import fields
 from enum import StrEnum
-from typing import Any
+from typing import Any, get_type_hints
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, create_model
 
 from gridledger.contracts.enums import Phase, Side
+from gridledger.contracts.typed import MeterReading
 from gridledger.node.accounting import ContractTerms
 
 
@@ -146,17 +149,38 @@ class ViolationsOut(Record):
     truncated: bool
 
 
-class ReadingOut(Record):
+def _camel(name: str) -> str:
+    """A field's name as the contracts spell it: interval_start_ts -> intervalStartTs."""
+    first, *rest = name.split("_")
+    return first + "".join(word.capitalize() for word in rest)
+
+
+# The fields of a reading the chain accepted: MeterReading's, in its order, but the meter (a
+# ReadingAccepted event does not name it). The EIP-712 struct and the event spell them in camel
+# case (intervalStartTs).
+_READING_TYPES = get_type_hints(MeterReading)
+_READING_FIELDS = tuple(f.name for f in fields(MeterReading) if f.name != "meter")
+_REQUIRED: dict[str, Any] = {name: (_READING_TYPES[name], ...) for name in _READING_FIELDS}
+# ReadingOut's first fields, taken from MeterReading (made at run time: to mypy they are Any).
+_AcceptedReading: Any = create_model("_AcceptedReading", __base__=Record, **_REQUIRED)
+
+
+class ReadingOut(_AcceptedReading):  # type: ignore[misc]
     """One ReadingAccepted event: a signed meter reading the chain accepted."""
 
-    participant: str
-    interval_start_ts: int
-    duration_s: int
-    import_wh: int
-    export_wh: int
-    seq: int
     block_number: int
     tx_hash: str
+
+    @classmethod
+    def accepted(cls, args: Mapping[str, Any], block_number: int, tx_hash: str) -> ReadingOut:
+        """The reading of a ReadingAccepted event's `args`, recorded in `block_number` by
+        transaction `tx_hash`."""
+        reading = {name: _READING_TYPES[name](args[_camel(name)]) for name in _READING_FIELDS}
+        return cls(**reading, block_number=block_number, tx_hash=tx_hash)
+
+    def reading(self, meter: str) -> MeterReading:
+        """The MeterReading accepted, as signed by `meter` (which the event does not name)."""
+        return MeterReading(meter=meter, **{name: getattr(self, name) for name in _READING_FIELDS})
 
 
 class ReadingsOut(Record):
