@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, create_model
+from pydantic.alias_generators import to_camel
 
 from gridledger.contracts.enums import Phase, Side
 from gridledger.contracts.typed import MeterReading
@@ -149,12 +150,6 @@ class ViolationsOut(Record):
     truncated: bool
 
 
-def _camel(name: str) -> str:
-    """A field's name as the contracts spell it: interval_start_ts -> intervalStartTs."""
-    first, *rest = name.split("_")
-    return first + "".join(word.capitalize() for word in rest)
-
-
 # The fields of a reading the chain accepted: MeterReading's, in its order, but the meter (a
 # ReadingAccepted event does not name it). The EIP-712 struct and the event spell them in camel
 # case (intervalStartTs).
@@ -175,7 +170,7 @@ class ReadingOut(_AcceptedReading):  # type: ignore[misc]
     def accepted(cls, args: Mapping[str, Any], block_number: int, tx_hash: str) -> ReadingOut:
         """The reading of a ReadingAccepted event's `args`, recorded in `block_number` by
         transaction `tx_hash`."""
-        reading = {name: _READING_TYPES[name](args[_camel(name)]) for name in _READING_FIELDS}
+        reading = {name: _READING_TYPES[name](args[to_camel(name)]) for name in _READING_FIELDS}
         return cls(**reading, block_number=block_number, tx_hash=tx_hash)
 
     def reading(self, meter: str) -> MeterReading:
