@@ -42,6 +42,7 @@ from gridledger.node.ledger.deploy import MarketTiming, RegulationRules, Roles
 from gridledger.node.ledger.embedded.genesis import ROLE_FUND_WEI, GenesisConfig
 from gridledger.node.ledger.embedded.genesis_file import load_genesis_file, write_genesis_file
 from gridledger.node.ledger.genesis_deploy import record_deployment
+from gridledger.node.meters.feed_process import running_feed_pid, stop_feed
 
 P2P_PORT_OFFSET = 1000
 START_TIMEOUT_S = 90.0
@@ -213,6 +214,11 @@ def create(data_dir: Path, spec: TestnetSpec, say: Callable[[str], None]) -> lis
         for entry, node_accounts in zip(entries, accounts, strict=True):
             meter = load_or_create_key(meter_key_path(data_dir, entry.name))
             members.append((str(node_accounts["prosumer"].address), str(meter.address)))
+        for node_name, microgrids in spec.participants.items():
+            for microgrid in microgrids:  # a microgrid's meter reports for its participant
+                account = load_or_create_key(participant_key_path(data_dir / node_name, microgrid))
+                meter = load_or_create_key(meter_key_path(data_dir, microgrid))
+                members.append((str(account.address), str(meter.address)))
     for entry in entries:
         _write_node_config(data_dir, entry, entries, spec.clock)
         if spec.operator_service and entry.role == "operator":
@@ -225,10 +231,11 @@ def create(data_dir: Path, spec: TestnetSpec, say: Callable[[str], None]) -> lis
     return entries
 
 
-def meter_key_path(data_dir: Path, node_name: str) -> Path:
-    """Where a testnet keeps the key of node `node_name`'s meter (the device's, not the
-    node's: a meter feed signs with it; the node never reads it)."""
-    return data_dir / "meters" / f"{node_name}.json"
+def meter_key_path(data_dir: Path, name: str) -> Path:
+    """Where a testnet keeps the key of the meter of node `name`'s prosumer or of microgrid
+    `name` (the device's, not the node's: a meter feed signs with it; the node never reads
+    it)."""
+    return data_dir / "meters" / f"{name}.json"
 
 
 def _append_operator_section(path: Path, members: list[tuple[str, str]]) -> None:
@@ -416,7 +423,10 @@ def _log_tail(data_dir: Path, entry: NodeEntry, lines: int = 15) -> str:
 
 def down(data_dir: Path, say: Callable[[str], None], timeout_s: float = 15.0) -> int:
     """Stop every running node (SIGTERM, then SIGKILL after `timeout_s`); keep the data.
-    Returns how many were stopped."""
+    Returns how many were stopped. The simulator's feed (`up --sim`) stops first."""
+    feed_pid = stop_feed(data_dir)
+    if feed_pid is not None:
+        say(f"stopped the simulator's feed (pid {feed_pid})")
     stopped = 0
     for entry in load_layout(data_dir):
         pid = running_pid(data_dir, entry)
@@ -467,6 +477,7 @@ def status(data_dir: Path) -> dict[str, Any]:
         )
     return {
         "data_dir": str(data_dir),
+        "sim_feed_pid": running_feed_pid(data_dir),
         "chain_id": genesis.chain_id,
         "period_s": genesis.period_s,
         "nodes": nodes,
@@ -488,8 +499,10 @@ def format_status(doc: dict[str, Any]) -> str:
         )
     for n in doc["nodes"]:
         lines.append(f"{n['name']} authority {n['address']}")
+    if doc.get("sim_feed_pid") is not None:
+        lines.append(f"simulator feed: pid {doc['sim_feed_pid']}, log {doc['data_dir']}/sim.log")
     lines.append("contracts:")
-    lines += [f"  {name:<12}{address}" for name, address in doc["contracts"].items()]
+    lines += [f"  {name:<13}{address}" for name, address in doc["contracts"].items()]
     return "\n".join(lines)
 
 

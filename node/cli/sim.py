@@ -86,6 +86,7 @@ def _sim_feed(scenario: Any, args: argparse.Namespace) -> int:
         if args.admit:
             print("admitting and funding the participants with their meters (node1's operator)")
             sim_feed.admit(args.testnet, feeds)
+        sim_feed.wait_admitted(args.testnet, feeds)
         if args.start_ts is None:  # readings must end before the chain's clock
             now_ts = int(time.time())
             entry = testnet.load_layout(args.testnet)[0]
@@ -96,6 +97,9 @@ def _sim_feed(scenario: Any, args: argparse.Namespace) -> int:
                 start_ts = now_ts - now_ts % scenario.dt_s
             else:  # yesterday from 00:00 UTC: an accelerated day ends in the past
                 start_ts = now_ts - now_ts % 86_400 - 86_400
+            resume_ts = max(f.resume_ts for f in feeds)  # meters that reported before go on
+            if resume_ts > start_ts:
+                start_ts = resume_ts + (-resume_ts) % scenario.dt_s
             scenario = scenario.with_start_ts(start_ts)
         for feed in feeds:
             print(

@@ -15,11 +15,65 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def _sim_participants(args: argparse.Namespace) -> dict[str, tuple[str, ...]]:
+    """Node -> microgrids of `--sim SCENARIO`, the prosumer nodes in turn (as the feed
+    assigns them): each gets a participant key, and the operator service admits it."""
+    if args.sim is None:
+        return {}
+    from gridledger.node.meters.feed_process import assign_in_turn
+    from gridledger.sim.scenarios import resolve
+
+    prosumers = [f"node{k}" for k in range(2, args.nodes + 1)] or ["node1"]
+    microgrids = [mg.name for mg in resolve(args.sim).microgrids]
+    by_node: dict[str, tuple[str, ...]] = {}
+    for mg, node in assign_in_turn(prosumers, microgrids).items():
+        by_node[node] = (*by_node.get(node, ()), mg)
+    return by_node
+
+
+def _start_feed(args: argparse.Namespace, participants: dict[str, tuple[str, ...]]) -> None:
+    """`--sim`: the scenario's meters report to the nodes from a background process."""
+    from gridledger.node import testnet
+    from gridledger.node.meters import feed_process
+
+    pid = feed_process.running_feed_pid(args.data_dir)
+    if pid is not None:
+        _say(f"the simulator's feed already runs (pid {pid}); log {args.data_dir}/sim.log")
+        return
+    # The operator service admits the microgrids of the scenario the testnet was made with;
+    # for any other (or with --no-operator) the feed admits them with the operator's key.
+    made_with_it = all(
+        testnet.participant_key_path(args.data_dir / node, mg).exists()
+        for node, mgs in participants.items()
+        for mg in mgs
+    ) and "[[operator.members]]" in (args.data_dir / "node1" / "node.toml").read_text(
+        encoding="utf-8"
+    )
+    pid = feed_process.start_feed(
+        args.data_dir, args.sim, args.speed, args.steps, admit=not made_with_it
+    )
+    pace = "as fast as the nodes take them" if args.speed is None else f"x{args.speed:g}"
+    _say(
+        f"simulator {args.sim}: meters report to the prosumer nodes ({pace}), pid {pid}, "
+        f"log {args.data_dir}/sim.log"
+    )
+
+
 def _up(args: argparse.Namespace) -> int:
     from gridledger.node import testnet
     from gridledger.node.errors import NodeError
+    from gridledger.sim.errors import SimError
 
+    if args.sim is None and (args.speed is not None or args.steps is not None):
+        print("error: --speed and --steps pace the simulator: give --sim SCENARIO", file=sys.stderr)
+        return 2
+    if (args.speed is not None and not args.speed > 0) or (
+        args.steps is not None and args.steps < 1
+    ):
+        print("error: --speed must be above 0 and --steps at least 1", file=sys.stderr)
+        return 2
     try:
+        participants = _sim_participants(args)
         spec = testnet.TestnetSpec(
             args.nodes,
             args.base_port,
@@ -29,9 +83,12 @@ def _up(args: argparse.Namespace) -> int:
             interval_length_s=args.interval_s,
             operator_service=not args.no_operator,
             auto_bid=args.auto_bid,
+            participants=participants,
         )
         entries = testnet.up(args.data_dir, spec, _say)
-    except NodeError as exc:
+        if args.sim is not None:
+            _start_feed(args, participants)
+    except (NodeError, SimError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     code = _status(args)
@@ -101,6 +158,22 @@ def register(commands: Any) -> None:
         action="store_true",
         help="every node's prosumer bids by itself from its metered readings (persistence)",
     )
+    up.add_argument(
+        "--sim",
+        default=None,
+        metavar="SCENARIO",
+        help="feed the nodes from the simulator: the scenario's microgrids (one participant "
+        "and meter each, admitted by the operator) report signed readings to the prosumer "
+        "nodes in turn, from a background process (log DIR/sim.log; `down` stops it)",
+    )
+    up.add_argument(
+        "--speed",
+        type=float,
+        default=None,
+        help="--sim pace: simulated seconds per second (1: real time; default: as fast as "
+        "the nodes take the readings)",
+    )
+    up.add_argument("--steps", type=int, default=None, help="--sim: stop after N ticks")
     up.set_defaults(handler=_up)
     down = kinds.add_parser("down", help="stop the nodes, keep their data")
     down.set_defaults(handler=_down)

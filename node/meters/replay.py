@@ -125,6 +125,13 @@ class NodeClient:
             raise MeterReplayError(f"{self.url}{path} answered {body!r}")
         return reply.status_code, body
 
+    def active(self, participant: str) -> bool:
+        """Whether the node's replica sees `participant` admitted (GET /v1/balances)."""
+        status, body = self._json("GET", f"/v1/balances/{participant}")
+        if status != 200:
+            raise MeterReplayError(f"GET /v1/balances/{participant}: {status} {body}")
+        return bool(body.get("active"))
+
     def separator(self) -> bytes:
         """The EIP-712 domain separator of the node's Metering contract."""
         _, addresses = self._json("GET", "/v1/contracts/addresses")

@@ -33,6 +33,7 @@ from gridledger.node.agents.ledger_client import LedgerClient
 from gridledger.node.keys import load_or_create_key, load_role
 from gridledger.node.keys.api_key import load_or_create_api_key
 from gridledger.node.ledger.deploy import Deployment
+from gridledger.node.meters.feed_process import assign_in_turn
 from gridledger.node.meters.replay import MeterReplayError, NodeClient
 from gridledger.node.operator.agent import Member, OperatorAgent
 from gridledger.sim.meter import Meter
@@ -55,6 +56,7 @@ class Feed:
     grid_limit_w: float | None
     pending: list[SignedReading] = field(default_factory=list)
     posted: int = 0
+    resume_ts: int = 0  # the earliest start of the meter's next reading [unix s]
 
 
 @dataclass
@@ -66,7 +68,7 @@ class FeedOutcome:
 
 def meter_key_path(data_dir: Path, microgrid: str) -> Path:
     """Where a testnet keeps the meter key of `microgrid` (the device's, not a node's)."""
-    return data_dir / "meters" / f"{microgrid}.json"
+    return testnet.meter_key_path(data_dir, microgrid)
 
 
 def testnet_clock(data_dir: Path, entry: testnet.NodeEntry) -> str:
@@ -98,12 +100,15 @@ def plan(data_dir: Path, scenario: Scenario, assign: dict[str, str] | None = Non
     """Each microgrid's meter and node: `assign` (microgrid -> node name) or the prosumer
     nodes in turn."""
     entries = testnet.load_layout(data_dir)
-    prosumers = [e for e in entries if e.role == "prosumer"] or entries
+    in_turn = assign_in_turn(
+        [e.name for e in entries if e.role == "prosumer"] or [e.name for e in entries],
+        [spec.name for spec in scenario.microgrids],
+    )
     by_name = {e.name: e for e in entries}
     feeds = []
     separator: bytes | None = None  # one chain, one Metering: the same for every node
-    for k, spec in enumerate(scenario.microgrids):
-        name = (assign or {}).get(spec.name, prosumers[k % len(prosumers)].name)
+    for spec in scenario.microgrids:
+        name = (assign or {}).get(spec.name, in_turn[spec.name])
         if name not in by_name:
             raise MeterReplayError(
                 f"{spec.name} is assigned to {name!r}, not a node of the testnet"
@@ -115,7 +120,16 @@ def plan(data_dir: Path, scenario: Scenario, assign: dict[str, str] | None = Non
         separator = separator or client.separator()
         state = client.meter(meter_key.address)
         meter = Meter(bytes(meter_key.key), participant.address, separator, int(state["next_seq"]))
-        feeds.append(Feed(spec.name, name, client, meter, spec.grid_limit_w))
+        feeds.append(
+            Feed(
+                spec.name,
+                name,
+                client,
+                meter,
+                spec.grid_limit_w,
+                resume_ts=int(state["next_start_min_ts"]),
+            )
+        )
     return feeds
 
 
@@ -149,6 +163,29 @@ def admit(data_dir: Path, feeds: list[Feed]) -> None:
         client.wait(client.sent)
     finally:
         client.close()
+
+
+def wait_admitted(data_dir: Path, feeds: list[Feed], timeout_s: float = SETTLE_TIMEOUT_S) -> None:
+    """Wait until every feed's participant is admitted on its node (by `admit`, or by the
+    operator service of a testnet made with `up --sim`); a simulation-clock testnet's clock
+    moves a second at a time meanwhile, as its admissions need blocks."""
+    entries = testnet.load_layout(data_dir)
+    clock = ChainClock(data_dir, entries) if testnet_clock(data_dir, entries[0]) == "sim" else None
+    deadline = time.monotonic() + timeout_s
+    waiting = list(feeds)
+    while waiting:
+        waiting = [f for f in waiting if not f.client.active(f.meter.participant)]
+        if not waiting:
+            return
+        if time.monotonic() > deadline:
+            names = ", ".join(f"{f.microgrid} ({f.meter.participant})" for f in waiting)
+            raise MeterReplayError(
+                f"not admitted after {timeout_s:.0f} s: {names}; admit them with `gridledger "
+                "operator admit PARTICIPANT METER` or feed with --admit"
+            )
+        if clock is not None:
+            clock.advance(chain_head_ts(data_dir) + 1)
+        time.sleep(0.2)
 
 
 def _step_power_w(model: GridModel, feed: Feed, k: int) -> float:
