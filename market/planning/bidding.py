@@ -17,6 +17,8 @@ no order and its battery runs the myopic rule.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -59,8 +61,56 @@ def order_of(expected_net_wh: float, min_order_wh: int = MIN_ORDER_WH) -> OrderI
 
 def persistence_order(last_interval_net_wh: float, min_order_wh: int = MIN_ORDER_WH) -> OrderIntent:
     """The persistence strategy's order: the net energy ``last_interval_net_wh`` [Wh] (> 0
-    import) metered over the last interval is expected again, and ordered (``order_of``)."""
+    import) metered over the last interval is expected again, and ordered (``order_of``).
+    The node's agent cuts its sale to the export it expects (``capped_sell`` with
+    ``export_floor_wh``, node.agents.strategies.Persistence)."""
     return order_of(last_interval_net_wh, min_order_wh)
+
+
+def capped_sell(
+    intent: OrderIntent, cap_wh: float, min_order_wh: int = MIN_ORDER_WH
+) -> OrderIntent:
+    """``intent`` with a sale cut to ``cap_wh`` [Wh], the export the prosumer expects to have
+    in the interval: a prosumer never offers energy it does not expect to have. No sale is
+    left below ``min_order_wh`` (nor at all when ``cap_wh`` < 1 Wh); a buy or no order is
+    returned as it is."""
+    if intent.side is not Side.SELL:
+        return intent
+    quantity = min(intent.quantity_wh, math.floor(max(cap_wh, 0.0)))
+    if quantity < max(min_order_wh, 1):
+        return OrderIntent(None, 0)
+    return OrderIntent(Side.SELL, quantity)
+
+
+def export_floor_wh(steps: Sequence[tuple[int, float]], recent: int, until_ts: int) -> float:
+    """The least net export [Wh] (> 0 export) a meter is expected to meter in any one of its
+    steps from now until ``until_ts`` [unix s]: a conservative expectation from its latest
+    ``steps`` ((start [unix s], net export [Wh]), oldest first, at least one), the lesser of
+
+    - the least step of the last ``recent`` (the export dipped that low in the last interval);
+    - the steps' trend (their least-squares line over time) lowered by the deepest any step
+      fell below it, and, when it falls, followed to ``until_ts`` (a rise is not counted on).
+
+    Negative when the meter is expected to import; a delivery obligation is checked step by
+    step (docs/contracts.md), so it is the least step, not the mean, that a sale must not
+    exceed."""
+    if not steps:
+        raise ValueError("export_floor_wh needs at least one metered step")
+    last_ts = steps[-1][0]
+    ts = [float(t - last_ts) for t, _ in steps]
+    xs = [float(x) for _, x in steps]
+    n = len(steps)
+    t_mean, x_mean = sum(ts) / n, sum(xs) / n
+    spread = sum((t - t_mean) ** 2 for t in ts)
+    slope = (
+        sum((t - t_mean) * (x - x_mean) for t, x in zip(ts, xs, strict=True)) / spread
+        if spread > 0
+        else 0.0
+    )
+    below = min(x - (x_mean + slope * (t - t_mean)) for t, x in zip(ts, xs, strict=True))
+    level = x_mean + slope * (0.0 - t_mean) + below  # the trend's lower envelope now
+    trend = level + min(slope, 0.0) * max(0, until_ts - last_ts)
+    return min(*xs[-max(recent, 1) :], trend)
 
 
 @dataclass

@@ -22,9 +22,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from gridledger.contracts.enums import Side
 from gridledger.market.forecast.forest import ForecastConfig, QuantileForecaster
-from gridledger.market.planning.bidding import MIN_ORDER_WH, OrderIntent, order_of
+from gridledger.market.planning.bidding import (
+    MIN_ORDER_WH,
+    OrderIntent,
+    capped_sell,
+    order_of,
+)
 
 NO_ORDER = OrderIntent(None, 0)
 
@@ -50,12 +54,8 @@ class MeterForecast:
 
 def capped_order(fc: MeterForecast, min_order_wh: int = MIN_ORDER_WH) -> OrderIntent:
     """The order for the forecast ``fc``: ``order_of`` its expected net, a sale cut to
-    ``fc.sell_cap_wh`` (none left below ``min_order_wh``)."""
-    intent = order_of(fc.expected_net_wh, min_order_wh)
-    if intent.side is not Side.SELL:
-        return intent
-    quantity = min(intent.quantity_wh, fc.sell_cap_wh)
-    return OrderIntent(Side.SELL, quantity) if quantity >= min_order_wh else NO_ORDER
+    ``fc.sell_cap_wh`` (``capped_sell``: none left below ``min_order_wh``)."""
+    return capped_sell(order_of(fc.expected_net_wh, min_order_wh), fc.sell_cap_wh, min_order_wh)
 
 
 @dataclass

@@ -1,10 +1,11 @@
 """A prosumer node bidding by itself (`--auto-bid`): every `poll_s` it feeds its prosumer's
 readings accepted on chain (ReadingAccepted events, whoever relayed them) to its bidding
-strategy (node.agents.strategies; persistence by default) and, once per interval, orders what
-the strategy intends for the first interval whose gate is still open `order_lead_s` from the
-chain's now: a surplus offered at the sell price, a deficit bid at the buy price, nothing
-below the strategy's smallest order. The order goes through the node's own order path (the
-REST API's, with its checks), passed in as `place`."""
+strategy (node.agents.strategies; persistence by default, a sale cut to the export expected
+in the interval ordered) and, once per interval, orders what the strategy intends for the
+first interval whose gate is still open `order_lead_s` from the chain's now: a surplus
+offered at the sell price, a deficit bid at the buy price, nothing below the strategy's
+smallest order. The order goes through the node's own order path (the REST API's, with its
+checks), passed in as `place`."""
 
 from __future__ import annotations
 
@@ -38,7 +39,11 @@ class AutoBidder:
         self.chain = chain
         self.place = place
         self.prices = prices
-        self.strategy = strategy or Persistence(prices.interval_readings, prices.min_order_wh)
+        self.strategy = strategy or Persistence(
+            lambda interval: chain.grid().start_ts(interval),
+            prices.interval_readings,
+            prices.min_order_wh,
+        )
         self.next_block = 0
         self.last_interval = -1
         self.orders = 0

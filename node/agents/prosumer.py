@@ -3,7 +3,8 @@ batches and places one order per microgrid and market interval.
 
 Bidding strategy (node.agents.strategies): persistence by default — the net energy metered
 over the last market-interval's worth of readings is expected again in the next open
-interval — or `planned`, from the meter's forecast. A surplus is offered as a sell at
+interval, a sale cut to the export expected there — or `planned`, from the meter's
+forecast. A surplus is offered as a sell at
 `sell_price_per_kwh`; a deficit is bid as a buy at `buy_price_per_kwh`; nothing below
 `min_order_wh`. Orders go to the first interval whose gate is still
 open `order_lead_s` from now (time for the order to be mined before the gate). Each
@@ -60,14 +61,14 @@ class ProsumerAgent:
         bidding: BiddingStrategy | None = None,
     ) -> None:
         self.strategy = strategy or Strategy()
-        self.bidding = bidding or Persistence(
-            self.strategy.interval_readings, self.strategy.min_order_wh
-        )
         self.grids = {name: _Microgrid(client) for name, client in participants.items()}
         self.relayer = relayer
         self.metering = relayer.contract("Metering")
         self.market = relayer.contract("Market")
         self.clock = MarketClock.of(self.market)
+        self.bidding = bidding or Persistence(
+            self.clock.start_ts, self.strategy.interval_readings, self.strategy.min_order_wh
+        )
         self.batch_readings = batch_readings
         self.trade = trade
         self.pending: list[SignedReading] = []

@@ -6,8 +6,11 @@ order) or None when it cannot decide yet (the agent asks again on the next tick)
 stay the agent's (``node.agents.prosumer.Strategy``).
 
 - ``persistence`` (the default): the net energy metered over the last interval's worth of
-  readings is expected again (``market.planning.bidding.persistence_order``, the same rule
-  ``gridledger reproduce bidding`` scores);
+  readings is expected again (``market.planning.bidding.persistence_order``, the rule
+  ``gridledger reproduce bidding`` scores), a sale cut to the export the meter is expected
+  to have in the interval ordered, which is later (an hour in the demo): the least step of
+  the last interval, or less when the last hour's export falls and keeps falling until the
+  interval's end (``export_floor_wh``);
 - ``planned``: the meter's forecast (``market.planning.meter_bidding.MeterBidder``): the
   readings, summed per market interval on the market's own grid and preceded by the meter's
   history, are forecast to the interval ordered; a sale never exceeds the q05 forecast of
@@ -17,14 +20,21 @@ stay the agent's (``node.agents.prosumer.Strategy``).
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 
+from gridledger.contracts.enums import Side
 from gridledger.market.forecast.forest import ForecastConfig
-from gridledger.market.planning.bidding import MIN_ORDER_WH, OrderIntent, persistence_order
+from gridledger.market.planning.bidding import (
+    MIN_ORDER_WH,
+    OrderIntent,
+    capped_sell,
+    export_floor_wh,
+    persistence_order,
+)
 from gridledger.market.planning.meter_bidding import MeterBidder
 from gridledger.node.agents.market_clock import MarketClock
 from gridledger.node.errors import NodeError
@@ -51,21 +61,45 @@ class BiddingStrategy(Protocol):
 
 @dataclass
 class Persistence:
-    """The last ``interval_readings`` readings' net energy, ordered again."""
+    """The last ``interval_readings`` readings' net energy, ordered again; a sale never more
+    than ``expected_export_wh``. ``interval_start_ts`` maps a market interval to its start
+    [unix s] (``MarketClock.start_ts``); ``interval_readings`` readings make an interval."""
 
+    interval_start_ts: Callable[[int], int]
     interval_readings: int = 15
     min_order_wh: int = MIN_ORDER_WH
-    _recent: dict[str, deque[int]] = field(default_factory=dict)
+    trend_intervals: int = 4
+    """How many intervals of readings the export's trend is taken over (an hour: about as
+    long as the demo's orders look ahead)."""
+    _recent: dict[str, deque[tuple[int, int]]] = field(default_factory=dict)
 
     def observe(self, microgrid: str, energy: MeterEnergy) -> None:
-        recent = self._recent.setdefault(microgrid, deque(maxlen=self.interval_readings))
-        recent.append(energy.import_wh - energy.export_wh)
+        recent = self._recent.get(microgrid)
+        if recent is None:
+            size = max(self.trend_intervals, 1) * self.interval_readings
+            recent = self._recent[microgrid] = deque(maxlen=size)
+        recent.append((energy.start_ts, energy.export_wh - energy.import_wh))
 
     def intent(self, microgrid: str, interval: int) -> OrderIntent | None:
         recent = self._recent.get(microgrid)
         if recent is None or len(recent) < self.interval_readings:
             return None
-        return persistence_order(sum(recent), self.min_order_wh)
+        last = list(recent)[-self.interval_readings :]
+        intent = persistence_order(-sum(x for _, x in last), self.min_order_wh)
+        if intent.side is not Side.SELL:
+            return intent
+        return capped_sell(intent, self.expected_export_wh(microgrid, interval), self.min_order_wh)
+
+    def expected_export_wh(self, microgrid: str, interval: int) -> float:
+        """The export [Wh] ``microgrid`` is expected to meter in ``interval`` at the least:
+        ``interval_readings`` steps at ``export_floor_wh`` of its readings (0 when it is
+        expected to import, or without readings)."""
+        recent = self._recent.get(microgrid)
+        if not recent:
+            return 0.0
+        end_ts = self.interval_start_ts(interval + 1)
+        floor = export_floor_wh(list(recent), self.interval_readings, end_ts)
+        return self.interval_readings * max(floor, 0.0)
 
 
 @dataclass

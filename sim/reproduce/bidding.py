@@ -7,9 +7,9 @@ delivery obligation (docs/contracts.md): the seller's meter must export at least
 in the interval; the shortfall is ``max(0, sold - exported)`` [Wh] and costs the deployment's
 delivery penalty (0.3 token/kWh, ``node/ledger/deploy.py``).
 
-- persistence (``market.planning.bidding.persistence_order``, the node's default): the
-  interval's order is the net energy metered in the previous interval; the battery runs
-  self-consumption;
+- persistence (``market.planning.bidding.persistence_order``, the node's default rule
+  without the cut of its sales to the export expected, docs/demo.md): the interval's order
+  is the net energy metered in the previous interval; the battery runs self-consumption;
 - planned (``market.planning.bidding``): the order is the planner's expected grid exchange,
   and the battery holds the meter at the committed power.
 

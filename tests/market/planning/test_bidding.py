@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from gridledger.contracts.enums import Side
 from gridledger.market.forecast.forest import ForecastConfig
 from gridledger.market.planning.bidding import (
     OrderIntent,
     PlannedBidder,
+    capped_sell,
+    export_floor_wh,
     order_of,
     persistence_order,
 )
@@ -51,6 +54,35 @@ def test_persistence_orders_the_last_interval_again() -> None:
     assert persistence_order(-1_200) == OrderIntent(Side.SELL, 1_200)
     assert persistence_order(-49) == OrderIntent(None, 0)
     assert persistence_order(-60, min_order_wh=100) == OrderIntent(None, 0)
+
+
+def test_a_sale_is_cut_to_the_expected_export() -> None:
+    sell = OrderIntent(Side.SELL, 900)
+    assert capped_sell(sell, 600.9) == OrderIntent(Side.SELL, 600)
+    assert capped_sell(sell, 1_000.0) == sell
+    assert capped_sell(sell, 49.9) == OrderIntent(None, 0)  # below the smallest order
+    assert capped_sell(sell, 0.0, min_order_wh=0) == OrderIntent(None, 0)  # nothing expected
+    assert capped_sell(sell, -30.0, min_order_wh=0) == OrderIntent(None, 0)
+    assert capped_sell(OrderIntent(Side.BUY, 700), 0.0) == OrderIntent(Side.BUY, 700)
+    assert capped_sell(OrderIntent(None, 0), 0.0) == OrderIntent(None, 0)
+
+
+def test_the_export_floor_by_hand() -> None:
+    assert export_floor_wh([(0, 50.0)], 1, 10_000) == 50.0  # one step: itself, no trend
+    steady = [(60 * i, 40.0) for i in range(10)]
+    assert export_floor_wh(steady, 5, 100_000) == 40.0  # steady: forever
+    falling = [(60 * i, 100.0 - 2 * i) for i in range(10)]  # 2 Wh less each minute
+    last_ts = 540
+    assert export_floor_wh(falling, 5, last_ts) == pytest.approx(82.0)  # now: the last step
+    assert export_floor_wh(falling, 5, last_ts + 600) == pytest.approx(62.0)  # 10 min on
+    assert export_floor_wh(falling, 5, last_ts + 3_600) < 0  # an hour on: it imports
+    rising = [(60 * i, 10.0 + 5 * i) for i in range(10)]
+    assert export_floor_wh(rising, 3, last_ts + 3_600) == pytest.approx(45.0)  # not counted on
+    # one dip 30 Wh below a steady 60 Wh, out of the last interval: about as deep ever after
+    dipped = [(60 * i, 60.0 if i != 4 else 30.0) for i in range(10)]
+    assert 30.0 <= export_floor_wh(dipped, 3, last_ts + 3_600) <= 31.0
+    with pytest.raises(ValueError, match="at least one"):
+        export_floor_wh([], 1, 0)
 
 
 TICK_S = 3600

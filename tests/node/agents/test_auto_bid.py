@@ -1,6 +1,6 @@
 """A prosumer node bidding by itself (node/agents/auto_bid.py) on an in-process node: nothing
 before its meter's readings are on chain; then, from the persistence of the last readings, a
-sell of a surplus and (an interval later) a buy of a deficit at the configured prices, each
+sell of a steady surplus and (an interval later) a buy of a deficit at the configured prices, each
 once per interval, through the node's own order path."""
 
 from __future__ import annotations
@@ -73,7 +73,9 @@ def test_it_bids_from_its_readings_once_per_interval(node: InProcessNode) -> Non
     bidder = AutoBidder(desk.chain, desk.place_limit, CONFIG)
     assert bidder.tick() is None  # no readings yet: nothing to go on
     meter = Meter(node, node.prosumer_meter)
-    meter.report([-100, -120, -80])  # a surplus of 300 Wh over the window
+    # a steady surplus of 300 Wh over the window (a sale is cut to the export expected in
+    # the interval ordered: 100 Wh a step, no less, when it does not fall)
+    meter.report([-100, -100, -100])
     interval = bidder.tick()
     assert interval is not None
     assert order_count(node, interval) == 1

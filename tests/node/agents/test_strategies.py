@@ -7,10 +7,13 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from gridledger.contracts.enums import Side
+from gridledger.contracts.enums import BoundKind, Side
 from gridledger.contracts.typed import MeterReading, MeterSignature, SignedReading
 from gridledger.market.planning.bidding import OrderIntent, persistence_order
+from gridledger.node.accounting import ContractTerms, violation_j
 from gridledger.node.agents import strategies
 from gridledger.node.agents.ledger_client import LedgerClient
 from gridledger.node.agents.market_clock import MarketClock
@@ -24,15 +27,133 @@ CLOCK = MarketClock(EPOCH_TS, 900, 1_800)
 
 
 def test_persistence_waits_for_an_interval_of_readings_then_orders_its_net() -> None:
-    p = Persistence(interval_readings=3)
-    for imp, exp in ((10, 0), (0, 200)):
-        p.observe("mg", MeterEnergy(0, imp, exp))
+    p = Persistence(CLOCK.start_ts, interval_readings=3, trend_intervals=1)
+    for i, (imp, exp) in enumerate(((10, 0), (0, 200))):
+        p.observe("mg", MeterEnergy(EPOCH_TS + 60 * i, imp, exp))
     assert p.intent("mg", 5) is None  # two readings of three
     assert p.intent("other", 5) is None
-    p.observe("mg", MeterEnergy(0, 0, 100))
-    assert p.intent("mg", 5) == persistence_order(-290) == OrderIntent(Side.SELL, 290)
-    p.observe("mg", MeterEnergy(0, 400, 0))  # the window slides: 0-200, 0-100, 400-0
-    assert p.intent("mg", 6) == OrderIntent(Side.BUY, 100)
+    p.observe("mg", MeterEnergy(EPOCH_TS + 120, 0, 100))
+    # the net of the three readings is a surplus of 290 Wh, but one step imported: the
+    # export expected in the interval is nothing, so no sale
+    assert persistence_order(-290) == OrderIntent(Side.SELL, 290)
+    assert p.expected_export_wh("mg", 5) == 0.0
+    assert p.intent("mg", 5) == OrderIntent(None, 0)
+    p.observe("mg", MeterEnergy(EPOCH_TS + 180, 400, 0))  # the window slides: 0-200, 0-100, 400-0
+    assert p.intent("mg", 6) == OrderIntent(Side.BUY, 100)  # a buy is the net as is
+
+
+def _feed(p: Persistence, first_ts: int, exports_wh: list[int]) -> None:
+    """One-minute steps from ``first_ts``: a positive value exported, a negative imported."""
+    for i, x in enumerate(exports_wh):
+        p.observe("mg", MeterEnergy(first_ts + 60 * i, max(-x, 0), max(x, 0)))
+
+
+def test_persistence_sells_no_more_than_the_least_step_of_a_steady_export() -> None:
+    p = Persistence(CLOCK.start_ts, interval_readings=15)
+    # a steady export with dips: 15 steps averaging 60 Wh, the least 40 Wh; the trend does
+    # not fall, so each step of any interval ahead is expected to export 40 Wh at least
+    steps = [70, 50, 60, 40, 80] * 3
+    _feed(p, EPOCH_TS, steps)
+    assert [p.expected_export_wh("mg", i) for i in (2, 4, 9)] == [600.0] * 3
+    assert p.intent("mg", 4) == OrderIntent(Side.SELL, 600)
+    assert persistence_order(-sum(steps)) == OrderIntent(Side.SELL, 900)  # uncapped
+
+
+def test_persistence_follows_a_falling_export_to_the_end_of_the_interval_ordered() -> None:
+    p = Persistence(CLOCK.start_ts, interval_readings=15)
+    # an hour of export falling by 1 Wh a minute, from 80 to 21 Wh per step
+    _feed(p, EPOCH_TS, list(range(80, 20, -1)))
+    last_ts = EPOCH_TS + 59 * 60
+    # interval 5 ends 31 minutes after the last step: 21 - 31 < 0 Wh, nothing to sell
+    assert CLOCK.start_ts(6) - last_ts == 31 * 60
+    assert p.expected_export_wh("mg", 5) == 0.0
+    assert p.intent("mg", 5) == OrderIntent(None, 0)
+    # interval 4 ends 16 minutes after it: 21 - 16 = 5 Wh a step, 75 Wh in all
+    assert p.expected_export_wh("mg", 4) == pytest.approx(75.0)
+    assert p.intent("mg", 4) == OrderIntent(Side.SELL, 75)
+    # the last interval's net is a 420 Wh surplus: uncapped persistence sells all of it
+    assert persistence_order(-sum(range(35, 20, -1))) == OrderIntent(Side.SELL, 420)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    start=st.integers(0, 400),
+    slope=st.integers(-5, 3),
+    readings=st.integers(15, 90),
+    ahead=st.integers(0, 8),
+)
+def test_a_sale_never_exceeds_what_a_steadily_changing_meter_exports(
+    start: int, slope: int, readings: int, ahead: int
+) -> None:
+    """A meter whose per-step net export changes by ``slope`` Wh every minute (falling,
+    steady or rising; a negative value imports): whatever interval the strategy is asked for,
+    every step of it exports at least the sold average, so the delivery falls short of
+    nothing, the on-chain check's rule (node.accounting.violation_j with the delivery's
+    bound). The uncapped persistence order fails this on every falling export."""
+    p = Persistence(CLOCK.start_ts, interval_readings=15)
+    first_ts = EPOCH_TS + 3_600
+
+    def export_at(ts: int) -> int:
+        return start + slope * (ts - first_ts) // 60
+
+    _feed(p, first_ts, [export_at(first_ts + 60 * i) for i in range(readings)])
+    now_ts = first_ts + 60 * readings
+    interval = CLOCK.next_open(now_ts) + ahead
+    intent = p.intent("mg", interval)
+    assert intent is not None
+    if intent.side is not Side.SELL:
+        return
+    terms_upper_w = -(intent.quantity_wh * 3600 // 900)  # the delivery's bound
+    for ts in range(CLOCK.start_ts(interval), CLOCK.start_ts(interval + 1), 60):
+        net_j = -export_at(ts) * 3600
+        assert violation_j_upper(terms_upper_w, net_j, 60) == 0
+
+
+def violation_j_upper(upper_w: int, net_j: int, duration_s: int) -> int:
+    """node.accounting.violation_j of an Upper bound (a delivery obligation)."""
+    terms = ContractTerms(
+        importer="0x" + "11" * 20,
+        kind=BoundKind.UPPER,
+        upper_w=upper_w,
+        lower_w=0,
+        valid_from_ts=0,
+        valid_to_ts=2**40,
+        lambda_units_per_kwh=0,
+        beta_wad_per_kwh=0,
+        counterparty="0x" + "22" * 20,
+        window_start_s=0,
+        window_end_s=0,
+    )
+    return violation_j(terms, net_j, duration_s)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    exports=st.lists(st.integers(-300, 300), min_size=1, max_size=80),
+    interval_readings=st.integers(1, 20),
+    ahead=st.integers(0, 10),
+)
+def test_a_sale_never_exceeds_the_expected_export_nor_the_least_recent_step(
+    exports: list[int], interval_readings: int, ahead: int
+) -> None:
+    """Any metered steps: a sale is at most the export expected in the interval ordered,
+    at most the last interval's least step that many times, at most its net surplus and at
+    least the smallest order; with nothing expected, nothing is sold."""
+    p = Persistence(CLOCK.start_ts, interval_readings=interval_readings, min_order_wh=50)
+    _feed(p, EPOCH_TS, exports)
+    interval = CLOCK.next_open(EPOCH_TS + 60 * len(exports)) + ahead
+    intent = p.intent("mg", interval)
+    if len(exports) < interval_readings:
+        assert intent is None
+        return
+    assert intent is not None
+    last = exports[-interval_readings:]
+    expected = p.expected_export_wh("mg", interval)
+    assert 0.0 <= expected <= interval_readings * max(min(last), 0)
+    if intent.side is Side.SELL:
+        assert 50 <= intent.quantity_wh <= min(expected, sum(last))
+    if expected < 50:
+        assert intent.side is not Side.SELL
 
 
 def _steps(first_ts: int, n: int, import_wh: int, export_wh: int) -> list[MeterEnergy]:
@@ -152,3 +273,23 @@ def test_the_agent_orders_what_its_strategy_intends_once_per_interval() -> None:
         ("placeOrder", (interval, int(Side.SELL), 640, Strategy().sell_price_per_kwh))
     ]
     assert agent.orders == 1 and strategy.script == [OrderIntent(Side.BUY, 90)]
+
+
+def test_the_agent_bids_by_persistence_on_the_market_clock_by_default() -> None:
+    client = _Client()
+    agent = ProsumerAgent(
+        {"mg": cast(LedgerClient, client)},
+        cast(LedgerClient, _Client()),
+        strategy=Strategy(order_lead_s=600),
+        batch_readings=1_000,
+    )
+    assert isinstance(agent.bidding, Persistence)
+    assert agent.bidding.interval_start_ts(7) == CLOCK.start_ts(7)
+    # 15 steps of 7 Wh imported, 3 exported (the fake reading): a buy of the 60 Wh net
+    now = EPOCH_TS + 3_600
+    for i in range(15):
+        agent.on_tick(now + 60 * i, {"mg": _signed(now + 60 * (i - 1))})
+    interval = CLOCK.next_open(now + 60 * 14 + 600)
+    assert [(c.name, c.args) for c in client.sent] == [
+        ("placeOrder", (interval, int(Side.BUY), 60, Strategy().buy_price_per_kwh))
+    ]
