@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterable
 from typing import Any, cast
 
+import requests
 from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 from web3.exceptions import TransactionNotFound
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 
 MAX_FEE_WEI = 100 * 10**9
 PRIORITY_FEE_WEI = 10**9
+SEND_ATTEMPTS = 5  # a send after a dropped connection is tried again, 0.5 s, 1 s, 2 s ... apart
 
 
 class LedgerClient:
@@ -38,7 +40,7 @@ class LedgerClient:
         self._lock = threading.Lock()
         self.sent: list[bytes] = []
         self.errors: list[str] = []
-        self._outbox: queue.Queue[bytes | None] = queue.Queue()
+        self._outbox: queue.Queue[tuple[bytes, bytes] | None] = queue.Queue()
         self._sender = threading.Thread(target=self._send_loop, daemon=True, name="ledger-send")
         self._sender.start()
 
@@ -65,21 +67,42 @@ class LedgerClient:
             tx_hash = bytes(signed.hash)
             self._nonce += 1
             self.sent.append(tx_hash)
-            self._outbox.put(bytes(signed.raw_transaction))
+            self._outbox.put((tx_hash, bytes(signed.raw_transaction)))
             return tx_hash
 
     def _send_loop(self) -> None:
         while True:
-            raw = self._outbox.get()
-            if raw is None:
+            item = self._outbox.get()
+            if item is None:
                 return
             try:
-                self.w3.eth.send_raw_transaction(raw)
+                self._hand_over(*item)
             except Exception as exc:  # the node refused it: later nonces will not mine either
                 self.errors.append(str(exc)[:300])
                 log.error("%s: the node refused a transaction: %s", self.address, exc)
             finally:
                 self._outbox.task_done()
+
+    def _hand_over(self, tx_hash: bytes, raw: bytes) -> None:
+        """Send `raw`; after a dropped connection or a timeout (the node may or may not have
+        taken it), send it again unless the node knows its hash: the local nonce count stays
+        in step with the node's."""
+        for attempt in range(SEND_ATTEMPTS):
+            try:
+                self.w3.eth.send_raw_transaction(raw)
+                return
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                if attempt + 1 == SEND_ATTEMPTS:
+                    raise
+                log.warning("%s: sending 0x%s failed (%s); again", self.address, tx_hash.hex(), exc)
+                time.sleep(0.5 * 2**attempt)
+                try:
+                    self.w3.eth.get_transaction(HexBytes(tx_hash))
+                    return  # the node took it before the connection dropped
+                except TransactionNotFound:
+                    continue
+                except (requests.ConnectionError, requests.Timeout):
+                    continue
 
     def flush(self) -> None:
         """Wait until every queued transaction was handed to the node; LedgerError if the node
