@@ -23,14 +23,18 @@ import {AuthorityProposalState, IAuthoritySet} from "./interfaces/IAuthoritySet.
 /// scheduled change, expires.
 ///
 /// Equivocation: anyone may submit two finality votes signed by one authority, of one kind,
-/// at one height, for different blocks (`reportEquivocation`); the offender is removed from
-/// the next block on (or from the last scheduled change, if that is later).
+/// at one height, for different blocks (`reportEquivocation`), or two block seals signed by
+/// one authority at one Aura step over different headers (`reportSealEquivocation`); the
+/// offender is removed from the next block on (or from the last scheduled change, if that is
+/// later).
 contract AuthoritySet is RegistryGated, IAuthoritySet {
     /// @notice Most authorities a set may hold; bounds every loop over a set.
     uint256 public constant MAX_AUTHORITIES = 32;
 
     /// @notice Domain prefix of a finality vote's digest (node.consensus.votes.vote_digest).
     bytes public constant VOTE_DOMAIN = "gridledger/finality-vote/v2";
+    /// @notice Domain prefix of a block seal's digest (node.ledger.embedded.aura.seal_digest).
+    bytes public constant SEAL_DOMAIN = "gridledger/aura-seal/v1";
     /// @notice Vote kinds: prevote and precommit.
     uint8 public constant PREVOTE = 1;
     uint8 public constant PRECOMMIT = 2;
@@ -159,15 +163,39 @@ contract AuthoritySet is RegistryGated, IAuthoritySet {
     ) external returns (address offender, uint64 effectiveBlock) {
         if (kind != PREVOTE && kind != PRECOMMIT) revert AuthorityEvidenceBadKind(kind);
         if (hashA == hashB) revert AuthorityEvidenceSameBlock(height, hashA);
-        offender = _voter(kind, height, hashA, sigA);
-        address other = _voter(kind, height, hashB, sigB);
+        offender = _signer(voteDigest(kind, height, hashA), hashA, sigA);
+        address other = _signer(voteDigest(kind, height, hashB), hashB, sigB);
         if (other != offender) revert AuthorityEvidenceSignersDiffer(offender, other);
-        _requireApplicable(offender, false);
-        uint64 last = _snapshots[_snapshots.length - 1].effectiveBlock;
-        effectiveBlock = uint64(block.number) + 1;
-        if (effectiveBlock < last) effectiveBlock = last;
-        _appendSnapshot(offender, false, effectiveBlock);
+        effectiveBlock = _removeEquivocator(offender);
         emit AuthorityEquivocationReported(offender, kind, height, hashA, hashB, effectiveBlock, msg.sender);
+    }
+
+    /// @notice Remove an authority that sealed two different blocks at one Aura step (the
+    /// proposer of a step seals one block for it), from the next block on (or from the last
+    /// scheduled change, if later); callable by anyone holding the two seals. A seal is the
+    /// proposer's signature over `sealDigest(step, bareHash)`, where bareHash is the keccak256
+    /// of the block's RLP header with only the 8-byte step in extraData (no RLP is parsed here:
+    /// two signed digests at one step for different hashes are the proof).
+    /// @param step The Aura step [step] both blocks were sealed at.
+    /// @param hashA The first block's bare header hash (header with only the step in extraData).
+    /// @param sigA The first seal: 65 bytes (r, s, v; v 0/1 or 27/28), the last 65 of extraData.
+    /// @param hashB The second block's bare header hash (not hashA).
+    /// @param sigB The second seal.
+    /// @return offender The authority both seals recover to.
+    /// @return effectiveBlock The first block [block number] sealed without it.
+    function reportSealEquivocation(
+        uint64 step,
+        bytes32 hashA,
+        bytes calldata sigA,
+        bytes32 hashB,
+        bytes calldata sigB
+    ) external returns (address offender, uint64 effectiveBlock) {
+        if (hashA == hashB) revert AuthorityEvidenceSameBlock(step, hashA);
+        offender = _signer(sealDigest(step, hashA), hashA, sigA);
+        address other = _signer(sealDigest(step, hashB), hashB, sigB);
+        if (other != offender) revert AuthorityEvidenceSignersDiffer(offender, other);
+        effectiveBlock = _removeEquivocator(offender);
+        emit AuthoritySealEquivocationReported(offender, step, hashA, hashB, effectiveBlock, msg.sender);
     }
 
     /// @notice The digest an authority signs for a finality vote on this chain and set.
@@ -176,6 +204,14 @@ contract AuthoritySet is RegistryGated, IAuthoritySet {
     /// @param blockHash The block's hash.
     function voteDigest(uint8 kind, uint64 height, bytes32 blockHash) public view returns (bytes32) {
         return keccak256(abi.encodePacked(VOTE_DOMAIN, block.chainid, address(this), kind, height, blockHash));
+    }
+
+    /// @notice The digest an authority signs to seal a block on this chain and set.
+    /// @param step The block's Aura step [step].
+    /// @param bareHash keccak256 of the block's RLP header with only the step in extraData.
+    /// @return The keccak256 of (SEAL_DOMAIN, chain id, this contract, step, bareHash), packed.
+    function sealDigest(uint64 step, bytes32 bareHash) public view returns (bytes32) {
+        return keccak256(abi.encodePacked(SEAL_DOMAIN, block.chainid, address(this), step, bareHash));
     }
 
     // ------------------------------------------------------------------ views
@@ -280,16 +316,27 @@ contract AuthoritySet is RegistryGated, IAuthoritySet {
         return next.members.length;
     }
 
-    /// @dev The signer of a vote; reverts for a malformed or high-s signature.
-    function _voter(uint8 kind, uint64 height, bytes32 blockHash, bytes calldata sig) private view returns (address) {
+    /// @dev The signer of `digest` (a vote's or a seal's, for `blockHash`); reverts for a
+    /// malformed or high-s signature.
+    function _signer(bytes32 digest, bytes32 blockHash, bytes calldata sig) private pure returns (address) {
         if (sig.length != 65) revert AuthorityEvidenceBadSignature(blockHash);
         bytes32 r = bytes32(sig[0:32]);
         bytes32 s = bytes32(sig[32:64]);
         uint8 v = uint8(sig[64]);
         if (v < 27) v += 27; // node keys sign with v in {0, 1}
-        (address signer, ECDSA.RecoverError err, ) = ECDSA.tryRecover(voteDigest(kind, height, blockHash), v, r, s);
+        (address signer, ECDSA.RecoverError err, ) = ECDSA.tryRecover(digest, v, r, s);
         if (err != ECDSA.RecoverError.NoError) revert AuthorityEvidenceBadSignature(blockHash);
         return signer;
+    }
+
+    /// @dev Removes equivocator `offender` (in the latest scheduled set, not alone) from the
+    /// next block on, or from the last scheduled change if later; that effective block.
+    function _removeEquivocator(address offender) private returns (uint64 effectiveBlock) {
+        _requireApplicable(offender, false);
+        uint64 last = _snapshots[_snapshots.length - 1].effectiveBlock;
+        effectiveBlock = uint64(block.number) + 1;
+        if (effectiveBlock < last) effectiveBlock = last;
+        _appendSnapshot(offender, false, effectiveBlock);
     }
 
     function _requirePending(uint256 id) private view {

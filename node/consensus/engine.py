@@ -30,7 +30,12 @@ import rlp
 from eth.abc import BlockAPI, BlockHeaderAPI
 
 from gridledger.node.consensus.clock import Clock, WallClock
-from gridledger.node.consensus.evidence import submit_evidence
+from gridledger.node.consensus.evidence import (
+    Evidence,
+    SealEquivocation,
+    offender_of,
+    submit_evidence,
+)
 from gridledger.node.consensus.finality import EVIDENCE_KEPT, Finality
 from gridledger.node.consensus.forkchoice import ChainScore, prefer
 from gridledger.node.consensus.orphans import (
@@ -42,10 +47,14 @@ from gridledger.node.consensus.orphans import (
 from gridledger.node.consensus.schedule import AuthoritySchedule
 from gridledger.node.errors import LedgerError
 from gridledger.node.ledger.embedded.aura import (
+    NO_AUTHORITY_SET,
+    STEP_BYTES,
     Aura,
     GridledgerVM,
     SealError,
     check_seal,
+    seal,
+    seal_hash,
     sealer_of,
     step_of,
 )
@@ -74,6 +83,9 @@ clock ran ahead, e.g. the simulation's time reached it first); further ahead it 
 REQUEST_TIMEOUT_S = 2.0
 SEALS_KEPT = 1024
 """(step, sealer) pairs remembered to catch two seals in one step (oldest dropped first)."""
+LAST_SEALED_META = "aura_last_sealed_step"
+"""The last step this authority sealed, stored before it seals: a restarted node (or one whose
+block was reorganised away) never seals a step twice, which AuthoritySet would punish."""
 MAX_REORG_BLOCKS = 4096
 """Longest branch fetched back from a peer to find the common ancestor [blocks]."""
 BLOCKS_PER_REQUEST = 128
@@ -151,15 +163,30 @@ class Consensus:
         self.address = bytes(key.public_key.to_canonical_address()) if key is not None else None
         self.clock = clock
         self.name = name
+        domain = (chain.genesis.chain_id, authority_set or NO_AUTHORITY_SET)
+        if (aura.chain_id, aura.authority_set) != domain:
+            raise LedgerError(
+                f"Aura seals for chain {aura.chain_id} and AuthoritySet "
+                f"0x{aura.authority_set.hex()}, the chain is {domain[0]} with 0x{domain[1].hex()}"
+            )
         self.network: Network | None = None
         self.genesis_hash = bytes(chain.header_by_number(0).hash)
         self.peers: dict[str, PeerStatus] = {}
         self.rejected: dict[str, int] = {}  # peer -> blocks rejected (offences)
         self.rejected_votes: dict[str, int] = {}  # peer -> votes refused
         self._evidence_reported = 0  # finality.evidence[:n] went to AuthoritySet
+        self._seal_evidence_reported = 0  # seal_equivocations[:n] too
         self._reported: set[bytes] = set()  # offenders reported
-        self._seals: dict[tuple[int, bytes], bytes] = {}  # (step, sealer) -> block hash
-        self.seal_equivocations: list[tuple[bytes, int, bytes, bytes]] = []
+        # (step, sealer) -> (bare header hash, seal, block hash) of the first block seen
+        self._seals: dict[tuple[int, bytes], tuple[bytes, bytes, bytes]] = {}
+        self.seal_equivocations: list[SealEquivocation] = []
+        stored = chain.store.get_meta(LAST_SEALED_META)
+        self._last_sealed = int(stored) if stored is not None else -1
+        self.submits_evidence = True
+        """Whether equivocations caught go to AuthoritySet (False: a test switch)."""
+        self.extra_seal: Callable[[BlockAPI], BlockAPI | None] | None = None
+        """Test hook: a second block to seal and send beside each of ours (an equivocating
+        proposer)."""
         self.foreign_peers: set[str] = set()  # peers announcing another genesis
         self.reorgs = 0
         self._queue: ByteQueue[tuple[str, str, Any]] = ByteQueue(QUEUE_MAX_BYTES, QUEUE_MAX_ITEMS)
@@ -328,6 +355,11 @@ class Consensus:
             aura = self.aura_after(head)
             if step <= step_of(head) or aura.proposer(step) != self.address:
                 return None
+            if step <= self._last_sealed:  # sealed before a restart or a reorg
+                log.warning("not sealing step %d: step %d sealed already", step, self._last_sealed)
+                return None
+            self.chain.store.put_meta(LAST_SEALED_META, str(step))
+            self._last_sealed = step
             try:
                 mined = self.chain.produce_sealed_block(
                     aura, step, self.key, self._build_budget_s()
@@ -338,8 +370,20 @@ class Consensus:
         log.debug("sealed block %d at step %d", number, step)
         self._note_seal(mined.block.header)
         self.network.broadcast(Block(encode_block(mined.block)))
+        if self.extra_seal is not None:
+            extra = self.extra_seal(mined.block)
+            if extra is not None:
+                self.network.broadcast(Block(encode_block(extra)))
         self._vote_and_finalize()
         return mined.block
+
+    def equivocation_block(self, block: BlockAPI) -> BlockAPI | None:
+        """A second block for `block`'s step, sealed by us too (test hook `extra_seal`): the
+        same block with a gas limit one lower, a valid sibling with another header."""
+        if self.key is None:
+            return None
+        header = block.header.copy(gas_limit=block.header.gas_limit - 1)
+        return block.copy(header=header.copy(extra_data=seal(header, self.key, self.aura)))
 
     # ------------------------------------------------------------ finality votes
     def _vote_and_finalize(self, new_vote: VoteKind | None = None) -> None:
@@ -352,15 +396,23 @@ class Consensus:
         self._report_evidence()
 
     def _report_evidence(self) -> None:
-        """Submit each new equivocation to AuthoritySet (once; needs an authority key)."""
-        new = self.finality.evidence[self._evidence_reported :]
+        """Submit each new equivocation, of votes or of seals, to AuthoritySet (once per
+        offender; needs an authority key)."""
+        new: list[Evidence] = [
+            *self.finality.evidence[self._evidence_reported :],
+            *self.seal_equivocations[self._seal_evidence_reported :],
+        ]
         self._evidence_reported = len(self.finality.evidence)
+        self._seal_evidence_reported = len(self.seal_equivocations)
         contract = self.schedule.contract
         if contract is None or self.key is None or self.finality.key is None:
             return
+        if not self.submits_evidence:
+            return
         for evidence in new:
-            if evidence.voter != self.address and evidence.voter not in self._reported:
-                self._reported.add(evidence.voter)  # one report removes it; once is enough
+            offender = offender_of(evidence)
+            if offender != self.address and offender not in self._reported:
+                self._reported.add(offender)  # one report removes it; once is enough
                 submit_evidence(self.chain, self.key, contract, evidence)
 
     def _on_vote(self, peer: str, vote: Vote) -> None:
@@ -424,7 +476,10 @@ class Consensus:
             if kind == "tx":
                 self._on_tx(peer, payload)
             elif kind == "block":
-                self._on_block(peer, payload)
+                try:
+                    self._on_block(peer, payload)
+                finally:  # a second seal is evidence even if its block is refused
+                    self._report_evidence()
                 self._vote_and_finalize()
             elif kind == "vote":
                 self._on_vote(peer, payload)
@@ -442,12 +497,11 @@ class Consensus:
         log.warning("rejected a block from peer %s: %s", peer, reason)
 
     def _note_seal(self, header: BlockHeaderAPI) -> None:
-        """Remember who sealed which block at each step; a second block sealed by the same
-        authority at one step is an equivocation, logged (not yet evidence for AuthoritySet:
-        docs/testnet.md, "Limits")."""
-        block_hash = bytes(header.hash)
+        """Remember who sealed which header at each step; a second seal by the same authority
+        at one step over another header is an equivocation: logged, and evidence for
+        AuthoritySet (`_report_evidence`), once per step and sealer."""
         try:
-            sealer = sealer_of(header)
+            sealer = sealer_of(header, self.aura)
         except SealError:
             return  # refused (and its peer named) by the checks
         step = step_of(header)
@@ -457,19 +511,32 @@ class Consensus:
             return  # not that step's proposer (a stranger's key): refused by the checks
         key = (step, sealer)
         seen = self._seals.get(key)
+        ours = (seal_hash(header), bytes(header.extra_data[STEP_BYTES:]), bytes(header.hash))
         if seen is None:
-            self._seals[key] = block_hash
+            self._seals[key] = ours
             if len(self._seals) > SEALS_KEPT:
                 self._seals.pop(next(iter(self._seals)))
-        elif seen != block_hash and len(self.seal_equivocations) < EVIDENCE_KEPT:
-            self.seal_equivocations.append((sealer, key[0], seen, block_hash))
-            log.warning(
-                "equivocation by authority 0x%s: two seals at step %d (blocks 0x%s and 0x%s)",
-                sealer.hex(),
-                key[0],
-                seen.hex()[:12],
-                block_hash.hex()[:12],
+            return
+        if seen[0] == ours[0] or len(self.seal_equivocations) >= EVIDENCE_KEPT:
+            return  # the same header (a copy of the block)
+        if any(e.step == step and e.sealer == sealer for e in self.seal_equivocations):
+            return  # a third block: one piece of evidence is enough
+        self.seal_equivocations.append(
+            SealEquivocation(
+                sealer,
+                step,
+                (seen[0], ours[0]),
+                (seen[1], ours[1]),
+                (seen[2], ours[2]),
             )
+        )
+        log.warning(
+            "equivocation by authority 0x%s: two seals at step %d (blocks 0x%s and 0x%s)",
+            sealer.hex(),
+            step,
+            seen[2].hex()[:12],
+            ours[2].hex()[:12],
+        )
 
     def _on_block(self, peer: str, data: bytes) -> None:
         block = decode_block(data)

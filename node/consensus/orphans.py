@@ -43,7 +43,7 @@ def check_orphan(header: BlockHeaderAPI, final: BlockHeaderAPI, aura: Aura, now_
         raise OrphanError(f"block {number}: step {step} starts at {slot_ts}, in the future")
     if header.timestamp != slot_ts:
         raise OrphanError(f"block {number}: timestamp {header.timestamp} is not step {step}'s")
-    _check_sealer(header, aura.proposer(step), f"step {step}'s proposer")
+    _check_sealer(header, aura, aura.proposer(step), f"step {step}'s proposer")
     blocks, steps = number - int(final.block_number), step - step_of(final)
     if blocks > steps:
         raise OrphanError(
@@ -62,16 +62,16 @@ def check_ancestor(parent: BlockHeaderAPI, child: BlockHeaderAPI, aura: Aura) ->
             f"block {child.block_number} at step {step_of(child)}"
         )
     try:
-        sealer = sealer_of(parent)
+        sealer = sealer_of(parent, aura)
     except SealError as exc:
         raise OrphanError(str(exc)) from exc
     if sealer not in aura.authorities:
         raise OrphanError(f"block {parent.block_number}: sealed by 0x{sealer.hex()}, no authority")
 
 
-def _check_sealer(header: BlockHeaderAPI, expected: bytes, what: str) -> None:
+def _check_sealer(header: BlockHeaderAPI, aura: Aura, expected: bytes, what: str) -> None:
     try:
-        sealer = sealer_of(header)
+        sealer = sealer_of(header, aura)
     except SealError as exc:
         raise OrphanError(str(exc)) from exc
     if sealer != expected:

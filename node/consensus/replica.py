@@ -18,7 +18,7 @@ from gridledger.node.consensus.engine import Consensus
 from gridledger.node.errors import ConfigError
 from gridledger.node.keys.authority import load_or_create_authority_key
 from gridledger.node.keys.curve import load_or_create_curve_keys
-from gridledger.node.ledger.embedded.aura import Aura, step_of
+from gridledger.node.ledger.embedded.aura import NO_AUTHORITY_SET, Aura, step_of
 from gridledger.node.ledger.embedded.chain import EmbeddedChain
 from gridledger.node.ledger.embedded.genesis_file import load_genesis_file
 from gridledger.node.p2p.peers import Peer
@@ -27,26 +27,38 @@ from gridledger.node.p2p.transport import Transport
 log = logging.getLogger(__name__)
 
 TEST_FAULT_ENV = "GRIDLEDGER_TEST_FAULT"
-"""Test-only faults for the real-process fault tests: "NAME:withhold" makes node NAME seal in
-turn but never vote; "NAME:equivocate" makes it send, beside each vote, a second signed vote
-for another block at the same height. Any other node ignores it; the faulty node logs it."""
+"""Test-only faults for the real-process fault tests, "NAME:FAULT" or several separated by
+commas: "withhold" makes node NAME seal in turn but never vote; "equivocate" makes it send,
+beside each vote, a second signed vote for another block at the same height; "seal-twice"
+makes it seal and send, beside each of its blocks, a second block for the same step;
+"no-evidence" makes it catch equivocations but submit none to AuthoritySet (for tests that
+forge several blocks in one authority's step and need that authority to stay). Any other
+node ignores it; the faulty node logs it."""
+FAULTS = ("withhold", "equivocate", "seal-twice", "no-evidence")
 
 
 def apply_test_fault(consensus: Consensus, spec: str | None) -> str | None:
     """Make `consensus` faulty as `spec` (TEST_FAULT_ENV) asks for its node; the fault applied."""
-    if not spec:
-        return None
-    name, _, fault = spec.partition(":")
-    if name != consensus.name:
-        return None
-    if fault == "withhold":
-        consensus.finality.key = None
-    elif fault == "equivocate":
-        consensus.finality.extra_vote = consensus.finality.equivocation_vote
-    else:
-        raise ConfigError(f"{TEST_FAULT_ENV}={spec!r}: the fault is 'withhold' or 'equivocate'")
-    log.warning("TEST FAULT: node %s will %s (%s)", consensus.name, fault, TEST_FAULT_ENV)
-    return fault
+    applied = None
+    for item in (spec or "").split(","):
+        if not item.strip():
+            continue
+        name, _, fault = item.strip().partition(":")
+        if fault not in FAULTS:
+            raise ConfigError(f"{TEST_FAULT_ENV}={spec!r}: a fault is one of {', '.join(FAULTS)}")
+        if name != consensus.name:
+            continue
+        if fault == "withhold":
+            consensus.finality.key = None
+        elif fault == "equivocate":
+            consensus.finality.extra_vote = consensus.finality.equivocation_vote
+        elif fault == "seal-twice":
+            consensus.extra_seal = consensus.equivocation_block
+        else:
+            consensus.submits_evidence = False
+        log.warning("TEST FAULT: node %s will %s (%s)", consensus.name, fault, TEST_FAULT_ENV)
+        applied = fault
+    return applied
 
 
 @dataclass
@@ -93,7 +105,7 @@ class Replica:
             else None,
             "votes_received": consensus.finality.votes_received,
             "votes_checked": consensus.finality.votes_checked,
-            "seal_equivocations": ["0x" + e[0].hex() for e in consensus.seal_equivocations],
+            "seal_equivocations": ["0x" + e.sealer.hex() for e in consensus.seal_equivocations],
             "equivocations": ["0x" + e.voter.hex() for e in consensus.finality.evidence],
         }
 
@@ -106,19 +118,20 @@ def open_replica(data_dir: Path, config: NodeConfig) -> Replica:
     authorities = tuple(bytes.fromhex(a[2:]) for a in genesis.authorities)
     if not authorities:
         raise ConfigError(f"{config.genesis_file}: a testnet genesis needs authorities")
-    aura = Aura(authorities, genesis.period_s, genesis.timestamp_ts)
+    authority_set = (
+        bytes.fromhex(contracts["AuthoritySet"][2:]) if contracts.get("AuthoritySet") else None
+    )
+    aura = Aura(
+        authorities,
+        genesis.period_s,
+        genesis.timestamp_ts,
+        genesis.chain_id,
+        authority_set or NO_AUTHORITY_SET,
+    )
     key = load_or_create_authority_key(data_dir / "keystore")
     clock: Clock = SimClock(genesis.timestamp_ts) if config.clock == "sim" else WallClock()
     chain = EmbeddedChain(data_dir / "chain", genesis, aura=aura, pool_limits=config.pool)
-    authority_set = contracts.get("AuthoritySet")
-    consensus = Consensus(
-        chain,
-        aura,
-        key,
-        clock,
-        name=config.name,
-        authority_set=bytes.fromhex(authority_set[2:]) if authority_set else None,
-    )
+    consensus = Consensus(chain, aura, key, clock, name=config.name, authority_set=authority_set)
     peers = [Peer(p.name, p.endpoint, p.public_key.encode()) for p in config.peers]
     transport = Transport(
         config.name,

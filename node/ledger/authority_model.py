@@ -4,7 +4,9 @@ The same rules as the contract (docs/contracts.md, "AuthoritySet"), for the prop
 drives both with the same actions, and for node code that wants to reason about a schedule
 without a chain. Addresses are 20-byte `bytes`, as in `node.ledger.embedded.aura.Aura`. Every
 refused action raises `AuthorityRuleError` carrying the contract's error name and arguments,
-and leaves the model unchanged (like a reverted transaction).
+and leaves the model unchanged (like a reverted transaction). Equivocation evidence of seals
+is checked here as the contract checks it (`report_seal_equivocation`: the digest of
+node.ledger.embedded.aura, the signature rules of `evidence_signer`).
 
 `decode_authorities` turns the raw return data of an `authoritiesAt(uint256)` eth_call into
 the tuple `Aura.authorities` takes.
@@ -19,11 +21,15 @@ from dataclasses import dataclass, field
 from eth_abi.abi import decode
 
 from gridledger.contracts.enums import AuthorityProposalState
+from gridledger.contracts.typed import SECP256K1_N
 from gridledger.node.errors import LedgerError
 from gridledger.node.ledger.deploy import ROLE_REGULATOR
+from gridledger.node.ledger.embedded.aura import seal_digest
+from gridledger.node.ledger.embedded.secp256k1 import recover_address
 
 MAX_AUTHORITIES = 32
 ADDRESS_BYTES = 20
+SIGNATURE_BYTES = 65
 
 
 class AuthorityRuleError(LedgerError):
@@ -164,6 +170,30 @@ class AuthorityModel:
         self.snapshots.append(Snapshot(effective_block, members))
         return effective_block
 
+    def report_seal_equivocation(
+        self,
+        step: int,
+        hash_a: bytes,
+        sig_a: bytes,
+        hash_b: bytes,
+        sig_b: bytes,
+        block_number: int,
+        *,
+        chain_id: int,
+        authority_set: bytes,
+    ) -> tuple[bytes, int]:
+        """`reportSealEquivocation` on chain `chain_id` at contract `authority_set`: two seals
+        at `step` over different bare header hashes that recover to one authority remove it as
+        `remove_equivocator` does; returns (offender, effective block)."""
+        if hash_a == hash_b:
+            raise AuthorityRuleError("AuthorityEvidenceSameBlock", step, hash_a)
+        digest_a = seal_digest(chain_id, authority_set, step, hash_a)
+        offender = evidence_signer(digest_a, hash_a, sig_a)
+        other = evidence_signer(seal_digest(chain_id, authority_set, step, hash_b), hash_b, sig_b)
+        if other != offender:
+            raise AuthorityRuleError("AuthorityEvidenceSignersDiffer", offender, other)
+        return offender, self.remove_equivocator(offender, block_number)
+
     # ------------------------------------------------------------ rules
 
     def _vote(self, proposal: Proposal, sender: bytes, block_number: int) -> None:
@@ -213,6 +243,23 @@ class AuthorityModel:
                 raise AuthorityRuleError("AuthorityNotMember", account)
             if len(members) == 1:
                 raise AuthorityRuleError("AuthorityLastMember", account)
+
+
+def evidence_signer(digest: bytes, block_hash: bytes, signature: bytes) -> bytes:
+    """The account that signed `digest`, as AuthoritySet._signer recovers it (OpenZeppelin's
+    ECDSA.tryRecover): 65 bytes r, s, v with v 0/1 or 27/28, s in the lower half of the curve
+    order, a signature ecrecover accepts; AuthorityEvidenceBadSignature(block_hash) otherwise."""
+    if len(signature) != SIGNATURE_BYTES:
+        raise AuthorityRuleError("AuthorityEvidenceBadSignature", block_hash)
+    r_value = int.from_bytes(signature[:32], "big")
+    s_value = int.from_bytes(signature[32:64], "big")
+    v = signature[64] + 27 if signature[64] < 27 else signature[64]
+    signer = None
+    if v in (27, 28) and s_value <= SECP256K1_N // 2:
+        signer = recover_address(digest, r_value, s_value, v - 27)
+    if signer is None or signer == bytes(ADDRESS_BYTES):
+        raise AuthorityRuleError("AuthorityEvidenceBadSignature", block_hash)
+    return signer
 
 
 def _tally(voters: set[bytes], current: tuple[bytes, ...]) -> tuple[int, int]:

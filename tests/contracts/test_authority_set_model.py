@@ -1,6 +1,7 @@
 """AuthoritySet against its pure-Python reference model (node.ledger.authority_model):
-the same initial sets refused, and random propose / vote / approve / enact / mine sequences
-compared state by state on each engine.
+the same initial sets refused, and random propose / vote / approve / enact / mine / report
+sequences (vote and seal evidence, valid or short of an equivocation) compared state by state
+on each engine.
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from web3 import Web3
 
 from gridledger.contracts.enums import AuthorityProposalState
+from gridledger.contracts.typed import SECP256K1_N
 from gridledger.node.errors import ContractRevertError
 from gridledger.node.ledger.authority_model import (
     MAX_AUTHORITIES,
     AuthorityModel,
     AuthorityRuleError,
 )
+from gridledger.node.ledger.embedded.aura import seal_digest
 from gridledger.node.ledger.votes import sign_vote
 from tests.contracts.authority_helpers import N_CANDIDATES, Auth, refused_initial_sets
 from tests.contracts.harness import expect_revert
@@ -143,6 +146,7 @@ class AuthorityFlow(RuleBasedStateMachine):
     # Rule weights: votes matter most, and a regulator approving or blocks passing end
     # pending proposals, so those come less often.
     KINDS = ("propose",) * 3 + ("vote",) * 4 + ("approve", "enact", "mine", "mine", "report")
+    KINDS += ("seal_report",)
 
     @rule(
         kind=st.sampled_from(KINDS),
@@ -161,6 +165,8 @@ class AuthorityFlow(RuleBasedStateMachine):
             self._propose(sender, account, invalid == 4, offset)
         elif kind == "report":
             self._report(account % N_CANDIDATES, offset)
+        elif kind == "seal_report":
+            self._seal_report(account % N_CANDIDATES, offset, invalid, pick)
         elif kind == "mine":
             self.auth.mine_to(self.auth.head() + 1 + pick % 3)
             self.seen.add(self.auth.head())
@@ -207,6 +213,34 @@ class AuthorityFlow(RuleBasedStateMachine):
             int(a.kind), height, a.block_hash, a.signature, b.block_hash, b.signature
         )
         self._apply(lambda m, n: m.remove_equivocator(_b(target), n), call, stack.roles.treasury)
+
+    def _seal_report(self, candidate: int, step: int, flaw: int, other: int) -> None:
+        """Seal evidence against candidate `candidate` (an authority or not): its seals at
+        `step` over two bare header hashes; anyone may submit it. `flaw` 0-1: none; 2: the
+        same hash twice; 3: the second seal by candidate `other`; 4: the second seal high-s."""
+        stack = self.auth.stack
+        chain_id, contract = int(stack.w3.eth.chain_id), _b(self.auth.contract.address)
+
+        def sealed(i: int, hash_: bytes) -> bytes:
+            key = PrivateKey(keccak(text=f"gridledger-sandbox:authority-{i}"))
+            return bytes(key.sign_msg_hash(seal_digest(chain_id, contract, step, hash_)).to_bytes())
+
+        hash_a = keccak(b"seal a")
+        hash_b = hash_a if flaw == 2 else keccak(b"seal b")
+        sig_a = sealed(candidate, hash_a)
+        sig_b = sealed(other % N_CANDIDATES if flaw == 3 else candidate, hash_b)
+        if flaw == 4:
+            s_value = int.from_bytes(sig_b[32:64], "big")
+            mirrored = (SECP256K1_N - s_value).to_bytes(32, "big")
+            sig_b = sig_b[:32] + mirrored + bytes([sig_b[64] ^ 1])
+        call = self.auth.f.reportSealEquivocation(step, hash_a, sig_a, hash_b, sig_b)
+        self._apply(
+            lambda m, n: m.report_seal_equivocation(
+                step, hash_a, sig_a, hash_b, sig_b, n, chain_id=chain_id, authority_set=contract
+            ),
+            call,
+            stack.roles.treasury,
+        )
 
     def _enact(self, sender: int, pid: int) -> None:
         who = self.auth.stack.roles.treasury  # anyone may enact

@@ -47,11 +47,12 @@ interface IAuthoritySetErrors {
     error AuthorityQuorumNotReached(uint256 id, uint256 votes, uint256 quorum);
     /// @notice Equivocation evidence names vote kind `kind`, neither 1 (prevote) nor 2 (precommit).
     error AuthorityEvidenceBadKind(uint8 kind);
-    /// @notice Both votes of the evidence are for block `blockHash` at `height`: no conflict.
+    /// @notice Both signatures of the evidence are for `blockHash` at `height` (two votes at a
+    /// height, or two seals at a step: `height` is then the step): no conflict.
     error AuthorityEvidenceSameBlock(uint64 height, bytes32 blockHash);
-    /// @notice The evidence's signature of the vote for `blockHash` is malformed or high-s.
+    /// @notice The evidence's signature of the vote (or seal) for `blockHash` is malformed or high-s.
     error AuthorityEvidenceBadSignature(bytes32 blockHash);
-    /// @notice The evidence's two votes were signed by `first` and `second`, not one authority.
+    /// @notice The evidence's two signatures were made by `first` and `second`, not one authority.
     error AuthorityEvidenceSignersDiffer(address first, address second);
 }
 
@@ -86,6 +87,18 @@ interface IAuthoritySet is IAuthoritySetErrors {
         address indexed offender,
         uint8 kind,
         uint64 height,
+        bytes32 hashA,
+        bytes32 hashB,
+        uint64 effectiveBlock,
+        address indexed reporter
+    );
+
+    /// @notice Emitted after `offender`'s two seals at Aura step `step`, over the bare headers
+    /// `hashA` and `hashB`, were accepted as evidence from `reporter`; it is out of the set from
+    /// `effectiveBlock`.
+    event AuthoritySealEquivocationReported(
+        address indexed offender,
+        uint64 step,
         bytes32 hashA,
         bytes32 hashB,
         uint64 effectiveBlock,

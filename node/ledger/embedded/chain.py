@@ -251,6 +251,7 @@ class EmbeddedChain:
         if it was the block's first (it cannot run within any block's budget), it leaves the
         pool (logged). So a block is built, and re-executed by the other replicas, within
         its slot."""
+        self._check_seal_domain(aura)
         with self.lock:
             head = self.head_header()
             base = self.chain.create_header_from_parent(head).copy(
@@ -260,13 +261,22 @@ class EmbeddedChain:
                 deadline = None if build_budget_s is None else time.monotonic() + build_budget_s
                 _, built = self._build(base, deadline)
                 block = built.block
-                sealed = block.copy(header=block.header.copy(extra_data=seal(block.header, key)))
+                extra_data = seal(block.header, key, aura)
+                sealed = block.copy(header=block.header.copy(extra_data=extra_data))
                 check_seal(sealed.header, head, aura)
                 self._persist(sealed)
             except Exception:
                 self.store.discard_pending()
                 raise
             return self._committed(sealed, built.receipts, built.dropped)
+
+    def _check_seal_domain(self, aura: Aura) -> None:
+        """Seals sign the chain id: an Aura of another chain would seal blocks no replica of
+        this one accepts (and evidence AuthoritySet refuses)."""
+        if aura.chain_id != self.genesis.chain_id:
+            raise LedgerError(
+                f"Aura seals for chain id {aura.chain_id}, this chain is {self.genesis.chain_id}"
+            )
 
     def _persist(self, block: BlockAPI) -> None:
         """py-evm's Chain.persist_block without reading the new canonical blocks back."""
@@ -300,6 +310,7 @@ class EmbeddedChain:
         (state, transaction and receipt roots) within `budget_s` [s] if given
         (budget.ExecutionTimeoutError past it), and persist it. Raises without changing
         anything if any check fails."""
+        self._check_seal_domain(aura)
         with self.lock:
             try:
                 check_seal(block.header, self.head_header(), aura)

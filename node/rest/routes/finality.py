@@ -1,4 +1,5 @@
-"""GET /v1/finality (this node's finality: final block, last vote, equivocations seen) and
+"""GET /v1/finality (this node's finality: final block, last vote, equivocations of votes and
+of seals seen) and
 GET /v1/finality/justifications/{number} (the authorities' votes that prove a block final,
 with the set in force, for a light client: node.ledger.votes.verify_justification)."""
 
@@ -23,13 +24,16 @@ def _hex(data: bytes) -> str:
 
 @router.get("", responses={409: {"model": ErrorOut}})
 def finality(request: Request) -> dict[str, Any]:
-    """The final block, this node's last vote and the equivocations it has seen (evidence)."""
+    """The final block, this node's last vote and the equivocations it has seen (evidence):
+    two votes at one height, and two seals at one step (each seal over its bare header hash,
+    as AuthoritySet.reportSealEquivocation takes them)."""
     replica = testnet_replica(request)
     gadget = replica.consensus.finality
     with replica.chain.lock:
         number, block_hash = replica.chain.justified
         last = gadget.last_vote
         evidence = list(gadget.evidence)
+        seals = list(replica.consensus.seal_equivocations)
     return {
         "finalized": number,
         "finalized_hash": _hex(block_hash),
@@ -44,6 +48,16 @@ def finality(request: Request) -> dict[str, Any]:
                 "signatures": [_hex(e.first.signature), _hex(e.second.signature)],
             }
             for e in evidence
+        ],
+        "seal_equivocations": [
+            {
+                "authority": _hex(s.sealer),
+                "step": s.step,
+                "bare_hashes": [_hex(h) for h in s.bare_hashes],
+                "signatures": [_hex(sig) for sig in s.signatures],
+                "blocks": [_hex(h) for h in s.block_hashes],
+            }
+            for s in seals
         ],
     }
 

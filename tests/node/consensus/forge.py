@@ -33,19 +33,23 @@ def forged_blocks(
     header = good.header
     unsealed = header.copy(extra_data=step.to_bytes(8, "big"))
     out: dict[str, Any] = {}
-    out["wrong proposer"] = good.copy(header=unsealed.copy(extra_data=seal(unsealed, other)))
+    out["wrong proposer"] = good.copy(header=unsealed.copy(extra_data=seal(unsealed, other, aura)))
     out["bad seal"] = good.copy(header=header.copy(extra_data=header.extra_data[:8] + b"\x01" * 65))
     off = header.copy(extra_data=(step + 1).to_bytes(8, "big"), timestamp=aura.slot_ts(step + 1))
-    out["out-of-turn step"] = good.copy(header=off.copy(extra_data=seal(off, proposer)))
+    out["out-of-turn step"] = good.copy(header=off.copy(extra_data=seal(off, proposer, aura)))
     bad_root = unsealed.copy(state_root=b"\x11" * 32)
-    out["bad state root"] = good.copy(header=bad_root.copy(extra_data=seal(bad_root, proposer)))
+    out["bad state root"] = good.copy(
+        header=bad_root.copy(extra_data=seal(bad_root, proposer, aura))
+    )
     far = header.copy(extra_data=far_step.to_bytes(8, "big"), timestamp=aura.slot_ts(far_step))
     far_key = keys[aura.proposer(far_step)]
-    out["future step"] = good.copy(header=far.copy(extra_data=seal(far, far_key)))
+    out["future step"] = good.copy(header=far.copy(extra_data=seal(far, far_key, aura)))
     builder = chain.chain.get_vm(header).get_transaction_builder()
     for kind, raw in (bad_txs or {}).items():
         tx = builder.decode(raw)
         tx_root, _ = make_trie_root_and_nodes((tx,))
         body = unsealed.copy(transaction_root=tx_root)
-        out[kind] = good.copy(header=body.copy(extra_data=seal(body, proposer)), transactions=(tx,))
+        out[kind] = good.copy(
+            header=body.copy(extra_data=seal(body, proposer, aura)), transactions=(tx,)
+        )
     return out

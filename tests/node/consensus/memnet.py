@@ -13,7 +13,7 @@ from eth_keys.datatypes import PrivateKey
 from gridledger.node.consensus.clock import SimClock
 from gridledger.node.consensus.engine import Consensus
 from gridledger.node.ledger.deploy import MarketTiming, RegulationRules, Roles
-from gridledger.node.ledger.embedded.aura import Aura
+from gridledger.node.ledger.embedded.aura import NO_AUTHORITY_SET, Aura
 from gridledger.node.ledger.embedded.chain import EmbeddedChain
 from gridledger.node.ledger.embedded.genesis import GenesisConfig
 from gridledger.node.ledger.genesis_deploy import record_deployment
@@ -75,7 +75,14 @@ class MemNet:
                 self.genesis, ROLE_KEYS[0], roles, RegulationRules(), timing
             )
             self.genesis = dataclasses.replace(self.genesis, deploy_txs=txs)
-        self.aura = Aura(authorities, PERIOD_S, GENESIS_TS)
+        authority_set = self.contracts.get("AuthoritySet")
+        self.aura = Aura(
+            authorities,
+            PERIOD_S,
+            GENESIS_TS,
+            self.genesis.chain_id,
+            bytes.fromhex(authority_set[2:]) if authority_set else NO_AUTHORITY_SET,
+        )
         self.clock = SimClock(GENESIS_TS)
         self.tmp = tmp
         self.cut: set[frozenset[str]] = set()

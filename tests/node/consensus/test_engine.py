@@ -224,10 +224,10 @@ def test_an_authority_removed_by_the_regulator_stops_sealing_at_the_stated_block
         for number in range(1, chain.head_header().block_number + 1):
             header = chain.header_by_number(number)
             set_in_force = net.aura.authorities if number < effective else remaining
-            assert sealer_of(header) == set_in_force[step_of(header) % len(set_in_force)]
+            assert sealer_of(header, net.aura) == set_in_force[step_of(header) % len(set_in_force)]
         assert chain.head_header().block_number >= 12
         assert not any(
-            sealer_of(chain.header_by_number(n)) == leaving for n in range(effective, 13)
+            sealer_of(chain.header_by_number(n), net.aura) == leaving for n in range(effective, 13)
         )
         # Finality goes on with the votes of the 3 remaining authorities (quorum 3 of 3).
         assert chain.finalized_number() >= chain.head_header().block_number - 1

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gridledger.node.consensus.engine import Consensus, encode_block
+from gridledger.node.ledger.embedded.aura import seal_hash, sealer_of, step_of
 from gridledger.node.ledger.embedded.chain import EmbeddedChain
 from gridledger.node.ledger.embedded.rpc import JsonRpc
 from gridledger.node.ledger.votes import (
@@ -320,14 +321,27 @@ def test_two_seals_in_one_step_are_logged_as_an_equivocation(
     net4.run_steps(1, 2)
     step = 3  # n3's turn: it seals two different blocks on the same parent
     n0 = net4.nodes["n0"]
-    for block in two_blocks_sealed_at(net4, step, net4.keys[3]):
+    blocks = two_blocks_sealed_at(net4, step, net4.keys[3])
+    for block in blocks:
         n0.handle("n3", Block(encode_block(block)))
     n0.drain()
-    assert [(e[0], e[1]) for e in n0.seal_equivocations] == [(net4.aura.authorities[3], step)]
+    (evidence,) = n0.seal_equivocations
+    assert (evidence.sealer, evidence.step) == (net4.aura.authorities[3], step)
+    # The evidence AuthoritySet takes: each seal over its block's bare header hash.
+    for block, bare, signature, block_hash in zip(
+        blocks, evidence.bare_hashes, evidence.signatures, evidence.block_hashes, strict=True
+    ):
+        assert (seal_hash(block.header), block.header.extra_data[8:]) == (bare, signature)
+        assert block_hash == block.hash
     assert (
         f"equivocation by authority 0x{net4.aura.authorities[3].hex()}: two seals at step 3"
         in caplog.text
     )
+    # A copy of either block, or a third one, adds nothing.
+    for block in (*blocks, *blocks):
+        n0.handle("n3", Block(encode_block(block)))
+    n0.drain()
+    assert len(n0.seal_equivocations) == 1
 
 
 def test_two_seals_by_a_key_not_proposing_that_step_are_no_equivocation(net4: MemNet) -> None:
@@ -339,3 +353,61 @@ def test_two_seals_by_a_key_not_proposing_that_step_are_no_equivocation(net4: Me
     n0.drain()
     assert n0.seal_equivocations == []
     assert n0.rejected == {"n1": 4}  # each refused by the seal check, its peer named
+
+
+def test_seal_evidence_removes_the_offender_on_chain(tmp_path: Path) -> None:
+    net = MemNet(tmp_path, 4, contracts=True)
+    try:
+        liar = net.nodes["n3"]
+        liar.extra_seal = liar.equivocation_block  # two blocks at each of its steps
+        net.run_steps(1, 12)
+        offender = net.aura.authorities[3]
+        honest = [net.nodes[f"n{i}"] for i in range(3)]
+        for node in honest:
+            assert [e.sealer for e in node.seal_equivocations] == [offender]
+            assert node.seal_equivocations[0].step == 3
+            head = node.chain.head_header()
+            assert node.schedule.for_child_of(head).authorities == net.aura.authorities[:3]
+            assert node.chain.finalized_number() == int(head.block_number)
+        assert liar.seal_equivocations == []  # it does not report itself
+        # One report was mined and removed it; the later ones reverted (AuthorityNotMember).
+        chain = honest[0].chain
+        event = keccak(
+            text="AuthoritySealEquivocationReported(address,uint64,bytes32,bytes32,uint64,address)"
+        )
+        contract = bytes.fromhex(net.contracts["AuthoritySet"][2:])
+        logs = chain.store.query_logs(0, 12, [contract], [[event]], 10)
+        assert len(logs) == 1 and logs[0].topics[1][-20:] == offender
+        step, hash_a, hash_b, effective = (
+            int.from_bytes(logs[0].data[i * 32 : (i + 1) * 32], "big") for i in range(4)
+        )
+        assert step == 3 and hash_a != hash_b
+        assert effective == logs[0].block_number + 1
+        assert offender not in honest[0].finality.authorities_for(effective)
+        assert offender in honest[0].finality.authorities_for(effective - 1)
+        assert chain.head_header().block_number >= effective
+    finally:
+        net.close()
+
+
+def test_an_authority_never_seals_a_step_twice_across_a_reorg_or_a_restart(
+    net4: MemNet,
+) -> None:
+    net4.clock.advance_to(net4.aura.slot_ts(1))
+    n1 = net4.nodes["n1"]
+    assert n1.seal_step(1) is not None  # not yet final: the others have not voted
+    sealed = n1.chain.head_header()
+    assert sealer_of(sealed, net4.aura) == net4.aura.authorities[1] and step_of(sealed) == 1
+    n1.chain.rewind_to(0)  # its block of step 1 is gone (as in a reorg)
+    assert n1.seal_step(1) is None  # still step 1, its turn, on a head of step 0: no second seal
+    assert n1.chain.head_header().block_number == 0
+    n1.chain.close()
+    reopened = EmbeddedChain(net4.tmp / "n1", net4.genesis, aura=net4.aura)
+    try:
+        restarted = Consensus(reopened, net4.aura, net4.keys[1], net4.clock, name="n1")
+        restarted.attach(net4.nodes["n0"].network)  # type: ignore[arg-type]
+        assert restarted.seal_step(1) is None
+        assert restarted.seal_step(5) is not None  # its next turn
+    finally:
+        reopened.close()
+        net4.nodes.pop("n1")

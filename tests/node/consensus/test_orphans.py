@@ -58,7 +58,7 @@ def made(net: MemNet, node: Consensus, parent: Any, number: int, step: int, key:
         timestamp=net.aura.slot_ts(step),
         extra_data=step.to_bytes(8, "big"),
     )
-    return head_block.copy(header=header.copy(extra_data=seal(header, key)))
+    return head_block.copy(header=header.copy(extra_data=seal(header, key, net.aura)))
 
 
 def proposer_key(net: MemNet, step: int) -> PrivateKey:

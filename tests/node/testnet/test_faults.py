@@ -5,6 +5,11 @@ One 4-node testnet for the module. node4 is SIGKILLed; the test then speaks on t
 as node4 (its Curve keys, its port) and holds every authority key, so it can seal anything. It
 forges during steps that node4 proposes: the honest nodes have no block of their own for those
 steps, so their head stays put while the forged blocks are checked against it.
+
+Several blocks forged in one node4 step are also two seals by node4 at one step: the honest
+nodes catch that equivocation, but run with the test-only "no-evidence" switch
+(node.consensus.replica.TEST_FAULT_ENV), so they do not report it and node4 keeps its steps for
+the next test (reporting is tested in test_finality_faults.py).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from eth_keys.datatypes import PrivateKey
 from gridledger.contracts.typed import SECP256K1_N
 from gridledger.node.config import load_config
 from gridledger.node.consensus.engine import decode_block, encode_block
+from gridledger.node.consensus.replica import TEST_FAULT_ENV
 from gridledger.node.keys.authority import load_or_create_authority_key
 from gridledger.node.keys.curve import load_or_create_curve_keys
 from gridledger.node.ledger.embedded.aura import Aura, seal, sealer_of, step_of
@@ -69,9 +75,15 @@ class Impostor:
             self.peers,
             self._answer,
         )
-        genesis, _ = load_genesis_file(data_dir / "genesis.json")
+        genesis, contracts = load_genesis_file(data_dir / "genesis.json")
         authorities = tuple(bytes.fromhex(a[2:]) for a in genesis.authorities)
-        self.aura = Aura(authorities, genesis.period_s, genesis.timestamp_ts)
+        self.aura = Aura(
+            authorities,
+            genesis.period_s,
+            genesis.timestamp_ts,
+            genesis.chain_id,
+            bytes.fromhex(contracts["AuthoritySet"][2:]),
+        )
         self.keys: dict[bytes, PrivateKey] = {}
         for entry in net.entries:
             key = load_or_create_authority_key(data_dir / entry.name / "keystore")
@@ -137,7 +149,11 @@ def _answer_nothing(peer: str, message: Message) -> Message | None:
 @pytest.fixture(scope="module")
 def faulty(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalTestnet, Impostor]]:
     root = tmp_path_factory.mktemp("faults")
-    net = LocalTestnet(root / "tn", 4).up()
+    os.environ[TEST_FAULT_ENV] = ",".join(f"{name}:no-evidence" for name in HONEST)
+    try:
+        net = LocalTestnet(root / "tn", 4).up()
+    finally:
+        os.environ.pop(TEST_FAULT_ENV, None)
     impostor: Impostor | None = None
     try:
         wait_for("finality", lambda: (net.health("node1").get("finalized") or 0) >= 1, 30)
@@ -240,7 +256,7 @@ def forge(impostor: Impostor, step: int) -> Forgery:
         header = blocks[kind].header
         sealed = step_of(header)
         reasons[kind] = (
-            f"block {number}: step {sealed} sealed by 0x{sealer_of(header).hex()}, "
+            f"block {number}: step {sealed} sealed by 0x{sealer_of(header, aura).hex()}, "
             f"expected 0x{aura.proposer(sealed).hex()}"
         )
     executes = f"block {number} does not re-execute: "
@@ -282,6 +298,9 @@ def test_forged_blocks_are_refused_by_every_honest_node_and_the_offender_logged(
         log = net.log(name)
         for kind, reason in forgery.reasons.items():
             assert f"rejected a block from peer {IMPERSONATED}: {reason}" in log, (name, kind)
+        # Three of them (bad state root, bad transactions) are node4's seals at one step.
+        assert f"equivocation by authority 0x{impostor.own.hex()}: two seals at step {step} " in log
+        assert "submitted evidence" not in log  # the test switch: node4 stays
         for block in sent:
             assert block_by_hash(net, name, bytes(block.hash)) is None, (name, block.number)
     # The honest chain goes on past the forged height, and the three agree on it.
@@ -342,12 +361,14 @@ def high_s_twin(block: BlockAPI) -> BlockAPI:
     )
 
 
-def on_unknown_parent(block: BlockAPI, parent: bytes, number: int, key: PrivateKey) -> BlockAPI:
+def on_unknown_parent(
+    block: BlockAPI, parent: bytes, number: int, key: PrivateKey, aura: Aura
+) -> BlockAPI:
     """`block` moved onto the unknown `parent` at height `number` and sealed with `key`."""
     header = block.header.copy(
         parent_hash=parent, block_number=number, extra_data=block.header.extra_data[:8]
     )
-    return block.copy(header=header.copy(extra_data=seal(header, key)))
+    return block.copy(header=header.copy(extra_data=seal(header, key, aura)))
 
 
 def test_a_high_s_twin_and_junk_on_unknown_parents_are_refused_without_a_fetch(
@@ -365,14 +386,14 @@ def test_a_high_s_twin_and_junk_on_unknown_parents_are_refused_without_a_fetch(
         twin = high_s_twin(block)
         junk_parents = (b"\x01" * 32, b"\x02" * 32)
         junk = [
-            on_unknown_parent(block, junk_parents[0], number + 1, stranger),
-            on_unknown_parent(block, junk_parents[1], number + 1000, own_key),
+            on_unknown_parent(block, junk_parents[0], number + 1, stranger, impostor.aura),
+            on_unknown_parent(block, junk_parents[1], number + 1000, own_key, impostor.aura),
         ]
         # Sealed right, but its unknown parent would sit at the height of our head, which the
         # authorities' votes made final a slot ago: it forks below finality, so not worth a
         # fetch either (with the older sealed-on-top rule it was).
         good_parent = b"\x03" * 32
-        plausible = on_unknown_parent(block, good_parent, number, own_key)
+        plausible = on_unknown_parent(block, good_parent, number, own_key, impostor.aura)
         before = {name: offences(net, name) for name in HONEST}
         below_before = {name: net.log(name).count(BELOW_FINAL) for name in HONEST}
         impostor.asked.clear()

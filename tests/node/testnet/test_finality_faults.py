@@ -1,8 +1,9 @@
 """Finality by authority votes with real processes (docs/testnet.md, "Finality"): a withholding
 authority does not stop it; two of four down stop it and one coming back resumes it; an
-equivocating authority is caught by every honest node, reported to AuthoritySet and removed,
-and finality goes on with the three others; a 2-2 partition finalizes nowhere and finality
-resumes after healing; no conflicting final blocks anywhere.
+equivocating authority (two votes at one height, or two blocks sealed at one step) is caught by
+every honest node, reported to AuthoritySet and removed, and finality goes on with the three
+others; a 2-2 partition finalizes nowhere and finality resumes after healing; no conflicting
+final blocks anywhere.
 
 The faulty node is made so by the test-only GRIDLEDGER_TEST_FAULT switch
 (node.consensus.replica.TEST_FAULT_ENV), inherited by the node processes.
@@ -18,9 +19,12 @@ from typing import Any
 
 import pytest
 import requests
+from eth_utils.crypto import keccak
+from web3 import Web3
 
 from gridledger.node import testnet
 from gridledger.node.consensus.replica import TEST_FAULT_ENV
+from gridledger.node.ledger.embedded.genesis_file import load_genesis_file
 from gridledger.node.ledger.votes import Justification, verify_justification
 from tests.node.testnet.harness import LocalTestnet, wait_for
 
@@ -96,6 +100,11 @@ def equivocating(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTest
 
 
 @pytest.fixture(scope="module")
+def sealing_twice(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTestnet]:
+    yield from four_nodes(tmp_path_factory, "seal-twice")
+
+
+@pytest.fixture(scope="module")
 def clean(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTestnet]:
     yield from four_nodes(tmp_path_factory, None)
 
@@ -160,6 +169,81 @@ def test_an_equivocating_authority_is_caught_everywhere_and_removed(
         return liar not in [a.lower() for a in body["authorities"]]
 
     wait_for("AuthoritySet to remove the equivocator", removed, 30)
+    start = final(net, "node2")
+    wait_for("finality to go on with 3 of 3", lambda: final(net, "node2") >= start + 3, 30)
+    body = justification(net, "node2", final(net, "node2"))
+    assert len(verified_voters(body)) == 3 and len(body["authorities"]) == 3
+    assert_no_conflicting_finals(net, NAMES)
+
+
+SEAL_EVIDENCE_EVENT = keccak(
+    text="AuthoritySealEquivocationReported(address,uint64,bytes32,bytes32,uint64,address)"
+)
+VOTE_EVIDENCE_EVENT = keccak(
+    text="AuthorityEquivocationReported(address,uint8,uint64,bytes32,bytes32,uint64,address)"
+)
+
+
+def authority_set_logs(net: LocalTestnet, topic: bytes) -> list[Any]:
+    """node1's logs of AuthoritySet with event `topic`, from genesis to its head."""
+    _, contracts = load_genesis_file(net.data_dir / "genesis.json")
+    return list(
+        net.w3("node1").eth.get_logs(
+            {
+                "fromBlock": 0,
+                "toBlock": "latest",
+                "address": Web3.to_checksum_address(contracts["AuthoritySet"]),
+                "topics": ["0x" + topic.hex()],
+            }
+        )
+    )
+
+
+def test_an_authority_sealing_two_blocks_in_one_step_is_removed_by_the_seal_evidence(
+    sealing_twice: LocalTestnet,
+) -> None:
+    net = sealing_twice
+    liar = net.health("node4")["authority"].lower()
+    assert "TEST FAULT: node node4 will seal-twice" in net.log("node4")
+    honest = ("node1", "node2", "node3")
+    for name in honest:
+        wait_for(
+            f"{name} to catch the two seals",
+            lambda n=name: liar in (net.health(n).get("seal_equivocations") or []),
+            30,
+        )
+        assert f"equivocation by authority {liar}: two seals at step " in net.log(name)
+        wait_for(  # the evidence transaction follows its detection
+            f"{name} to submit the seal evidence",
+            lambda n=name: (
+                f"submitted evidence against authority {liar} to AuthoritySet (two seals at step "
+                in net.log(n)
+            ),
+            30,
+        )
+        body = requests.get(f"{net.entry(name).url}/v1/finality", timeout=10).json()
+        first = body["seal_equivocations"][0]
+        assert first["authority"] == liar
+        assert len(set(first["bare_hashes"])) == 2 and len(set(first["blocks"])) == 2
+        assert body["equivocations"] == []  # its votes are honest: the seals alone are evidence
+
+    # On chain: one report removed it (the others reverted), none of votes.
+    wait_for("the seal evidence on chain", lambda: authority_set_logs(net, SEAL_EVIDENCE_EVENT), 30)
+    (report,) = authority_set_logs(net, SEAL_EVIDENCE_EVENT)
+    assert "0x" + bytes(report["topics"][1])[-20:].hex() == liar
+    data = bytes(report["data"])
+    step, effective = (int.from_bytes(data[i * 32 : (i + 1) * 32], "big") for i in (0, 3))
+    assert effective == report["blockNumber"] + 1
+    assert f"two seals at step {step} " in net.log("node1")
+    assert authority_set_logs(net, VOTE_EVIDENCE_EVENT) == []
+
+    def removed() -> bool:
+        body = justification(net, "node1", final(net, "node1"))
+        return final(net, "node1") >= effective and liar not in [
+            a.lower() for a in body["authorities"]
+        ]
+
+    wait_for("finality past the removal", removed, 30)
     start = final(net, "node2")
     wait_for("finality to go on with 3 of 3", lambda: final(net, "node2") >= start + 3, 30)
     body = justification(net, "node2", final(net, "node2"))

@@ -11,7 +11,13 @@ from eth_utils.exceptions import ValidationError
 
 from gridledger.contracts.typed import SECP256K1_N
 from gridledger.node.errors import LedgerError
-from gridledger.node.ledger.embedded.aura import Aura, SealError, seal, seal_hash
+from gridledger.node.ledger.embedded.aura import (
+    NO_AUTHORITY_SET,
+    Aura,
+    SealError,
+    header_seal_digest,
+    seal,
+)
 from gridledger.node.ledger.embedded.chain import EmbeddedChain
 from gridledger.node.ledger.embedded.genesis import GenesisConfig
 from gridledger.node.ledger.embedded.rpc import JsonRpc
@@ -24,6 +30,8 @@ AURA = Aura(
     authorities=tuple(k.public_key.to_canonical_address() for k in KEYS),
     period_s=5,
     genesis_ts=GENESIS.timestamp_ts,
+    chain_id=GENESIS.chain_id,
+    authority_set=NO_AUTHORITY_SET,
 )
 
 
@@ -68,9 +76,9 @@ def test_forged_blocks_are_refused_and_change_nothing(
     def resealed(**changes: object) -> object:
         h = header.copy(**changes)
         key = KEYS[int.from_bytes(h.extra_data[:8], "big") % 3]
-        return good.copy(header=h.copy(extra_data=seal(h, key)))
+        return good.copy(header=h.copy(extra_data=seal(h, key, AURA)))
 
-    wrong_key = good.copy(header=header.copy(extra_data=seal(header, KEYS[2])))
+    wrong_key = good.copy(header=header.copy(extra_data=seal(header, KEYS[2], AURA)))
     with pytest.raises(SealError, match="step 1 sealed by"):
         replica.import_sealed_block(wrong_key, AURA)
     with pytest.raises(SealError, match="timestamp"):
@@ -99,7 +107,8 @@ def test_a_high_s_copy_of_a_sealed_block_is_refused(
     twin = good.copy(header=good.header.copy(extra_data=extra[:40] + high_s + bytes([1 - v])))
     # The same proposer's valid signature of the same header, under another block hash:
     signature = Signature(twin.header.extra_data[8:])
-    assert signature.recover_public_key_from_msg_hash(seal_hash(twin.header)) == KEYS[1].public_key
+    digest = header_seal_digest(twin.header, AURA)
+    assert signature.recover_public_key_from_msg_hash(digest) == KEYS[1].public_key
     assert twin.hash != good.hash
     with pytest.raises(SealError) as info:
         replica.import_sealed_block(twin, AURA)

@@ -21,7 +21,7 @@ from eth_account import Account
 from eth_keys.datatypes import PrivateKey
 
 from gridledger.node.ledger.embedded import budget
-from gridledger.node.ledger.embedded.aura import Aura
+from gridledger.node.ledger.embedded.aura import NO_AUTHORITY_SET, Aura
 from gridledger.node.ledger.embedded.budget import CallLimits, ExecutionTimeoutError
 from gridledger.node.ledger.embedded.chain import EmbeddedChain
 from gridledger.node.ledger.embedded.genesis import GenesisConfig
@@ -119,7 +119,14 @@ def test_a_long_call_does_not_hold_the_chain_lock(tmp_path: Path) -> None:
 
 def _aura_and_key() -> tuple[Aura, PrivateKey]:
     key = PrivateKey(b"\x41" * 32)
-    return Aura((key.public_key.to_canonical_address(),), 1, GENESIS.timestamp_ts), key
+    aura = Aura(
+        (key.public_key.to_canonical_address(),),
+        1,
+        GENESIS.timestamp_ts,
+        GENESIS.chain_id,
+        NO_AUTHORITY_SET,
+    )
+    return aura, key
 
 
 def test_the_build_budget_aborts_a_transaction_and_drops_a_first_one(

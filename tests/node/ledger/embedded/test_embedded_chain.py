@@ -12,7 +12,7 @@ from web3 import Web3
 from web3.middleware import SignAndSendRawMiddlewareBuilder
 
 from gridledger.contracts.artifacts import load_artifact
-from gridledger.node.ledger.embedded.aura import Aura
+from gridledger.node.ledger.embedded.aura import NO_AUTHORITY_SET, Aura
 from gridledger.node.ledger.embedded.chain import EmbeddedChain, TransactionRejectedError
 from gridledger.node.ledger.embedded.genesis import GenesisConfig
 from gridledger.node.ledger.embedded.provider import EmbeddedProvider
@@ -106,7 +106,13 @@ def test_a_pooled_transaction_that_cannot_pay_when_mined_is_dropped(
     poor = Account.from_key(b"\x0b" * 32)
     key = PrivateKey(b"\x40" * 32)
     genesis = GenesisConfig(prefund={ADMIN.address: 10**24, poor.address: 2 * fee_wei + 10})
-    aura = Aura((key.public_key.to_canonical_address(),), 1, genesis.timestamp_ts)
+    aura = Aura(
+        (key.public_key.to_canonical_address(),),
+        1,
+        genesis.timestamp_ts,
+        genesis.chain_id,
+        NO_AUTHORITY_SET,
+    )
     chain = EmbeddedChain(tmp_path, genesis)
     paying = chain.submit_raw(signed_transfer(poor, 0, value=fee_wei))
     unpaid = chain.submit_raw(signed_transfer(poor, 1, value=fee_wei))
@@ -126,7 +132,13 @@ def test_a_build_budget_leaves_the_rest_in_the_pool_in_nonce_order(tmp_path: Pat
     the first transaction too: tests/node/test_budget.py); without a budget all fit at once,
     in nonce order."""
     key = PrivateKey(b"\x41" * 32)
-    aura = Aura((key.public_key.to_canonical_address(),), 1, GENESIS.timestamp_ts)
+    aura = Aura(
+        (key.public_key.to_canonical_address(),),
+        1,
+        GENESIS.timestamp_ts,
+        GENESIS.chain_id,
+        NO_AUTHORITY_SET,
+    )
     chain = EmbeddedChain(tmp_path, GENESIS)
     sent = [chain.submit_raw(signed_transfer(ADMIN, nonce)) for nonce in range(5)]
     first = chain.produce_sealed_block(aura, 1, key, build_budget_s=0.0)
