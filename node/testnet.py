@@ -42,7 +42,6 @@ from gridledger.node.ledger.deploy import MarketTiming, RegulationRules, Roles
 from gridledger.node.ledger.embedded.genesis import ROLE_FUND_WEI, GenesisConfig
 from gridledger.node.ledger.embedded.genesis_file import load_genesis_file, write_genesis_file
 from gridledger.node.ledger.genesis_deploy import record_deployment
-from gridledger.node.meters.feed_process import running_feed_pid, stop_feed
 
 P2P_PORT_OFFSET = 1000
 START_TIMEOUT_S = 90.0
@@ -423,10 +422,7 @@ def _log_tail(data_dir: Path, entry: NodeEntry, lines: int = 15) -> str:
 
 def down(data_dir: Path, say: Callable[[str], None], timeout_s: float = 15.0) -> int:
     """Stop every running node (SIGTERM, then SIGKILL after `timeout_s`); keep the data.
-    Returns how many were stopped. The simulator's feed (`up --sim`) stops first."""
-    feed_pid = stop_feed(data_dir)
-    if feed_pid is not None:
-        say(f"stopped the simulator's feed (pid {feed_pid})")
+    Returns how many were stopped."""
     stopped = 0
     for entry in load_layout(data_dir):
         pid = running_pid(data_dir, entry)
@@ -477,7 +473,6 @@ def status(data_dir: Path) -> dict[str, Any]:
         )
     return {
         "data_dir": str(data_dir),
-        "sim_feed_pid": running_feed_pid(data_dir),
         "chain_id": genesis.chain_id,
         "period_s": genesis.period_s,
         "nodes": nodes,

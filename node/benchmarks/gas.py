@@ -1,6 +1,8 @@
 """Exact gas figures of the contracts: per reading, per order, per order cleared and settled.
 
 Deterministic (same code, same inputs, same gas), so they may also be asserted in tests.
+Measured on the embedded chain in-process (node/ledger/embedded/engine.py): py-evm's Cancun
+rules, the same gas as eth-tester or anvil give (the contract tests run on all three).
 Workloads:
 - readings: one participant, steady state (its meter has reported before), one-minute
   readings inside the 17:00-20:00 window of one import-cap contract; variants with every
@@ -31,7 +33,7 @@ from gridledger.market.orders import Order
 from gridledger.market.settlement import RELEASE_GRACE_S
 from gridledger.market.witness import chunks, witness_for
 from gridledger.node.accounting import ContractTerms
-from gridledger.node.ledger.ephemeral import EphemeralChain
+from gridledger.node.ledger.embedded.engine import EmbeddedEngine
 from gridledger.node.ledger.stack import DAY0_TS, Participant, Stack, build_stack
 
 CHUNK_ORDERS = 250
@@ -191,7 +193,11 @@ def _run_interval(
 def _clearing_figures(n: int, progress: Progress) -> list[GasFigure]:
     """Two intervals with the same participants: the first credits every account for the
     first time (fresh storage slots), the second is the steady state of a running market."""
-    stack = build_stack(EphemeralChain(), n_participants=max((n + 1) // 2, 2))
+    with EmbeddedEngine() as engine:
+        return _clearing_run(build_stack(engine, n_participants=max((n + 1) // 2, 2)), n, progress)
+
+
+def _clearing_run(stack: Stack, n: int, progress: Progress) -> list[GasFigure]:
     stack.at_time(DAY0_TS)
     progress(f"clearing n={n}: funding {len(stack.participants)} participants")
     for p in stack.participants:
@@ -222,9 +228,10 @@ def measure(
     clearing_sizes: Sequence[int] = CLEARING_SIZES, progress: Progress = _quiet
 ) -> dict[str, float]:
     """All gas figures, keyed by name (e.g. `gas_per_reading.batch_60`)."""
-    stack = build_stack(EphemeralChain(), n_participants=3)
-    stack.at_time(DAY0_TS)
-    figures = _reading_figures(stack, progress)
+    with EmbeddedEngine() as engine:
+        stack = build_stack(engine, n_participants=3)
+        stack.at_time(DAY0_TS)
+        figures = _reading_figures(stack, progress)
     for n in clearing_sizes:
         figures += _clearing_figures(n, progress)
     return {f.key: round(f.gas, 1) for f in figures}

@@ -101,8 +101,13 @@ def _up(args: argparse.Namespace) -> int:
 def _down(args: argparse.Namespace) -> int:
     from gridledger.node import testnet
     from gridledger.node.errors import NodeError
+    from gridledger.node.meters.feed_process import stop_feed
 
     try:
+        testnet.load_layout(args.data_dir)  # a missing testnet is named before anything stops
+        feed_pid = stop_feed(args.data_dir)  # the simulator's feed (`up --sim`) stops first
+        if feed_pid is not None:
+            _say(f"stopped the simulator's feed (pid {feed_pid})")
         stopped = testnet.down(args.data_dir, _say)
     except NodeError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -114,9 +119,10 @@ def _down(args: argparse.Namespace) -> int:
 def _status(args: argparse.Namespace) -> int:
     from gridledger.node import testnet
     from gridledger.node.errors import NodeError
+    from gridledger.node.meters.feed_process import running_feed_pid
 
     try:
-        doc = testnet.status(args.data_dir)
+        doc = {**testnet.status(args.data_dir), "sim_feed_pid": running_feed_pid(args.data_dir)}
     except NodeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

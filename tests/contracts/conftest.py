@@ -15,11 +15,11 @@ import pytest
 from eth_typing import ChecksumAddress
 from eth_utils.crypto import keccak
 
+from gridledger.node.ledger.embedded.engine import EmbeddedEngine
 from gridledger.node.ledger.ephemeral import EphemeralChain
 from gridledger.node.ledger.stack import Engine
 from tests.contracts.authority_helpers import N_CANDIDATES, Auth, deploy_authority_set
 from tests.contracts.engine_anvil import AnvilEngine
-from tests.contracts.engine_embedded import EmbeddedEngine
 from tests.contracts.harness import DAY0_TS, Stack, build_stack
 
 

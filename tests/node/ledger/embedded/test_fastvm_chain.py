@@ -23,7 +23,7 @@ from gridledger.node.ledger.deploy import MarketTiming, RegulationRules, Roles, 
 from gridledger.node.ledger.embedded import fastvm
 from gridledger.node.ledger.embedded.aura import GridledgerVM
 from gridledger.node.ledger.embedded.chain import EmbeddedChain
-from tests.contracts.engine_embedded import FUNDER, EmbeddedEngine
+from gridledger.node.ledger.embedded.engine import FUNDER, EmbeddedEngine
 
 CHAIN_ID = 31_337
 RELAYER = Account.from_key(b"\x22" * 32)

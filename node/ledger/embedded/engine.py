@@ -1,6 +1,8 @@
-"""The harness's Engine protocol on gridledger's own embedded chain (in-process, no HTTP).
+"""node.ledger.stack's Engine protocol on gridledger's own embedded chain (in-process, no
+HTTP): the contract tests' embedded engine, and the gas benchmark's chain.
 
-Matched to the other engines so the same contract tests pass on all of them: every
+Matched to the other engines (eth-tester, anvil) so the same contract tests pass on all of
+them: every
 transaction is mined in its own block as it arrives; each block is one second after its
 parent unless the harness sets the next timestamp; a snapshot is the head's number and
 reverting rewinds the chain to it (the rewound transactions are dropped); eth_sendTransaction
