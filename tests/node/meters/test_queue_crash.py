@@ -159,6 +159,13 @@ def _meter_state(node: ProcessNode, meter: Meter) -> tuple[int, int]:
     return int(last_seq), int(last_end_ts)
 
 
+def _settled(node: ProcessNode, meter: Meter) -> tuple[int, int]:
+    """The node's view of the meter: the chain's last seq, and the readings it holds (its
+    fates are final once it holds none)."""
+    state = node.get(f"/v1/meters/{meter.key.address}")
+    return int(state["chain_last_seq"]), int(state["pending"])
+
+
 def test_readings_queued_before_a_sigkill_reach_the_chain_once_after_the_restart(
     node: ProcessNode,
 ) -> None:
@@ -193,7 +200,8 @@ def test_readings_queued_before_a_sigkill_reach_the_chain_once_after_the_restart
     assert more["next_seq"] == {meter.key.address: 5}
 
     assert node.operator_sends() >= end + 1  # a block past their end: the relay sends them
-    wait_for("the readings on chain", lambda: _meter_state(node, meter) == (4, end + 1))
+    wait_for("the node to see the readings accepted", lambda: _settled(node, meter) == (4, 0))
+    assert _meter_state(node, meter) == (4, end + 1)
     on_chain = _accepted_on_chain(node, meter)
     assert [seq for seq, _ in on_chain] == [1, 2, 3, 4]  # each once
     (tx_hash,) = {h for _, h in on_chain}
@@ -229,7 +237,8 @@ def test_a_batch_sent_before_the_kill_and_mined_after_the_restart_is_not_sent_ag
     assert sent["fate"] == "sent" and in_flight["fate"] == "sent", (sent, in_flight)
 
     node.restart(node.fast)  # the pooled batch is mined now, then the rest is relayed
-    wait_for("seq 5 on chain", lambda: _meter_state(node, meter) == (5, start + 300))
+    wait_for("the node to see seq 5 accepted", lambda: _settled(node, meter) == (5, 0))
+    assert _meter_state(node, meter) == (5, start + 300)
     on_chain = _accepted_on_chain(node, meter)
     assert [seq for seq, _ in on_chain] == [1, 2, 3, 4, 5]  # each once
     assert {h for seq, h in on_chain if seq <= 3} == {sent["tx_hash"]}
