@@ -3,6 +3,8 @@ node/rest/errors.py)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from gridledger.node.errors import NodeError
 from gridledger.node.meters.fates import Fate
 
@@ -31,3 +33,15 @@ class ReadingUnknownError(MeterIntakeError):
     def __init__(self, message: str) -> None:
         self.message = message
         super().__init__(message)
+
+
+class ReadingQueueStorageError(MeterIntakeError):
+    """The node's queue file (DATA_DIR/meters/queue.sqlite, node/meters/queue_store.py)
+    could not be opened, read or written. Raised by a request: none of its readings was
+    queued. `path` is the file, `action` what failed ("opened", "read", "written")."""
+
+    def __init__(self, path: Path, action: str, cause: str) -> None:
+        self.path = path
+        self.action = action
+        self.message = f"the meter reading queue {path} cannot be {action}: {cause}"
+        super().__init__(self.message)

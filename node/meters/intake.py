@@ -10,12 +10,15 @@ whole or not at all: one refused reading refuses the request, each reading's fat
 and nothing is stored. Taken readings wait in one FIFO queue; ``node.meters.relay`` sends
 them in Metering batches once the chain's clock has passed their end.
 
-The queue is in memory: after a restart, ``meter()`` (``GET /v1/meters/{meter}``) says
-which sequence number the node takes next, and the meter resends from there.
+With a `store` (node.meters.queue_store, the REST mount's when the node has a data dir) a
+taken request is on disk before it is answered, and leaves the disk once its fate is final;
+`restore` takes the stored readings back after a restart and re-checks them against the
+chain. Without one (tests) the queue is in memory only, and a restart loses it.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict, deque
@@ -36,7 +39,10 @@ from gridledger.node.meters.fates import (
     ReadingsPosted,
     Refusal,
 )
+from gridledger.node.meters.queue_store import QueueStore, StoredReading
 from gridledger.node.views.chain import ChainView
+
+log = logging.getLogger(__name__)
 
 MAX_AHEAD_S = 300
 """A reading may end at most this long after the node's clock [s]: it waits in the queue
@@ -96,10 +102,14 @@ class ReadingIntake:
         chain: ChainView,
         max_ahead_s: int = MAX_AHEAD_S,
         fate_memory: int = FATE_MEMORY,
+        store: QueueStore | None = None,
     ) -> None:
         self.chain = chain
         self.max_ahead_s = max_ahead_s
         self.fate_memory = fate_memory
+        self.store = store
+        self._loaded = store is None
+        self._restored = store is None
         self.changed = threading.Condition()
         """Notified whenever a reading is queued or its fate changes; guards the state."""
         self._queue: deque[Entry] = deque()
@@ -111,31 +121,46 @@ class ReadingIntake:
     # ------------------------------------------------------------ posting
     def post(self, readings: Sequence[SignedReading]) -> ReadingsPosted:
         """Check `readings` (request order) and queue them all, or raise
-        ReadingsRefusedError with every reading's fate and queue none."""
+        ReadingsRefusedError with every reading's fate and queue none. With a store, they
+        are on disk before this returns (ReadingQueueStorageError: none was queued)."""
         with self.changed:
+            self._restore()
             fates, cursors = self._check(readings)
             if any(f.refusal is not None for f in fates):
                 raise ReadingsRefusedError(_not_queued(fates))
-            for signed, fate in zip(readings, fates, strict=True):
-                entry = Entry(signed, fate)
-                self._queue.append(entry)
-                self._remember(fate)
-                meter = signed.reading.meter
-                self._pending[meter] = self._pending.get(meter, 0) + 1
+            entries = [Entry(s, f) for s, f in zip(readings, fates, strict=True)]
+            if self.store is not None:
+                self.store.put([StoredReading(e.signed, e.fate.index) for e in entries])
+            for entry in entries:
+                self._hold(entry)
             self._tails.update(cursors)
             self.changed.notify_all()
             return ReadingsPosted(
                 readings=fates, next_seq={m: c.next_seq for m, c in cursors.items()}
             )
 
-    def _check(self, readings: Sequence[SignedReading]) -> tuple[list[Fate], dict[str, _Cursor]]:
+    def _hold(self, entry: Entry) -> None:
+        self._queue.append(entry)
+        self._remember(entry.fate)
+        meter = entry.signed.reading.meter
+        self._pending[meter] = self._pending.get(meter, 0) + 1
+
+    def _check(
+        self, readings: Sequence[SignedReading], held: dict[str, _Cursor] | None = None
+    ) -> tuple[list[Fate], dict[str, _Cursor]]:
+        """Every reading's fate under Metering's rules. A new request is judged after what
+        the node holds, and refused while Metering is paused or for an interval too far
+        ahead. Readings the node held already (a restart's re-check) are judged from the
+        chain's state `held` (each meter's cursor, read once) alone, and not for a pause or
+        their end (they were taken; the relay waits for the chain's clock, and a pause
+        refuses their batch)."""
         metering = self.chain.contract("Metering").functions
         registry = self.chain.contract("Registry").functions
         separator = self.separator()
-        now_ts = self.chain.now_ts()
-        paused = bool(self.chain.call(metering.paused()))
+        now_ts = None if held is not None else self.chain.now_ts()
+        paused = held is None and bool(self.chain.call(metering.paused()))
         registered: dict[str, tuple[str, bool]] = {}
-        cursors: dict[str, _Cursor] = {}
+        cursors = {m: _Cursor(c.next_seq, c.min_start_ts) for m, c in (held or {}).items()}
         fates = []
         for index, signed in enumerate(readings):
             r = signed.reading
@@ -161,10 +186,11 @@ class ReadingIntake:
         registration: tuple[str, bool],
         cursor: _Cursor,
         separator: bytes,
-        now_ts: int,
+        now_ts: int | None,
     ) -> Refusal | None:
         """Metering's checks in Metering's order; the cursor moves past a reading whose
-        sequence number is right, so later readings are judged on their own."""
+        sequence number is right, so later readings are judged on their own. Without
+        `now_ts` the interval's end is not checked."""
         r = signed.reading
         registered, active = registration
         if registered != r.meter or int(registered, 16) == 0 or not active:
@@ -217,7 +243,7 @@ class ReadingIntake:
                 lastEndTs=cursor.min_start_ts,
             )
         cursor.min_start_ts = end_ts
-        if end_ts > now_ts + self.max_ahead_s:
+        if now_ts is not None and end_ts > now_ts + self.max_ahead_s:
             return _refusal(
                 "MeteringIntervalInFuture",
                 f"the interval ends at {end_ts}, more than {self.max_ahead_s} s after the "
@@ -243,6 +269,91 @@ class ReadingIntake:
             value = domain_separator(chain_id, self.chain.address("Metering"))
             self._separator = (deployment, value)
         return self._separator[1]
+
+    # ------------------------------------------------------------ after a restart
+    def restore(self) -> None:
+        """Take back the readings the store holds (read once), then re-check them against
+        the chain (until that succeeds once): a reading whose seq the chain holds already is
+        accepted (the chain takes each seq of a meter once, signed by the meter: relayed by
+        this node before it stopped, or by another node); the rest are checked as Metering
+        would from the chain's state, and the first refused reading of a meter is dropped
+        with its refusal, every later one of that meter with it. `post` and the relay call
+        this before anything else; without a store it does nothing."""
+        with self.changed:
+            self._restore()
+
+    def _restore(self) -> None:
+        if self._restored:
+            return
+        assert self.store is not None
+        if not self._loaded:
+            for held in self.store.load():
+                fate = _fate(held.index, held.signed, FateState.QUEUED, None)
+                self._hold(Entry(held.signed, fate))
+            self._loaded = True
+        try:
+            self._recheck_held()
+        finally:
+            self.changed.notify_all()
+        self._restored = True
+
+    def _recheck_held(self) -> None:
+        """The restart's re-check of every queued reading (none is in flight yet)."""
+        entries = list(self._queue)
+        if not entries:
+            return
+        # One read of each meter's state for both steps: a batch mined in between (sent
+        # before the restart) must not make its readings look replayed.
+        chain = self._chain_cursors({e.key[0] for e in entries})
+        on_chain = [e for e in entries if e.key[1] < chain[e.key[0]].next_seq]
+        rest = [e for e in entries if e.key[1] >= chain[e.key[0]].next_seq]
+        fates, _ = self._check([e.signed for e in rest], held=chain)
+        first_refused: dict[str, Entry] = {}
+        keep: list[Entry] = []
+        drops: list[tuple[Entry, Refusal]] = []
+        for entry, fate in zip(rest, fates, strict=True):
+            meter = entry.key[0]
+            if meter in first_refused:
+                drops.append((entry, _dropped_with(first_refused[meter])))
+            elif fate.refusal is not None:
+                first_refused[meter] = entry
+                log.warning(
+                    "dropping the queued readings of meter %s from seq %d: %s",
+                    meter,
+                    entry.key[1],
+                    fate.refusal.message,
+                )
+                args = {**fate.refusal.args, "index": entry.fate.index}
+                drops.append((entry, fate.refusal.model_copy(update={"args": args})))
+            else:
+                keep.append(entry)
+        self._queue = deque(keep)
+        self._pending, self._tails = {}, {}
+        for entry in keep:
+            meter = entry.key[0]
+            self._pending[meter] = self._pending.get(meter, 0) + 1
+            self._tails[meter] = _Cursor(entry.key[1] + 1, entry.end_ts)
+        for entry in on_chain:
+            self._settle(entry, fate=FateState.ACCEPTED)
+        for entry, reason in drops:
+            self._settle(entry, fate=FateState.DROPPED, refusal=reason)
+        self._forget(on_chain + [entry for entry, _ in drops])
+        if on_chain or drops:
+            log.info(
+                "restored the meter queue: %d readings queued, %d on chain already, %d dropped",
+                len(keep),
+                len(on_chain),
+                len(drops),
+            )
+
+    def _chain_cursors(self, meters: set[str]) -> dict[str, _Cursor]:
+        """Each meter's next seq and earliest start as the chain has them (not this node)."""
+        metering = self.chain.contract("Metering").functions
+        cursors = {}
+        for meter in meters:
+            last_seq, last_end_ts = self.chain.call(metering.meterState(meter))
+            cursors[meter] = _Cursor(int(last_seq) + 1, int(last_end_ts))
+        return cursors
 
     # ------------------------------------------------------------ reading back
     def meter(self, meter: str) -> MeterOut:
@@ -305,6 +416,25 @@ class ReadingIntake:
                 batch.append(self._queue.popleft())
             return batch
 
+    def recheck(self, batch: list[Entry]) -> list[Entry]:
+        """The readings of a taken `batch` still to send: those whose seq the chain holds
+        already (a batch this node sent before a restart, mined since; another node's) are
+        accepted and leave it, so sending them cannot get the batch refused as
+        MeteringSequenceReplayed and the meter's later readings dropped with it."""
+        chain = self._chain_cursors({e.key[0] for e in batch})
+        on_chain = [e for e in batch if e.key[1] < chain[e.key[0]].next_seq]
+        if on_chain:
+            log.info("%d readings of a batch are on chain already; not sent", len(on_chain))
+            self._update(on_chain, FateState.ACCEPTED)
+        return [e for e in batch if e.key[1] >= chain[e.key[0]].next_seq]
+
+    def requeue(self, batch: list[Entry]) -> None:
+        """Put the readings of a taken `batch` that were neither sent nor settled back at
+        the head of the queue, in their order (the relay failed before sending them)."""
+        with self.changed:
+            self._queue.extendleft(reversed([e for e in batch if e.fate.fate is FateState.QUEUED]))
+            self.changed.notify_all()
+
     def queued(self) -> int:
         with self.changed:
             return len(self._queue)
@@ -325,25 +455,19 @@ class ReadingIntake:
             for meter in meters:
                 self._tails.pop(meter, None)
                 self._pending.pop(meter, None)
-            first = _fate_key(batch[0]) if batch else None
-            with_batch = Refusal(
-                error="NotQueued",
-                message=f"dropped with the batch before it (from reading {first})",
-                status=409,
-            )
+            with_batch = _dropped_with(batch[0]) if batch else None
             reasons = [(e, refusal) for e in batch] + [(e, with_batch) for e in later]
             for entry, reason in reasons:
-                entry.fate = entry.fate.model_copy(
-                    update={"fate": FateState.DROPPED, "refusal": reason}
-                )
-                self._remember(entry.fate)
-            self.changed.notify_all()
+                self._settle(entry, fate=FateState.DROPPED, refusal=reason)
+            try:
+                self._forget(batch + later)
+            finally:
+                self.changed.notify_all()
 
     def _update(self, batch: list[Entry], state: FateState, **fields: Any) -> None:
         with self.changed:
             for entry in batch:
-                entry.fate = entry.fate.model_copy(update={"fate": state, **fields})
-                self._remember(entry.fate)
+                self._settle(entry, fate=state, **fields)
                 if state is FateState.ACCEPTED:
                     meter = entry.signed.reading.meter
                     left = self._pending.get(meter, 1) - 1
@@ -352,7 +476,21 @@ class ReadingIntake:
                     else:  # the chain holds the meter's last reading now
                         self._pending.pop(meter, None)
                         self._tails.pop(meter, None)
-            self.changed.notify_all()
+            try:
+                if state is FateState.ACCEPTED:
+                    self._forget(batch)
+            finally:
+                self.changed.notify_all()
+
+    def _settle(self, entry: Entry, **fields: Any) -> None:
+        entry.fate = entry.fate.model_copy(update=fields)
+        self._remember(entry.fate)
+
+    def _forget(self, entries: list[Entry]) -> None:
+        """Remove readings whose fate is final from the store (memory is updated first: a
+        failure leaves them on disk, and the next restart's re-check settles them)."""
+        if self.store is not None and entries:
+            self.store.remove([e.key for e in entries])
 
     def _remember(self, fate: Fate) -> None:
         key = (fate.meter, fate.seq)
@@ -362,9 +500,15 @@ class ReadingIntake:
             self._fates.popitem(last=False)
 
 
-def _fate_key(entry: Entry) -> str:
-    meter, seq = entry.key
-    return f"{meter} seq {seq}"
+def _dropped_with(first: Entry) -> Refusal:
+    """The refusal of a reading dropped because an earlier one of its meter was."""
+    meter, seq = first.key
+    return Refusal(
+        error="NotQueued",
+        message=f"dropped with the earlier reading {meter} seq {seq} (a reading after a "
+        "dropped one of its meter would leave a gap)",
+        status=409,
+    )
 
 
 def _fate(index: int, signed: SignedReading, state: FateState, refusal: Refusal | None) -> Fate:

@@ -5,7 +5,10 @@ One batch at a time: the oldest queued readings whose interval the chain's clock
 at most Metering.MAX_BATCH (128), run first as a call (a refusal drops the batch with the
 decoded error and sends nothing), then sent and followed until mined. The next batch waits
 for the previous one's receipt, so a batch is never checked against a state that a batch in
-flight is about to change.
+flight is about to change. Before each send the relay also waits (up to IN_FLIGHT_WAIT_S)
+until no transaction of the relayer is pending, which covers a batch sent before a restart
+and not yet mined, and then re-checks the batch against the chain (ReadingIntake.recheck):
+readings whose seq the chain holds already are accepted, not sent again.
 """
 
 from __future__ import annotations
@@ -31,6 +34,9 @@ MAX_BATCH = 128
 """Metering.MAX_BATCH."""
 IDLE_WAIT_S = 0.5
 RECEIPT_POLL_S = 0.1
+IN_FLIGHT_WAIT_S = 60.0
+"""How long a batch waits for the relayer's pending transactions to be mined [s]; then it
+is sent anyway (its preflight call and its receipt still guard it)."""
 RELAYER = "prosumer"
 
 
@@ -90,12 +96,44 @@ class MeterRelay:
 
     def relay_once(self) -> int:
         """Relay one batch of the readings the chain's clock has passed and follow it until
-        mined (or dropped); how many readings it held (0: nothing was ready)."""
+        mined (or dropped); how many readings it held (0: nothing was ready), including
+        those the re-check found on chain already."""
+        self.intake.restore()
         head_ts = int(self.chain.w3.eth.get_block("latest")["timestamp"])
         batch = self.intake.take_batch(head_ts, MAX_BATCH)
-        if batch:
-            self._relay(batch)
+        if not batch:
+            return 0
+        try:
+            to_send = self.intake.recheck(batch) if self._wait_in_flight() else []
+        except Exception:  # the ledger failed before anything was sent: retry the batch
+            self.intake.requeue(batch)
+            raise
+        if to_send:
+            self._relay(to_send)
+        elif self._stop.is_set():
+            self.intake.requeue(batch)
         return len(batch)
+
+    def _wait_in_flight(self) -> bool:
+        """Wait until the relayer has no pending transaction (its pending nonce is its
+        mined one), at most IN_FLIGHT_WAIT_S; False if the relay is stopping."""
+        eth = self.chain.w3.eth
+        relayer = self.chain.account(RELAYER)
+        deadline = time.monotonic() + IN_FLIGHT_WAIT_S
+        while not self._stop.is_set():
+            pending = eth.get_transaction_count(relayer, "pending")
+            mined = eth.get_transaction_count(relayer, "latest")
+            if pending <= mined:
+                return True
+            if time.monotonic() > deadline:
+                log.warning(
+                    "the relayer still has %d pending transactions after %.0f s; sending",
+                    pending - mined,
+                    IN_FLIGHT_WAIT_S,
+                )
+                return True
+            self._stop.wait(RECEIPT_POLL_S)
+        return False
 
     def _relay(self, batch: list[Entry]) -> None:
         metering = self.chain.contract("Metering").functions

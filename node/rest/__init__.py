@@ -5,6 +5,7 @@ docs/rest.md."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -13,6 +14,7 @@ from gridledger.node import dashboard
 from gridledger.node.agents.auto_bid import AutoBidder
 from gridledger.node.keys.api_key import load_or_create_api_keys
 from gridledger.node.meters.intake import ReadingIntake
+from gridledger.node.meters.queue_store import QueueStore
 from gridledger.node.meters.relay import MeterRelay
 from gridledger.node.operator.service import OperatorService
 from gridledger.node.regulator.desk import RegulatorDesk
@@ -33,6 +35,8 @@ from gridledger.node.views.chain import ChainView
 from gridledger.node.views.layers import LayerTable
 from gridledger.node.views.market import MarketView
 
+log = logging.getLogger(__name__)
+
 
 def mount(app: FastAPI, service: NodeService, data_dir: Path | None) -> None:
     """Add the /v1 routers and the error handlers to `app`. The API keys live in `data_dir`
@@ -47,7 +51,12 @@ def mount(app: FastAPI, service: NodeService, data_dir: Path | None) -> None:
         operator = OperatorService(service, service.config.operator, data_dir).start()
     if service.config is not None and service.config.auto_bid is not None:
         AutoBidder(chain, desk.place_limit, service.config.auto_bid).start()
-    intake = ReadingIntake(chain)
+    store = QueueStore(data_dir / "meters" / "queue.sqlite") if data_dir is not None else None
+    intake = ReadingIntake(chain, store=store)
+    relay = MeterRelay(intake, service.stopping)
+    if store is not None:
+        service.on_stop.append(store.close)
+        _restore_readings(intake, relay)
     audit = AuditView(chain)
     app.state.rest = RestContext(
         market=market,
@@ -57,7 +66,7 @@ def mount(app: FastAPI, service: NodeService, data_dir: Path | None) -> None:
         api_key=ApiKeyCheck(api_keys),
         roles=RoleDesk(chain, RegulatorDesk(chain), operator),
         readings=intake,
-        relay=MeterRelay(intake, service.stopping),
+        relay=relay,
     )
     install_handlers(app)
     openapi.install(app)
@@ -67,3 +76,16 @@ def mount(app: FastAPI, service: NodeService, data_dir: Path | None) -> None:
     for router in (chain_api.router, events_api.router, dashboard_api.router):
         app.include_router(router, responses=VALIDATION_RESPONSES)
     dashboard.install(app, service, chain, market, audit)
+
+
+def _restore_readings(intake: ReadingIntake, relay: MeterRelay) -> None:
+    """Take back the readings the node queued before it stopped, and relay them. If the
+    store or the chain fails now, the next POST /v1/readings tries again (and answers 503
+    until it can)."""
+    try:
+        intake.restore()
+    except Exception as exc:  # the node serves on; the queue waits for the next request
+        log.warning("the queued meter readings are not restored yet: %s", exc)
+        return
+    if intake.queued():
+        relay.ensure_started()

@@ -28,7 +28,11 @@ from gridledger.node.errors import (
     TransactionFailedError,
 )
 from gridledger.node.ledger.reverts import error_arg_names
-from gridledger.node.meters.errors import ReadingsRefusedError, ReadingUnknownError
+from gridledger.node.meters.errors import (
+    ReadingQueueStorageError,
+    ReadingsRefusedError,
+    ReadingUnknownError,
+)
 from gridledger.node.operator.service import (
     FaucetLimitError,
     FaucetOffError,
@@ -292,6 +296,10 @@ async def _on_node_error(_: Request, exc: Exception) -> JSONResponse:
         return _body(exc.status, body)
     if isinstance(exc, ReadingUnknownError):
         return _body(404, {"error": "ReadingUnknown", "message": exc.message})
+    if isinstance(exc, ReadingQueueStorageError):
+        log.error("meter readings refused: %s", exc.message)
+        message = f"{exc.message}; no reading of the request was queued, send it again later"
+        return _body(503, {"error": "ReadingQueueUnavailable", "message": message})
     if isinstance(exc, LedgerError):
         status, name = LEDGER_STATUS.get(type(exc), (503, "LedgerError"))
         return _body(status, {"error": name, "message": str(exc)})

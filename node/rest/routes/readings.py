@@ -92,6 +92,7 @@ class ReadingsRefusedOut(ErrorOut):
         403: {"model": ReadingsRefusedOut},
         409: {"model": ReadingsRefusedOut},
         422: {"model": ReadingsRefusedOut},
+        503: {"model": ErrorOut},
     },
 )
 def post_readings(
@@ -109,7 +110,9 @@ def post_readings(
 ) -> ReadingsPosted:
     """Check every reading as Metering would (meter registered to an active participant,
     signature, contiguous sequence, interval) and queue them all for the relay, or refuse the
-    request whole. Each reading's fate comes back: queued (or sent / accepted with `wait`)."""
+    request whole. Each reading's fate comes back: queued (on the node's disk: it survives a
+    restart), or sent / accepted with `wait`. 503 ReadingQueueUnavailable: the node cannot
+    store them, none was queued."""
     signed = [reading.signed() for reading in body.readings]
     posted = context.readings.post(signed)
     context.relay.ensure_started()

@@ -273,19 +273,21 @@ def test_batch_bounds_and_the_api_key(node: InProcessNode) -> None:
 def test_a_batch_the_chain_refuses_is_dropped_with_the_decoded_error(
     node: InProcessNode,
 ) -> None:
-    """The meter's reading reached the chain by another relayer before this node's batch:
-    the batch's preflight is refused, its readings are dropped with the reason, and the
-    meter's next expected seq comes back from the chain."""
+    """The meter's reading reached the chain by another relayer between this node's re-check
+    and its send: the batch's preflight is refused, its readings are dropped with the
+    reason, and the meter's next expected seq comes back from the chain."""
     intake = ReadingIntake(ChainView(node.service))
     relay = MeterRelay(intake)
     meter = Meter(node)
     readings = meter.sign(meter.past(), range(1, 4))
     intake.post(readings)
+    batch = intake.take_batch(node.head_ts(), 128)
+    assert intake.recheck(batch) == batch  # nothing on chain yet: all three to send
     direct = node.contract("Metering").functions.submitReadings(
         [s.reading.as_abi() for s in readings[:2]], [s.signature.as_abi() for s in readings[:2]]
     )
     node.send("admin", direct)
-    assert relay.relay_once() == 3
+    relay._relay(batch)
     fate = intake.fate(meter.key.address, 1)
     assert fate.fate is FateState.DROPPED and fate.refusal is not None
     assert fate.refusal.error == "MeteringSequenceReplayed"
@@ -295,6 +297,56 @@ def test_a_batch_the_chain_refuses_is_dropped_with_the_decoded_error(
     assert retry.readings[0].fate is FateState.QUEUED
     assert relay.relay_once() == 1
     assert intake.fate(meter.key.address, 3).fate is FateState.ACCEPTED
+    assert meter.state()[0] == 3
+
+
+def test_readings_another_relayer_brought_on_chain_are_accepted_not_sent_again(
+    node: InProcessNode,
+) -> None:
+    """The re-check before each send: readings whose seq the chain holds already leave the
+    batch as accepted (no transaction of this node), and the meter's later readings go in
+    the batch instead of being dropped with a MeteringSequenceReplayed refusal."""
+    intake = ReadingIntake(ChainView(node.service))
+    relay = MeterRelay(intake)
+    meter = Meter(node)
+    readings = meter.sign(meter.past(), range(1, 5))
+    intake.post(readings)
+    direct = node.contract("Metering").functions.submitReadings(
+        [s.reading.as_abi() for s in readings[:2]], [s.signature.as_abi() for s in readings[:2]]
+    )
+    node.send("admin", direct)
+    nonce = _nonce(node)
+    assert relay.relay_once() == 4
+    assert _nonce(node) == nonce + 1  # one batch: seq 3 and 4
+    fates = [intake.fate(meter.key.address, seq) for seq in (1, 2, 3, 4)]
+    assert [f.fate for f in fates] == [FateState.ACCEPTED] * 4
+    assert [f.tx_hash for f in fates[:2]] == [None, None]
+    assert fates[2].tx_hash is not None and fates[2].tx_hash == fates[3].tx_hash
+    receipt = node.w3.eth.get_transaction_receipt(fates[2].tx_hash)
+    assert receipt["from"] == node.address("prosumer") and receipt["status"] == 1
+    assert meter.state() == (4, readings[3].reading.interval_start_ts + 60)
+    assert intake.meter(meter.key.address).pending == 0
+
+
+def test_a_ledger_failure_before_the_send_puts_the_batch_back_in_the_queue(
+    node: InProcessNode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    intake = ReadingIntake(ChainView(node.service))
+    relay = MeterRelay(intake)
+    meter = Meter(node)
+    intake.post(meter.sign(meter.past(), range(1, 4)))
+
+    def unreachable(batch: object) -> list[object]:
+        raise requests.ConnectionError("the ledger does not answer")
+
+    monkeypatch.setattr(intake, "recheck", unreachable)
+    with pytest.raises(requests.ConnectionError):
+        relay.relay_once()
+    assert intake.queued() == 3
+    assert intake.fate(meter.key.address, 1).fate is FateState.QUEUED
+    monkeypatch.undo()
+    assert relay.relay_once() == 3
+    assert [intake.fate(meter.key.address, k).fate for k in (1, 2, 3)] == [FateState.ACCEPTED] * 3
     assert meter.state()[0] == 3
 
 
