@@ -116,7 +116,7 @@ class AutoBidder:
         if intent is None:
             return None  # not enough readings yet: ask again next round
         self.last_interval = interval
-        self._remember(interval, intent.side, intent.quantity_wh)
+        self.remember(interval, intent.side, intent.quantity_wh)
         if intent.side is None:
             return None
         buy = intent.side is Side.BUY
@@ -137,7 +137,8 @@ class AutoBidder:
         """Whether the strategy tells the forecast behind its orders (Forecasting)."""
         return callable(getattr(self.strategy, "last_forecast", None))
 
-    def _remember(self, interval: int, side: Side | None, quantity_wh: int) -> None:
+    def remember(self, interval: int, side: Side | None, quantity_wh: int) -> None:
+        """Keep the strategy's forecast for `interval` (its latest) with what was ordered."""
         if not self.forecasts_energy:
             return
         strategy: Forecasting = self.strategy  # type: ignore[assignment]

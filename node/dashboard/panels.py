@@ -245,10 +245,13 @@ class Panels:
             if o.side is Side.SELL and o.filled_wh > 0
         }
         cap_penalties: dict[str, int] = defaultdict(int)
-        for c in self.audit.contracts(0, MAX_CAPS).contracts:
+        caps = self.audit.contracts(0, MAX_CAPS).contracts
+        for c in caps:
             cap_penalties[c.terms.importer.lower()] += c.status.penalty_units
         prosumer = self.chain.account("prosumer")
-        others = sorted({o.owner for o in orders if o.owner.lower() != prosumer.lower()})
+        penalized = {c.terms.importer for c in caps if c.status.penalty_units}
+        owners = {o.owner for o in orders} | {to_checksum_address(p) for p in penalized}
+        others = sorted(owners - {prosumer})
         return BillsOut(
             intervals=len(cleared),
             from_interval=min(cleared) if cleared else None,

@@ -175,7 +175,7 @@ class BillOut(Record):
 class BillsOut(Record):
     """Bills over the cleared intervals `from_interval` .. `to_interval` (the latest
     `intervals` cleared ones; None when none cleared), the node's own prosumer first, then
-    every other participant with an order in them."""
+    every other participant with an order in them or an import-cap penalty."""
 
     intervals: int
     from_interval: int | None
