@@ -307,7 +307,8 @@ async function loadKpis() {
 async function loadBills() {
   const b = await getJson("/v1/dashboard/bills");
   $("bills-period").textContent = b.intervals
-    ? `over the ${b.intervals} latest cleared intervals, ${b.from_interval} – ${b.to_interval}`
+    ? `over ${b.intervals === 1 ? "the last cleared interval" : `the ${b.intervals} latest cleared intervals`}, ${b.from_interval}` +
+      (b.to_interval === b.from_interval ? "" : ` – ${b.to_interval}`)
     : "no interval cleared yet";
   rows($("bills-table").tBodies[0], b.bills, (x) => [
     x.participant === b.prosumer ? `${fmt.short(x.participant)} (this node)` : fmt.short(x.participant),
