@@ -68,6 +68,7 @@ class AutoBidder:
         self.last_interval = -1
         self.orders = 0
         self.forecasts: deque[OrderedForecast] = deque(maxlen=FORECASTS_KEPT)
+        self._forecasts_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -144,6 +145,12 @@ class AutoBidder:
         strategy: Forecasting = self.strategy  # type: ignore[assignment]
         forecast = strategy.last_forecast(SELF)
         if forecast is not None and forecast.interval == interval:
-            self.forecasts.append(
-                OrderedForecast(interval, forecast.net_import_wh, side, quantity_wh)
-            )
+            with self._forecasts_lock:
+                self.forecasts.append(
+                    OrderedForecast(interval, forecast.net_import_wh, side, quantity_wh)
+                )
+
+    def recent_forecasts(self) -> list[OrderedForecast]:
+        """The forecasts kept, oldest first (read from another thread than the bidder's)."""
+        with self._forecasts_lock:
+            return list(self.forecasts)

@@ -284,7 +284,7 @@ class Panels:
                 prosumer=prosumer,
                 points=[],
             )
-        forecasts = list(bidder.forecasts)
+        forecasts = bidder.recent_forecasts()
         grid = self.chain.grid()
         readings = []
         if forecasts:
