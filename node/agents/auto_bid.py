@@ -11,10 +11,17 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from gridledger.contracts.enums import Side
-from gridledger.node.agents.strategies import BiddingStrategy, MeterEnergy, Persistence
+from gridledger.node.agents.strategies import (
+    BiddingStrategy,
+    Forecasting,
+    MeterEnergy,
+    Persistence,
+)
 from gridledger.node.config import AutoBidConfig
 from gridledger.node.views import events
 from gridledger.node.views.chain import ChainView
@@ -24,6 +31,19 @@ log = logging.getLogger(__name__)
 SELF = "self"
 Place = Callable[[Side, int, int, int], object]
 """(side, quantity [Wh], limit [units/kWh], interval) -> the placed order."""
+FORECASTS_KEPT = 96
+"""Forecasts the bidder remembers (a day of 15-minute intervals; the dashboard shows them)."""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderedForecast:
+    """The strategy's forecast of the prosumer's net import [Wh] (> 0 import) for `interval`
+    and what was ordered on it (side None: nothing, below the smallest order)."""
+
+    interval: int
+    net_import_wh: float
+    side: Side | None
+    quantity_wh: int
 
 
 class AutoBidder:
@@ -47,6 +67,8 @@ class AutoBidder:
         self.next_block = 0
         self.last_interval = -1
         self.orders = 0
+        self.forecasts: deque[OrderedForecast] = deque(maxlen=FORECASTS_KEPT)
+        self._forecasts_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -95,6 +117,7 @@ class AutoBidder:
         if intent is None:
             return None  # not enough readings yet: ask again next round
         self.last_interval = interval
+        self.remember(interval, intent.side, intent.quantity_wh)
         if intent.side is None:
             return None
         buy = intent.side is Side.BUY
@@ -109,3 +132,25 @@ class AutoBidder:
             interval,
         )
         return interval
+
+    @property
+    def forecasts_energy(self) -> bool:
+        """Whether the strategy tells the forecast behind its orders (Forecasting)."""
+        return callable(getattr(self.strategy, "last_forecast", None))
+
+    def remember(self, interval: int, side: Side | None, quantity_wh: int) -> None:
+        """Keep the strategy's forecast for `interval` (its latest) with what was ordered."""
+        if not self.forecasts_energy:
+            return
+        strategy: Forecasting = self.strategy  # type: ignore[assignment]
+        forecast = strategy.last_forecast(SELF)
+        if forecast is not None and forecast.interval == interval:
+            with self._forecasts_lock:
+                self.forecasts.append(
+                    OrderedForecast(interval, forecast.net_import_wh, side, quantity_wh)
+                )
+
+    def recent_forecasts(self) -> list[OrderedForecast]:
+        """The forecasts kept, oldest first (read from another thread than the bidder's)."""
+        with self._forecasts_lock:
+            return list(self.forecasts)

@@ -35,7 +35,7 @@ from gridledger.market.planning.bidding import (
     export_floor_wh,
     persistence_order,
 )
-from gridledger.market.planning.meter_bidding import MeterBidder
+from gridledger.market.planning.meter_bidding import NO_ORDER, MeterBidder, capped_order
 from gridledger.node.agents.market_clock import MarketClock
 from gridledger.node.errors import NodeError
 
@@ -59,6 +59,21 @@ class BiddingStrategy(Protocol):
     def intent(self, microgrid: str, interval: int) -> OrderIntent | None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class IntervalForecast:
+    """What a strategy expected ``microgrid`` to meter in ``interval`` when it decided its
+    order: net import [Wh] (> 0 import, < 0 export)."""
+
+    interval: int
+    net_import_wh: float
+
+
+class Forecasting(Protocol):
+    """A strategy that forecasts: its forecast behind the latest ``intent`` per microgrid."""
+
+    def last_forecast(self, microgrid: str) -> IntervalForecast | None: ...
+
+
 @dataclass
 class Persistence:
     """The last ``interval_readings`` readings' net energy, ordered again; a sale never more
@@ -72,6 +87,12 @@ class Persistence:
     """How many intervals of readings the export's trend is taken over (an hour: about as
     long as the demo's orders look ahead)."""
     _recent: dict[str, deque[tuple[int, int]]] = field(default_factory=dict)
+    _forecasts: dict[str, IntervalForecast] = field(default_factory=dict)
+
+    def last_forecast(self, microgrid: str) -> IntervalForecast | None:
+        """The net energy the latest ``intent`` for ``microgrid`` expected (persistence: the
+        last interval's net again)."""
+        return self._forecasts.get(microgrid)
 
     def observe(self, microgrid: str, energy: MeterEnergy) -> None:
         recent = self._recent.get(microgrid)
@@ -85,7 +106,9 @@ class Persistence:
         if recent is None or len(recent) < self.interval_readings:
             return None
         last = list(recent)[-self.interval_readings :]
-        intent = persistence_order(-sum(x for _, x in last), self.min_order_wh)
+        net_import_wh = -sum(x for _, x in last)
+        self._forecasts[microgrid] = IntervalForecast(interval, float(net_import_wh))
+        intent = persistence_order(net_import_wh, self.min_order_wh)
         if intent.side is not Side.SELL:
             return intent
         return capped_sell(intent, self.expected_export_wh(microgrid, interval), self.min_order_wh)
@@ -115,6 +138,7 @@ class Planned:
     history: Mapping[str, Iterable[MeterEnergy]] = field(default_factory=dict)
     _sums: dict[str, dict[int, list[int]]] = field(default_factory=dict, init=False)
     _bidders: dict[str, tuple[int, MeterBidder]] = field(default_factory=dict, init=False)
+    _forecasts: dict[str, IntervalForecast] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         length_s = self.clock.interval_length_s
@@ -146,7 +170,16 @@ class Planned:
         first, last = min(complete), max(complete)
         bidder = self._bidder(microgrid, first)
         series = np.array([sums.get(i, [0, 0, 0])[:2] for i in range(first, last + 1)])
-        return bidder.order(series[:, 0], series[:, 1], interval - first)
+        fc = bidder.forecast_of(series[:, 0], series[:, 1], interval - first)
+        if fc is None:
+            return NO_ORDER
+        self._forecasts[microgrid] = IntervalForecast(interval, fc.expected_net_wh)
+        return capped_order(fc, self.min_order_wh)
+
+    def last_forecast(self, microgrid: str) -> IntervalForecast | None:
+        """The forecast behind the latest ``intent`` for ``microgrid`` (q50 import - q50
+        export), None before one was made."""
+        return self._forecasts.get(microgrid)
 
     def _bidder(self, microgrid: str, first: int) -> MeterBidder:
         """The microgrid's forecaster, its series starting at interval ``first``."""

@@ -12,6 +12,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
+from gridledger.node.agents.auto_bid import AutoBidder
 from gridledger.node.dashboard.audit_report import AuditRunner
 from gridledger.node.dashboard.ledger import LedgerStatus
 from gridledger.node.dashboard.live import BlockFeed
@@ -44,14 +45,19 @@ Dashboard = Annotated[DashboardContext, Depends(_context)]
 
 
 def install(
-    app: FastAPI, service: NodeService, chain: ChainView, market: MarketView, audit: AuditView
+    app: FastAPI,
+    service: NodeService,
+    chain: ChainView,
+    market: MarketView,
+    audit: AuditView,
+    bidder: AutoBidder | None = None,
 ) -> None:
     """Serve the page at `/` and its files under /static; keep the panels' services."""
     ledger = LedgerStatus(service)
     app.state.dashboard = DashboardContext(
         ledger=ledger,
         feed=BlockFeed(ledger),
-        panels=Panels(chain, market, audit),
+        panels=Panels(chain, market, audit, bidder),
         audit=AuditRunner(chain),
     )
 

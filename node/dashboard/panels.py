@@ -12,11 +12,17 @@ from typing import TypeVar
 from eth_utils.address import to_checksum_address
 from web3.types import EventData
 
+from gridledger.contracts.enums import Side
 from gridledger.contracts.units import J_PER_WH, SECONDS_PER_DAY
 from gridledger.node.accounting import ContractTerms, violation_j
+from gridledger.node.agents.auto_bid import AutoBidder
+from gridledger.node.dashboard.bills import ClearedPrice, bill_of
+from gridledger.node.dashboard.forecast import forecast_points
 from gridledger.node.dashboard.records import (
+    BillsOut,
     CapPanelOut,
     CapsPanelOut,
+    ForecastOut,
     KpisOut,
     MarketPanelOut,
     ParticipantCapsOut,
@@ -24,9 +30,9 @@ from gridledger.node.dashboard.records import (
     PricePoint,
 )
 from gridledger.node.views import events
-from gridledger.node.views.audit import AuditView
+from gridledger.node.views.audit import AuditView, status_out
 from gridledger.node.views.chain import ChainView
-from gridledger.node.views.market import MarketView, default_interval
+from gridledger.node.views.market import MarketView, default_interval, delivery_id
 from gridledger.node.views.records import ReadingOut
 
 ALL_EVENTS = 100_000
@@ -38,6 +44,9 @@ MAX_CAPS = 64
 MAX_SERIES_READINGS = 10_000
 """Readings scanned per contract for its PCC series (oldest first)."""
 KPI_MAX_READINGS = 20_000
+BILL_INTERVALS = 96
+"""Cleared intervals the bills cover (the latest; a day of 15-minute intervals)."""
+FORECAST_MAX_READINGS = 20_000
 MAX_CACHED = 16
 """Panel results kept for the current head (the KPI periods asked for are the keys)."""
 
@@ -52,10 +61,17 @@ def _all(get: events.Getter, head: int) -> list[EventData]:
 class Panels:
     """Reads for the market, caps and KPI panels."""
 
-    def __init__(self, chain: ChainView, market: MarketView, audit: AuditView) -> None:
+    def __init__(
+        self,
+        chain: ChainView,
+        market: MarketView,
+        audit: AuditView,
+        bidder: AutoBidder | None = None,
+    ) -> None:
         self.chain = chain
         self.market = market
         self.audit = audit
+        self.bidder = bidder
         self._cache_lock = threading.Lock()
         self._cache_head = b""
         self._cache: dict[Hashable, object] = {}
@@ -200,6 +216,89 @@ class Panels:
             grid_export_wh=totals.grid_export_wh,
             self_sufficiency=totals.self_sufficiency,
             self_consumption=totals.self_consumption,
+        )
+
+    # ------------------------------------------------------------ bills
+    def bills(self) -> BillsOut:
+        return self._at_head("bills", lambda _head_ts: self._bills())
+
+    def _bills(self) -> BillsOut:
+        market = self.chain.contract("Market")
+        head = int(self.chain.w3.eth.block_number)
+        cleared_events = [
+            e
+            for e in _all(events.getter(market, "IntervalCleared"), head)
+            if int(e["args"]["priceUnitsPerKwh"]) or int(e["args"]["volumeWh"])
+        ][-BILL_INTERVALS:]
+        cleared = {}
+        for e in cleared_events:
+            interval = int(e["args"]["interval"])
+            result = self.market.result(interval)
+            cleared[interval] = ClearedPrice(result.price_per_kwh, result.network_charge_per_kwh)
+        orders = self.market.orders_in(sorted(cleared))
+        cap = self.chain.contract("ImportCap").functions
+        delivery = {
+            o.order_id: status_out(
+                self.chain.call, cap, delivery_id(o.owner, o.interval)
+            ).penalty_units
+            for o in orders
+            if o.side is Side.SELL and o.filled_wh > 0
+        }
+        cap_penalties: dict[str, int] = defaultdict(int)
+        caps = self.audit.contracts(0, MAX_CAPS).contracts
+        for c in caps:
+            cap_penalties[c.terms.importer.lower()] += c.status.penalty_units
+        prosumer = self.chain.account("prosumer")
+        penalized = {c.terms.importer for c in caps if c.status.penalty_units}
+        owners = {o.owner for o in orders} | {to_checksum_address(p) for p in penalized}
+        others = sorted(owners - {prosumer})
+        return BillsOut(
+            intervals=len(cleared),
+            from_interval=min(cleared) if cleared else None,
+            to_interval=max(cleared) if cleared else None,
+            prosumer=prosumer,
+            bills=[
+                bill_of(who, orders, cleared, delivery, cap_penalties[who.lower()])
+                for who in (prosumer, *others)
+            ],
+        )
+
+    # ------------------------------------------------------------ forecast
+    def forecast(self) -> ForecastOut:
+        return self._at_head("forecast", self._forecast)
+
+    def _forecast(self, head_ts: int) -> ForecastOut:
+        prosumer = self.chain.account("prosumer")
+        bidder = self.bidder
+        if bidder is None or not bidder.forecasts_energy:
+            note = (
+                "this node does not bid by itself (gridledger node run --auto-bid), so it "
+                "makes no forecast"
+                if bidder is None
+                else "this node's bidding strategy does not forecast"
+            )
+            return ForecastOut(
+                forecasting=False,
+                strategy=None,
+                note=note,
+                prosumer=prosumer,
+                points=[],
+            )
+        forecasts = bidder.recent_forecasts()
+        grid = self.chain.grid()
+        readings = []
+        if forecasts:
+            first = min(f.interval for f in forecasts)
+            last = max(f.interval for f in forecasts)
+            readings = self.audit.readings(
+                prosumer, grid.start_ts(first), grid.start_ts(last + 1), FORECAST_MAX_READINGS
+            ).readings
+        return ForecastOut(
+            forecasting=True,
+            strategy=type(bidder.strategy).__name__.lower(),
+            note="net import forecast by the bidding strategy against the meter's readings",
+            prosumer=prosumer,
+            points=forecast_points(forecasts, readings, grid, head_ts),
         )
 
 

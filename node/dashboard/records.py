@@ -146,3 +146,65 @@ class AuditReportOut(Record):
     matches: bool
     mismatches: list[str]
     document: dict[str, Any]
+
+
+class BillOut(Record):
+    """What the market cost or paid one participant over the cleared intervals read [base
+    units of the settlement token; energy in Wh]. A buy pays ceil(fill * price / 1000) of
+    its escrow (`bought_units`) and gets the rest back (`escrow_refunded_units`); a sell
+    earns floor(fill * price / 1000) (`sold_units`) less floor(fill * charge / 1000)
+    (`network_charge_units`), held until its delivery is metered (`held_units` still held).
+    `delivery_penalty_units`: the penalties of its sales' delivery obligations;
+    `cap_penalty_units`: of its import caps. `net_units` = sold - network charges - bought -
+    penalties (> 0: the participant was paid)."""
+
+    participant: str
+    intervals: int
+    bought_wh: int
+    bought_units: int
+    escrow_refunded_units: int
+    sold_wh: int
+    sold_units: int
+    network_charge_units: int
+    held_units: int
+    delivery_penalty_units: int
+    cap_penalty_units: int
+    net_units: int
+
+
+class BillsOut(Record):
+    """Bills over the cleared intervals `from_interval` .. `to_interval` (the latest
+    `intervals` cleared ones; None when none cleared), the node's own prosumer first, then
+    every other participant with an order in them or an import-cap penalty."""
+
+    intervals: int
+    from_interval: int | None
+    to_interval: int | None
+    prosumer: str
+    bills: list[BillOut]
+
+
+class ForecastPointOut(Record):
+    """One past interval the node's prosumer ordered for: the net import [Wh] (> 0 import,
+    < 0 export) its strategy forecast, what it ordered on it (side None: nothing), and the
+    net import its meter reported for the interval (`readings` readings; None without any)."""
+
+    interval: int
+    start_ts: int
+    end_ts: int
+    forecast_net_wh: float
+    side: str | None
+    quantity_wh: int
+    actual_net_wh: int | None
+    readings: int
+
+
+class ForecastOut(Record):
+    """Forecast against actual for the node's prosumer. `forecasting` is False (and `note`
+    says why) on a node that does not bid by itself, or whose strategy does not forecast."""
+
+    forecasting: bool
+    strategy: str | None
+    note: str
+    prosumer: str
+    points: list[ForecastPointOut]

@@ -49,8 +49,9 @@ def mount(app: FastAPI, service: NodeService, data_dir: Path | None) -> None:
     operator = None
     if service.config is not None and service.config.operator is not None:
         operator = OperatorService(service, service.config.operator, data_dir).start()
+    bidder = None
     if service.config is not None and service.config.auto_bid is not None:
-        AutoBidder(chain, desk.place_limit, service.config.auto_bid).start()
+        bidder = AutoBidder(chain, desk.place_limit, service.config.auto_bid).start()
     store = QueueStore(data_dir / "meters" / "queue.sqlite") if data_dir is not None else None
     intake = ReadingIntake(chain, store=store)
     relay = MeterRelay(intake, service.stopping)
@@ -75,7 +76,7 @@ def mount(app: FastAPI, service: NodeService, data_dir: Path | None) -> None:
     # The dashboard (docs/dashboard.md): its read endpoints, then the page at / and /static.
     for router in (chain_api.router, events_api.router, dashboard_api.router):
         app.include_router(router, responses=VALIDATION_RESPONSES)
-    dashboard.install(app, service, chain, market, audit)
+    dashboard.install(app, service, chain, market, audit, bidder)
 
 
 def _restore_readings(intake: ReadingIntake, relay: MeterRelay) -> None:

@@ -121,6 +121,12 @@ class MarketView:
         get = events.getter(self._market(), "OrderPlaced", owner_filter)
         return self._orders([int(e["args"]["orderId"]) for e in events.recent(get, head, limit)])
 
+    def orders_in(self, intervals: list[int]) -> list[OrderOut]:
+        """Every order of `intervals` (OrderPlaced events), with fills and settlement."""
+        head = int(self.chain.w3.eth.block_number)
+        placed = events.by_values(self._market(), "OrderPlaced", "interval", intervals, head)
+        return self._orders([int(e["args"]["orderId"]) for e in placed])
+
     def _orders(self, order_ids: list[int]) -> list[OrderOut]:
         """`order_ids` with fills and settlement: one credits and one held-proceeds query for
         all, one phase and result read per interval."""

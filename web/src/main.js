@@ -303,6 +303,50 @@ async function loadKpis() {
   ]);
 }
 
+// ------------------------------------------------------------------ bills
+async function loadBills() {
+  const b = await getJson("/v1/dashboard/bills");
+  $("bills-period").textContent = b.intervals
+    ? `over ${b.intervals === 1 ? "the last cleared interval" : `the ${b.intervals} latest cleared intervals`}, ${b.from_interval}` +
+      (b.to_interval === b.from_interval ? "" : ` – ${b.to_interval}`)
+    : "no interval cleared yet";
+  rows($("bills-table").tBodies[0], b.bills, (x) => [
+    x.participant === b.prosumer ? `${fmt.short(x.participant)} (this node)` : fmt.short(x.participant),
+    x.intervals, fmt.kwh(x.bought_wh), fmt.tokens(-x.bought_units), fmt.tokens(x.escrow_refunded_units),
+    fmt.kwh(x.sold_wh), fmt.tokens(x.sold_units), fmt.tokens(-x.network_charge_units), fmt.tokens(x.held_units),
+    fmt.tokens(-x.delivery_penalty_units), fmt.tokens(-x.cap_penalty_units), fmt.tokens(x.net_units),
+  ]);
+}
+
+// ------------------------------------------------------------------ forecast
+const FORECAST_ROWS = 12;
+
+async function loadForecast() {
+  const f = await getJson("/v1/dashboard/forecast");
+  $("forecast-note").textContent = f.forecasting ? `strategy ${f.strategy}: ${f.note}` : f.note;
+  const p = f.points;
+  plot("forecast-chart", {
+    axes: [{}, { label: "kWh (> 0 import)" }],
+    series: [
+      {},
+      { label: "forecast", stroke: "#0b57a4", width: 2, points: { show: true } },
+      { label: "metered", stroke: "#b35c00", width: 2, dash: [6, 4], points: { show: true } },
+    ],
+  }, [p.map((x) => x.start_ts), p.map((x) => x.forecast_net_wh / 1000), p.map((x) => (x.actual_net_wh === null ? null : x.actual_net_wh / 1000))]);
+  const metered = p.filter((x) => x.actual_net_wh !== null);
+  const mae = metered.length ? metered.reduce((a, x) => a + Math.abs(x.forecast_net_wh - x.actual_net_wh), 0) / metered.length : null;
+  $("forecast-summary").textContent = !f.forecasting
+    ? "no forecast on this node"
+    : p.length
+      ? `${p.length} past intervals, ${metered.length} metered` + (mae === null ? "" : `; mean absolute error ${fmt.kwh(mae)} kWh`)
+      : "no past interval forecast yet";
+  rows($("forecast-table").tBodies[0], p.slice(-FORECAST_ROWS).reverse(), (x) => [
+    x.interval, fmt.utc(x.start_ts), fmt.kwh(x.forecast_net_wh), x.side ? `${x.side} ${fmt.kwh(x.quantity_wh)} kWh` : "nothing",
+    x.actual_net_wh === null ? "–" : fmt.kwh(x.actual_net_wh),
+    x.actual_net_wh === null ? "–" : fmt.kwh(x.actual_net_wh - x.forecast_net_wh),
+  ]);
+}
+
 // ------------------------------------------------------------------ audit
 $("audit-run").addEventListener("click", async () => {
   const out = $("audit-result");
@@ -353,6 +397,8 @@ const refresh = [
   throttled(loadMarket, 2000),
   throttled(loadKpis, 5000),
   throttled(loadCaps, 5000),
+  throttled(loadBills, 5000),
+  throttled(loadForecast, 5000),
 ];
 
 function connect() {

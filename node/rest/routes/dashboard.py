@@ -1,5 +1,5 @@
-"""GET /v1/dashboard/{market,caps,kpis} (the dashboard's panels, read from the chain) and
-GET /v1/audit/report (`gridledger audit` run by the node)."""
+"""GET /v1/dashboard/{market,caps,kpis,bills,forecast} (the dashboard's panels, read from
+the chain) and GET /v1/audit/report (`gridledger audit` run by the node)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from gridledger.node.audit.locate import AuditInputError
 from gridledger.node.dashboard import Dashboard
 from gridledger.node.dashboard.records import (
     AuditReportOut,
+    BillsOut,
     CapsPanelOut,
+    ForecastOut,
     KpisOut,
     MarketPanelOut,
 )
@@ -45,6 +47,21 @@ def get_kpis(
     (default: the day before the head)."""
     check_period(from_ts, to_ts)
     return dashboard.panels.kpis(from_ts, to_ts)
+
+
+@router.get("/dashboard/bills")
+def get_bills(dashboard: Dashboard) -> BillsOut:
+    """What the market cost or paid each participant over the latest cleared intervals (the
+    node's prosumer first): energy bought and sold, network charges, escrow refunded,
+    proceeds held, delivery and import-cap penalties, in base units."""
+    return dashboard.panels.bills()
+
+
+@router.get("/dashboard/forecast")
+def get_forecast(dashboard: Dashboard) -> ForecastOut:
+    """The auto-bidder's forecast net import against the metered one, per past interval it
+    ordered for (`forecasting` false, and why, on a node that does not forecast)."""
+    return dashboard.panels.forecast()
 
 
 @router.get("/audit/report", responses={422: {"model": ErrorOut}})

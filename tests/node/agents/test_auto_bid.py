@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 from eth_account.signers.local import LocalAccount
 
+from gridledger.contracts.enums import Side
 from gridledger.contracts.typed import MeterReading, domain_separator, sign_reading
 from gridledger.contracts.units import TOKEN_UNITS
 from gridledger.node.agents.auto_bid import AutoBidder
@@ -92,3 +93,9 @@ def test_it_bids_from_its_readings_once_per_interval(node: InProcessNode) -> Non
     assert later is not None and later > interval
     owner, side, quantity_wh, price = market.orderOf(later << 32).call()
     assert (owner, side, quantity_wh, price) == (node.address("prosumer"), 0, 600, 240_000)
+    # it remembers the forecast behind each order (the dashboard's forecast panel)
+    assert [(f.interval, f.net_import_wh, f.side, f.quantity_wh) for f in bidder.forecasts] == [
+        (interval, -300.0, Side.SELL, 300),
+        (later, 600.0, Side.BUY, 600),
+    ]
+    assert bidder.forecasts_energy

@@ -18,7 +18,7 @@ from gridledger.node.agents import strategies
 from gridledger.node.agents.ledger_client import LedgerClient
 from gridledger.node.agents.market_clock import MarketClock
 from gridledger.node.agents.prosumer import ProsumerAgent, Strategy
-from gridledger.node.agents.strategies import MeterEnergy, Persistence, Planned
+from gridledger.node.agents.strategies import IntervalForecast, MeterEnergy, Persistence, Planned
 from gridledger.node.cli import demo as cli_demo
 from gridledger.node.errors import NodeError
 
@@ -38,8 +38,11 @@ def test_persistence_waits_for_an_interval_of_readings_then_orders_its_net() -> 
     assert persistence_order(-290) == OrderIntent(Side.SELL, 290)
     assert p.expected_export_wh("mg", 5) == 0.0
     assert p.intent("mg", 5) == OrderIntent(None, 0)
+    assert p.last_forecast("mg") == IntervalForecast(5, -290.0)  # the forecast behind it
     p.observe("mg", MeterEnergy(EPOCH_TS + 180, 400, 0))  # the window slides: 0-200, 0-100, 400-0
     assert p.intent("mg", 6) == OrderIntent(Side.BUY, 100)  # a buy is the net as is
+    assert p.last_forecast("mg") == IntervalForecast(6, 100.0)
+    assert p.last_forecast("other") is None
 
 
 def _feed(p: Persistence, first_ts: int, exports_wh: list[int]) -> None:
@@ -187,6 +190,10 @@ def test_planned_sells_the_forecast_export_and_buys_the_forecast_import() -> Non
             planned.observe("mg", _metered(ts))
         intent = planned.intent("mg", interval + 5)
         assert intent is not None
+        forecast = planned.last_forecast("mg")
+        assert forecast is not None and forecast.interval == interval + 5
+        if intent.side is Side.BUY:  # a buy is the forecast net import, rounded
+            assert abs(intent.quantity_wh - forecast.net_import_wh) <= 1
         intents[(CLOCK.start_ts(interval + 5) % 86_400) // 3600] = intent
     assert intents[12].side is Side.SELL
     assert 500 <= intents[12].quantity_wh <= 630  # what every sunny interval exports

@@ -1,6 +1,7 @@
 """Fixtures of the browser tests: Debian's Chromium driven by Playwright (no browser
 download; `make test` installs chromium where it is missing), and an in-process node holding
-the FED-MGDT experiments E1-E4 and one cleared market interval on its chain."""
+the FED-MGDT experiments E1-E4 and the same day metered by the node's own prosumer (with the
+persistence forecasts its auto-bidder made over it), and one cleared market interval."""
 
 from __future__ import annotations
 
@@ -16,10 +17,14 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 from web3.logs import DISCARD
 
 from gridledger.contracts.enums import Side
-from gridledger.contracts.typed import domain_separator, sign_reading, terms_consent
+from gridledger.contracts.typed import MeterReading, domain_separator, sign_reading, terms_consent
 from gridledger.contracts.units import TOKEN_UNITS
 from gridledger.market.orders import Order
 from gridledger.market.witness import witness_for
+from gridledger.node.agents.auto_bid import AutoBidder
+from gridledger.node.agents.strategies import MeterEnergy, Persistence
+from gridledger.node.config import AutoBidConfig
+from gridledger.node.dashboard.panels import Panels
 from gridledger.node.demo.experiments import day_readings, fedmgdt_terms
 from gridledger.sim.fedmgdt import FEDMGDT_CAPS_W, simulate_mg1_day
 from tests.node.rest.inprocess import InProcessNode
@@ -36,6 +41,8 @@ BATCH = 60
 BATCH_GAS = 6_000_000
 SELL_WH, SELL_PRICE = 1_500, 100_000
 BUY_WH, BUY_PRICE = 2_000, 210_000
+PROSUMER_CAP_W = 10_000.0
+"""The node's own prosumer meters MG1's day under this cap (as E4)."""
 
 
 @pytest.fixture(scope="session")
@@ -83,15 +90,14 @@ class DemoChain:
     cap_ids: list[int]
     interval: int
     day_ts: int
+    bidder: AutoBidder
 
 
 def _run_caps(node: InProcessNode, day_ts: int) -> list[int]:
     """E1-E4: per cap, a participant with its own meter, the cap's contract (with the
     importer's consent) and the simulated day of signed one-minute readings."""
     cap = node.contract("ImportCap")
-    metering = node.contract("Metering")
     chain_id = int(node.w3.eth.chain_id)
-    separator = domain_separator(chain_id, metering.address)
     operator = node.address("operator")
     ids = []
     for cap_w in FEDMGDT_CAPS_W:
@@ -102,14 +108,50 @@ def _run_caps(node: InProcessNode, day_ts: int) -> list[int]:
         (event,) = cap.events.ContractCreated().process_receipt(created, errors=DISCARD)
         ids.append(int(event["args"]["contractId"]))
         readings = day_readings(simulate_mg1_day(cap_w), meter.address, account.address, day_ts)
-        for start in range(0, len(readings), BATCH):
-            chunk = readings[start : start + BATCH]
-            signatures = [sign_reading(r, meter.key, separator).as_abi() for r in chunk]
-            fn = metering.functions.submitReadings([r.as_abi() for r in chunk], signatures)
-            tx_hash = fn.transact({"from": operator, "gas": BATCH_GAS})
-            receipt = node.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=60)
-            assert receipt["status"] == 1
+        _submit(node, readings, bytes(meter.key))
     return ids
+
+
+def _submit(node: InProcessNode, readings: list[MeterReading], meter_key: bytes) -> None:
+    """Sign `readings` with the meter's key; the operator relays them in batches."""
+    metering = node.contract("Metering")
+    separator = domain_separator(int(node.w3.eth.chain_id), metering.address)
+    for start in range(0, len(readings), BATCH):
+        chunk = readings[start : start + BATCH]
+        signatures = [sign_reading(r, meter_key, separator).as_abi() for r in chunk]
+        fn = metering.functions.submitReadings([r.as_abi() for r in chunk], signatures)
+        tx_hash = fn.transact({"from": node.address("operator"), "gas": BATCH_GAS})
+        receipt = node.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=60)
+        assert receipt["status"] == 1
+
+
+def _run_prosumer_day(node: InProcessNode, day_ts: int) -> AutoBidder:
+    """The node's prosumer meters the day of E1-E4 too (MG1 under PROSUMER_CAP_W). Its
+    auto-bidder's persistence forecasts for each market interval of the day are the ones it
+    would have made on the chain's clock (from the readings it had seen `order_lead_s` before
+    the interval's gate), and are the node's forecasts."""
+    panels: Panels = node.app.state.dashboard.panels
+    grid = panels.chain.grid()
+    prosumer = node.address("prosumer")
+    meter = node.prosumer_meter
+    readings = day_readings(simulate_mg1_day(PROSUMER_CAP_W), meter.address, prosumer, day_ts)
+    _submit(node, readings, bytes(meter.key))
+    config = AutoBidConfig()
+    strategy = Persistence(grid.start_ts, config.interval_readings, config.min_order_wh)
+    bidder = AutoBidder(panels.chain, lambda *_: None, config, strategy)
+    seen = 0
+    first = (day_ts - grid.epoch_start_ts) // grid.interval_length_s
+    for interval in range(first, first + 86_400 // grid.interval_length_s):
+        decided_ts = grid.gate_closure_ts(interval) - config.order_lead_s
+        while seen < len(readings) and readings[seen].interval_start_ts + 60 <= decided_ts:
+            r = readings[seen]
+            strategy.observe("self", MeterEnergy(r.interval_start_ts, r.import_wh, r.export_wh))
+            seen += 1
+        intent = strategy.intent("self", interval)
+        if intent is not None:
+            bidder.remember(interval, intent.side, intent.quantity_wh)
+    panels.bidder = bidder
+    return bidder
 
 
 def _run_interval(node: InProcessNode) -> int:
@@ -144,7 +186,8 @@ def demo_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoChain]:
         head_ts = node.head_ts()
         day_ts = head_ts - head_ts % 86_400 - 86_400  # the day before the chain's clock
         cap_ids = _run_caps(node, day_ts)
+        bidder = _run_prosumer_day(node, day_ts)
         interval = _run_interval(node)
-        yield DemoChain(node, cap_ids, interval, day_ts)
+        yield DemoChain(node, cap_ids, interval, day_ts, bidder)
     finally:
         node.stop()

@@ -15,9 +15,10 @@ from playwright.sync_api import Browser, expect
 
 from gridledger.contracts.units import TOKEN_UNITS, WAD
 from gridledger.node.audit.replay import trust_differs
-from tests.node.dashboard.conftest import SCREENSHOTS, DemoChain, OpenPage, open_page
+from gridledger.node.dashboard.panels import Panels
+from tests.node.dashboard.conftest import SCREENSHOTS, SELL_WH, DemoChain, OpenPage, open_page
 
-PANELS = ("layers", "market", "order", "caps", "chain", "kpis", "audit")
+PANELS = ("layers", "market", "order", "caps", "chain", "kpis", "bills", "forecast", "audit")
 
 
 @pytest.fixture(scope="module")
@@ -143,8 +144,8 @@ def test_the_kpis_follow_the_readings(page: OpenPage, demo_chain: DemoChain) -> 
     node = demo_chain.node
     day = {"from": demo_chain.day_ts, "to": demo_chain.day_ts + 86_400}
     kpis = node.get("/v1/dashboard/kpis", **day).json()
-    assert kpis["readings"] == 4 * 1440
-    readings = pd.DataFrame(node.get("/v1/readings", limit=10_000).json()["readings"])
+    assert kpis["readings"] == 5 * 1440  # E1-E4 and the node's prosumer
+    readings = pd.DataFrame(node.get("/v1/readings", **day, limit=10_000).json()["readings"])
     per_minute = readings.groupby("interval_start_ts")[["import_wh", "export_wh"]].sum()
     local_wh = int(per_minute.min(axis=1).sum())
     assert kpis["local_wh"] == local_wh
@@ -156,9 +157,86 @@ def test_the_kpis_follow_the_readings(page: OpenPage, demo_chain: DemoChain) -> 
     p.goto(f"{node.url}/?from={day['from']}&to={day['to']}")
     p.wait_for_selector("body[data-loaded='true']")
     facts = p.locator("#kpi-facts")
-    expect(facts).to_contain_text(f"readings{4 * 1440}")
+    expect(facts).to_contain_text(f"readings{5 * 1440}")
     expect(facts).to_contain_text(f"local energy [kWh]{local_wh / 1000:.3f}")
     expect(facts).to_contain_text(f"grid import [kWh]{kpis['grid_import_wh'] / 1000:.3f}")
+
+
+def test_the_bills_are_the_settlement_on_chain(page: OpenPage, demo_chain: DemoChain) -> None:
+    node = demo_chain.node
+    it = node.get(f"/v1/market/intervals/{demo_chain.interval}").json()
+    price, charge = it["price_per_kwh"], it["network_charge_per_kwh"]
+    (sell,) = [o for o in it["orders"] if o["side"] == "sell"]
+    (buy,) = [o for o in it["orders"] if o["side"] == "buy"]
+    assert sell["filled_wh"] == buy["filled_wh"] == SELL_WH
+    bills = node.get("/v1/dashboard/bills").json()
+    assert bills["to_interval"] == demo_chain.interval
+    by_owner = {b["participant"]: b for b in bills["bills"]}
+    mine = bills["bills"][0]
+    assert mine["participant"] == node.address("prosumer") == bills["prosumer"]
+    cap = node.contract("ImportCap").functions
+    delivery_penalty = cap.contractStatus(sell["delivery_contract_id"]).call()[3]
+    assert (mine["sold_wh"], mine["sold_units"], mine["network_charge_units"]) == (
+        SELL_WH,
+        SELL_WH * price // 1000,
+        SELL_WH * charge // 1000,
+    )
+    assert mine["delivery_penalty_units"] == delivery_penalty
+    assert mine["net_units"] == mine["sold_units"] - mine["network_charge_units"] - delivery_penalty
+    buyer = by_owner[buy["owner"]]
+    cost = -(-SELL_WH * price // 1000)
+    assert (buyer["bought_wh"], buyer["bought_units"]) == (SELL_WH, cost)
+    assert buyer["escrow_refunded_units"] == buy["credited_units"] == buy["escrow_units"] - cost
+    assert buyer["net_units"] == -cost
+    for cap_id in demo_chain.cap_ids:
+        importer = cap.contractTerms(cap_id).call()[0]
+        penalty = cap.contractStatus(cap_id).call()[3]
+        if penalty:
+            assert by_owner[importer]["cap_penalty_units"] == penalty
+            assert by_owner[importer]["net_units"] == -penalty
+    p = page.page
+    p.goto(node.url + "/")
+    p.wait_for_selector("body[data-loaded='true']")
+    first = p.locator("#bills-table tbody tr").first.locator("th, td").all_inner_texts()
+    assert first[0].endswith("(this node)")
+    assert first[-1] == f"{mine['net_units'] / TOKEN_UNITS:.3f}"
+    expect(p.locator("#bills-table tbody tr")).to_have_count(len(bills["bills"]))
+
+
+def test_the_forecast_panel_sets_the_auto_bidders_forecasts_against_the_meter(
+    page: OpenPage, demo_chain: DemoChain
+) -> None:
+    node = demo_chain.node
+    f = node.get("/v1/dashboard/forecast").json()
+    assert (f["forecasting"], f["strategy"]) == (True, "persistence")
+    forecasts = list(demo_chain.bidder.forecasts)
+    assert len(f["points"]) == len(forecasts) > 90
+    day = {"from": demo_chain.day_ts, "to": demo_chain.day_ts + 86_400}
+    readings = pd.DataFrame(
+        node.get("/v1/readings", participant=node.address("prosumer"), **day, limit=10_000).json()[
+            "readings"
+        ]
+    )
+    assert len(readings) == 1440
+    length_s = f["points"][0]["end_ts"] - f["points"][0]["start_ts"]
+    readings["start"] = readings.interval_start_ts - readings.interval_start_ts % length_s
+    net = (readings.import_wh - readings.export_wh).groupby(readings.start).sum()
+    for point, forecast in zip(f["points"], forecasts, strict=True):
+        assert point["interval"] == forecast.interval
+        assert point["forecast_net_wh"] == forecast.net_import_wh
+        assert point["actual_net_wh"] == int(net[point["start_ts"]])
+    p = page.page
+    p.goto(node.url + "/")
+    p.wait_for_selector("body[data-loaded='true']")
+    expect(p.locator("#forecast-note")).to_contain_text("strategy persistence")
+    n = len(f["points"])
+    expect(p.locator("#forecast-summary")).to_contain_text(f"{n} past intervals, {n} metered")
+    expect(p.locator("#forecast-table tbody tr")).to_have_count(12)
+    # A node that does not bid by itself says so.
+    panels: Panels = node.app.state.dashboard.panels
+    off = Panels(panels.chain, panels.market, panels.audit).forecast()
+    assert not off.forecasting and off.points == []
+    assert "does not bid by itself" in off.note
 
 
 def test_keyboard_users_reach_the_panels_and_the_form(page: OpenPage) -> None:
@@ -172,7 +250,7 @@ def test_keyboard_users_reach_the_panels_and_the_form(page: OpenPage) -> None:
     for field in ("api-key", "side", "quantity", "price", "interval"):
         label = p.locator(f"label[for={field}]")
         expect(label).to_have_count(1)
-    for chart in ("book-chart", "price-chart", "pcc-chart", "blocks-chart"):
+    for chart in ("book-chart", "price-chart", "pcc-chart", "blocks-chart", "forecast-chart"):
         assert p.get_attribute(f"#{chart}", "role") == "img"
         assert p.get_attribute(f"#{chart}", "aria-describedby")
 

@@ -93,6 +93,8 @@ def test_openapi_lists_every_endpoint_and_the_bearer_scheme(proc: NodeProcess) -
         "/v1/operator/clearings",
         "/v1/regulator/band",
         "/v1/regulator/admission-policy",
+        "/v1/dashboard/bills",
+        "/v1/dashboard/forecast",
     }
     assert spec["paths"]["/v1/orders"]["post"]["security"] == [{"HTTPBearer": []}]
     assert "get" not in spec["paths"]["/v1/orders"]
