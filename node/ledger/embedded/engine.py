@@ -23,13 +23,13 @@ from eth_typing import ChecksumAddress
 from web3 import Web3
 from web3.types import RPCEndpoint, RPCResponse
 
+from gridledger.contracts.units import WEI_PER_ETHER
 from gridledger.node.ledger.embedded.chain import EmbeddedChain
 from gridledger.node.ledger.embedded.genesis import GenesisConfig
 from gridledger.node.ledger.embedded.provider import EmbeddedProvider
 from gridledger.node.ledger.embedded.rpc import JsonRpc
 
 FUNDER = Account.from_key(b"\x0f" * 32)
-ETHER = 10**18
 
 
 class _AutominingProvider(EmbeddedProvider):
@@ -53,7 +53,7 @@ class EmbeddedEngine:
     def __init__(self) -> None:
         self._dir = Path(tempfile.mkdtemp(prefix="gridledger-embedded-"))
         genesis = GenesisConfig(
-            gas_limit=60_000_000, base_fee_wei=0, prefund={FUNDER.address: 10**15 * ETHER}
+            gas_limit=60_000_000, base_fee_wei=0, prefund={FUNDER.address: 10**15 * WEI_PER_ETHER}
         )
         self.chain = EmbeddedChain(self._dir, genesis)
         self.w3 = Web3(_AutominingProvider(JsonRpc(self.chain), self))
@@ -99,7 +99,7 @@ class EmbeddedEngine:
         signed = FUNDER.sign_transaction(
             {
                 "to": account.address,
-                "value": 10**6 * ETHER,
+                "value": 10**6 * WEI_PER_ETHER,
                 "gas": 21_000,
                 "nonce": nonce,
                 "maxFeePerGas": 10**9,
