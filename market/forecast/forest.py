@@ -31,7 +31,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.ensemble import RandomForestRegressor
 
 from gridledger.market.errors import MarketForecastError
 
@@ -174,6 +173,10 @@ class QuantileForecaster:
         h_all = np.concatenate(horizons)
         x = features(series, o_all, h_all, cfg)
         target = series[o_all + h_all]
+        # scikit-learn is imported on first fit, not with the module: every node process
+        # imports the strategies, and most never forecast.
+        from sklearn.ensemble import RandomForestRegressor
+
         started = time.perf_counter()
         forest = RandomForestRegressor(
             n_estimators=cfg.n_trees,
