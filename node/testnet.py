@@ -292,8 +292,14 @@ def _pid_path(data_dir: Path, entry: NodeEntry) -> Path:
 
 def running_pid(data_dir: Path, entry: NodeEntry) -> int | None:
     """The pid of the node's process if it runs (the pid file names a live node process)."""
+    return live_pid(_pid_path(data_dir, entry), data_dir.resolve() / entry.name)
+
+
+def live_pid(pid_file: Path, argument: Path) -> int | None:
+    """The pid in `pid_file` if that process lives and has `argument` on its command line
+    (a recycled pid of another program is not taken for it)."""
     try:
-        pid = int(_pid_path(data_dir, entry).read_text(encoding="utf-8").strip())
+        pid = int(pid_file.read_text(encoding="utf-8").strip())
     except (FileNotFoundError, ValueError):
         return None
     try:
@@ -305,15 +311,14 @@ def running_pid(data_dir: Path, entry: NodeEntry) -> int | None:
         return None  # exited, not yet reaped
     if not cmdline:
         return pid  # just spawned: the command line appears once exec completes
-    node_dir = str(data_dir.resolve() / entry.name).encode()
-    return pid if node_dir in cmdline.split(b"\0") else None
+    return pid if str(argument).encode() in cmdline.split(b"\0") else None
 
 
-def _spawn(data_dir: Path, entry: NodeEntry) -> int:
-    node_dir = data_dir.resolve() / entry.name
-    command = node_run_command(node_dir, "--config", str(node_dir / "node.toml"))
+def spawn_detached(command: list[str], log_path: Path, pid_file: Path) -> int:
+    """Start `command` in its own session (it outlives the caller) with the passphrase in its
+    environment and its output appended to `log_path`; its pid, also written to `pid_file`."""
     env = {**os.environ, PASSPHRASE_ENV: passphrase()}
-    with (node_dir / "node.log").open("ab") as log:
+    with log_path.open("ab") as log:
         proc = subprocess.Popen(
             command,
             env=env,
@@ -322,8 +327,14 @@ def _spawn(data_dir: Path, entry: NodeEntry) -> int:
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
-    _pid_path(data_dir, entry).write_text(f"{proc.pid}\n", encoding="utf-8")
+    pid_file.write_text(f"{proc.pid}\n", encoding="utf-8")
     return proc.pid
+
+
+def _spawn(data_dir: Path, entry: NodeEntry) -> int:
+    node_dir = data_dir.resolve() / entry.name
+    command = node_run_command(node_dir, "--config", str(node_dir / "node.toml"))
+    return spawn_detached(command, node_dir / "node.log", _pid_path(data_dir, entry))
 
 
 def health(entry: NodeEntry, timeout_s: float = 1.0) -> dict[str, Any] | None:

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-from gridledger.node.keys import PASSPHRASE_ENV, passphrase
+from gridledger.node.testnet import live_pid, spawn_detached
 
 PID_FILE = "sim.pid"
 LOG_FILE = "sim.log"
@@ -39,35 +38,15 @@ def feed_command(
 
 def running_feed_pid(data_dir: Path) -> int | None:
     """The pid of the testnet's feed if it runs (the pid file names a live feed of DIR)."""
-    try:
-        pid = int((data_dir / PID_FILE).read_text(encoding="utf-8").strip())
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except (OSError, ValueError):
-        return None
-    if stat.rpartition(")")[2].split()[0] == "Z":
-        return None  # exited, not yet reaped
-    if not cmdline:
-        return pid  # just spawned
-    return pid if str(data_dir.resolve()).encode() in cmdline.split(b"\0") else None
+    return live_pid(data_dir / PID_FILE, data_dir.resolve())
 
 
 def start_feed(
     data_dir: Path, scenario: str, speed: float | None, steps: int | None, admit: bool
 ) -> int:
     """Start the feed detached (its own session: it outlives `testnet up`); its pid."""
-    env = {**os.environ, PASSPHRASE_ENV: passphrase()}
-    with (data_dir / LOG_FILE).open("ab") as log:
-        proc = subprocess.Popen(
-            feed_command(data_dir, scenario, speed, steps, admit),
-            env=env,
-            stdout=log,
-            stderr=log,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    (data_dir / PID_FILE).write_text(f"{proc.pid}\n", encoding="utf-8")
-    return proc.pid
+    command = feed_command(data_dir, scenario, speed, steps, admit)
+    return spawn_detached(command, data_dir / LOG_FILE, data_dir / PID_FILE)
 
 
 def stop_feed(data_dir: Path, timeout_s: float = 10.0) -> int | None:
